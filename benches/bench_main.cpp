@@ -1,0 +1,82 @@
+// The main shared by every frugal benchmark binary.
+//
+// On top of Google Benchmark's flags it accepts `--quick` (a smoke run: a few milliseconds per
+// benchmark, one repetition), refuses to report a benchmark without the `allocs/op` and
+// `bytes/op` counters of frugal::bench::counted (exit code 3), and fails when the filter
+// matches nothing (exit code 4), which Google Benchmark 1.7.1 treats as success.
+#include <benchmark/benchmark.h>
+
+#define FRUGAL_DEFINE_ALLOCATION_COUNTER
+#include <frugal/testing/allocation_counter.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+class checking_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> good;
+    for (const Run& run : runs) {
+      if (run.error_occurred || (run.counters.count("allocs/op") != 0 &&
+                                 run.counters.count("bytes/op") != 0)) {
+        good.push_back(run);
+        if (run.error_occurred) errors.insert(run.benchmark_name());
+      } else {
+        missing.insert(run.benchmark_name());
+      }
+    }
+    if (!good.empty()) ConsoleReporter::ReportRuns(good);
+  }
+  std::set<std::string> missing;
+  std::set<std::string> errors;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  bool quick = false;
+  bool has_min_time = false;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+      continue;
+    }
+    if (std::strncmp(argv[i], "--benchmark_min_time", 20) == 0) has_min_time = true;
+    args.push_back(argv[i]);
+  }
+  std::string min_time = "--benchmark_min_time=0.002";
+  std::string reps = "--benchmark_repetitions=1";
+  if (quick) {
+    if (!has_min_time) args.push_back(min_time.data());
+    args.push_back(reps.data());
+  }
+  int count = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  checking_reporter reporter;
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  if (ran == 0) {
+    std::fprintf(stderr, "error: no benchmark matches the filter\n");
+    return 4;
+  }
+  for (const std::string& name : reporter.missing) {
+    std::fprintf(stderr,
+                 "error: %s has no allocs/op counter; use for (auto _ : "
+                 "frugal::bench::counted(state))\n",
+                 name.c_str());
+  }
+  for (const std::string& name : reporter.errors) {
+    std::fprintf(stderr, "error: %s failed\n", name.c_str());
+  }
+  if (!reporter.missing.empty()) return 3;
+  return reporter.errors.empty() ? 0 : 5;
+}

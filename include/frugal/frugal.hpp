@@ -1,0 +1,4 @@
+// The umbrella header: includes every frugal module.
+#pragma once
+
+#include <frugal/detail/config.hpp>

@@ -1,0 +1,11 @@
+# Runs COMMAND with ARGS and passes only when it exits non-zero (or is killed by a signal)
+# and its stderr contains EXPECT: how frugal answers bad input when built without exceptions.
+execute_process(COMMAND ${COMMAND} ${ARGS} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "expected '${COMMAND} ${ARGS}' to abort, but it exited 0\n${out}${err}")
+endif()
+string(FIND "${err}" "${EXPECT}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "expected stderr to contain '${EXPECT}', got:\n${err}")
+endif()
+message(STATUS "aborted as expected (${rc}): ${err}")
