@@ -3,6 +3,7 @@
 #include <frugal/frugal.hpp>
 
 #include <cstdio>
+#include <cstddef>
 #include <cstring>
 
 int main(int argc, char** argv) {
@@ -15,6 +16,13 @@ int main(int argc, char** argv) {
     volatile int zero = 0;
     FRUGAL_ASSERT(zero == 1);
   }
+  frugal::small_vector<int, 4> v{1, 2, 3};
+  frugal::small_vector<int, 4> empty;
+  volatile std::size_t index = 3;
+  if (std::strcmp(which, "small_vector_index") == 0) return v[index];
+  if (std::strcmp(which, "small_vector_back_empty") == 0) return empty.back();
+  if (std::strcmp(which, "small_vector_pop_back_empty") == 0) empty.pop_back();
+  if (std::strcmp(which, "small_vector_erase_end") == 0) v.erase(v.end());
   std::fprintf(stderr, "abort_probe: unknown case or no abort: %s\n", which);
   return 0;
 }

@@ -25,10 +25,25 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], "throw") == 0) {
       FRUGAL_THROW(std::out_of_range("noexcept_test: index 3 > size 2"));
     }
+    frugal::small_vector<int, 2> v{1, 2};
+    if (std::strcmp(argv[1], "small_vector_at") == 0) return v.at(7);
+    if (std::strcmp(argv[1], "small_vector_reserve") == 0) v.reserve(std::size_t{1} << 40);
     std::fprintf(stderr, "noexcept_test: unknown case %s\n", argv[1]);
     return 0;
   }
   check(FRUGAL_HAS_EXCEPTIONS == 0, "built without exceptions");
+  {
+    frugal::small_vector<int, 2> v;
+    for (int i = 0; i < 10; ++i) v.push_back(i);
+    v.insert(v.begin(), 5, -1);
+    v.erase(v.begin() + 2, v.begin() + 4);
+    check(v.size() == 13 && v.at(0) == -1 && v[12] == 9, "small_vector grows and edits");
+    frugal::small_vector<int, 2> w = v;
+    swap(v, w);
+    w.clear();
+    w.shrink_to_fit();
+    check(w.is_inline() && v.size() == 13, "small_vector swaps and shrinks");
+  }
   if (failures == 0) std::printf("noexcept_test: all checks passed\n");
   return failures == 0 ? 0 : 1;
 }

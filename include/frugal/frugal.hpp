@@ -2,3 +2,4 @@
 #pragma once
 
 #include <frugal/detail/config.hpp>
+#include <frugal/small_vector.hpp>

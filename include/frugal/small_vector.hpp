@@ -1,0 +1,1092 @@
+// frugal::small_vector: a vector that keeps its first N elements inside the object.
+//
+// A `small_vector<T, N>` has the whole `std::vector` interface. While it holds at most N
+// elements they live in a buffer inside the object and it never touches the heap; past N it
+// moves them to the heap like a `std::vector`. The header is a pointer and two 32-bit
+// counters (16 bytes), and the pointer always points at the elements, so `operator[]`,
+// iteration and `data()` cost exactly what they cost in `std::vector`.
+//
+// `small_vector_base<T, Allocator>` is the same object without N in its type: functions take
+// `small_vector_base<T>&` to read or append to any `small_vector<T, N>`.
+//
+// Iterator invalidation differs from `std::vector` in one way: moving or swapping a vector
+// whose elements are inline moves the elements themselves, so iterators, pointers and
+// references into it are invalidated (a `std::vector` keeps them valid, pointing into the
+// other vector). Everything else follows `std::vector`.
+#pragma once
+
+#include <frugal/detail/config.hpp>
+#include <frugal/detail/memory.hpp>
+
+#include <algorithm>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+FRUGAL_BEGIN_NAMESPACE
+
+namespace detail {
+
+// Where a stateful allocator lives in the header: followed by explicit padding up to a
+// multiple of the pointer size, so that the header has no tail padding that the compiler could
+// reuse, and the inline buffer starts at a fixed offset after it.
+template <class A>
+inline constexpr std::size_t allocator_padding =
+    (sizeof(A) + alignof(void*) - 1) / alignof(void*) * alignof(void*) - sizeof(A);
+
+template <class A, std::size_t Padding = allocator_padding<A>>
+struct padded_allocator {
+  A value;
+  unsigned char padding[Padding]{};
+};
+template <class A>
+struct padded_allocator<A, 0> {
+  A value;
+};
+
+template <class A>
+using allocator_slot = std::conditional_t<std::is_empty_v<A>, A, padded_allocator<A>>;
+
+[[noreturn]] FRUGAL_COLD inline void throw_length_error(const char* what, std::size_t n,
+                                                       std::size_t max) {
+  FRUGAL_THROW(std::length_error(std::string(what) + ": " + std::to_string(n) +
+                                 " elements exceed max_size " + std::to_string(max)));
+}
+
+[[noreturn]] FRUGAL_COLD inline void throw_out_of_range(const char* what, std::size_t index,
+                                                       std::size_t size) {
+  FRUGAL_THROW(std::out_of_range(std::string(what) + ": index " + std::to_string(index) +
+                                 " >= size " + std::to_string(size)));
+}
+
+struct synth_three_way_fn {
+  template <class T, class U>
+  constexpr auto operator()(const T& a, const U& b) const {
+    if constexpr (std::three_way_comparable_with<T, U>) {
+      return a <=> b;
+    } else {
+      return a < b ? std::weak_ordering::less
+                   : b < a ? std::weak_ordering::greater : std::weak_ordering::equivalent;
+    }
+  }
+};
+
+}  // namespace detail
+
+template <class T, class Allocator = std::allocator<T>>
+class small_vector_base {
+  using alloc_traits = std::allocator_traits<Allocator>;
+  using stored_size = std::uint32_t;
+
+  static_assert(std::is_same_v<typename alloc_traits::value_type, T>,
+                "small_vector: Allocator::value_type must be T");
+  static_assert(std::is_same_v<typename alloc_traits::pointer, T*>,
+                "small_vector: allocators with fancy pointers are not supported");
+
+ public:
+  using value_type = T;
+  using allocator_type = Allocator;
+  using size_type = std::size_t;
+  using difference_type = std::ptrdiff_t;
+  using reference = T&;
+  using const_reference = const T&;
+  using pointer = T*;
+  using const_pointer = const T*;
+  using iterator = T*;
+  using const_iterator = const T*;
+  using reverse_iterator = std::reverse_iterator<iterator>;
+  using const_reverse_iterator = std::reverse_iterator<const_iterator>;
+
+  small_vector_base(const small_vector_base&) = delete;
+
+  /// Replaces the contents with a copy of `other`'s. Propagates the allocator when
+  /// `propagate_on_container_copy_assignment` says so. Allocates only when `other` has more
+  /// elements than this vector has capacity. Basic exception guarantee.
+  small_vector_base& operator=(const small_vector_base& other) {
+    if (this != &other) {
+      if constexpr (alloc_traits::propagate_on_container_copy_assignment::value) {
+        if (alloc() != other.alloc()) release_storage();
+        alloc() = other.alloc();
+      }
+      assign(other.begin(), other.end());
+    }
+    return *this;
+  }
+
+  /// Replaces the contents with `other`'s and leaves `other` empty. Takes over `other`'s heap
+  /// buffer when it has one and the allocators allow it (never allocates then); otherwise
+  /// moves the elements one by one. Basic exception guarantee.
+  small_vector_base& operator=(small_vector_base&& other) noexcept(
+      (alloc_traits::propagate_on_container_move_assignment::value ||
+       alloc_traits::is_always_equal::value) &&
+      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>) {
+    if (this != &other) move_assign_from(other);
+    return *this;
+  }
+
+  /// Replaces the contents with the elements of `list`.
+  small_vector_base& operator=(std::initializer_list<T> list) {
+    assign(list.begin(), list.end());
+    return *this;
+  }
+
+  // Element access -------------------------------------------------------------------------
+
+  /// Returns the element at `i`. Throws `std::out_of_range` naming the index and the size
+  /// when `i >= size()`.
+  reference at(size_type i) {
+    if (FRUGAL_UNLIKELY(i >= size_)) detail::throw_out_of_range("small_vector::at", i, size_);
+    return data_[i];
+  }
+  const_reference at(size_type i) const {
+    if (FRUGAL_UNLIKELY(i >= size_)) detail::throw_out_of_range("small_vector::at", i, size_);
+    return data_[i];
+  }
+  /// Returns the element at `i`. Precondition `i < size()`, checked by FRUGAL_ASSERT.
+  reference operator[](size_type i) noexcept {
+    FRUGAL_ASSERT(i < size_);
+    return data_[i];
+  }
+  const_reference operator[](size_type i) const noexcept {
+    FRUGAL_ASSERT(i < size_);
+    return data_[i];
+  }
+  /// Returns the first element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
+  reference front() noexcept {
+    FRUGAL_ASSERT(size_ != 0);
+    return data_[0];
+  }
+  const_reference front() const noexcept {
+    FRUGAL_ASSERT(size_ != 0);
+    return data_[0];
+  }
+  /// Returns the last element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
+  reference back() noexcept {
+    FRUGAL_ASSERT(size_ != 0);
+    return data_[size_ - 1];
+  }
+  const_reference back() const noexcept {
+    FRUGAL_ASSERT(size_ != 0);
+    return data_[size_ - 1];
+  }
+  /// Returns a pointer to the elements, inline or on the heap. Never null.
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+
+  // Iterators ------------------------------------------------------------------------------
+
+  iterator begin() noexcept { return data_; }
+  const_iterator begin() const noexcept { return data_; }
+  const_iterator cbegin() const noexcept { return data_; }
+  iterator end() noexcept { return data_ + size_; }
+  const_iterator end() const noexcept { return data_ + size_; }
+  const_iterator cend() const noexcept { return data_ + size_; }
+  reverse_iterator rbegin() noexcept { return reverse_iterator(end()); }
+  const_reverse_iterator rbegin() const noexcept { return const_reverse_iterator(end()); }
+  const_reverse_iterator crbegin() const noexcept { return const_reverse_iterator(end()); }
+  reverse_iterator rend() noexcept { return reverse_iterator(begin()); }
+  const_reverse_iterator rend() const noexcept { return const_reverse_iterator(begin()); }
+  const_reverse_iterator crend() const noexcept { return const_reverse_iterator(begin()); }
+
+  // Capacity -------------------------------------------------------------------------------
+
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  size_type size() const noexcept { return size_; }
+  /// Returns the number of elements that fit without allocating: the inline capacity while
+  /// the elements are inline, the heap buffer's size otherwise.
+  size_type capacity() const noexcept { return capacity_; }
+  /// Returns the largest possible size: 2^32 - 1, or less when the allocator says so.
+  size_type max_size() const noexcept {
+    const size_type by_alloc = alloc_traits::max_size(alloc());
+    const size_type by_header = std::numeric_limits<stored_size>::max();
+    return by_alloc < by_header ? by_alloc : by_header;
+  }
+  /// Returns true while the elements live in the inline buffer (no heap memory is held).
+  bool is_inline() const noexcept { return data_ == inline_data(); }
+  /// Returns N, the number of elements the inline buffer holds.
+  size_type inline_capacity() const noexcept {
+    return is_inline() ? capacity_ : load_inline_capacity();
+  }
+
+  /// Ensures room for `n` elements; allocates exactly `n` when `n > capacity()`. Strong
+  /// exception guarantee. Throws `std::length_error` when `n > max_size()`.
+  void reserve(size_type n) {
+    if (n > capacity_) {
+      if (n > max_size()) detail::throw_length_error("small_vector::reserve", n, max_size());
+      reallocate(n);
+    }
+  }
+
+  /// Frees unused heap capacity: moves the elements back into the inline buffer when they
+  /// fit, otherwise into a heap buffer of exactly `size()` (one allocation). Does nothing
+  /// while inline. Strong exception guarantee.
+  void shrink_to_fit() {
+    if (is_inline() || size_ == capacity_) return;
+    const stored_size n_inline = load_inline_capacity();
+    if (size_ <= n_inline) {
+      T* heap = data_;
+      const stored_size heap_capacity = capacity_;
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+#endif
+        detail::relocate_n(alloc(), heap, size_, inline_data());
+#if FRUGAL_HAS_EXCEPTIONS
+      } catch (...) {
+        store_inline_capacity(n_inline);
+        throw;
+      }
+#endif
+      data_ = inline_data();
+      capacity_ = n_inline;
+      deallocate(heap, heap_capacity);
+    } else {
+      reallocate(size_);
+    }
+  }
+
+  // Modifiers ------------------------------------------------------------------------------
+
+  /// Destroys every element; keeps the capacity. Never allocates.
+  void clear() noexcept {
+    detail::destroy_n(alloc(), data_, size_);
+    size_ = 0;
+  }
+
+  /// Appends `value`. Amortised O(1); allocates only when `size() == capacity()`, then grows
+  /// the capacity twofold. Strong exception guarantee. `v.push_back(v[0])` is safe.
+  void push_back(const T& value) { emplace_back(value); }
+  void push_back(T&& value) { emplace_back(std::move(value)); }
+
+  /// Constructs an element at the end from `args` and returns a reference to it. Same cost
+  /// and guarantees as `push_back`.
+  template <class... Args>
+  FRUGAL_ALWAYS_INLINE reference emplace_back(Args&&... args) {
+    if (FRUGAL_LIKELY(size_ != capacity_)) {
+      T* slot = data_ + size_;
+      alloc_traits::construct(alloc(), slot, std::forward<Args>(args)...);
+      ++size_;
+      return *slot;
+    }
+    return grow_emplace_back(std::forward<Args>(args)...);
+  }
+
+  /// Removes the last element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
+  void pop_back() noexcept {
+    FRUGAL_ASSERT(size_ != 0);
+    --size_;
+    alloc_traits::destroy(alloc(), data_ + size_);
+  }
+
+  /// Inserts `value` before `pos` and returns an iterator to it. O(size() - index). Safe when
+  /// `value` is an element of this vector. Basic exception guarantee (strong at the end).
+  iterator insert(const_iterator pos, const T& value) { return emplace(pos, value); }
+  iterator insert(const_iterator pos, T&& value) { return emplace(pos, std::move(value)); }
+
+  /// Inserts `count` copies of `value` before `pos`; returns an iterator to the first one.
+  iterator insert(const_iterator pos, size_type count, const T& value) {
+    const size_type index = index_of(pos);
+    if (count == 0) return data_ + index;
+    if (capacity_ - size_ < count) {
+      grow_insert(index, count, [&](T* dst) { fill_construct(dst, count, value); });
+    } else {
+      const T copy(value);  // `value` may be an element that is about to move
+      insert_in_place(index, count, [&](size_type) -> const T& { return copy; });
+    }
+    return data_ + index;
+  }
+
+  /// Inserts the elements of [first, last) before `pos`; returns an iterator to the first.
+  /// The range must not point into this vector.
+  template <std::input_iterator It>
+  iterator insert(const_iterator pos, It first, It last) {
+    const size_type index = index_of(pos);
+    if constexpr (std::forward_iterator<It>) {
+      const size_type count = checked_distance(first, last);
+      if (count == 0) return data_ + index;
+      if (capacity_ - size_ < count) {
+        grow_insert(index, count, [&](T* dst) { copy_construct(dst, first, count); });
+        return data_ + index;
+      }
+      if constexpr (std::random_access_iterator<It>) {
+        insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
+          return first[static_cast<difference_type>(i)];
+        });
+        return data_ + index;
+      }
+    }
+    // Single-pass or list-like ranges: append, then rotate into place.
+    {
+      const size_type old_size = size_;
+      for (; first != last; ++first) emplace_back(*first);
+      std::rotate(data_ + index, data_ + old_size, data_ + size_);
+    }
+    return data_ + index;
+  }
+
+  iterator insert(const_iterator pos, std::initializer_list<T> list) {
+    return insert(pos, list.begin(), list.end());
+  }
+
+  /// Constructs an element from `args` before `pos`; returns an iterator to it.
+  template <class... Args>
+  iterator emplace(const_iterator pos, Args&&... args) {
+    const size_type index = index_of(pos);
+    if (index == size_) {
+      emplace_back(std::forward<Args>(args)...);
+    } else if (size_ == capacity_) {
+      grow_insert(index, 1, [&](T* dst) {
+        alloc_traits::construct(alloc(), dst, std::forward<Args>(args)...);
+      });
+    } else {
+      T value(std::forward<Args>(args)...);  // built first: `args` may refer to an element
+      T* last = data_ + size_;
+      alloc_traits::construct(alloc(), last, std::move(last[-1]));
+      ++size_;
+      std::move_backward(data_ + index, last - 1, last);
+      data_[index] = std::move(value);
+    }
+    return data_ + index;
+  }
+
+  /// Removes the element at `pos`; returns an iterator to the element after it.
+  /// Precondition: `pos` is a dereferenceable iterator of this vector (FRUGAL_ASSERT).
+  iterator erase(const_iterator pos) {
+    FRUGAL_ASSERT(pos >= begin() && pos < end());
+    return erase(pos, pos + 1);
+  }
+
+  /// Removes [first, last); returns an iterator to the element after the removed ones.
+  /// Precondition: a valid range of this vector (FRUGAL_ASSERT).
+  iterator erase(const_iterator first, const_iterator last) {
+    FRUGAL_ASSERT(begin() <= first && first <= last && last <= end());
+    T* f = data_ + (first - data_);
+    T* l = data_ + (last - data_);
+    if (f != l) {
+      T* new_end = std::move(l, data_ + size_, f);
+      detail::destroy_n(alloc(), new_end, static_cast<size_type>(data_ + size_ - new_end));
+      size_ = static_cast<stored_size>(new_end - data_);
+    }
+    return f;
+  }
+
+  /// Replaces the contents with `count` copies of `value`.
+  void assign(size_type count, const T& value) {
+    if (count > capacity_) {
+      assign_fresh(count, [&](T* dst) { fill_construct(dst, count, value); });
+      return;
+    }
+    const size_type common = count < size_ ? count : size_;
+    std::fill_n(data_, common, value);
+    if (count > size_) {
+      fill_construct(data_ + size_, count - size_, value);
+    } else {
+      detail::destroy_n(alloc(), data_ + count, size_ - count);
+    }
+    size_ = static_cast<stored_size>(count);
+  }
+
+  /// Replaces the contents with the elements of [first, last), which must not point into
+  /// this vector. Allocates only when the range is longer than the capacity.
+  template <std::input_iterator It>
+  void assign(It first, It last) {
+    if constexpr (std::forward_iterator<It>) {
+      const size_type count = checked_distance(first, last);
+      if (count > capacity_) {
+        assign_fresh(count, [&](T* dst) { copy_construct(dst, first, count); });
+        return;
+      }
+      It it = first;
+      T* out = data_;
+      T* const common_end = data_ + (count < size_ ? count : size_);
+      for (; out != common_end; ++out, ++it) *out = *it;
+      if (count > size_) {
+        copy_construct(data_ + size_, it, count - size_);
+      } else {
+        detail::destroy_n(alloc(), data_ + count, size_ - count);
+      }
+      size_ = static_cast<stored_size>(count);
+    } else {
+      clear();
+      for (; first != last; ++first) emplace_back(*first);
+    }
+  }
+
+  void assign(std::initializer_list<T> list) { assign(list.begin(), list.end()); }
+
+  /// Replaces the contents with the elements of `range` (C++23 `assign_range`).
+  template <std::ranges::input_range R>
+  void assign_range(R&& range) {
+    if constexpr (std::ranges::common_range<R>) {
+      assign(std::ranges::begin(range), std::ranges::end(range));
+    } else {
+      clear();
+      append_range(std::forward<R>(range));
+    }
+  }
+
+  /// Appends the elements of `range`, reserving once when its size is known (C++23
+  /// `append_range`). Strong exception guarantee for sized forward ranges; for others the
+  /// elements appended before a throw stay.
+  template <std::ranges::input_range R>
+  void append_range(R&& range) {
+    if constexpr (std::ranges::sized_range<R> && std::ranges::forward_range<R>) {
+      const size_type count = static_cast<size_type>(std::ranges::size(range));
+      if (capacity_ - size_ < count) {
+        grow_insert(size_, count, [&](T* dst) {
+          copy_construct(dst, std::ranges::begin(range), count);
+        });
+      } else {
+        copy_construct(data_ + size_, std::ranges::begin(range), count);
+        size_ += static_cast<stored_size>(count);
+      }
+    } else {
+      for (auto&& x : range) emplace_back(std::forward<decltype(x)>(x));
+    }
+  }
+
+  /// Inserts the elements of `range` before `pos` (C++23 `insert_range`); returns an
+  /// iterator to the first inserted element.
+  template <std::ranges::input_range R>
+  iterator insert_range(const_iterator pos, R&& range) {
+    if constexpr (std::ranges::common_range<R>) {
+      return insert(pos, std::ranges::begin(range), std::ranges::end(range));
+    } else {
+      const size_type index = index_of(pos);
+      const size_type old_size = size_;
+      append_range(std::forward<R>(range));
+      std::rotate(data_ + index, data_ + old_size, data_ + size_);
+      return data_ + index;
+    }
+  }
+
+  /// Resizes to `n` elements, value-initialising new ones (zero for scalars).
+  void resize(size_type n) {
+    resize_with(n, [&](T* dst, size_type count) {
+      construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p); });
+    });
+  }
+  /// Resizes to `n` elements, copying `value` into new ones; `value` may be an element.
+  void resize(size_type n, const T& value) {
+    resize_with(n, [&](T* dst, size_type count) { fill_construct(dst, count, value); });
+  }
+  /// Resizes to `n` elements, default-initialising new ones: scalars are left indeterminate,
+  /// to be overwritten by the caller (LLVM's `resize_for_overwrite`, C++23's
+  /// `resize_and_overwrite` idea). Saves the zeroing that `resize` does.
+  void resize_for_overwrite(size_type n) {
+    resize_with(n, [&](T* dst, size_type count) {
+      construct_each(dst, count, [&](T* p) {
+        if constexpr (std::is_trivially_default_constructible_v<T>) {
+          ::new (static_cast<void*>(p)) T;
+        } else {
+          alloc_traits::construct(alloc(), p);
+        }
+      });
+    });
+  }
+
+  /// Exchanges the contents with `other`. Never allocates when both vectors have heap
+  /// buffers, or when each vector's elements fit the other's inline buffer (always true for
+  /// two vectors of the same `small_vector<T, N, A>` type) and the allocators compare equal
+  /// or propagate. Exchanges heap buffers in O(1); moves inline elements (memcpy when T is
+  /// trivially relocatable). Basic exception guarantee.
+  void swap(small_vector_base& other) noexcept(
+      (alloc_traits::propagate_on_container_swap::value || alloc_traits::is_always_equal::value) &&
+      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_swappable_v<T>) {
+    if (this == &other) return;
+    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
+    if (!pocs && !alloc_traits::is_always_equal::value && alloc() != other.alloc()) {
+      swap_by_moves(other);
+      return;
+    }
+    if (!is_inline() && !other.is_inline()) {
+      std::swap(data_, other.data_);
+      std::swap(size_, other.size_);
+      std::swap(capacity_, other.capacity_);
+    } else if (!other.is_inline()) {
+      take_heap_from(other);
+    } else if (!is_inline()) {
+      other.take_heap_from(*this);
+    } else {
+      swap_inline(other);
+    }
+    if constexpr (pocs) {
+      using std::swap;
+      swap(alloc(), other.alloc());
+    }
+  }
+
+  /// Exchanges the contents of `a` and `b`; see `swap`.
+  friend void swap(small_vector_base& a, small_vector_base& b) noexcept(noexcept(a.swap(b))) {
+    a.swap(b);
+  }
+
+  /// Returns a copy of the allocator.
+  allocator_type get_allocator() const noexcept { return alloc(); }
+
+  // Comparisons ----------------------------------------------------------------------------
+
+  /// Returns true when both hold equal elements in the same order.
+  friend bool operator==(const small_vector_base& a, const small_vector_base& b) {
+    return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+  /// Compares lexicographically, like `std::vector`.
+  friend auto operator<=>(const small_vector_base& a, const small_vector_base& b) {
+    return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end(),
+                                                  detail::synth_three_way_fn{});
+  }
+
+ protected:
+  small_vector_base(size_type inline_capacity, const Allocator& a) noexcept
+      : data_(inline_data()), capacity_(static_cast<stored_size>(inline_capacity)), alloc_{a} {}
+  ~small_vector_base() = default;
+
+  // Where the inline buffer starts: right after this header, which has no tail padding.
+  static constexpr std::size_t inline_offset() noexcept {
+    return (sizeof(small_vector_base) + alignof(T) - 1) / alignof(T) * alignof(T);
+  }
+
+  // Destroys the elements and frees the heap buffer; the object is left unusable (called by
+  // the destructor of small_vector).
+  void destroy_and_deallocate() noexcept {
+    detail::destroy_n(alloc(), data_, size_);
+    if (!is_inline()) deallocate(data_, capacity_);
+  }
+
+  // Construction from another vector (used by small_vector's move constructors): takes its
+  // heap buffer or relocates its inline elements, and leaves it empty.
+  void steal_or_move_from(small_vector_base& other) {
+    if (!other.is_inline()) {
+      adopt_heap(other.data_, other.size_, other.capacity_);
+      other.reset_to_inline();
+    } else if (other.size_ <= capacity_) {
+      detail::relocate_n(alloc(), other.data_, other.size_, data_);
+      size_ = other.size_;
+      other.size_ = 0;
+    } else {
+      assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
+      other.clear();
+    }
+  }
+
+  void move_assign_from(small_vector_base& other) {
+    constexpr bool pocma = alloc_traits::propagate_on_container_move_assignment::value;
+    const bool equal_alloc = alloc_traits::is_always_equal::value || alloc() == other.alloc();
+    if (!other.is_inline() && (pocma || equal_alloc)) {
+      release_storage();
+      if constexpr (pocma) alloc() = std::move(other.alloc());
+      adopt_heap(other.data_, other.size_, other.capacity_);
+      other.reset_to_inline();
+      return;
+    }
+    if constexpr (pocma) {
+      if (!equal_alloc) release_storage();
+      alloc() = other.alloc();
+    }
+    if (other.is_inline() && is_inline() && other.size_ <= capacity_ && size_ == 0) {
+      detail::relocate_n(alloc(), other.data_, other.size_, data_);
+      size_ = other.size_;
+      other.size_ = 0;
+      return;
+    }
+    assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
+    other.clear();
+  }
+
+ private:
+  Allocator& alloc() noexcept {
+    if constexpr (std::is_empty_v<Allocator>) {
+      return alloc_;
+    } else {
+      return alloc_.value;
+    }
+  }
+  const Allocator& alloc() const noexcept {
+    if constexpr (std::is_empty_v<Allocator>) {
+      return alloc_;
+    } else {
+      return alloc_.value;
+    }
+  }
+
+  T* inline_data() noexcept {
+    return reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(this) + inline_offset());
+  }
+  const T* inline_data() const noexcept {
+    return reinterpret_cast<const T*>(reinterpret_cast<const unsigned char*>(this) +
+                                      inline_offset());
+  }
+
+  // While the elements are on the heap the inline buffer is unused; it remembers N there, so
+  // that the header needs no field for it. small_vector makes the buffer at least 4 bytes.
+  stored_size load_inline_capacity() const noexcept {
+    stored_size n;
+    std::memcpy(&n, static_cast<const void*>(inline_data()), sizeof n);
+    return n;
+  }
+  void store_inline_capacity(stored_size n) noexcept {
+    std::memcpy(static_cast<void*>(inline_data()), &n, sizeof n);
+  }
+
+  // Points the header at a heap buffer. The inline buffer must hold no elements.
+  void adopt_heap(T* p, stored_size size, stored_size capacity) noexcept {
+    if (is_inline()) store_inline_capacity(capacity_);
+    data_ = p;
+    size_ = size;
+    capacity_ = capacity;
+  }
+  // Points the header back at the (empty) inline buffer; the heap buffer is someone else's.
+  void reset_to_inline() noexcept {
+    const stored_size n = load_inline_capacity();
+    data_ = inline_data();
+    size_ = 0;
+    capacity_ = n;
+  }
+  // Destroys the elements and gives back the heap buffer, leaving an empty inline vector.
+  void release_storage() noexcept {
+    clear();
+    if (!is_inline()) {
+      deallocate(data_, capacity_);
+      reset_to_inline();
+    }
+  }
+
+  T* allocate(size_type n) { return alloc_traits::allocate(alloc(), n); }
+  void deallocate(T* p, size_type n) noexcept { alloc_traits::deallocate(alloc(), p, n); }
+
+  size_type index_of(const_iterator pos) const noexcept {
+    FRUGAL_ASSERT(pos >= begin() && pos <= end());
+    return static_cast<size_type>(pos - data_);
+  }
+
+  template <class It>
+  size_type checked_distance(It first, It last) const {
+    const auto d = std::distance(first, last);
+    FRUGAL_ASSERT(d >= 0);
+    return static_cast<size_type>(d);
+  }
+
+  // The capacity to grow to for `needed` elements: twice the current one, at least `needed`,
+  // at most max_size(). Throws std::length_error when `needed > max_size()`.
+  size_type next_capacity(size_type needed) const {
+    const size_type max = max_size();
+    if (FRUGAL_UNLIKELY(needed > max || needed < size_)) {
+      detail::throw_length_error("small_vector", needed < size_ ? max + 1 : needed, max);
+    }
+    const size_type doubled = capacity_ > max / 2 ? max : 2 * size_type{capacity_};
+    return doubled > needed ? doubled : needed;
+  }
+
+  // Moves the elements to a new heap buffer of `new_capacity` (>= size()). Strong guarantee.
+  FRUGAL_NOINLINE void reallocate(size_type new_capacity) {
+    T* p = allocate(new_capacity);
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      detail::relocate_n(alloc(), data_, size_, p);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      deallocate(p, new_capacity);
+      throw;
+    }
+#endif
+    if (!is_inline()) deallocate(data_, capacity_);
+    adopt_heap(p, size_, static_cast<stored_size>(new_capacity));
+  }
+
+  // The growth path of every insertion that does not fit: allocates a bigger buffer, lets
+  // `build(dst)` construct `count` new elements at their final place first (so arguments
+  // that refer to old elements stay valid), then moves the old elements around them. If
+  // anything throws, the vector is unchanged.
+  template <class Build>
+  FRUGAL_NOINLINE void grow_insert(size_type index, size_type count, Build&& build) {
+    const size_type new_capacity = next_capacity(size_type{size_} + count);
+    T* p = allocate(new_capacity);
+    const size_type tail = size_ - index;
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      build(p + index);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      deallocate(p, new_capacity);
+      throw;
+    }
+#endif
+    if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
+      if (index != 0) std::memcpy(static_cast<void*>(p), static_cast<void*>(data_), index * sizeof(T));
+      if (tail != 0) {
+        std::memcpy(static_cast<void*>(p + index + count), static_cast<void*>(data_ + index),
+                    tail * sizeof(T));
+      }
+    } else {
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+#endif
+        detail::uninitialized_move_if_noexcept_n(alloc(), data_, index, p);
+#if FRUGAL_HAS_EXCEPTIONS
+        try {
+#endif
+          detail::uninitialized_move_if_noexcept_n(alloc(), data_ + index, tail, p + index + count);
+#if FRUGAL_HAS_EXCEPTIONS
+        } catch (...) {
+          detail::destroy_n(alloc(), p, index);
+          throw;
+        }
+      } catch (...) {
+        detail::destroy_n(alloc(), p + index, count);
+        deallocate(p, new_capacity);
+        throw;
+      }
+#endif
+      detail::destroy_n(alloc(), data_, size_);
+    }
+    if (!is_inline()) deallocate(data_, capacity_);
+    adopt_heap(p, static_cast<stored_size>(size_ + count), static_cast<stored_size>(new_capacity));
+  }
+
+  template <class... Args>
+  FRUGAL_NOINLINE reference grow_emplace_back(Args&&... args) {
+    grow_insert(size_, 1, [&](T* dst) {
+      alloc_traits::construct(alloc(), dst, std::forward<Args>(args)...);
+    });
+    return data_[size_ - 1];
+  }
+
+  // Opens a gap of `count` elements at `index` (capacity suffices) and fills it with
+  // `source(i)`, i in [0, count): move-constructs into the uninitialised tail, shifts the rest
+  // with move assignment, and copy-assigns or constructs the new elements.
+  template <class Source>
+  void insert_in_place(size_type index, size_type count, Source&& source) {
+    T* const pos = data_ + index;
+    T* const old_end = data_ + size_;
+    const size_type after = size_ - index;
+    if (after > count) {
+      detail::uninitialized_move_if_noexcept_n(alloc(), old_end - count, count, old_end);
+      size_ += static_cast<stored_size>(count);
+      std::move_backward(pos, old_end - count, old_end);
+      for (size_type i = 0; i < count; ++i) pos[i] = source(i);
+    } else {
+      T* out = old_end;
+      detail::construction_guard<Allocator, T> guard(alloc(), old_end, out);
+      for (size_type i = after; i < count; ++i, ++out) alloc_traits::construct(alloc(), out, source(i));
+      detail::uninitialized_move_if_noexcept_n(alloc(), pos, after, out);
+      guard.release();
+      size_ += static_cast<stored_size>(count);
+      for (size_type i = 0; i < after; ++i) pos[i] = source(i);
+    }
+  }
+
+  // Replaces the contents with `count` elements built by `build(dst)` into a new buffer.
+  template <class Build>
+  void assign_fresh(size_type count, Build&& build) {
+    if (count > max_size()) detail::throw_length_error("small_vector::assign", count, max_size());
+    T* p = allocate(count);
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      build(p);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      deallocate(p, count);
+      throw;
+    }
+#endif
+    release_storage();
+    adopt_heap(p, static_cast<stored_size>(count), static_cast<stored_size>(count));
+  }
+
+  template <class Build>
+  void resize_with(size_type n, Build&& build) {
+    if (n <= size_) {
+      detail::destroy_n(alloc(), data_ + n, size_ - n);
+      size_ = static_cast<stored_size>(n);
+    } else if (n <= capacity_) {
+      build(data_ + size_, n - size_);
+      size_ = static_cast<stored_size>(n);
+    } else {
+      const size_type count = n - size_;
+      grow_insert(size_, count, [&](T* dst) { build(dst, count); });
+    }
+  }
+
+  // Constructs `count` elements at `dst`, each by `make(p)`; on a throw destroys those built.
+  template <class Make>
+  void construct_each(T* dst, size_type count, Make&& make) {
+    T* out = dst;
+    detail::construction_guard<Allocator, T> guard(alloc(), dst, out);
+    for (T* const end = dst + count; out != end; ++out) make(out);
+    guard.release();
+  }
+  void fill_construct(T* dst, size_type count, const T& value) {
+    construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p, value); });
+  }
+  template <class It>
+  void copy_construct(T* dst, It first, size_type count) {
+    construct_each(dst, count, [&](T* p) {
+      alloc_traits::construct(alloc(), p, *first);
+      ++first;
+    });
+  }
+
+  // Moves this vector's inline elements into `other`'s inline buffer (or a new heap buffer
+  // when they do not fit) and takes `other`'s heap buffer.
+  void take_heap_from(small_vector_base& other) {
+    T* const heap = other.data_;
+    const stored_size heap_size = other.size_;
+    const stored_size heap_capacity = other.capacity_;
+    const stored_size other_inline = other.load_inline_capacity();
+    if (size_ <= other_inline) {
+      other.data_ = other.inline_data();
+      other.capacity_ = other_inline;
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+#endif
+        detail::relocate_n(alloc(), data_, size_, other.data_);
+#if FRUGAL_HAS_EXCEPTIONS
+      } catch (...) {
+        other.store_inline_capacity(other_inline);
+        other.data_ = heap;
+        other.capacity_ = heap_capacity;
+        throw;
+      }
+#endif
+    } else {
+      T* p = other.allocate(size_);
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+#endif
+        detail::relocate_n(alloc(), data_, size_, p);
+#if FRUGAL_HAS_EXCEPTIONS
+      } catch (...) {
+        other.deallocate(p, size_);
+        throw;
+      }
+#endif
+      other.data_ = p;
+      other.capacity_ = size_;
+    }
+    other.size_ = size_;
+    size_ = 0;
+    adopt_heap(heap, heap_size, heap_capacity);
+  }
+
+  void swap_inline(small_vector_base& other) {
+    small_vector_base& big = size_ >= other.size_ ? *this : other;
+    small_vector_base& small = size_ >= other.size_ ? other : *this;
+    if (big.size_ > small.capacity_) {
+      // Different inline capacities through small_vector_base&: may allocate.
+      swap_by_moves(other);
+      return;
+    }
+    if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
+      alignas(T) unsigned char tmp[256];
+      const std::size_t big_bytes = big.size_ * sizeof(T);
+      if (big_bytes <= sizeof tmp) {
+        const std::size_t small_bytes = small.size_ * sizeof(T);
+        std::memcpy(tmp, static_cast<void*>(big.data_), big_bytes);
+        std::memcpy(static_cast<void*>(big.data_), static_cast<void*>(small.data_), small_bytes);
+        std::memcpy(static_cast<void*>(small.data_), tmp, big_bytes);
+        std::swap(big.size_, small.size_);
+        return;
+      }
+    }
+    using std::swap;
+    for (stored_size i = 0; i < small.size_; ++i) swap(big.data_[i], small.data_[i]);
+    const size_type extra = big.size_ - small.size_;
+    detail::relocate_n(alloc(), big.data_ + small.size_, extra, small.data_ + small.size_);
+    small.size_ = big.size_;
+    big.size_ = static_cast<stored_size>(big.size_ - extra);
+  }
+
+  void swap_by_moves(small_vector_base& other) {
+    small_vector_base& big = size_ >= other.size_ ? *this : other;
+    small_vector_base& small = size_ >= other.size_ ? other : *this;
+    const size_type common = small.size_;
+    small.reserve(big.size_);
+    using std::swap;
+    for (size_type i = 0; i < common; ++i) swap(big.data_[i], small.data_[i]);
+    small.append_range(std::ranges::subrange(std::make_move_iterator(big.data_ + common),
+                                             std::make_move_iterator(big.data_ + big.size_)));
+    big.erase(big.begin() + static_cast<difference_type>(common), big.end());
+  }
+
+  T* data_;
+  stored_size size_ = 0;
+  stored_size capacity_;
+  [[no_unique_address]] detail::allocator_slot<Allocator> alloc_;
+};
+
+namespace detail {
+
+// The default N: as many elements as make the whole small_vector 64 bytes, at least one.
+template <class T, class A>
+constexpr std::size_t default_inline_capacity() {
+  constexpr std::size_t header = sizeof(small_vector_base<T, A>);
+  constexpr std::size_t offset = (header + alignof(T) - 1) / alignof(T) * alignof(T);
+  constexpr std::size_t room = offset < 64 ? 64 - offset : 0;
+  return room / sizeof(T) > 0 ? room / sizeof(T) : 1;
+}
+
+}  // namespace detail
+
+/// A vector that stores up to `N` elements inside the object and more on the heap.
+/// See the file comment; every member is documented on `small_vector_base`.
+template <class T, std::size_t N = detail::default_inline_capacity<T, std::allocator<T>>(),
+          class Allocator = std::allocator<T>>
+class small_vector : public small_vector_base<T, Allocator> {
+  using base = small_vector_base<T, Allocator>;
+  using alloc_traits = std::allocator_traits<Allocator>;
+  static_assert(N <= std::numeric_limits<std::uint32_t>::max(), "small_vector: N too large");
+
+ public:
+  using typename base::allocator_type;
+  using typename base::const_iterator;
+  using typename base::const_pointer;
+  using typename base::const_reference;
+  using typename base::const_reverse_iterator;
+  using typename base::difference_type;
+  using typename base::iterator;
+  using typename base::pointer;
+  using typename base::reference;
+  using typename base::reverse_iterator;
+  using typename base::size_type;
+  using typename base::value_type;
+
+  /// Returns N: how many elements fit without a heap allocation.
+  static constexpr size_type inline_capacity() noexcept { return N; }
+
+  /// Constructs an empty vector. Never allocates.
+  small_vector() noexcept(noexcept(Allocator())) : base(N, Allocator()) {}
+  explicit small_vector(const Allocator& a) noexcept : base(N, a) {}
+
+  /// Constructs `n` value-initialised elements; allocates once when `n > N`.
+  explicit small_vector(size_type n, const Allocator& a = Allocator()) : small_vector(a) {
+    this->resize(n);
+  }
+  /// Constructs `n` copies of `value`; allocates once when `n > N`.
+  small_vector(size_type n, const T& value, const Allocator& a = Allocator()) : small_vector(a) {
+    this->assign(n, value);
+  }
+  /// Constructs a copy of [first, last); allocates at most once for forward iterators.
+  template <std::input_iterator It>
+  small_vector(It first, It last, const Allocator& a = Allocator()) : small_vector(a) {
+    this->assign(first, last);
+  }
+  small_vector(std::initializer_list<T> list, const Allocator& a = Allocator())
+      : small_vector(a) {
+    this->assign(list.begin(), list.end());
+  }
+  /// Copies `other`, with the allocator its `select_on_container_copy_construction` gives.
+  small_vector(const small_vector& other)
+      : small_vector(alloc_traits::select_on_container_copy_construction(other.get_allocator())) {
+    this->assign(other.begin(), other.end());
+  }
+  small_vector(const small_vector& other, const std::type_identity_t<Allocator>& a)
+      : small_vector(a) {
+    this->assign(other.begin(), other.end());
+  }
+  /// Copies the elements of any small_vector (any N) with the same T and allocator type.
+  explicit small_vector(const base& other)
+      : small_vector(alloc_traits::select_on_container_copy_construction(other.get_allocator())) {
+    this->assign(other.begin(), other.end());
+  }
+  /// Takes `other`'s heap buffer, or moves its inline elements (invalidating iterators into
+  /// it); `other` is left empty. Never allocates.
+  small_vector(small_vector&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : small_vector(other.get_allocator()) {
+    this->steal_or_move_from(other);
+  }
+  /// Like the move constructor when `a == other.get_allocator()`; otherwise moves the
+  /// elements one by one into memory from `a`.
+  small_vector(small_vector&& other, const std::type_identity_t<Allocator>& a) : small_vector(a) {
+    if (alloc_traits::is_always_equal::value || a == other.get_allocator()) {
+      this->steal_or_move_from(other);
+    } else {
+      this->assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
+      other.clear();
+    }
+  }
+  /// Takes the elements of any small_vector (any N) with the same T and allocator; may
+  /// allocate when they do not fit this vector's inline buffer and `other` is inline.
+  explicit small_vector(base&& other) : small_vector(other.get_allocator()) {
+    this->steal_or_move_from(other);
+  }
+
+  ~small_vector() {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+#endif
+    static_assert(offsetof(small_vector, storage_) == base::inline_offset(),
+                  "small_vector: the inline buffer must follow the header directly");
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    this->destroy_and_deallocate();
+  }
+
+  small_vector& operator=(const small_vector& other) {
+    base::operator=(other);
+    return *this;
+  }
+  small_vector& operator=(small_vector&& other) noexcept(
+      noexcept(std::declval<base&>() = std::declval<base&&>())) {
+    base::operator=(std::move(other));
+    return *this;
+  }
+  small_vector& operator=(std::initializer_list<T> list) {
+    this->assign(list.begin(), list.end());
+    return *this;
+  }
+  using base::operator=;
+
+  /// Exchanges the contents with `other`; see small_vector_base::swap.
+  friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) { a.swap(b); }
+
+ private:
+  // The inline buffer; at least 4 bytes so that it can remember N while the elements are
+  // on the heap.
+  static constexpr std::size_t storage_bytes =
+      N * sizeof(T) < sizeof(std::uint32_t) ? sizeof(std::uint32_t) : N * sizeof(T);
+  alignas(T) unsigned char storage_[storage_bytes];
+};
+
+template <std::input_iterator It,
+          class Allocator = std::allocator<typename std::iterator_traits<It>::value_type>>
+small_vector(It, It, Allocator = Allocator())
+    -> small_vector<typename std::iterator_traits<It>::value_type,
+                    detail::default_inline_capacity<typename std::iterator_traits<It>::value_type,
+                                                    Allocator>(),
+                    Allocator>;
+
+/// Removes every element equal to `value`; returns how many were removed (C++20 std::erase).
+template <class T, class Allocator, class U>
+typename small_vector_base<T, Allocator>::size_type erase(small_vector_base<T, Allocator>& v,
+                                                          const U& value) {
+  auto it = std::remove(v.begin(), v.end(), value);
+  const auto removed = static_cast<std::size_t>(v.end() - it);
+  v.erase(it, v.end());
+  return removed;
+}
+
+/// Removes every element for which `pred` returns true; returns how many were removed.
+template <class T, class Allocator, class Pred>
+typename small_vector_base<T, Allocator>::size_type erase_if(small_vector_base<T, Allocator>& v,
+                                                             Pred pred) {
+  auto it = std::remove_if(v.begin(), v.end(), pred);
+  const auto removed = static_cast<std::size_t>(v.end() - it);
+  v.erase(it, v.end());
+  return removed;
+}
+
+FRUGAL_END_NAMESPACE
