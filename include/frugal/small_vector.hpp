@@ -317,6 +317,11 @@ class small_vector_base {
         grow_insert(index, count, [&](T* dst) { copy_construct(dst, first, count); });
         return data_ + index;
       }
+      if (index == size_) {
+        copy_construct(data_ + size_, first, count);
+        size_ += static_cast<stored_size>(count);
+        return data_ + index;
+      }
       if constexpr (std::random_access_iterator<It>) {
         insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
           return first[static_cast<difference_type>(i)];
@@ -352,7 +357,7 @@ class small_vector_base {
       T* last = data_ + size_;
       alloc_traits::construct(alloc(), last, std::move(last[-1]));
       ++size_;
-      std::move_backward(data_ + index, last - 1, last);
+      shift_right(data_ + index, size_ - 2 - index, 1);  // size_ counts the new last element
       data_[index] = std::move(value);
     }
     return data_ + index;
@@ -541,8 +546,14 @@ class small_vector_base {
   }
   /// Compares lexicographically, like `std::vector`.
   friend auto operator<=>(const small_vector_base& a, const small_vector_base& b) {
-    return std::lexicographical_compare_three_way(a.begin(), a.end(), b.begin(), b.end(),
-                                                  detail::synth_three_way_fn{});
+    using ordering = decltype(detail::synth_three_way_fn{}(std::declval<const T&>(),
+                                                           std::declval<const T&>()));
+    const size_type n = a.size_ < b.size_ ? a.size_ : b.size_;
+    for (size_type i = 0; i < n; ++i) {
+      const ordering c = detail::synth_three_way_fn{}(a.data_[i], b.data_[i]);
+      if (c != 0) return c;
+    }
+    return static_cast<ordering>(a.size_ <=> b.size_);
   }
 
  protected:
@@ -762,6 +773,15 @@ class small_vector_base {
     return data_[size_ - 1];
   }
 
+  // Move-assigns the `n` elements at `first` to `first + by`, last one first.
+  static void shift_right(T* first, size_type n, size_type by) {
+    if constexpr (std::is_trivially_copyable_v<T>) {
+      if (n != 0) std::memmove(static_cast<void*>(first + by), static_cast<const void*>(first), n * sizeof(T));
+    } else {
+      for (size_type i = n; i != 0; --i) first[i - 1 + by] = std::move(first[i - 1]);
+    }
+  }
+
   // Opens a gap of `count` elements at `index` (capacity suffices) and fills it with
   // `source(i)`, i in [0, count): move-constructs into the uninitialised tail, shifts the rest
   // with move assignment, and copy-assigns or constructs the new elements.
@@ -773,7 +793,7 @@ class small_vector_base {
     if (after > count) {
       detail::uninitialized_move_if_noexcept_n(alloc(), old_end - count, count, old_end);
       size_ += static_cast<stored_size>(count);
-      std::move_backward(pos, old_end - count, old_end);
+      shift_right(pos, after - count, count);
       for (size_type i = 0; i < count; ++i) pos[i] = source(i);
     } else {
       T* out = old_end;
