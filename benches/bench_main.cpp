@@ -9,6 +9,8 @@
 #define FRUGAL_DEFINE_ALLOCATION_COUNTER
 #include <frugal/testing/allocation_counter.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -19,6 +21,7 @@ namespace {
 
 class checking_reporter : public benchmark::ConsoleReporter {
  public:
+  explicit checking_reporter(OutputOptions options) : ConsoleReporter(options) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> good;
     for (const Run& run : runs) {
@@ -42,7 +45,14 @@ int main(int argc, char** argv) {
   std::vector<char*> args;
   bool quick = false;
   bool has_min_time = false;
+  // Colour only on a terminal, unless --benchmark_color says otherwise.
+  bool color = isatty(STDOUT_FILENO) != 0;
   for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--benchmark_color=", 18) == 0) {
+      const char* v = argv[i] + 18;
+      color = std::strcmp(v, "true") == 0 || std::strcmp(v, "yes") == 0 ||
+              std::strcmp(v, "1") == 0 || (std::strcmp(v, "auto") == 0 && color);
+    }
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
       continue;
@@ -61,7 +71,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
-  checking_reporter reporter;
+  checking_reporter reporter(color ? benchmark::ConsoleReporter::OO_ColorTabular
+                                   : benchmark::ConsoleReporter::OO_Tabular);
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   if (ran == 0) {

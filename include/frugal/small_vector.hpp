@@ -69,6 +69,27 @@ using allocator_slot = std::conditional_t<std::is_empty_v<A>, A, padded_allocato
                                  " >= size " + std::to_string(size)));
 }
 
+// A 32-bit element count that element stores cannot alias. A `uint32_t` member would share
+// its alias set with `int` and `unsigned` elements, so every `push_back` of an int would force
+// the compiler to reload the size from memory; a scoped enum is a distinct type, so the size
+// stays in a register across a push_back loop.
+enum class count32 : std::uint32_t {};
+
+struct stored_count {
+  count32 raw{};
+
+  constexpr stored_count() noexcept = default;
+  constexpr explicit stored_count(std::uint32_t v) noexcept : raw(static_cast<count32>(v)) {}
+  constexpr operator std::uint32_t() const noexcept { return static_cast<std::uint32_t>(raw); }
+  constexpr stored_count& operator=(std::uint32_t v) noexcept {
+    raw = static_cast<count32>(v);
+    return *this;
+  }
+  constexpr stored_count& operator++() noexcept { return *this = *this + 1u; }
+  constexpr stored_count& operator--() noexcept { return *this = *this - 1u; }
+  constexpr stored_count& operator+=(std::uint32_t v) noexcept { return *this = *this + v; }
+};
+
 struct synth_three_way_fn {
   template <class T, class U>
   constexpr auto operator()(const T& a, const U& b) const {
@@ -277,7 +298,11 @@ class small_vector_base {
       ++size_;
       return *slot;
     }
-    return grow_emplace_back(std::forward<Args>(args)...);
+    if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
+      return grow_relocatable_emplace_back(std::forward<Args>(args)...);
+    } else {
+      return grow_emplace_back(std::forward<Args>(args)...);
+    }
   }
 
   /// Removes the last element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
@@ -765,6 +790,29 @@ class small_vector_base {
     adopt_heap(p, static_cast<stored_size>(size_ + count), static_cast<stored_size>(new_capacity));
   }
 
+  // The growth path of emplace_back for types moved by memcpy. It stays inline: its only
+  // calls are to the allocator and memcpy, so the compiler keeps the header in registers
+  // across a push_back loop instead of reloading it after an opaque call each iteration.
+  template <class... Args>
+  reference grow_relocatable_emplace_back(Args&&... args) {
+    const size_type new_capacity = next_capacity(size_type{size_} + 1);
+    T* p = allocate(new_capacity);
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      alloc_traits::construct(alloc(), p + size_, std::forward<Args>(args)...);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      deallocate(p, new_capacity);
+      throw;
+    }
+#endif
+    if (size_ != 0) std::memcpy(static_cast<void*>(p), static_cast<const void*>(data_), size_ * sizeof(T));
+    if (!is_inline()) deallocate(data_, capacity_);
+    adopt_heap(p, size_ + 1, static_cast<stored_size>(new_capacity));
+    return p[size_ - 1];
+  }
+
   template <class... Args>
   FRUGAL_NOINLINE reference grow_emplace_back(Args&&... args) {
     grow_insert(size_, 1, [&](T* dst) {
@@ -941,8 +989,8 @@ class small_vector_base {
   }
 
   T* data_;
-  stored_size size_ = 0;
-  stored_size capacity_;
+  detail::stored_count size_;
+  detail::stored_count capacity_;
   [[no_unique_address]] detail::allocator_slot<Allocator> alloc_;
 };
 
