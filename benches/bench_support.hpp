@@ -34,12 +34,12 @@ class counted_loop {
                                                       : loop.state_.max_iterations) {}
     // Mirrors StateIterator: the count reaching zero ends counting before Google Benchmark
     // finishes the run.
-    bool operator!=(sentinel) {
+    FRUGAL_ALWAYS_INLINE bool operator!=(sentinel) {
       if (FRUGAL_LIKELY(remaining_ != 0)) return true;
       loop_->finish();
       return inner_ != *loop_->end_;
     }
-    iterator& operator++() {
+    FRUGAL_ALWAYS_INLINE iterator& operator++() {
       --remaining_;
       ++inner_;
       return *this;
@@ -62,7 +62,7 @@ class counted_loop {
   sentinel end() { return {}; }
 
  private:
-  void finish() {
+  FRUGAL_NOINLINE void finish() {
     if (!scope_) return;
     scope_->stop();
     const auto stats = scope_->stats();

@@ -292,10 +292,14 @@ class small_vector_base {
   /// and guarantees as `push_back`.
   template <class... Args>
   FRUGAL_ALWAYS_INLINE reference emplace_back(Args&&... args) {
-    if (FRUGAL_LIKELY(size_ != capacity_)) {
-      T* slot = data_ + size_;
+    // Reading the header into locals first lets the compiler keep all of it in registers
+    // across a push_back loop.
+    T* const d = data_;
+    const stored_size n = size_;
+    if (FRUGAL_LIKELY(n != capacity_)) {
+      T* slot = d + n;
       alloc_traits::construct(alloc(), slot, std::forward<Args>(args)...);
-      ++size_;
+      size_ = n + 1;
       return *slot;
     }
     if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
@@ -435,10 +439,9 @@ class small_vector_base {
         assign_fresh(count, [&](T* dst) { copy_construct(dst, first, count); });
         return;
       }
-      It it = first;
-      T* out = data_;
-      T* const common_end = data_ + (count < size_ ? count : size_);
-      for (; out != common_end; ++out, ++it) *out = *it;
+      const size_type common = count < size_ ? count : size_type{size_};
+      std::copy_n(first, common, data_);
+      It it = std::next(first, static_cast<difference_type>(common));
       if (count > size_) {
         copy_construct(data_ + size_, it, count - size_);
       } else {
@@ -532,6 +535,24 @@ class small_vector_base {
   void swap(small_vector_base& other) noexcept(
       (alloc_traits::propagate_on_container_swap::value || alloc_traits::is_always_equal::value) &&
       std::is_nothrow_move_constructible_v<T> && std::is_nothrow_swappable_v<T>) {
+    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
+    constexpr bool steal_always = pocs || alloc_traits::is_always_equal::value;
+    if (FRUGAL_LIKELY(!is_inline() && !other.is_inline() &&
+                      (steal_always || alloc() == other.alloc()))) {
+      std::swap(data_, other.data_);
+      std::swap(size_, other.size_);
+      std::swap(capacity_, other.capacity_);
+      if constexpr (pocs) {
+        using std::swap;
+        swap(alloc(), other.alloc());
+      }
+      return;
+    }
+    swap_slow(other);
+  }
+
+ private:
+  FRUGAL_NOINLINE void swap_slow(small_vector_base& other) {
     if (this == &other) return;
     constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
     if (!pocs && !alloc_traits::is_always_equal::value && alloc() != other.alloc()) {
@@ -555,6 +576,7 @@ class small_vector_base {
     }
   }
 
+ public:
   /// Exchanges the contents of `a` and `b`; see `swap`.
   friend void swap(small_vector_base& a, small_vector_base& b) noexcept(noexcept(a.swap(b))) {
     a.swap(b);
@@ -612,6 +634,70 @@ class small_vector_base {
       assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
       other.clear();
     }
+  }
+
+  // Fast paths of small_vector for trivially copyable T with a small inline buffer: whole
+  // buffers of `Bytes` (a constant) are copied, which compiles to a few vector moves, instead
+  // of `size()` elements. Bytes past `size()` are copied as raw bytes and never read as T.
+
+  // Both vectors are inline.
+  template <std::size_t Bytes>
+  void swap_inline_bytes(small_vector_base& other) noexcept {
+    unsigned char tmp[Bytes];
+    std::memcpy(tmp, static_cast<void*>(inline_data()), Bytes);
+    std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()), Bytes);
+    std::memcpy(static_cast<void*>(other.inline_data()), tmp, Bytes);
+    std::swap(size_, other.size_);
+  }
+  // This vector is inline, `other` is on the heap, both have the same inline capacity: moves
+  // the inline elements across in one fixed-size copy and takes over the heap buffer.
+  template <std::size_t Bytes>
+  void swap_mixed_bytes(small_vector_base& other) noexcept {
+    FRUGAL_ASSERT(is_inline() && !other.is_inline() && inline_capacity() == other.inline_capacity());
+    // The size and capacity travel as one 8-byte word: the next read of them is then served
+    // from one store instead of stalling on two.
+    T* const heap = other.data_;
+    unsigned char heap_counts[8], inline_counts[8];
+    std::memcpy(heap_counts, other.counts_address(), 8);
+    std::memcpy(inline_counts, counts_address(), 8);
+    std::memcpy(static_cast<void*>(other.inline_data()), static_cast<void*>(inline_data()), Bytes);
+    other.data_ = other.inline_data();
+    std::memcpy(other.counts_address(), inline_counts, 8);
+    store_inline_capacity(capacity_);
+    data_ = heap;
+    std::memcpy(counts_address(), heap_counts, 8);
+  }
+  // The address of the 8 bytes that hold size_ and then capacity_.
+  void* counts_address() noexcept {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+#endif
+    static_assert(sizeof(detail::stored_count) == 4 &&
+                  offsetof(small_vector_base, capacity_) == offsetof(small_vector_base, size_) + 4);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    return static_cast<void*>(&size_);
+  }
+  // Moves the elements of `other` into this vector; both are inline and `other`'s elements fit.
+  template <std::size_t Bytes>
+  void take_inline_bytes(small_vector_base& other) noexcept {
+    FRUGAL_ASSERT(is_inline() && other.is_inline() && other.size_ <= capacity_);
+    std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()), Bytes);
+    size_ = other.size_;
+    other.size_ = 0;
+  }
+  // Copies `source` into this inline vector when its elements fit the inline buffer and its
+  // buffer holds at least `Bytes`; returns false (doing nothing) otherwise.
+  template <std::size_t Bytes>
+  bool copy_inline_bytes(const small_vector_base& source) noexcept {
+    if (!is_inline() || source.size_ > capacity_ || size_type{source.capacity_} * sizeof(T) < Bytes) {
+      return false;
+    }
+    std::memcpy(static_cast<void*>(data_), static_cast<const void*>(source.data_), Bytes);
+    size_ = source.size_;
+    return true;
   }
 
   void move_assign_from(small_vector_base& other) {
@@ -900,10 +986,14 @@ class small_vector_base {
   }
   template <class It>
   void copy_construct(T* dst, It first, size_type count) {
-    construct_each(dst, count, [&](T* p) {
-      alloc_traits::construct(alloc(), p, *first);
-      ++first;
-    });
+    if constexpr (detail::is_plain_allocator_v<Allocator, T>) {
+      std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
+    } else {
+      construct_each(dst, count, [&](T* p) {
+        alloc_traits::construct(alloc(), p, *first);
+        ++first;
+      });
+    }
   }
 
   // Moves this vector's inline elements into `other`'s inline buffer (or a new heap buffer
@@ -1057,6 +1147,9 @@ class small_vector : public small_vector_base<T, Allocator> {
   /// Copies `other`, with the allocator its `select_on_container_copy_construction` gives.
   small_vector(const small_vector& other)
       : small_vector(alloc_traits::select_on_container_copy_construction(other.get_allocator())) {
+    if constexpr (bytewise) {
+      if (this->template copy_inline_bytes<storage_bytes>(other)) return;
+    }
     this->assign(other.begin(), other.end());
   }
   small_vector(const small_vector& other, const std::type_identity_t<Allocator>& a)
@@ -1072,6 +1165,12 @@ class small_vector : public small_vector_base<T, Allocator> {
   /// it); `other` is left empty. Never allocates.
   small_vector(small_vector&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
       : small_vector(other.get_allocator()) {
+    if constexpr (bytewise) {
+      if (other.is_inline()) {
+        this->template take_inline_bytes<storage_bytes>(other);
+        return;
+      }
+    }
     this->steal_or_move_from(other);
   }
   /// Like the move constructor when `a == other.get_allocator()`; otherwise moves the
@@ -1104,11 +1203,20 @@ class small_vector : public small_vector_base<T, Allocator> {
   }
 
   small_vector& operator=(const small_vector& other) {
+    if constexpr (bytewise) {
+      if (this->template copy_inline_bytes<storage_bytes>(other)) return *this;
+    }
     base::operator=(other);
     return *this;
   }
   small_vector& operator=(small_vector&& other) noexcept(
       noexcept(std::declval<base&>() = std::declval<base&&>())) {
+    if constexpr (bytewise) {
+      if (other.is_inline() && this->is_inline()) {
+        this->template take_inline_bytes<storage_bytes>(other);
+        return *this;
+      }
+    }
     base::operator=(std::move(other));
     return *this;
   }
@@ -1119,13 +1227,38 @@ class small_vector : public small_vector_base<T, Allocator> {
   using base::operator=;
 
   /// Exchanges the contents with `other`; see small_vector_base::swap.
-  friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) { a.swap(b); }
+  friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) {
+    a.swap(b);
+  }
+  /// Exchanges the contents with `other`; see small_vector_base::swap.
+  void swap(small_vector& other) noexcept(noexcept(std::declval<base&>().swap(std::declval<base&>()))) {
+    if constexpr (bytewise) {
+      const bool mine = this->is_inline(), theirs = other.is_inline();
+      if (mine && theirs) {
+        this->template swap_inline_bytes<storage_bytes>(other);
+        return;
+      }
+      if (mine != theirs) {
+        if (mine) {
+          this->template swap_mixed_bytes<storage_bytes>(other);
+        } else {
+          other.template swap_mixed_bytes<storage_bytes>(*this);
+        }
+        return;
+      }
+    }
+    base::swap(other);
+  }
+  using base::swap;
 
  private:
   // The inline buffer; at least 4 bytes so that it can remember N while the elements are
   // on the heap.
   static constexpr std::size_t storage_bytes =
       N * sizeof(T) < sizeof(std::uint32_t) ? sizeof(std::uint32_t) : N * sizeof(T);
+  // Copy, move and swap whole inline buffers when that is cheap (at most a cache line).
+  static constexpr bool bytewise = detail::is_plain_allocator_v<Allocator, T> &&
+                                   std::is_trivially_copyable_v<T> && storage_bytes <= 64;
   alignas(T) unsigned char storage_[storage_bytes];
 };
 

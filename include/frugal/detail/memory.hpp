@@ -38,8 +38,10 @@ inline constexpr bool memcpy_relocatable_v =
 // Destroys `n` objects starting at `p`; nothing for trivially destructible T.
 template <class A, class T>
 void destroy_n(A& alloc, T* p, std::size_t n) noexcept {
-  if constexpr (!std::is_trivially_destructible_v<T> || !is_plain_allocator_v<A, T>) {
-    for (std::size_t i = 0; i < n; ++i) std::allocator_traits<A>::destroy(alloc, p + i);
+  if constexpr (is_plain_allocator_v<A, T>) {
+    std::destroy_n(p, n);
+  } else {
+    for (T* const end = p + n; p != end; ++p) std::allocator_traits<A>::destroy(alloc, p);
   }
 }
 
@@ -75,6 +77,12 @@ template <class A, class T>
 void relocate_n(A& alloc, T* src, std::size_t n, T* dst) {
   if constexpr (memcpy_relocatable_v<A, T>) {
     if (n != 0) std::memcpy(static_cast<void*>(dst), static_cast<const void*>(src), n * sizeof(T));
+  } else if constexpr (std::is_nothrow_move_constructible_v<T>) {
+    // One pass: nothing can throw between a move and the source's destruction.
+    for (std::size_t i = 0; i < n; ++i) {
+      std::allocator_traits<A>::construct(alloc, dst + i, std::move(src[i]));
+      std::allocator_traits<A>::destroy(alloc, src + i);
+    }
   } else {
     uninitialized_move_if_noexcept_n(alloc, src, n, dst);
     destroy_n(alloc, src, n);
