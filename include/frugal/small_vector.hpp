@@ -505,7 +505,11 @@ class small_vector_base {
   /// Resizes to `n` elements, value-initialising new ones (zero for scalars).
   void resize(size_type n) {
     resize_with(n, [&](T* dst, size_type count) {
-      construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p); });
+      if constexpr (detail::is_plain_allocator_v<Allocator, T>) {
+        std::uninitialized_value_construct_n(dst, count);  // memset for scalars
+      } else {
+        construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p); });
+      }
     });
   }
   /// Resizes to `n` elements, copying `value` into new ones; `value` may be an element.
@@ -684,7 +688,9 @@ class small_vector_base {
   template <std::size_t Bytes>
   void take_inline_bytes(small_vector_base& other) noexcept {
     FRUGAL_ASSERT(is_inline() && other.is_inline() && other.size_ <= capacity_);
-    std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()), Bytes);
+    if (other.size_ != 0) {
+      std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()), Bytes);
+    }
     size_ = other.size_;
     other.size_ = 0;
   }
@@ -987,7 +993,12 @@ class small_vector_base {
   template <class It>
   void copy_construct(T* dst, It first, size_type count) {
     if constexpr (detail::is_plain_allocator_v<Allocator, T>) {
-      std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
+      if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> &&
+                    std::is_same_v<std::iter_value_t<It>, T>) {
+        detail::copy_trivial(dst, std::to_address(first), count);
+      } else {
+        std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
+      }
     } else {
       construct_each(dst, count, [&](T* p) {
         alloc_traits::construct(alloc(), p, *first);
