@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
     frugal::small_vector<int, 2> v{1, 2};
     if (std::strcmp(argv[1], "small_vector_at") == 0) return v.at(7);
     if (std::strcmp(argv[1], "small_vector_reserve") == 0) v.reserve(std::size_t{1} << 40);
+    const int arr[3] = {1, 2, 3};
+    if (std::strcmp(argv[1], "slice_split_at") == 0) return frugal::split_at(arr, 9).first[0];
+    if (std::strcmp(argv[1], "slice_chunks_zero") == 0) return static_cast<int>(frugal::chunks(arr, 0).size());
     std::fprintf(stderr, "noexcept_test: unknown case %s\n", argv[1]);
     return 0;
   }
@@ -43,6 +46,12 @@ int main(int argc, char** argv) {
     w.clear();
     w.shrink_to_fit();
     check(w.is_inline() && v.size() == 13, "small_vector swaps and shrinks");
+  }
+  {
+    const int arr[5] = {1, 2, 3, 4, 5};
+    check(frugal::split_at(arr, 2).second.size() == 3, "slice split_at");
+    check(frugal::chunks(arr, 2).size() == 3, "slice chunks");
+    check(!frugal::try_split_at(arr, 6).has_value(), "slice try_split_at");
   }
   if (failures == 0) std::printf("noexcept_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

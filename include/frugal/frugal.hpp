@@ -3,3 +3,4 @@
 
 #include <frugal/detail/config.hpp>
 #include <frugal/small_vector.hpp>
+#include <frugal/slice.hpp>
