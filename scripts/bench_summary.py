@@ -70,7 +70,10 @@ def main(paths):
                        key=lambda i: (IMPL_ORDER.index(i.split(":")[0])
                                       if i.split(":")[0] in IMPL_ORDER else 99, i))
         print(f"## {module}/{op}\n")
+        has_limit = "limit" in impls
         header = ["arg"] + [f"{i}" for i in impls] + ["frugal/naive", "frugal/best peer"]
+        if has_limit:
+            header.append("frugal/limit")
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         for arg, row in rows.items():
@@ -93,6 +96,9 @@ def main(paths):
                 cells.append(f"{r:.2f}x" + (" (slower)" if r > 1.05 else ""))
             else:
                 cells.append("")
+            if has_limit:
+                limit = med.get("limit")
+                cells.append(f"{fr / limit:.2f}x" if fr and limit else "")
             print("| " + " | ".join(cells) + " |")
         print()
     print("Ratios below 1 mean frugal is faster. allocs/op are exact counts from the timed loop.")

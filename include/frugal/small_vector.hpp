@@ -814,19 +814,27 @@ class small_vector_base {
     return doubled > needed ? doubled : needed;
   }
 
-  // Moves the elements to a new heap buffer of `new_capacity` (>= size()). Strong guarantee.
-  FRUGAL_NOINLINE void reallocate(size_type new_capacity) {
-    T* p = allocate(new_capacity);
+  // Allocates room for `n` elements and lets `build(p)` fill it; frees it again if `build`
+  // throws. Returns the buffer.
+  template <class Build>
+  T* allocate_and_build(size_type n, Build&& build) {
+    T* p = allocate(n);
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
-      detail::relocate_n(alloc(), data_, size_, p);
+      build(p);
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
-      deallocate(p, new_capacity);
+      deallocate(p, n);
       throw;
     }
 #endif
+    return p;
+  }
+
+  // Moves the elements to a new heap buffer of `new_capacity` (>= size()). Strong guarantee.
+  FRUGAL_NOINLINE void reallocate(size_type new_capacity) {
+    T* p = allocate_and_build(new_capacity, [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
     if (!is_inline()) deallocate(data_, capacity_);
     adopt_heap(p, size_, static_cast<stored_size>(new_capacity));
   }
@@ -838,18 +846,8 @@ class small_vector_base {
   template <class Build>
   FRUGAL_NOINLINE void grow_insert(size_type index, size_type count, Build&& build) {
     const size_type new_capacity = next_capacity(size_type{size_} + count);
-    T* p = allocate(new_capacity);
+    T* p = allocate_and_build(new_capacity, [&](T* dst) { build(dst + index); });
     const size_type tail = size_ - index;
-#if FRUGAL_HAS_EXCEPTIONS
-    try {
-#endif
-      build(p + index);
-#if FRUGAL_HAS_EXCEPTIONS
-    } catch (...) {
-      deallocate(p, new_capacity);
-      throw;
-    }
-#endif
     if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
       if (index != 0) std::memcpy(static_cast<void*>(p), static_cast<void*>(data_), index * sizeof(T));
       if (tail != 0) {
@@ -888,17 +886,9 @@ class small_vector_base {
   template <class... Args>
   reference grow_relocatable_emplace_back(Args&&... args) {
     const size_type new_capacity = next_capacity(size_type{size_} + 1);
-    T* p = allocate(new_capacity);
-#if FRUGAL_HAS_EXCEPTIONS
-    try {
-#endif
-      alloc_traits::construct(alloc(), p + size_, std::forward<Args>(args)...);
-#if FRUGAL_HAS_EXCEPTIONS
-    } catch (...) {
-      deallocate(p, new_capacity);
-      throw;
-    }
-#endif
+    T* p = allocate_and_build(new_capacity, [&](T* dst) {
+      alloc_traits::construct(alloc(), dst + size_, std::forward<Args>(args)...);
+    });
     if (size_ != 0) std::memcpy(static_cast<void*>(p), static_cast<const void*>(data_), size_ * sizeof(T));
     if (!is_inline()) deallocate(data_, capacity_);
     adopt_heap(p, size_ + 1, static_cast<stored_size>(new_capacity));
@@ -950,17 +940,7 @@ class small_vector_base {
   template <class Build>
   void assign_fresh(size_type count, Build&& build) {
     if (count > max_size()) detail::throw_length_error("small_vector::assign", count, max_size());
-    T* p = allocate(count);
-#if FRUGAL_HAS_EXCEPTIONS
-    try {
-#endif
-      build(p);
-#if FRUGAL_HAS_EXCEPTIONS
-    } catch (...) {
-      deallocate(p, count);
-      throw;
-    }
-#endif
+    T* p = allocate_and_build(count, build);
     release_storage();
     adopt_heap(p, static_cast<stored_size>(count), static_cast<stored_size>(count));
   }
@@ -1030,17 +1010,8 @@ class small_vector_base {
       }
 #endif
     } else {
-      T* p = other.allocate(size_);
-#if FRUGAL_HAS_EXCEPTIONS
-      try {
-#endif
-        detail::relocate_n(alloc(), data_, size_, p);
-#if FRUGAL_HAS_EXCEPTIONS
-      } catch (...) {
-        other.deallocate(p, size_);
-        throw;
-      }
-#endif
+      // From this vector's allocator: equal to `other`'s, or about to be swapped to it.
+      T* p = allocate_and_build(size_, [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
       other.data_ = p;
       other.capacity_ = size_;
     }
