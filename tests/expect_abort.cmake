@@ -1,5 +1,5 @@
 # Runs COMMAND with ARGS and passes only when it exits non-zero (or is killed by a signal)
-# and its stderr contains EXPECT: how frugal answers bad input when built without exceptions.
+# and its stderr contains EXPECT: how frugal answers bad input it cannot report otherwise.
 execute_process(COMMAND ${COMMAND} ${ARGS} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
 if(rc EQUAL 0)
   message(FATAL_ERROR "expected '${COMMAND} ${ARGS}' to abort, but it exited 0\n${out}${err}")

@@ -331,6 +331,11 @@ class chunked_view : public std::ranges::view_interface<chunked_view<V, Kind>> {
   constexpr iterator begin() const noexcept { return iterator(base_, n_, 0); }
   constexpr iterator end() const noexcept { return iterator(base_, n_, size() * math::step(n_)); }
   constexpr std::size_t size() const noexcept { return math::count(base_.size(), n_); }
+  /// Returns piece `i` (precondition `i < size()`, checked by FRUGAL_ASSERT). O(1).
+  constexpr V operator[](std::size_t i) const noexcept {
+    FRUGAL_ASSERT(i < size());
+    return begin()[static_cast<std::ptrdiff_t>(i)];
+  }
 
   /// For `chunks_exact`: the elements left over after the last full chunk (fewer than n).
   constexpr V remainder() const noexcept
