@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace {
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     const int arr[3] = {1, 2, 3};
     if (std::strcmp(argv[1], "slice_split_at") == 0) return frugal::split_at(arr, 9).first[0];
     if (std::strcmp(argv[1], "slice_chunks_zero") == 0) return static_cast<int>(frugal::chunks(arr, 0).size());
+    if (std::strcmp(argv[1], "cow_empty_pattern") == 0) return static_cast<int>(frugal::replace_all("abc", "", "x").size());
     std::fprintf(stderr, "noexcept_test: unknown case %s\n", argv[1]);
     return 0;
   }
@@ -52,6 +54,12 @@ int main(int argc, char** argv) {
     check(frugal::split_at(arr, 2).second.size() == 3, "slice split_at");
     check(frugal::chunks(arr, 2).size() == 3, "slice chunks");
     check(!frugal::try_split_at(arr, 6).has_value(), "slice try_split_at");
+  }
+  {
+    const std::string clean = "already-lower-case-and-long-enough-to-allocate";
+    const frugal::cow_string c = frugal::to_lower_ascii(clean);
+    check(c.is_borrowed() && c.data() == clean.data(), "cow_string borrows unchanged text");
+    check(frugal::escape_html("a<b").view() == "a&lt;b", "cow_string escapes");
   }
   if (failures == 0) std::printf("noexcept_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

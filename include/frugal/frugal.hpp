@@ -2,5 +2,6 @@
 #pragma once
 
 #include <frugal/detail/config.hpp>
+#include <frugal/cow_string.hpp>
 #include <frugal/small_vector.hpp>
 #include <frugal/slice.hpp>

@@ -1,0 +1,427 @@
+// frugal::cow_string: text that is borrowed until a change forces a copy (Rust's Cow<str>).
+//
+// A normaliser that returns std::string allocates for every input, even the many that need
+// no change. One that returns a cow_string returns a view of its input when nothing changes
+// and allocates once when something does:
+//
+//   frugal::cow_string email = frugal::to_lower_ascii(frugal::trim(raw));  // usually borrowed
+//   find_user(email);                                 // converts to std::string_view
+//
+// Ownership rules:
+// - Constructed from a std::string_view, a C string or a `const std::string&`, it borrows:
+//   the text must outlive the cow. Constructed from a `std::string&&`, it owns (moved in).
+// - `view()`, `data()` and the conversion to std::string_view point at the borrowed text or
+//   into the owned string. Like views into a std::string, those into an owned cow are
+//   invalidated when it is moved from, assigned or destroyed (a short string lives inside the
+//   object and moves with it); views into a borrowed cow stay valid as long as the source does.
+// - Every function that can return or keep a view of its argument or of `*this` is marked
+//   FRUGAL_LIFETIMEBOUND, so clang warns (-Wdangling) on `std::string_view v = make_cow();`.
+#pragma once
+
+#include <frugal/detail/config.hpp>
+
+#include <compare>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+FRUGAL_BEGIN_NAMESPACE
+
+/// Text that either borrows a string view or owns a std::basic_string. See the file comment.
+template <class CharT, class Traits = std::char_traits<CharT>,
+          class Allocator = std::allocator<CharT>>
+class basic_cow_string {
+ public:
+  using string_type = std::basic_string<CharT, Traits, Allocator>;
+  using view_type = std::basic_string_view<CharT, Traits>;
+  using value_type = CharT;
+  using traits_type = Traits;
+  using allocator_type = Allocator;
+  using size_type = std::size_t;
+  using const_iterator = typename view_type::const_iterator;
+  using iterator = const_iterator;
+
+  /// Constructs an empty, borrowed text. Never allocates.
+  constexpr basic_cow_string() noexcept = default;
+  /// Borrows `text`, which must outlive this object. Never allocates.
+  constexpr basic_cow_string(view_type text FRUGAL_LIFETIMEBOUND) noexcept : borrowed_(text) {}
+  /// Borrows the C string `text`, which must outlive this object. Never allocates.
+  constexpr basic_cow_string(const CharT* text FRUGAL_LIFETIMEBOUND) : borrowed_(text) {}
+  /// Borrows the contents of `text`, which must outlive this object (and not change size).
+  basic_cow_string(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept : borrowed_(text) {}
+  /// Takes ownership of `text` by moving it. Never copies characters.
+  basic_cow_string(string_type&& text) noexcept : owned_(std::move(text)), is_owned_(true) {}
+
+  basic_cow_string(std::nullptr_t) = delete;
+
+  /// Returns a cow that borrows `text`.
+  static constexpr basic_cow_string borrowed(view_type text FRUGAL_LIFETIMEBOUND) noexcept {
+    return basic_cow_string(text);
+  }
+  /// Returns a cow that owns `text` (moved in).
+  static basic_cow_string owned(string_type text) noexcept { return basic_cow_string(std::move(text)); }
+
+  // Copy and move are the members' own: a copy of an owned cow copies its string (and may
+  // allocate, like std::string), a copy of a borrowed one borrows the same text.
+
+  /// Returns the text. Valid while this object lives unchanged and, when borrowed, while the
+  /// borrowed text lives.
+  constexpr view_type view() const noexcept FRUGAL_LIFETIMEBOUND {
+    return is_owned_ ? view_type(owned_) : borrowed_;
+  }
+  /// Converts to a view of the text; see `view()`.
+  constexpr operator view_type() const noexcept FRUGAL_LIFETIMEBOUND { return view(); }
+
+  const CharT* data() const noexcept FRUGAL_LIFETIMEBOUND { return view().data(); }
+  size_type size() const noexcept { return view().size(); }
+  size_type length() const noexcept { return size(); }
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  const_iterator begin() const noexcept FRUGAL_LIFETIMEBOUND { return view().begin(); }
+  const_iterator end() const noexcept FRUGAL_LIFETIMEBOUND { return view().end(); }
+  CharT operator[](size_type i) const noexcept {
+    FRUGAL_ASSERT(i < size());
+    return view()[i];
+  }
+
+  /// Returns true while the text is borrowed.
+  constexpr bool is_borrowed() const noexcept { return !is_owned_; }
+  /// Returns true once the text is owned.
+  constexpr bool is_owned() const noexcept { return is_owned_; }
+
+  /// Returns the owned string, first copying the borrowed text into it (one allocation when
+  /// it does not fit the short-string buffer). Not noexcept: the copy may throw bad_alloc.
+  string_type& to_mut() FRUGAL_LIFETIMEBOUND {
+    if (!is_owned_) {
+      owned_.assign(borrowed_.data(), borrowed_.size());
+      is_owned_ = true;
+    }
+    return owned_;
+  }
+
+  /// Returns the text as a std::string: moved out when owned, copied when borrowed (one
+  /// allocation unless it fits the short-string buffer). Leaves this cow empty and borrowed.
+  string_type into_owned() && {
+    string_type out = is_owned_ ? std::move(owned_) : string_type(borrowed_);
+    owned_.clear();
+    borrowed_ = view_type();
+    is_owned_ = false;
+    return out;
+  }
+
+  friend constexpr bool operator==(const basic_cow_string& a, const basic_cow_string& b) noexcept {
+    return a.view() == b.view();
+  }
+  friend constexpr bool operator==(const basic_cow_string& a, view_type b) noexcept {
+    return a.view() == b;
+  }
+  friend constexpr auto operator<=>(const basic_cow_string& a, const basic_cow_string& b) noexcept {
+    return a.view() <=> b.view();
+  }
+  friend constexpr auto operator<=>(const basic_cow_string& a, view_type b) noexcept {
+    return a.view() <=> b;
+  }
+  // With std::string and C strings on either side: C++20 rewrites the reversed forms.
+  friend bool operator==(const basic_cow_string& a, const string_type& b) noexcept {
+    return a.view() == view_type(b);
+  }
+  friend auto operator<=>(const basic_cow_string& a, const string_type& b) noexcept {
+    return a.view() <=> view_type(b);
+  }
+  friend constexpr bool operator==(const basic_cow_string& a, const CharT* b) {
+    return a.view() == view_type(b);
+  }
+  friend constexpr auto operator<=>(const basic_cow_string& a, const CharT* b) {
+    return a.view() <=> view_type(b);
+  }
+
+  /// Writes the text.
+  friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os,
+                                                        const basic_cow_string& s) {
+    return os << s.view();
+  }
+
+ private:
+  string_type owned_;
+  view_type borrowed_;
+  bool is_owned_ = false;
+};
+
+using cow_string = basic_cow_string<char>;
+
+/// A transparent hash for unordered containers keyed by std::string: lookups with a
+/// std::string_view, a C string or a cow_string build no std::string. Agrees with
+/// std::hash<std::string_view>.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// The transparent equality that goes with string_hash.
+struct string_equal {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+// Transformations ------------------------------------------------------------------------------
+//
+// Each returns a borrowed view of its argument when nothing changes and allocates exactly once
+// when something does (zero times when the result fits the short-string buffer). The
+// `std::string&&` overloads work in place where they can; the `cow_string&&` overloads keep a
+// borrowed input borrowed and change an owned one in place, so that calls chain (they take
+// only cow_string rvalues; a cow lvalue is read through its view).
+
+namespace detail {
+
+[[noreturn]] FRUGAL_COLD inline void throw_cow_length(const char* what) {
+  FRUGAL_THROW(std::length_error(std::string(what) + ": result longer than max_size"));
+}
+
+constexpr bool is_ascii_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_ascii_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+
+template <bool Upper>
+constexpr bool needs_case_change(char c) noexcept {
+  return Upper ? is_ascii_lower(c) : is_ascii_upper(c);
+}
+
+// Returns the index of the first character that changes, or npos. Blocks of 16 bytes are
+// tested without an early exit, which the compiler turns into vector compares.
+template <bool Upper>
+constexpr std::size_t find_case_change(std::string_view s) noexcept {
+  constexpr std::size_t block = 16;
+  std::size_t i = 0;
+  for (; i + block <= s.size(); i += block) {
+    bool any = false;
+    for (std::size_t j = 0; j < block; ++j) any |= needs_case_change<Upper>(s[i + j]);
+    if (any) break;
+  }
+  for (; i < s.size(); ++i) {
+    if (needs_case_change<Upper>(s[i])) return i;
+  }
+  return std::string_view::npos;
+}
+
+template <bool Upper>
+void change_case(char* p, std::size_t n) noexcept {
+  // Branch-free, so that the loop vectorises.
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = p[i];
+    p[i] = static_cast<char>(c ^ (needs_case_change<Upper>(c) ? 0x20 : 0));
+  }
+}
+
+template <bool Upper>
+cow_string change_case_cow(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  cow_string result = cow_string::borrowed(s);
+  const std::size_t first = find_case_change<Upper>(s);
+  if (first != std::string_view::npos) {
+    std::string& out = result.to_mut();  // the one allocation (none for short text)
+    change_case<Upper>(out.data() + first, out.size() - first);
+  }
+  return result;
+}
+
+// The replacement of an HTML-special character, or empty when it needs none.
+constexpr std::string_view html_entity(char c) noexcept {
+  switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return {};
+  }
+}
+
+}  // namespace detail
+
+/// Returns `s` with ASCII A-Z lower-cased (other bytes, including UTF-8, unchanged): borrowed
+/// when `s` has no upper-case letter, else one allocation. O(size).
+inline cow_string to_lower_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  return detail::change_case_cow<false>(s);
+}
+/// Lower-cases `s` in place and returns it, owned. Never allocates.
+inline cow_string to_lower_ascii(std::string&& s) noexcept {
+  detail::change_case<false>(s.data(), s.size());
+  return cow_string(std::move(s));
+}
+/// Lower-cases an owned cow in place; a borrowed one as the view overload does.
+template <class C>
+  requires std::same_as<C, cow_string>
+cow_string to_lower_ascii(C&& s) {
+  if (s.is_owned()) return to_lower_ascii(std::move(s).into_owned());
+  return to_lower_ascii(s.view());
+}
+
+/// Returns `s` with ASCII a-z upper-cased: borrowed when nothing changes, else one allocation.
+inline cow_string to_upper_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  return detail::change_case_cow<true>(s);
+}
+/// Upper-cases `s` in place and returns it, owned. Never allocates.
+inline cow_string to_upper_ascii(std::string&& s) noexcept {
+  detail::change_case<true>(s.data(), s.size());
+  return cow_string(std::move(s));
+}
+/// Upper-cases an owned cow in place; a borrowed one as the view overload does.
+template <class C>
+  requires std::same_as<C, cow_string>
+cow_string to_upper_ascii(C&& s) {
+  if (s.is_owned()) return to_upper_ascii(std::move(s).into_owned());
+  return to_upper_ascii(s.view());
+}
+
+namespace detail {
+
+inline std::size_t checked_replace_size(std::size_t size, std::size_t count, std::size_t from,
+                                        std::size_t to) {
+  if (to <= from) return size - count * (from - to);
+  const std::size_t grow = to - from;
+  const std::size_t limit = std::string().max_size();
+  if (count > (limit - size) / grow) throw_cow_length("replace_all");
+  return size + count * grow;
+}
+
+inline void check_pattern(std::string_view from) {
+  if (from.empty()) {
+    FRUGAL_THROW(std::invalid_argument("replace_all: the pattern to replace is empty"));
+  }
+}
+
+// Writes `text` with every occurrence of `from` (found left to right, not overlapping)
+// replaced by `to`, starting at the first occurrence `first`, into `out`.
+inline void append_replaced(std::string& out, std::string_view text, std::string_view from,
+                            std::string_view to, std::size_t first) {
+  std::size_t done = 0;
+  for (std::size_t at = first; at != std::string_view::npos; at = text.find(from, done)) {
+    out.append(text.data() + done, at - done);
+    out.append(to);
+    done = at + from.size();
+  }
+  out.append(text.data() + done, text.size() - done);
+}
+
+inline std::size_t count_occurrences(std::string_view text, std::string_view from, std::size_t first) {
+  std::size_t count = 0;
+  for (std::size_t at = first; at != std::string_view::npos; at = text.find(from, at + from.size())) ++count;
+  return count;
+}
+
+}  // namespace detail
+
+/// Returns `text` with every occurrence of `from` replaced by `to` (left to right, not
+/// overlapping): borrowed when `from` does not occur, else one allocation of the exact
+/// result size. Throws std::invalid_argument when `from` is empty and std::length_error
+/// when the result would exceed max_size(). O(size).
+inline cow_string replace_all(std::string_view text FRUGAL_LIFETIMEBOUND, std::string_view from,
+                              std::string_view to) {
+  detail::check_pattern(from);
+  const std::size_t first = text.find(from);
+  if (first == std::string_view::npos) return cow_string::borrowed(text);
+  const std::size_t count = detail::count_occurrences(text, from, first);
+  std::string out;
+  out.reserve(detail::checked_replace_size(text.size(), count, from.size(), to.size()));
+  detail::append_replaced(out, text, from, to, first);
+  return cow_string(std::move(out));
+}
+
+/// Replaces in `text` itself when the result is not longer (no allocation); otherwise builds
+/// the result with one allocation. Same errors as the view overload.
+inline cow_string replace_all(std::string&& text, std::string_view from, std::string_view to) {
+  detail::check_pattern(from);
+  const std::size_t first = text.find(from);
+  if (first == std::string::npos) return cow_string(std::move(text));
+  if (to.size() <= from.size()) {
+    // Compact in place: the write position never passes the read position.
+    char* p = text.data();
+    std::size_t write = first;
+    std::size_t read = first;
+    for (std::size_t at = first; at != std::string::npos; at = text.find(from, read)) {
+      std::char_traits<char>::move(p + write, p + read, at - read);
+      write += at - read;
+      std::char_traits<char>::copy(p + write, to.data(), to.size());
+      write += to.size();
+      read = at + from.size();
+    }
+    std::char_traits<char>::move(p + write, p + read, text.size() - read);
+    text.resize(write + (text.size() - read));
+    return cow_string(std::move(text));
+  }
+  const std::string_view v(text);
+  const std::size_t count = detail::count_occurrences(v, from, first);
+  std::string out;
+  out.reserve(detail::checked_replace_size(v.size(), count, from.size(), to.size()));
+  detail::append_replaced(out, v, from, to, first);
+  return cow_string(std::move(out));
+}
+
+/// Replaces in an owned cow (in place when not longer); a borrowed one as the view overload.
+template <class C>
+  requires std::same_as<C, cow_string>
+cow_string replace_all(C&& text, std::string_view from, std::string_view to) {
+  if (text.is_owned()) return replace_all(std::move(text).into_owned(), from, to);
+  return replace_all(text.view(), from, to);
+}
+
+/// Returns `s` with &, <, >, " and ' replaced by HTML entities: borrowed when none occurs,
+/// else one allocation of the exact result size. O(size).
+inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  std::size_t first = 0;
+  while (first < s.size() && detail::html_entity(s[first]).empty()) ++first;
+  if (first == s.size()) return cow_string::borrowed(s);
+  std::size_t grow = 0;  // each entity replaces one character
+  for (std::size_t i = first; i < s.size(); ++i) {
+    const std::size_t n = detail::html_entity(s[i]).size();
+    if (n != 0) grow += n - 1;
+  }
+  if (grow > std::string().max_size() - s.size()) detail::throw_cow_length("escape_html");
+  cow_string result(std::string{});  // owned and empty: no allocation yet
+  std::string& out = result.to_mut();
+  out.resize(s.size() + grow);  // the one allocation, as large as the result
+  std::char_traits<char>::copy(out.data(), s.data(), first);
+  char* w = out.data() + first;
+  for (std::size_t i = first; i < s.size(); ++i) {
+    const std::string_view e = detail::html_entity(s[i]);
+    if (e.empty()) {
+      *w++ = s[i];
+    } else {
+      std::char_traits<char>::copy(w, e.data(), e.size());
+      w += e.size();
+    }
+  }
+  return result;
+}
+
+/// Escapes `s`: returned as is (owned, no allocation) when nothing needs escaping, else one
+/// allocation.
+inline cow_string escape_html(std::string&& s) {
+  cow_string escaped = escape_html(std::string_view(s));
+  if (escaped.is_borrowed()) return cow_string(std::move(s));
+  return escaped;
+}
+
+/// Escapes an owned cow without copying when nothing changes; a borrowed one as the view
+/// overload.
+template <class C>
+  requires std::same_as<C, cow_string>
+cow_string escape_html(C&& s) {
+  if (s.is_owned()) return escape_html(std::move(s).into_owned());
+  return escape_html(s.view());
+}
+
+FRUGAL_END_NAMESPACE
+
+/// Hashes the text, agreeing with std::hash<std::basic_string_view>.
+template <class CharT, class Traits, class Allocator>
+struct std::hash<frugal::basic_cow_string<CharT, Traits, Allocator>> {
+  std::size_t operator()(const frugal::basic_cow_string<CharT, Traits, Allocator>& s) const noexcept {
+    return std::hash<std::basic_string_view<CharT, Traits>>{}(s.view());
+  }
+};
