@@ -251,6 +251,19 @@ TEST_CASE("allocations: none when unchanged, exactly one when changed", "[cow_st
   REQUIRE(count_allocations([&] { auto c = frugal::replace_all(std::move(shrink), "aa", "b"); }) == 0);
 }
 
+TEST_CASE("string literals, views, lvalue and rvalue strings pick the right overload", "[cow_string]") {
+  REQUIRE(frugal::escape_html("a<b").view() == "a&lt;b");
+  REQUIRE(frugal::to_lower_ascii("ABC").view() == "abc");
+  REQUIRE(frugal::to_upper_ascii("abc").view() == "ABC");
+  REQUIRE(frugal::replace_all("a-b", "-", "+").view() == "a+b");
+  const std::string lvalue = "Keep";
+  REQUIRE(frugal::to_upper_ascii(lvalue).view() == "KEEP");
+  REQUIRE(lvalue == "Keep");
+  cow_string cow_lvalue(lvalue);
+  REQUIRE(frugal::escape_html(cow_lvalue).is_borrowed());
+  REQUIRE(frugal::to_lower_ascii(std::string("MOVED")).is_owned());
+}
+
 TEST_CASE("bad input: empty pattern and overflow", "[cow_string]") {
   REQUIRE_THROWS_AS(frugal::replace_all("abc"sv, "", "x"), std::invalid_argument);
   REQUIRE_THROWS_WITH(frugal::replace_all(std::string("abc"), "", "x"),

@@ -174,7 +174,8 @@ struct string_equal {
 //
 // Each returns a borrowed view of its argument when nothing changes and allocates exactly once
 // when something does (zero times when the result fits the short-string buffer). The
-// `std::string&&` overloads work in place where they can; the `cow_string&&` overloads keep a
+// `std::string&&` overloads (templates, so that a string literal picks the view overload
+// unambiguously) work in place where they can; the `cow_string&&` overloads keep a
 // borrowed input borrowed and change an owned one in place, so that calls chain (they take
 // only cow_string rvalues; a cow lvalue is read through its view).
 
@@ -249,7 +250,9 @@ inline cow_string to_lower_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
   return detail::change_case_cow<false>(s);
 }
 /// Lower-cases `s` in place and returns it, owned. Never allocates.
-inline cow_string to_lower_ascii(std::string&& s) noexcept {
+template <class S>
+  requires std::same_as<S, std::string>
+cow_string to_lower_ascii(S&& s) noexcept {
   detail::change_case<false>(s.data(), s.size());
   return cow_string(std::move(s));
 }
@@ -266,7 +269,9 @@ inline cow_string to_upper_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
   return detail::change_case_cow<true>(s);
 }
 /// Upper-cases `s` in place and returns it, owned. Never allocates.
-inline cow_string to_upper_ascii(std::string&& s) noexcept {
+template <class S>
+  requires std::same_as<S, std::string>
+cow_string to_upper_ascii(S&& s) noexcept {
   detail::change_case<true>(s.data(), s.size());
   return cow_string(std::move(s));
 }
@@ -334,7 +339,9 @@ inline cow_string replace_all(std::string_view text FRUGAL_LIFETIMEBOUND, std::s
 
 /// Replaces in `text` itself when the result is not longer (no allocation); otherwise builds
 /// the result with one allocation. Same errors as the view overload.
-inline cow_string replace_all(std::string&& text, std::string_view from, std::string_view to) {
+template <class S>
+  requires std::same_as<S, std::string>
+cow_string replace_all(S&& text, std::string_view from, std::string_view to) {
   detail::check_pattern(from);
   const std::size_t first = text.find(from);
   if (first == std::string::npos) return cow_string(std::move(text));
@@ -401,7 +408,9 @@ inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
 
 /// Escapes `s`: returned as is (owned, no allocation) when nothing needs escaping, else one
 /// allocation.
-inline cow_string escape_html(std::string&& s) {
+template <class S>
+  requires std::same_as<S, std::string>
+cow_string escape_html(S&& s) {
   cow_string escaped = escape_html(std::string_view(s));
   if (escaped.is_borrowed()) return cow_string(std::move(s));
   return escaped;
