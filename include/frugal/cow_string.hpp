@@ -20,10 +20,14 @@
 
 #include <frugal/detail/config.hpp>
 
+#include <bit>
 #include <compare>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <ostream>
@@ -193,16 +197,48 @@ constexpr bool needs_case_change(char c) noexcept {
   return Upper ? is_ascii_lower(c) : is_ascii_upper(c);
 }
 
-// Returns the index of the first character that changes, or npos. Blocks of 16 bytes are
-// tested without an early exit, which the compiler turns into vector compares.
+// Returns, in the high bit of each byte, whether that byte of `x` is an ASCII letter of the
+// case that changes (A-Z when lower-casing, a-z when upper-casing). Exact per byte: adding
+// at most 0x3F to a byte's low seven bits never carries into the next byte.
+template <bool Upper>
+constexpr std::uint64_t case_change_mask(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  constexpr std::uint64_t lo = Upper ? 'a' : 'A';
+  constexpr std::uint64_t hi = Upper ? 'z' : 'Z';
+  const std::uint64_t low7 = x & ~high;
+  const std::uint64_t at_least_lo = low7 + (0x80 - lo) * ones;
+  const std::uint64_t above_hi = low7 + (0x80 - hi - 1) * ones;
+  return at_least_lo & ~above_hi & ~x & high;
+}
+
+// Returns the index of the first character that changes, or npos. Tests 32 bytes per step
+// with word-wide arithmetic, then finds the byte within the step.
 template <bool Upper>
 constexpr std::size_t find_case_change(std::string_view s) noexcept {
-  constexpr std::size_t block = 16;
   std::size_t i = 0;
-  for (; i + block <= s.size(); i += block) {
-    bool any = false;
-    for (std::size_t j = 0; j < block; ++j) any |= needs_case_change<Upper>(s[i + j]);
-    if (any) break;
+  if (!std::is_constant_evaluated()) {
+    const char* p = s.data();
+    for (; i + 32 <= s.size(); i += 32) {
+      std::uint64_t w[4];
+      std::memcpy(w, p + i, 32);
+      if ((case_change_mask<Upper>(w[0]) | case_change_mask<Upper>(w[1]) |
+           case_change_mask<Upper>(w[2]) | case_change_mask<Upper>(w[3])) != 0) {
+        break;
+      }
+    }
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      const std::uint64_t m = case_change_mask<Upper>(w);
+      if (m != 0) {
+        if constexpr (std::endian::native == std::endian::little) {
+          return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+        } else {
+          break;
+        }
+      }
+    }
   }
   for (; i < s.size(); ++i) {
     if (needs_case_change<Upper>(s[i])) return i;
@@ -212,8 +248,16 @@ constexpr std::size_t find_case_change(std::string_view s) noexcept {
 
 template <bool Upper>
 void change_case(char* p, std::size_t n) noexcept {
-  // Branch-free, so that the loop vectorises.
-  for (std::size_t i = 0; i < n; ++i) {
+  // Eight bytes at a time: the mask's high bits shifted down by two are exactly the 0x20 case
+  // bits of the letters that change.
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    w ^= case_change_mask<Upper>(w) >> 2;
+    std::memcpy(p + i, &w, 8);
+  }
+  for (; i < n; ++i) {
     const char c = p[i];
     p[i] = static_cast<char>(c ^ (needs_case_change<Upper>(c) ? 0x20 : 0));
   }
@@ -225,7 +269,8 @@ cow_string change_case_cow(std::string_view s FRUGAL_LIFETIMEBOUND) {
   const std::size_t first = find_case_change<Upper>(s);
   if (first != std::string_view::npos) {
     std::string& out = result.to_mut();  // the one allocation (none for short text)
-    change_case<Upper>(out.data() + first, out.size() - first);
+    // From the start: whole words, and no loop whose length depends on where `first` is.
+    change_case<Upper>(out.data(), out.size());
   }
   return result;
 }
@@ -319,6 +364,48 @@ inline std::size_t count_occurrences(std::string_view text, std::string_view fro
   return count;
 }
 
+// Writes `c`, or its entity, at `w` and returns the position after it. Byte stores instead
+// of a copy call: entities are a few bytes and a call would cost more than the copy.
+inline char* write_escaped(char* w, char c) noexcept {
+  auto put = [&w](std::initializer_list<char> bytes) {
+    for (char b : bytes) *w++ = b;
+  };
+  switch (c) {
+    case '&': put({'&', 'a', 'm', 'p', ';'}); break;
+    case '<': put({'&', 'l', 't', ';'}); break;
+    case '>': put({'&', 'g', 't', ';'}); break;
+    case '"': put({'&', 'q', 'u', 'o', 't', ';'}); break;
+    case '\'': put({'&', '#', '3', '9', ';'}); break;
+    default: *w++ = c;
+  }
+  return w;
+}
+
+// The high bit of each byte of the result says whether that byte of `x` is one of & < > " '.
+// The lowest set bit is exact (a borrow can only mark bytes above a true match).
+constexpr std::uint64_t html_special_mask(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & high; };
+  return zero_bytes(x ^ ('&' * ones)) | zero_bytes(x ^ ('<' * ones)) | zero_bytes(x ^ ('>' * ones)) |
+         zero_bytes(x ^ ('"' * ones)) | zero_bytes(x ^ ('\'' * ones));
+}
+
+// Returns the index of the first character escape_html replaces, or the size.
+inline std::size_t find_html_special(std::string_view s) noexcept {
+  std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      const std::uint64_t m = html_special_mask(w);
+      if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+    }
+  }
+  while (i < s.size() && html_entity(s[i]).empty()) ++i;
+  return i;
+}
+
 }  // namespace detail
 
 /// Returns `text` with every occurrence of `from` replaced by `to` (left to right, not
@@ -380,8 +467,7 @@ cow_string replace_all(C&& text, std::string_view from, std::string_view to) {
 /// Returns `s` with &, <, >, " and ' replaced by HTML entities: borrowed when none occurs,
 /// else one allocation of the exact result size. O(size).
 inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
-  std::size_t first = 0;
-  while (first < s.size() && detail::html_entity(s[first]).empty()) ++first;
+  const std::size_t first = detail::find_html_special(s);
   if (first == s.size()) return cow_string::borrowed(s);
   std::size_t grow = 0;  // each entity replaces one character
   for (std::size_t i = first; i < s.size(); ++i) {
@@ -394,15 +480,7 @@ inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
   out.resize(s.size() + grow);  // the one allocation, as large as the result
   std::char_traits<char>::copy(out.data(), s.data(), first);
   char* w = out.data() + first;
-  for (std::size_t i = first; i < s.size(); ++i) {
-    const std::string_view e = detail::html_entity(s[i]);
-    if (e.empty()) {
-      *w++ = s[i];
-    } else {
-      std::char_traits<char>::copy(w, e.data(), e.size());
-      w += e.size();
-    }
-  }
+  for (std::size_t i = first; i < s.size(); ++i) w = detail::write_escaped(w, s[i]);
   return result;
 }
 
