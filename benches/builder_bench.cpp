@@ -1,0 +1,239 @@
+// builder against growing one element at a time (naive), the standard library's range
+// constructor (std), absl::StrCat / absl::StrJoin (absl), and copying the pieces into a
+// preallocated buffer (limit).
+//
+// Names: builder/<operation>/<impl>/<size>.
+#include "bench_support.hpp"
+
+#include <frugal/builder.hpp>
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
+
+#include <charconv>
+#include <cstring>
+#include <forward_list>
+#include <list>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Collecting n ints from a sized (std::list) and from a non-sized forward range. ----------
+
+std::list<int> make_list(std::size_t n) {
+  std::list<int> l;
+  for (std::size_t i = 0; i < n; ++i) l.push_back(static_cast<int>(i * 7));
+  return l;
+}
+
+template <class Source>
+void collect_naive(benchmark::State& state, const Source& src) {
+  for (auto _ : frugal::bench::counted(state)) {
+    std::vector<int> out;
+    for (int x : src) out.push_back(x);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+template <class Source>
+void collect_std(benchmark::State& state, const Source& src) {
+  for (auto _ : frugal::bench::counted(state)) {
+    std::vector<int> out(src.begin(), src.end());
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+template <class Source>
+void collect_frugal(benchmark::State& state, const Source& src) {
+  std::vector<int> check = frugal::collect<std::vector<int>>(src);
+  if (!std::equal(check.begin(), check.end(), src.begin())) return state.SkipWithError("wrong result");
+  for (auto _ : frugal::bench::counted(state)) {
+    auto out = frugal::collect<std::vector<int>>(src);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
+void sized_naive(benchmark::State& s) { collect_naive(s, make_list(static_cast<std::size_t>(s.range(0)))); }
+void sized_std(benchmark::State& s) { collect_std(s, make_list(static_cast<std::size_t>(s.range(0)))); }
+void sized_frugal(benchmark::State& s) { collect_frugal(s, make_list(static_cast<std::size_t>(s.range(0)))); }
+
+std::forward_list<int> make_flist(std::size_t n) {
+  const auto l = make_list(n);
+  return std::forward_list<int>(l.begin(), l.end());
+}
+void unsized_naive(benchmark::State& s) { collect_naive(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
+void unsized_std(benchmark::State& s) { collect_std(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
+void unsized_frugal(benchmark::State& s) { collect_frugal(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
+
+// str_cat of 2, 4 and 8 mixed pieces (strings, ints, doubles) -------------------------------
+
+struct pieces {
+  std::string user = "ada.lovelace";
+  std::string path = "/api/v1/reports/monthly";
+  int status = 200;
+  long bytes = 48213;
+  double seconds = 0.0375;
+  std::string agent = "curl/8.4.0";
+  int shard = 17;
+  double ratio = 1.0 / 3.0;
+};
+
+std::string naive_cat(const pieces& p, int n) {
+  switch (n) {
+    case 2: return p.user + std::to_string(p.status);
+    case 4: return p.user + " " + p.path + std::to_string(p.seconds);
+    default:
+      return p.user + " " + p.path + " " + std::to_string(p.status) + " " + std::to_string(p.bytes) +
+             " " + std::to_string(p.seconds) + " " + p.agent + " " + std::to_string(p.shard) + " " +
+             std::to_string(p.ratio);
+  }
+}
+
+std::string frugal_cat(const pieces& p, int n) {
+  switch (n) {
+    case 2: return frugal::str_cat(p.user, p.status);
+    case 4: return frugal::str_cat(p.user, ' ', p.path, p.seconds);
+    default:
+      return frugal::str_cat(p.user, ' ', p.path, ' ', p.status, ' ', p.bytes, ' ', p.seconds, ' ',
+                             p.agent, ' ', p.shard, ' ', p.ratio);
+  }
+}
+
+std::string absl_cat(const pieces& p, int n) {
+  switch (n) {
+    case 2: return absl::StrCat(p.user, p.status);
+    case 4: return absl::StrCat(p.user, " ", p.path, p.seconds);
+    default:
+      return absl::StrCat(p.user, " ", p.path, " ", p.status, " ", p.bytes, " ", p.seconds, " ",
+                          p.agent, " ", p.shard, " ", p.ratio);
+  }
+}
+
+// The limit: the pieces written straight into a buffer allocated outside the loop.
+std::size_t limit_cat(char* out, const pieces& p, int n) {
+  char* w = out;
+  auto text = [&w](const std::string& s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  auto num = [&w](auto v) { w = std::to_chars(w, w + 32, v).ptr; };
+  switch (n) {
+    case 2: text(p.user); num(p.status); break;
+    case 4: text(p.user); *w++ = ' '; text(p.path); num(p.seconds); break;
+    default:
+      text(p.user); *w++ = ' '; text(p.path); *w++ = ' '; num(p.status); *w++ = ' '; num(p.bytes);
+      *w++ = ' '; num(p.seconds); *w++ = ' '; text(p.agent); *w++ = ' '; num(p.shard); *w++ = ' ';
+      num(p.ratio);
+  }
+  return static_cast<std::size_t>(w - out);
+}
+
+template <class F>
+void cat_bench(benchmark::State& state, F f) {
+  const pieces p;
+  const int n = static_cast<int>(state.range(0));
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(&p);
+    std::string s = f(p, n);
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.counters["length"] = static_cast<double>(f(p, n).size());
+}
+void cat_naive(benchmark::State& s) { cat_bench(s, naive_cat); }
+void cat_absl(benchmark::State& s) { cat_bench(s, absl_cat); }
+void cat_frugal(benchmark::State& s) {
+  // std::to_string(double) prints six decimals; the others print the shortest form, so only
+  // the frugal and absl outputs are compared.
+  const pieces p;
+  const int n = static_cast<int>(s.range(0));
+  if (n == 2 && frugal_cat(p, n) != absl_cat(p, n)) return s.SkipWithError("differs from absl");
+  cat_bench(s, frugal_cat);
+}
+void cat_limit(benchmark::State& state) {
+  const pieces p;
+  const int n = static_cast<int>(state.range(0));
+  std::vector<char> buffer(4096);
+  std::size_t len = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(&p);
+    len = limit_cat(buffer.data(), p, n);
+    benchmark::DoNotOptimize(buffer.data());
+  }
+  state.counters["length"] = static_cast<double>(len);
+}
+
+// str_join of (count x bytes) pieces --------------------------------------------------------
+
+std::vector<std::string> make_parts(std::size_t count, std::size_t bytes) {
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < count; ++i) parts.emplace_back(bytes, static_cast<char>('a' + i % 26));
+  return parts;
+}
+
+void join_naive(benchmark::State& state) {
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i != 0) out += ",";
+      out += parts[i];
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void join_absl(benchmark::State& state) {
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::string out = absl::StrJoin(parts, ",");
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void join_frugal(benchmark::State& state) {
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  if (frugal::str_join(parts, ",") != absl::StrJoin(parts, ",")) return state.SkipWithError("differs from absl");
+  for (auto _ : frugal::bench::counted(state)) {
+    std::string out = frugal::str_join(parts, ",");
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void join_limit(benchmark::State& state) {
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  std::vector<char> buffer(parts.size() * (parts.empty() ? 0 : parts[0].size() + 1) + 1);
+  for (auto _ : frugal::bench::counted(state)) {
+    char* w = buffer.data();
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i != 0) *w++ = ',';
+      std::memcpy(w, parts[i].data(), parts[i].size());
+      w += parts[i].size();
+    }
+    benchmark::DoNotOptimize(buffer.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+const bool registered = [] {
+  for (std::int64_t n : {10, 100, 1000, 10000}) {
+    benchmark::RegisterBenchmark("builder/collect_sized/naive", sized_naive)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_sized/std", sized_std)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_sized/frugal", sized_frugal)->Arg(n);
+  }
+  for (std::int64_t n : {10, 100, 1000, 10000}) {
+    benchmark::RegisterBenchmark("builder/collect_unsized/naive", unsized_naive)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_unsized/std", unsized_std)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_unsized/frugal", unsized_frugal)->Arg(n);
+  }
+  for (std::int64_t n : {2, 4, 8}) {
+    benchmark::RegisterBenchmark("builder/str_cat/naive", cat_naive)->Arg(n);
+    benchmark::RegisterBenchmark("builder/str_cat/absl", cat_absl)->Arg(n);
+    benchmark::RegisterBenchmark("builder/str_cat/frugal", cat_frugal)->Arg(n);
+    benchmark::RegisterBenchmark("builder/str_cat/limit", cat_limit)->Arg(n);
+  }
+  for (auto [count, bytes] : {std::pair<std::int64_t, std::int64_t>{8, 8}, {256, 8}, {64, 1024}}) {
+    benchmark::RegisterBenchmark("builder/str_join/naive", join_naive)->Args({count, bytes});
+    benchmark::RegisterBenchmark("builder/str_join/absl", join_absl)->Args({count, bytes});
+    benchmark::RegisterBenchmark("builder/str_join/frugal", join_frugal)->Args({count, bytes});
+    benchmark::RegisterBenchmark("builder/str_join/limit", join_limit)->Args({count, bytes});
+  }
+  return true;
+}();
+
+}  // namespace
