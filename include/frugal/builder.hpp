@@ -38,6 +38,18 @@ concept reservable = requires(C& c, std::size_t n) { c.reserve(n); };
 template <class C, class T>
 concept back_insertable = requires(C& c, T&& x) { c.push_back(std::forward<T>(x)); };
 
+// Appends every element of `range` to `out`, by push_back where the container has it.
+template <class C, class R>
+void append_all(C& out, R&& range) {
+  for (auto&& x : range) {
+    if constexpr (back_insertable<C, decltype(x)>) {
+      out.push_back(std::forward<decltype(x)>(x));
+    } else {
+      out.insert(out.end(), std::forward<decltype(x)>(x));
+    }
+  }
+}
+
 [[noreturn]] FRUGAL_COLD inline void throw_builder_length(const char* what) {
   FRUGAL_THROW(std::length_error(std::string(what) + ": total length exceeds max_size"));
 }
@@ -75,13 +87,7 @@ C collect(R&& range) {
       out.reserve(static_cast<std::size_t>(std::ranges::distance(range)));
     }
   }
-  for (auto&& x : range) {
-    if constexpr (detail::back_insertable<C, decltype(x)>) {
-      out.push_back(std::forward<decltype(x)>(x));
-    } else {
-      out.insert(out.end(), std::forward<decltype(x)>(x));
-    }
-  }
+  detail::append_all(out, range);
   return out;
 }
 
@@ -97,13 +103,7 @@ C collect(R&& range, std::size_t size_hint) {
       out.reserve(size_hint);
     }
   }
-  for (auto&& x : range) {
-    if constexpr (detail::back_insertable<C, decltype(x)>) {
-      out.push_back(std::forward<decltype(x)>(x));
-    } else {
-      out.insert(out.end(), std::forward<decltype(x)>(x));
-    }
-  }
+  detail::append_all(out, range);
   return out;
 }
 
