@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstddef>
 #include <cstring>
+#include <thread>
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -23,6 +24,12 @@ int main(int argc, char** argv) {
   if (std::strcmp(which, "small_vector_back_empty") == 0) return empty.back();
   if (std::strcmp(which, "small_vector_pop_back_empty") == 0) empty.pop_back();
   if (std::strcmp(which, "small_vector_erase_end") == 0) v.erase(v.end());
+  if (std::strcmp(which, "shared_config_guard_other_thread") == 0) {
+    frugal::shared_config<int> config(7);
+    auto guard = config.read();
+    std::thread other([g = std::move(guard)] { (void)*g; });  // destroyed on the wrong thread
+    other.join();
+  }
   std::fprintf(stderr, "abort_probe: unknown case or no abort: %s\n", which);
   return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <frugal/detail/config.hpp>
+#include <frugal/shared_config.hpp>
 #include <frugal/builder.hpp>
 #include <frugal/cow_string.hpp>
 #include <frugal/small_vector.hpp>
