@@ -25,8 +25,8 @@ class checking_reporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> good;
     for (const Run& run : runs) {
-      if (run.error_occurred || (run.counters.count("allocs/op") != 0 &&
-                                 run.counters.count("bytes/op") != 0)) {
+      if (run.error_occurred ||
+          (run.counters.count("allocs/op") != 0 && run.counters.count("bytes/op") != 0)) {
         good.push_back(run);
         if (run.error_occurred) errors.insert(run.benchmark_name());
       } else {

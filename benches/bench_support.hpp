@@ -29,9 +29,9 @@ class counted_loop {
   class iterator {
    public:
     iterator(counted_loop& loop, benchmark::State::StateIterator inner)
-        : loop_(&loop), inner_(inner), remaining_(loop.state_.error_occurred()
-                                                      ? 0
-                                                      : loop.state_.max_iterations) {}
+        : loop_(&loop),
+          inner_(inner),
+          remaining_(loop.state_.error_occurred() ? 0 : loop.state_.max_iterations) {}
     // Mirrors StateIterator: the count reaching zero ends counting before Google Benchmark
     // finishes the run.
     FRUGAL_ALWAYS_INLINE bool operator!=(sentinel) {

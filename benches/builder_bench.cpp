@@ -45,24 +45,37 @@ void collect_std(benchmark::State& state, const Source& src) {
 template <class Source>
 void collect_frugal(benchmark::State& state, const Source& src) {
   std::vector<int> check = frugal::collect<std::vector<int>>(src);
-  if (!std::equal(check.begin(), check.end(), src.begin())) return state.SkipWithError("wrong result");
+  if (!std::equal(check.begin(), check.end(), src.begin()))
+    return state.SkipWithError("wrong result");
   for (auto _ : frugal::bench::counted(state)) {
     auto out = frugal::collect<std::vector<int>>(src);
     benchmark::DoNotOptimize(out.data());
   }
 }
 
-void sized_naive(benchmark::State& s) { collect_naive(s, make_list(static_cast<std::size_t>(s.range(0)))); }
-void sized_std(benchmark::State& s) { collect_std(s, make_list(static_cast<std::size_t>(s.range(0)))); }
-void sized_frugal(benchmark::State& s) { collect_frugal(s, make_list(static_cast<std::size_t>(s.range(0)))); }
+void sized_naive(benchmark::State& s) {
+  collect_naive(s, make_list(static_cast<std::size_t>(s.range(0))));
+}
+void sized_std(benchmark::State& s) {
+  collect_std(s, make_list(static_cast<std::size_t>(s.range(0))));
+}
+void sized_frugal(benchmark::State& s) {
+  collect_frugal(s, make_list(static_cast<std::size_t>(s.range(0))));
+}
 
 std::forward_list<int> make_flist(std::size_t n) {
   const auto l = make_list(n);
   return std::forward_list<int>(l.begin(), l.end());
 }
-void unsized_naive(benchmark::State& s) { collect_naive(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
-void unsized_std(benchmark::State& s) { collect_std(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
-void unsized_frugal(benchmark::State& s) { collect_frugal(s, make_flist(static_cast<std::size_t>(s.range(0)))); }
+void unsized_naive(benchmark::State& s) {
+  collect_naive(s, make_flist(static_cast<std::size_t>(s.range(0))));
+}
+void unsized_std(benchmark::State& s) {
+  collect_std(s, make_flist(static_cast<std::size_t>(s.range(0))));
+}
+void unsized_frugal(benchmark::State& s) {
+  collect_frugal(s, make_flist(static_cast<std::size_t>(s.range(0))));
+}
 
 // str_cat of 2, 4 and 8 mixed pieces (strings, ints, doubles) -------------------------------
 
@@ -79,19 +92,23 @@ struct pieces {
 
 std::string naive_cat(const pieces& p, int n) {
   switch (n) {
-    case 2: return p.user + std::to_string(p.status);
-    case 4: return p.user + " " + p.path + std::to_string(p.seconds);
+    case 2:
+      return p.user + std::to_string(p.status);
+    case 4:
+      return p.user + " " + p.path + std::to_string(p.seconds);
     default:
-      return p.user + " " + p.path + " " + std::to_string(p.status) + " " + std::to_string(p.bytes) +
-             " " + std::to_string(p.seconds) + " " + p.agent + " " + std::to_string(p.shard) + " " +
-             std::to_string(p.ratio);
+      return p.user + " " + p.path + " " + std::to_string(p.status) + " " +
+             std::to_string(p.bytes) + " " + std::to_string(p.seconds) + " " + p.agent + " " +
+             std::to_string(p.shard) + " " + std::to_string(p.ratio);
   }
 }
 
 std::string frugal_cat(const pieces& p, int n) {
   switch (n) {
-    case 2: return frugal::str_cat(p.user, p.status);
-    case 4: return frugal::str_cat(p.user, ' ', p.path, p.seconds);
+    case 2:
+      return frugal::str_cat(p.user, p.status);
+    case 4:
+      return frugal::str_cat(p.user, ' ', p.path, p.seconds);
     default:
       return frugal::str_cat(p.user, ' ', p.path, ' ', p.status, ' ', p.bytes, ' ', p.seconds, ' ',
                              p.agent, ' ', p.shard, ' ', p.ratio);
@@ -100,8 +117,10 @@ std::string frugal_cat(const pieces& p, int n) {
 
 std::string absl_cat(const pieces& p, int n) {
   switch (n) {
-    case 2: return absl::StrCat(p.user, p.status);
-    case 4: return absl::StrCat(p.user, " ", p.path, p.seconds);
+    case 2:
+      return absl::StrCat(p.user, p.status);
+    case 4:
+      return absl::StrCat(p.user, " ", p.path, p.seconds);
     default:
       return absl::StrCat(p.user, " ", p.path, " ", p.status, " ", p.bytes, " ", p.seconds, " ",
                           p.agent, " ", p.shard, " ", p.ratio);
@@ -117,11 +136,31 @@ std::size_t limit_cat(char* out, const pieces& p, int n) {
   };
   auto num = [&w](auto v) { w = std::to_chars(w, w + 32, v).ptr; };
   switch (n) {
-    case 2: text(p.user); num(p.status); break;
-    case 4: text(p.user); *w++ = ' '; text(p.path); num(p.seconds); break;
+    case 2:
+      text(p.user);
+      num(p.status);
+      break;
+    case 4:
+      text(p.user);
+      *w++ = ' ';
+      text(p.path);
+      num(p.seconds);
+      break;
     default:
-      text(p.user); *w++ = ' '; text(p.path); *w++ = ' '; num(p.status); *w++ = ' '; num(p.bytes);
-      *w++ = ' '; num(p.seconds); *w++ = ' '; text(p.agent); *w++ = ' '; num(p.shard); *w++ = ' ';
+      text(p.user);
+      *w++ = ' ';
+      text(p.path);
+      *w++ = ' ';
+      num(p.status);
+      *w++ = ' ';
+      num(p.bytes);
+      *w++ = ' ';
+      num(p.seconds);
+      *w++ = ' ';
+      text(p.agent);
+      *w++ = ' ';
+      num(p.shard);
+      *w++ = ' ';
       num(p.ratio);
   }
   return static_cast<std::size_t>(w - out);
@@ -165,12 +204,14 @@ void cat_limit(benchmark::State& state) {
 
 std::vector<std::string> make_parts(std::size_t count, std::size_t bytes) {
   std::vector<std::string> parts;
-  for (std::size_t i = 0; i < count; ++i) parts.emplace_back(bytes, static_cast<char>('a' + i % 26));
+  for (std::size_t i = 0; i < count; ++i)
+    parts.emplace_back(bytes, static_cast<char>('a' + i % 26));
   return parts;
 }
 
 void join_naive(benchmark::State& state) {
-  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)),
+                                static_cast<std::size_t>(state.range(1)));
   for (auto _ : frugal::bench::counted(state)) {
     std::string out;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -181,22 +222,26 @@ void join_naive(benchmark::State& state) {
   }
 }
 void join_absl(benchmark::State& state) {
-  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)),
+                                static_cast<std::size_t>(state.range(1)));
   for (auto _ : frugal::bench::counted(state)) {
     std::string out = absl::StrJoin(parts, ",");
     benchmark::DoNotOptimize(out.data());
   }
 }
 void join_frugal(benchmark::State& state) {
-  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
-  if (frugal::str_join(parts, ",") != absl::StrJoin(parts, ",")) return state.SkipWithError("differs from absl");
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)),
+                                static_cast<std::size_t>(state.range(1)));
+  if (frugal::str_join(parts, ",") != absl::StrJoin(parts, ","))
+    return state.SkipWithError("differs from absl");
   for (auto _ : frugal::bench::counted(state)) {
     std::string out = frugal::str_join(parts, ",");
     benchmark::DoNotOptimize(out.data());
   }
 }
 void join_limit(benchmark::State& state) {
-  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  const auto parts = make_parts(static_cast<std::size_t>(state.range(0)),
+                                static_cast<std::size_t>(state.range(1)));
   std::vector<char> buffer(parts.size() * (parts.empty() ? 0 : parts[0].size() + 1) + 1);
   for (auto _ : frugal::bench::counted(state)) {
     char* w = buffer.data();

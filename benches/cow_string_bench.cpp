@@ -29,12 +29,23 @@ std::string naive_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -67,7 +78,8 @@ void run(benchmark::State& state, const std::vector<std::string>& pool, F transf
     const std::string& in = pool[i++ & 63];
     benchmark::DoNotOptimize(in.data());
     auto out = transform(in);
-    total += std::string_view(out).size() + static_cast<unsigned char>(std::string_view(out).back());
+    total +=
+        std::string_view(out).size() + static_cast<unsigned char>(std::string_view(out).back());
     benchmark::DoNotOptimize(total);
   }
 }
@@ -84,12 +96,14 @@ auto frugal_lower = [](const std::string& s) { return frugal::to_lower_ascii(s);
 auto frugal_escape = [](const std::string& s) { return frugal::escape_html(s); };
 
 void lower_naive(benchmark::State& state) {
-  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)), static_cast<int>(state.range(1)), 'Q', where::random);
+  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)),
+                              static_cast<int>(state.range(1)), 'Q', where::random);
   if (!agree(pool, naive_lower, frugal_lower)) return state.SkipWithError("results differ");
   run(state, pool, naive_lower);
 }
 void lower_frugal(benchmark::State& state) {
-  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)), static_cast<int>(state.range(1)), 'Q', where::random);
+  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)),
+                              static_cast<int>(state.range(1)), 'Q', where::random);
   if (!agree(pool, naive_lower, frugal_lower)) return state.SkipWithError("results differ");
   run(state, pool, frugal_lower);
 }
@@ -103,12 +117,14 @@ void lower_last_frugal(benchmark::State& state) {
   run(state, pool, frugal_lower);
 }
 void escape_naive(benchmark::State& state) {
-  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)), static_cast<int>(state.range(1)), '<', where::random);
+  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)),
+                              static_cast<int>(state.range(1)), '<', where::random);
   if (!agree(pool, naive_escape, frugal_escape)) return state.SkipWithError("results differ");
   run(state, pool, naive_escape);
 }
 void escape_frugal(benchmark::State& state) {
-  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)), static_cast<int>(state.range(1)), '<', where::random);
+  const auto pool = make_pool(static_cast<std::size_t>(state.range(0)),
+                              static_cast<int>(state.range(1)), '<', where::random);
   if (!agree(pool, naive_escape, frugal_escape)) return state.SkipWithError("results differ");
   run(state, pool, frugal_escape);
 }
@@ -125,8 +141,10 @@ void escape_last_frugal(benchmark::State& state) {
 const bool registered = [] {
   for (std::int64_t bytes : {8, 64, 1024}) {
     for (std::int64_t percent : {0, 10, 100}) {
-      benchmark::RegisterBenchmark("cow_string/to_lower/naive", lower_naive)->Args({bytes, percent});
-      benchmark::RegisterBenchmark("cow_string/to_lower/frugal", lower_frugal)->Args({bytes, percent});
+      benchmark::RegisterBenchmark("cow_string/to_lower/naive", lower_naive)
+          ->Args({bytes, percent});
+      benchmark::RegisterBenchmark("cow_string/to_lower/frugal", lower_frugal)
+          ->Args({bytes, percent});
     }
   }
   for (std::int64_t bytes : {8, 64, 1024}) {
@@ -135,13 +153,17 @@ const bool registered = [] {
   }
   for (std::int64_t bytes : {8, 64, 1024}) {
     for (std::int64_t percent : {0, 10, 100}) {
-      benchmark::RegisterBenchmark("cow_string/escape_html/naive", escape_naive)->Args({bytes, percent});
-      benchmark::RegisterBenchmark("cow_string/escape_html/frugal", escape_frugal)->Args({bytes, percent});
+      benchmark::RegisterBenchmark("cow_string/escape_html/naive", escape_naive)
+          ->Args({bytes, percent});
+      benchmark::RegisterBenchmark("cow_string/escape_html/frugal", escape_frugal)
+          ->Args({bytes, percent});
     }
   }
   for (std::int64_t bytes : {8, 64, 1024}) {
-    benchmark::RegisterBenchmark("cow_string/escape_html_last/naive", escape_last_naive)->Arg(bytes);
-    benchmark::RegisterBenchmark("cow_string/escape_html_last/frugal", escape_last_frugal)->Arg(bytes);
+    benchmark::RegisterBenchmark("cow_string/escape_html_last/naive", escape_last_naive)
+        ->Arg(bytes);
+    benchmark::RegisterBenchmark("cow_string/escape_html_last/frugal", escape_last_frugal)
+        ->Arg(bytes);
   }
   return true;
 }();

@@ -12,8 +12,8 @@ void expect_allocs_per_op(benchmark::State& state, double expected) {
   // Counters hold totals until the report divides by iterations.
   const double per_op = got / static_cast<double>(state.iterations());
   if (per_op != expected) {
-    const std::string message = "allocs/op is " + std::to_string(per_op) + ", expected " +
-                                std::to_string(expected);
+    const std::string message =
+        "allocs/op is " + std::to_string(per_op) + ", expected " + std::to_string(expected);
     state.SkipWithError(message.c_str());
   }
 }

@@ -130,7 +130,9 @@ struct limit_holder {
   std::atomic<const T*> value{new T(make_version<T>(0))};
   std::vector<const T*> retired;  // written by the (single) writer only
   int read_timeout() const { return value.load(std::memory_order_acquire)->timeout_ms; }
-  void store(T v) { retired.push_back(value.exchange(new T(std::move(v)), std::memory_order_acq_rel)); }
+  void store(T v) {
+    retired.push_back(value.exchange(new T(std::move(v)), std::memory_order_acq_rel));
+  }
   limit_holder() = default;
   limit_holder(const limit_holder&) = delete;
   limit_holder& operator=(const limit_holder&) = delete;
@@ -176,7 +178,8 @@ void read_bench(benchmark::State& state) {
         int i = 1;
         while (!S::stop.load(std::memory_order_relaxed)) {
           S::holder->store(make_version<T>(i++));
-          if constexpr (W == writer::every_ms) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          if constexpr (W == writer::every_ms)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
       });
     }
@@ -195,8 +198,8 @@ void read_bench(benchmark::State& state) {
     delete S::holder;
     S::holder = nullptr;
   }
-  state.counters["reads/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["reads/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 template <class Holder, class T>
@@ -264,8 +267,10 @@ void register_reads(const std::string& op) {
 
 template <class T>
 void register_writes(const std::string& config) {
-  benchmark::RegisterBenchmark(("shared_config/store_" + config + "/std:mutex").c_str(), store_bench<mutex_holder<T>, T>);
-  benchmark::RegisterBenchmark(("shared_config/store_" + config + "/frugal").c_str(), store_bench<frugal_holder<T>, T>);
+  benchmark::RegisterBenchmark(("shared_config/store_" + config + "/std:mutex").c_str(),
+                               store_bench<mutex_holder<T>, T>);
+  benchmark::RegisterBenchmark(("shared_config/store_" + config + "/frugal").c_str(),
+                               store_bench<frugal_holder<T>, T>);
   benchmark::RegisterBenchmark(("shared_config/propagate_" + config + "/std:mutex").c_str(),
                                propagation_bench<mutex_holder<T>, T>)
       ->UseRealTime();

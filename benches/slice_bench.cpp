@@ -34,7 +34,9 @@ void first_ten_naive(benchmark::State& state) {
   std::int64_t total = 0;
   for (auto _ : frugal::bench::counted(state)) {
     benchmark::DoNotOptimize(ids.data());
-    std::vector<std::int64_t> page(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(10, ids.size())));
+    std::vector<std::int64_t> page(
+        ids.begin(),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(10, ids.size())));
     total = sum(page);
     benchmark::DoNotOptimize(total);
   }
@@ -49,7 +51,9 @@ void first_ten_frugal(benchmark::State& state) {
     total = sum(frugal::first_n(ids, 10));
     benchmark::DoNotOptimize(total);
   }
-  if (total != sum(std::vector<std::int64_t>(ids.begin(), ids.begin() + std::min<std::ptrdiff_t>(10, static_cast<std::ptrdiff_t>(ids.size()))))) {
+  if (total != sum(std::vector<std::int64_t>(
+                   ids.begin(), ids.begin() + std::min<std::ptrdiff_t>(
+                                                  10, static_cast<std::ptrdiff_t>(ids.size()))))) {
     state.SkipWithError("wrong page");
   }
 }
@@ -60,7 +64,8 @@ void first_half_naive(benchmark::State& state) {
   std::int64_t edge = 0;
   for (auto _ : frugal::bench::counted(state)) {
     benchmark::DoNotOptimize(ids.data());
-    std::vector<std::int64_t> page(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2));
+    std::vector<std::int64_t> page(ids.begin(),
+                                   ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2));
     benchmark::DoNotOptimize(page.data());
     edge = page.front() + page.back();
     benchmark::DoNotOptimize(edge);

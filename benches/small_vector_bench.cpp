@@ -351,9 +351,9 @@ std::vector<impl> peers() {
           {"frugal", Op<frugal_vec<T>>::fn}};
 }
 
-#define FRUGAL_BENCH_OP(name, expr) \
-  template <class V>                \
-  struct name {                     \
+#define FRUGAL_BENCH_OP(name, expr)      \
+  template <class V>                     \
+  struct name {                          \
     static constexpr bench_fn fn = expr; \
   };
 FRUGAL_BENCH_OP(op_build, build<V>)
@@ -430,8 +430,8 @@ const bool registered = [] {
   add("resize_int", resize_impls, sizes({8, 32, 1024}));
 
   for (const impl& i : peers<op_memory_geometric, int>()) {
-    benchmark::RegisterBenchmark(("small_vector/memory_geometric_int/" + std::string(i.name)).c_str(),
-                                 i.fn)
+    benchmark::RegisterBenchmark(
+        ("small_vector/memory_geometric_int/" + std::string(i.name)).c_str(), i.fn)
         ->Arg(1000000)
         ->Iterations(2)
         ->Unit(benchmark::kMillisecond);

@@ -32,8 +32,8 @@ int main() {
   std::printf("hot path   %-32s allocations=%zu bytes=%zu\n", std::string(answer).c_str(),
               hot.allocations, hot.bytes);
 
-  auto cold = measure_allocations(
-      [&] { answer = route("/a/very/long/path/that/is/not/routed", scratch); });
+  auto cold =
+      measure_allocations([&] { answer = route("/a/very/long/path/that/is/not/routed", scratch); });
   std::printf("cold path  %-32.32s allocations=%zu\n", std::string(answer).c_str(),
               cold.allocations);
 

@@ -76,7 +76,8 @@ int main() {
 
   t.wait_for(1);
   config.store(settings{"welcome", 50, {"mallory"}});
-  std::printf("operator: reloaded, version %llu\n", static_cast<unsigned long long>(config.version()));
+  std::printf("operator: reloaded, version %llu\n",
+              static_cast<unsigned long long>(config.version()));
   t.pass_to(2);
   t.wait_for(3);
   config.update([](const settings& s) {

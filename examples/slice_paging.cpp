@@ -19,7 +19,8 @@ struct result {
 
 void print_page(std::span<const result> page, std::size_t number) {
   std::printf("page %zu:", number);
-  for (const result& r : page) std::printf(" #%d %.*s;", r.id, static_cast<int>(r.title.size()), r.title.data());
+  for (const result& r : page)
+    std::printf(" #%d %.*s;", r.id, static_cast<int>(r.title.size()), r.title.data());
   std::printf("\n");
 }
 
@@ -48,9 +49,11 @@ int main() {
   const std::string_view request = frugal::trim(line);
   const auto [method, rest] = *frugal::split_once(request, ' ');
   const auto [target, version] = *frugal::split_once(rest, ' ');
-  const auto [path, query] = frugal::split_once(target, '?').value_or(std::pair(target, std::string_view()));
-  std::printf("method=%.*s path=%.*s version=%.*s\n", static_cast<int>(method.size()), method.data(),
-              static_cast<int>(path.size()), path.data(), static_cast<int>(version.size()), version.data());
+  const auto [path, query] =
+      frugal::split_once(target, '?').value_or(std::pair(target, std::string_view()));
+  std::printf("method=%.*s path=%.*s version=%.*s\n", static_cast<int>(method.size()),
+              method.data(), static_cast<int>(path.size()), path.data(),
+              static_cast<int>(version.size()), version.data());
   for (std::string_view param : frugal::split(query, [](char c) { return c == '&'; })) {
     const auto kv = frugal::split_once(param, '=');
     if (kv) {

@@ -19,10 +19,21 @@ struct grant {
 };
 
 constexpr std::array<grant, 15> grants = {{
-    {1, "reader"}, {1, "commenter"}, {2, "reader"}, {2, "editor"},
-    {2, "publisher"}, {3, "admin"}, {4, "reader"}, {4, "editor"},
-    {4, "publisher"}, {4, "moderator"}, {4, "billing"}, {4, "support"},
-    {4, "auditor"}, {4, "on-call"}, {4, "developer"},
+    {1, "reader"},
+    {1, "commenter"},
+    {2, "reader"},
+    {2, "editor"},
+    {2, "publisher"},
+    {3, "admin"},
+    {4, "reader"},
+    {4, "editor"},
+    {4, "publisher"},
+    {4, "moderator"},
+    {4, "billing"},
+    {4, "support"},
+    {4, "auditor"},
+    {4, "on-call"},
+    {4, "developer"},
 }};
 
 using roles = frugal::small_vector<std::string_view, 8>;

@@ -2,8 +2,8 @@
 // process aborts with a clear message. Built with FRUGAL_HARDENED, so assertions are on.
 #include <frugal/frugal.hpp>
 
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 

@@ -38,9 +38,18 @@ TEST_CASE("an empty scope counts nothing", "[allocation_counter]") {
 }
 
 TEST_CASE("a long string allocates exactly once, a short one never", "[allocation_counter]") {
-  REQUIRE(count_allocations([] { std::string s(64, 'x'); escape(s.data()); }) == 1);
-  REQUIRE(count_allocations([] { std::string s(8, 'x'); escape(s.data()); }) == 0);
-  const auto stats = measure_allocations([] { std::string s(64, 'x'); escape(s.data()); });
+  REQUIRE(count_allocations([] {
+            std::string s(64, 'x');
+            escape(s.data());
+          }) == 1);
+  REQUIRE(count_allocations([] {
+            std::string s(8, 'x');
+            escape(s.data());
+          }) == 0);
+  const auto stats = measure_allocations([] {
+    std::string s(64, 'x');
+    escape(s.data());
+  });
   REQUIRE(stats.bytes >= 65);  // libc++ rounds the request up
   REQUIRE(stats.bytes <= 80);
   REQUIRE(stats.deallocations == 1);
@@ -89,15 +98,18 @@ TEST_CASE("every replaceable form of operator new is counted", "[allocation_coun
       int* a = escape(new (std::nothrow) int[4]);
       REQUIRE(a != nullptr);
       delete[] a;
-      void* raw = ::operator new(100, std::align_val_t{32}, std::nothrow);
+      void* raw = ::operator new (100, std::align_val_t{32}, std::nothrow);
       REQUIRE(raw != nullptr);
-      ::operator delete(raw, std::align_val_t{32}, std::nothrow);
+      ::operator delete (raw, std::align_val_t{32}, std::nothrow);
     });
     REQUIRE(stats.allocations == 3);
     REQUIRE(stats.deallocations == 3);
   }
   SECTION("std::allocator and shared_ptr") {
-    REQUIRE(count_allocations([] { auto p = std::make_shared<int>(4); escape(p.get()); }) == 1);
+    REQUIRE(count_allocations([] {
+              auto p = std::make_shared<int>(4);
+              escape(p.get());
+            }) == 1);
     REQUIRE(count_allocations([] {
               std::allocator<double> a;
               double* p = a.allocate(7);
@@ -106,7 +118,8 @@ TEST_CASE("every replaceable form of operator new is counted", "[allocation_coun
   }
 }
 
-TEST_CASE("an impossible request throws std::bad_alloc and is not counted", "[allocation_counter]") {
+TEST_CASE("an impossible request throws std::bad_alloc and is not counted",
+          "[allocation_counter]") {
   allocation_scope scope;
   REQUIRE_THROWS_AS(::operator new(static_cast<std::size_t>(-1) / 2), std::bad_alloc);
   REQUIRE(::operator new(static_cast<std::size_t>(-1) / 2, std::nothrow) == nullptr);

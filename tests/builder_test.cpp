@@ -6,9 +6,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <cstdint>
 #include <deque>
 #include <forward_list>
 #include <limits>
@@ -50,15 +50,18 @@ TEST_CASE("with_capacity reserves once", "[builder]") {
   REQUIRE(sv.is_inline());
 }
 
-TEST_CASE("collect reserves exactly for sized ranges and after counting forward ranges", "[builder]") {
+TEST_CASE("collect reserves exactly for sized ranges and after counting forward ranges",
+          "[builder]") {
   for (std::size_t n : {0u, 1u, 10u, 100u, 1000u}) {
     std::vector<int> src(n);
     for (std::size_t i = 0; i < n; ++i) src[i] = static_cast<int>(i * 3);
     std::list<int> sized(src.begin(), src.end());
     unsized_ints unsized{std::forward_list<int>(src.begin(), src.end())};
     std::vector<int> a, b;
-    REQUIRE(count_allocations([&] { a = frugal::collect<std::vector<int>>(sized); }) == (n ? 1u : 0u));
-    REQUIRE(count_allocations([&] { b = frugal::collect<std::vector<int>>(unsized); }) == (n ? 1u : 0u));
+    REQUIRE(count_allocations([&] { a = frugal::collect<std::vector<int>>(sized); }) ==
+            (n ? 1u : 0u));
+    REQUIRE(count_allocations([&] { b = frugal::collect<std::vector<int>>(unsized); }) ==
+            (n ? 1u : 0u));
     REQUIRE(a == src);
     REQUIRE(b == src);
     REQUIRE(a.capacity() == n);
@@ -89,7 +92,8 @@ TEST_CASE("str_cat formats every kind of piece", "[builder]") {
   const std::string name = "ada";
   REQUIRE(frugal::str_cat("user ", name, ' ', 42, " took ", 1.5, "s") == "user ada 42 took 1.5s");
   REQUIRE(frugal::str_cat() == "");
-  REQUIRE(frugal::str_cat(-7, 'x', std::uint64_t{18446744073709551615u}) == "-7x18446744073709551615");
+  REQUIRE(frugal::str_cat(-7, 'x', std::uint64_t{18446744073709551615u}) ==
+          "-7x18446744073709551615");
   REQUIRE(frugal::str_cat(std::numeric_limits<std::int64_t>::min()) == "-9223372036854775808");
   REQUIRE(frugal::str_cat(0.1) == "0.1");
   REQUIRE(frugal::str_cat(1e300) == "1e+300");
@@ -119,7 +123,8 @@ TEST_CASE("str_cat of doubles round-trips (shortest form)", "[builder]") {
 TEST_CASE("str_cat allocates exactly once, or never for short results", "[builder][alloc]") {
   const std::string a = long_text('a'), b = long_text('b');
   std::string out;
-  REQUIRE(count_allocations([&] { out = frugal::str_cat(a, ", ", b, " #", 12345, ' ', 0.25); }) == 1);
+  REQUIRE(count_allocations([&] { out = frugal::str_cat(a, ", ", b, " #", 12345, ' ', 0.25); }) ==
+          1);
   REQUIRE(out == a + ", " + b + " #12345 0.25");
   REQUIRE(count_allocations([&] { out = frugal::str_cat("id=", 7); }) == 0);
 }
@@ -139,7 +144,8 @@ TEST_CASE("a total longer than max_size throws std::length_error before writing"
   const std::string_view huge(text.data(), std::string().max_size() / 2 + 1);
   std::string s = "keep";
   REQUIRE_THROWS_AS(frugal::str_cat(huge, huge), std::length_error);
-  REQUIRE_THROWS_WITH(frugal::str_append(s, huge, huge), "str_append: total length exceeds max_size");
+  REQUIRE_THROWS_WITH(frugal::str_append(s, huge, huge),
+                      "str_append: total length exceeds max_size");
   REQUIRE(s == "keep");
   const std::vector<std::string_view> parts{huge, huge};
   REQUIRE_THROWS_AS(frugal::str_join(parts, ","), std::length_error);

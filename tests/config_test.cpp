@@ -7,7 +7,8 @@
 
 namespace {
 int checked_half(int x) {
-  if (x % 2 != 0) FRUGAL_THROW(std::invalid_argument("checked_half: " + std::to_string(x) + " is odd"));
+  if (x % 2 != 0)
+    FRUGAL_THROW(std::invalid_argument("checked_half: " + std::to_string(x) + " is odd"));
   return x / 2;
 }
 }  // namespace

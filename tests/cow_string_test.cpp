@@ -49,12 +49,23 @@ std::string ref_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -92,7 +103,10 @@ TEST_CASE("views, C strings and const std::string& are borrowed; std::string&& i
   REQUIRE(cow_string().is_borrowed());
   REQUIRE(cow_string::borrowed("b"sv).is_borrowed());
   REQUIRE(cow_string::owned("o").is_owned());
-  REQUIRE(count_allocations([&] { cow_string c(source); cow_string d{std::string_view(source)}; }) == 0);
+  REQUIRE(count_allocations([&] {
+            cow_string c(source);
+            cow_string d{std::string_view(source)};
+          }) == 0);
 }
 
 TEST_CASE("reading members", "[cow_string]") {
@@ -135,7 +149,8 @@ TEST_CASE("into_owned moves an owned string and copies a borrowed one", "[cow_st
   REQUIRE(out == source);
 }
 
-TEST_CASE("views are correct after copies and moves, including short owned strings", "[cow_string]") {
+TEST_CASE("views are correct after copies and moves, including short owned strings",
+          "[cow_string]") {
   for (std::string text : {std::string("short"), long_string()}) {
     cow_string owned(std::string{text});
     cow_string copy = owned;
@@ -230,7 +245,8 @@ TEST_CASE("cow overloads chain: borrowed stays borrowed, owned changes in place"
   REQUIRE(chained.is_borrowed());
   REQUIRE(chained.data() == clean.data());
   const std::string dirty = "Tom & JERRY's <Show>";
-  const auto result = frugal::replace_all(frugal::escape_html(frugal::to_lower_ascii(dirty)), "&amp;", "and");
+  const auto result =
+      frugal::replace_all(frugal::escape_html(frugal::to_lower_ascii(dirty)), "&amp;", "and");
   REQUIRE(result.view() == "tom and jerry&#39;s &lt;show&gt;");
 }
 
@@ -248,10 +264,12 @@ TEST_CASE("allocations: none when unchanged, exactly one when changed", "[cow_st
   std::string in_place = upper;
   REQUIRE(count_allocations([&] { auto c = frugal::to_lower_ascii(std::move(in_place)); }) == 0);
   std::string shrink = clean;
-  REQUIRE(count_allocations([&] { auto c = frugal::replace_all(std::move(shrink), "aa", "b"); }) == 0);
+  REQUIRE(count_allocations([&] { auto c = frugal::replace_all(std::move(shrink), "aa", "b"); }) ==
+          0);
 }
 
-TEST_CASE("string literals, views, lvalue and rvalue strings pick the right overload", "[cow_string]") {
+TEST_CASE("string literals, views, lvalue and rvalue strings pick the right overload",
+          "[cow_string]") {
   REQUIRE(frugal::escape_html("a<b").view() == "a&lt;b");
   REQUIRE(frugal::to_lower_ascii("ABC").view() == "abc");
   REQUIRE(frugal::to_upper_ascii("abc").view() == "ABC");

@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], "small_vector_reserve") == 0) v.reserve(std::size_t{1} << 40);
     const int arr[3] = {1, 2, 3};
     if (std::strcmp(argv[1], "slice_split_at") == 0) return frugal::split_at(arr, 9).first[0];
-    if (std::strcmp(argv[1], "slice_chunks_zero") == 0) return static_cast<int>(frugal::chunks(arr, 0).size());
-    if (std::strcmp(argv[1], "cow_empty_pattern") == 0) return static_cast<int>(frugal::replace_all("abc", "", "x").size());
+    if (std::strcmp(argv[1], "slice_chunks_zero") == 0)
+      return static_cast<int>(frugal::chunks(arr, 0).size());
+    if (std::strcmp(argv[1], "cow_empty_pattern") == 0)
+      return static_cast<int>(frugal::replace_all("abc", "", "x").size());
     std::fprintf(stderr, "noexcept_test: unknown case %s\n", argv[1]);
     return 0;
   }

@@ -36,7 +36,8 @@ TEST_CASE("read, store, update, snapshot and version", "[shared_config]") {
   config.store(counted(1, 5));
   REQUIRE(config.version() == 1);
   REQUIRE(config.read()->a == 5);
-  const auto published = config.update([](const counted& c) { return counted(c.seq + 1, c.a + 1); });
+  const auto published =
+      config.update([](const counted& c) { return counted(c.seq + 1, c.a + 1); });
   REQUIRE(published->a == 6);
   REQUIRE(config.version() == 2);
   const std::shared_ptr<const counted> snap = config.snapshot();
@@ -60,7 +61,8 @@ TEST_CASE("a guard keeps its version across a store; nested reads agree", "[shar
   REQUIRE(config.read()->a == 2);  // with no guard alive, the new version
 }
 
-TEST_CASE("reads allocate nothing after a thread's first read of a holder", "[shared_config][alloc]") {
+TEST_CASE("reads allocate nothing after a thread's first read of a holder",
+          "[shared_config][alloc]") {
   frugal::shared_config<counted> config(counted(0, 1));
   (void)config.read();
   REQUIRE(frugal::testing::count_allocations([&] {
@@ -99,7 +101,8 @@ TEST_CASE("thousands of holders are cheap to create, read and destroy", "[shared
   }
 }
 
-TEST_CASE("readers see consistent versions that never go backwards", "[shared_config][concurrent]") {
+TEST_CASE("readers see consistent versions that never go backwards",
+          "[shared_config][concurrent]") {
   const long before = counted::live.load();
   {
     frugal::shared_config<counted> config(counted(0, 0));
@@ -161,7 +164,8 @@ TEST_CASE("a store happens-before a later read on another thread", "[shared_conf
   REQUIRE(stale == 0);
 }
 
-TEST_CASE("destroying a holder frees versions cached by idle threads at once", "[shared_config][concurrent]") {
+TEST_CASE("destroying a holder frees versions cached by idle threads at once",
+          "[shared_config][concurrent]") {
   const long before = counted::live.load();
   auto config = std::make_unique<frugal::shared_config<counted>>(counted(0, 1));
   std::atomic<int> ready{0};
@@ -183,7 +187,8 @@ TEST_CASE("destroying a holder frees versions cached by idle threads at once", "
   for (auto& t : idle) t.join();
 }
 
-TEST_CASE("threads that start and exit repeatedly release their copies", "[shared_config][concurrent]") {
+TEST_CASE("threads that start and exit repeatedly release their copies",
+          "[shared_config][concurrent]") {
   const long before = counted::live.load();
   frugal::shared_config<counted> config(counted(0, 0));
   for (int round = 0; round < 100; ++round) {

@@ -32,7 +32,8 @@ std::vector<std::vector<int>> to_vecs(const Outer& outer) {
 std::vector<std::vector<int>> ref_chunks(const std::vector<int>& v, std::size_t n) {
   std::vector<std::vector<int>> out;
   for (std::size_t i = 0; i < v.size(); i += n) {
-    out.emplace_back(v.begin() + static_cast<long>(i), v.begin() + static_cast<long>(std::min(v.size(), i + n)));
+    out.emplace_back(v.begin() + static_cast<long>(i),
+                     v.begin() + static_cast<long>(std::min(v.size(), i + n)));
   }
   return out;
 }
@@ -127,8 +128,10 @@ TEST_CASE("first_n and last_n clamp to the size", "[slice]") {
     const auto v = iota_vec(size);
     for (std::size_t n = 0; n < 15; ++n) {
       const std::size_t k = std::min(n, size);
-      REQUIRE(to_vec(frugal::first_n(v, n)) == std::vector<int>(v.begin(), v.begin() + static_cast<long>(k)));
-      REQUIRE(to_vec(frugal::last_n(v, n)) == std::vector<int>(v.end() - static_cast<long>(k), v.end()));
+      REQUIRE(to_vec(frugal::first_n(v, n)) ==
+              std::vector<int>(v.begin(), v.begin() + static_cast<long>(k)));
+      REQUIRE(to_vec(frugal::last_n(v, n)) ==
+              std::vector<int>(v.end() - static_cast<long>(k), v.end()));
     }
   }
   const std::string hello = "hello";
@@ -146,8 +149,10 @@ TEST_CASE("split_at checks its index, try_split_at returns an optional", "[slice
         REQUIRE_THROWS_AS(frugal::split_at(v, i), std::out_of_range);
       } else {
         REQUIRE(parts.has_value());
-        REQUIRE(to_vec(parts->first) == std::vector<int>(v.begin(), v.begin() + static_cast<long>(i)));
-        REQUIRE(to_vec(parts->second) == std::vector<int>(v.begin() + static_cast<long>(i), v.end()));
+        REQUIRE(to_vec(parts->first) ==
+                std::vector<int>(v.begin(), v.begin() + static_cast<long>(i)));
+        REQUIRE(to_vec(parts->second) ==
+                std::vector<int>(v.begin() + static_cast<long>(i), v.end()));
         const auto [head, tail] = frugal::split_at(v, i);
         REQUIRE(head.size() + tail.size() == size);
       }
@@ -167,7 +172,8 @@ TEST_CASE("subslice is Rust's get(from..to)", "[slice]") {
       const auto s = frugal::subslice(v, from, to);
       if (from <= to && to <= v.size()) {
         REQUIRE(s.has_value());
-        REQUIRE(to_vec(*s) == std::vector<int>(v.begin() + static_cast<long>(from), v.begin() + static_cast<long>(to)));
+        REQUIRE(to_vec(*s) == std::vector<int>(v.begin() + static_cast<long>(from),
+                                               v.begin() + static_cast<long>(to)));
       } else {
         REQUIRE_FALSE(s.has_value());
       }
@@ -194,10 +200,12 @@ TEST_CASE("split_first and split_last give a reference and the rest", "[slice]")
 }
 
 TEST_CASE("strip_prefix and strip_suffix", "[slice]") {
-  REQUIRE(frugal::strip_prefix("Bearer abc"sv, "Bearer ") == std::optional<std::string_view>("abc"));
+  REQUIRE(frugal::strip_prefix("Bearer abc"sv, "Bearer ") ==
+          std::optional<std::string_view>("abc"));
   REQUIRE_FALSE(frugal::strip_prefix("Basic abc"sv, "Bearer ").has_value());
   const std::string path = "/api/v1/users";
-  REQUIRE(frugal::strip_prefix(path, std::string("/api")) == std::optional<std::string_view>("/v1/users"));
+  REQUIRE(frugal::strip_prefix(path, std::string("/api")) ==
+          std::optional<std::string_view>("/v1/users"));
   REQUIRE(frugal::strip_suffix(path, "users"sv) == std::optional<std::string_view>("/api/v1/"));
   REQUIRE(frugal::strip_prefix(path, "") == std::optional<std::string_view>(path));
   REQUIRE_FALSE(frugal::strip_suffix("ab"sv, "abc").has_value());
@@ -274,7 +282,8 @@ TEST_CASE("chunked views are random-access, sized, borrowed views", "[slice]") {
   REQUIRE(c.end() - c.begin() == 4);
   REQUIRE(to_vec(c.back()) == std::vector<int>{10});
   std::string text = "abcdef";
-  std::vector<std::string_view> grams(frugal::windows(text, 4).begin(), frugal::windows(text, 4).end());
+  std::vector<std::string_view> grams(frugal::windows(text, 4).begin(),
+                                      frugal::windows(text, 4).end());
   REQUIRE(grams == std::vector<std::string_view>{"abcd", "bcde", "cdef"});
 }
 
@@ -361,7 +370,8 @@ TEST_CASE("everything is constexpr", "[slice]") {
   STATIC_REQUIRE(constexpr_sum() == 50);
   STATIC_REQUIRE(frugal::first_n("abcdef"sv, 3) == "abc");
   STATIC_REQUIRE(frugal::split_once("k=v"sv, '=')->second == "v");
-  STATIC_REQUIRE(frugal::strip_suffix("file.txt"sv, ".txt"sv) == std::optional<std::string_view>("file"));
+  STATIC_REQUIRE(frugal::strip_suffix("file.txt"sv, ".txt"sv) ==
+                 std::optional<std::string_view>("file"));
 }
 
 TEST_CASE("slicing never allocates", "[slice][alloc]") {
@@ -371,9 +381,12 @@ TEST_CASE("slicing never allocates", "[slice][alloc]") {
             long total = 0;
             for (auto c : frugal::chunks(v, 7)) total += c[0];
             for (auto w : frugal::windows(v, 3)) total += w[2];
-            for (auto p : frugal::split(v, [](int x) { return x % 10 == 0; })) total += static_cast<long>(p.size());
-            for (auto r : frugal::chunk_by(v, [](int a, int b) { return a / 10 == b / 10; })) total += r[0];
-            total += static_cast<long>(frugal::first_n(v, 10).size() + frugal::last_n(v, 500).size());
+            for (auto p : frugal::split(v, [](int x) { return x % 10 == 0; }))
+              total += static_cast<long>(p.size());
+            for (auto r : frugal::chunk_by(v, [](int a, int b) { return a / 10 == b / 10; }))
+              total += r[0];
+            total +=
+                static_cast<long>(frugal::first_n(v, 10).size() + frugal::last_n(v, 500).size());
             const auto [method, rest] = *frugal::split_once(line, ' ');
             total += static_cast<long>(method.size() + rest.size());
             REQUIRE(total > 0);

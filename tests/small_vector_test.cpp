@@ -245,7 +245,10 @@ TEST_CASE("move and swap of the same type never allocate", "[small_vector][alloc
 
 TEST_CASE("a copy of a heap vector allocates exactly once", "[small_vector][alloc]") {
   small_vector<int, 4> v(100, 7);
-  REQUIRE(count_allocations([&] { small_vector<int, 4> copy(v); REQUIRE(copy.capacity() == 100); }) == 1);
+  REQUIRE(count_allocations([&] {
+            small_vector<int, 4> copy(v);
+            REQUIRE(copy.capacity() == 100);
+          }) == 1);
 }
 
 // Constructors ----------------------------------------------------------------------------
@@ -449,7 +452,8 @@ TEST_CASE("assign_range, append_range and insert_range", "[small_vector]") {
   v.assign_range(a);
   REQUIRE(values(v) == std::vector<int>{1, 2, 3});
   std::istringstream in("4 5");
-  v.append_range(std::ranges::subrange(std::istream_iterator<int>(in), std::istream_iterator<int>()));
+  v.append_range(
+      std::ranges::subrange(std::istream_iterator<int>(in), std::istream_iterator<int>()));
   REQUIRE(values(v) == std::vector<int>{1, 2, 3, 4, 5});
   REQUIRE(count_allocations([] {
             small_vector<int, 4> w{1};
@@ -606,7 +610,8 @@ TEST_CASE("trivially relocatable user types move by memcpy", "[small_vector]") {
 
 // Allocators ------------------------------------------------------------------------------
 
-TEST_CASE("stateful allocators: every allocation goes through the allocator", "[small_vector][allocator]") {
+TEST_CASE("stateful allocators: every allocation goes through the allocator",
+          "[small_vector][allocator]") {
   using A = tagged_allocator<int>;
   A::allocations = 0;
   {
@@ -695,7 +700,8 @@ namespace {
 
 // Applies one random operation to `v` and `ref` alike.
 template <class V>
-void random_step(std::mt19937& rng, V& v, std::vector<int>& ref, V& other, std::vector<int>& other_ref) {
+void random_step(std::mt19937& rng, V& v, std::vector<int>& ref, V& other,
+                 std::vector<int>& other_ref) {
   auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n)(rng); };
   const int value = static_cast<int>(rng() % 1000);
   switch (rng() % 20) {
@@ -743,7 +749,8 @@ void random_step(std::mt19937& rng, V& v, std::vector<int>& ref, V& other, std::
       break;
     case 8: {
       const std::size_t a = pick(ref.size()), b = pick(ref.size());
-      const auto lo = static_cast<std::ptrdiff_t>(std::min(a, b)), hi = static_cast<std::ptrdiff_t>(std::max(a, b));
+      const auto lo = static_cast<std::ptrdiff_t>(std::min(a, b)),
+                 hi = static_cast<std::ptrdiff_t>(std::max(a, b));
       v.erase(v.begin() + lo, v.begin() + hi);
       ref.erase(ref.begin() + lo, ref.begin() + hi);
       break;
@@ -886,7 +893,8 @@ TEMPLATE_TEST_CASE("a throwing copy or move never leaks or double-destroys",
   REQUIRE(tracked::errors == 0);
 }
 
-TEST_CASE("a throwing copy during growth leaves push_back's vector unchanged", "[small_vector][exceptions]") {
+TEST_CASE("a throwing copy during growth leaves push_back's vector unchanged",
+          "[small_vector][exceptions]") {
   reset_tracked reset;
   tracked::live = 0;
   {

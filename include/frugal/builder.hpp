@@ -33,10 +33,14 @@ FRUGAL_BEGIN_NAMESPACE
 namespace detail {
 
 template <class C>
-concept reservable = requires(C& c, std::size_t n) { c.reserve(n); };
+concept reservable = requires(C& c, std::size_t n) {
+  c.reserve(n);
+};
 
 template <class C, class T>
-concept back_insertable = requires(C& c, T&& x) { c.push_back(std::forward<T>(x)); };
+concept back_insertable = requires(C& c, T&& x) {
+  c.push_back(std::forward<T>(x));
+};
 
 // Appends every element of `range` to `out`, by push_back where the container has it.
 template <class C, class R>
@@ -115,10 +119,10 @@ template <class T>
 concept string_like = std::is_convertible_v<const T&, std::string_view>;
 
 template <class T>
-concept integer_piece = std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                        !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
-                        !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
-                        !std::is_same_v<T, char32_t>;
+concept integer_piece =
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+    !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> &&
+    !std::is_same_v<T, char32_t>;
 
 // One argument of str_cat, measured: text that lives elsewhere, or digits formatted here.
 class piece {
@@ -159,8 +163,9 @@ decltype(auto) as_piece_arg(const T& x) {
   } else {
     static_assert(!std::is_same_v<T, bool>,
                   "str_cat: pass a bool as text (b ? \"true\" : \"false\"), not as a number");
-    static_assert(std::is_arithmetic_v<T>,
-                  "str_cat takes strings, string views, characters, integers and floating-point numbers");
+    static_assert(
+        std::is_arithmetic_v<T>,
+        "str_cat takes strings, string views, characters, integers and floating-point numbers");
     return x;
   }
 }
@@ -177,7 +182,9 @@ piece make_piece(const T& x) {
 // Writes `pieces` at `w` (which has room for them) and returns the end.
 template <class... P>
 char* write_pieces(char* w, const P&... pieces) {
-  ((std::char_traits<char>::copy(w, pieces.view().data(), pieces.view().size()), w += pieces.view().size()), ...);
+  ((std::char_traits<char>::copy(w, pieces.view().data(), pieces.view().size()),
+    w += pieces.view().size()),
+   ...);
   return w;
 }
 

@@ -71,7 +71,9 @@ class basic_cow_string {
     return basic_cow_string(text);
   }
   /// Returns a cow that owns `text` (moved in).
-  static basic_cow_string owned(string_type text) noexcept { return basic_cow_string(std::move(text)); }
+  static basic_cow_string owned(string_type text) noexcept {
+    return basic_cow_string(std::move(text));
+  }
 
   // Copy and move are the members' own: a copy of an owned cow copies its string (and may
   // allocate, like std::string), a copy of a borrowed one borrows the same text.
@@ -148,7 +150,7 @@ class basic_cow_string {
 
   /// Writes the text.
   friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os,
-                                                        const basic_cow_string& s) {
+                                                       const basic_cow_string& s) {
     return os << s.view();
   }
 
@@ -165,7 +167,9 @@ using cow_string = basic_cow_string<char>;
 /// std::hash<std::string_view>.
 struct string_hash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
 };
 
 /// The transparent equality that goes with string_hash.
@@ -278,12 +282,18 @@ cow_string change_case_cow(std::string_view s FRUGAL_LIFETIMEBOUND) {
 // The replacement of an HTML-special character, or empty when it needs none.
 constexpr std::string_view html_entity(char c) noexcept {
   switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return {};
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return {};
   }
 }
 
@@ -296,15 +306,14 @@ inline cow_string to_lower_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
 }
 /// Lower-cases `s` in place and returns it, owned. Never allocates.
 template <class S>
-  requires std::same_as<S, std::string>
-cow_string to_lower_ascii(S&& s) noexcept {
+requires std::same_as<S, std::string> cow_string to_lower_ascii(S&& s)
+noexcept {
   detail::change_case<false>(s.data(), s.size());
   return cow_string(std::move(s));
 }
 /// Lower-cases an owned cow in place; a borrowed one as the view overload does.
 template <class C>
-  requires std::same_as<C, cow_string>
-cow_string to_lower_ascii(C&& s) {
+requires std::same_as<C, cow_string> cow_string to_lower_ascii(C&& s) {
   if (s.is_owned()) return to_lower_ascii(std::move(s).into_owned());
   return to_lower_ascii(s.view());
 }
@@ -315,15 +324,14 @@ inline cow_string to_upper_ascii(std::string_view s FRUGAL_LIFETIMEBOUND) {
 }
 /// Upper-cases `s` in place and returns it, owned. Never allocates.
 template <class S>
-  requires std::same_as<S, std::string>
-cow_string to_upper_ascii(S&& s) noexcept {
+requires std::same_as<S, std::string> cow_string to_upper_ascii(S&& s)
+noexcept {
   detail::change_case<true>(s.data(), s.size());
   return cow_string(std::move(s));
 }
 /// Upper-cases an owned cow in place; a borrowed one as the view overload does.
 template <class C>
-  requires std::same_as<C, cow_string>
-cow_string to_upper_ascii(C&& s) {
+requires std::same_as<C, cow_string> cow_string to_upper_ascii(C&& s) {
   if (s.is_owned()) return to_upper_ascii(std::move(s).into_owned());
   return to_upper_ascii(s.view());
 }
@@ -358,9 +366,11 @@ inline void append_replaced(std::string& out, std::string_view text, std::string
   out.append(text.data() + done, text.size() - done);
 }
 
-inline std::size_t count_occurrences(std::string_view text, std::string_view from, std::size_t first) {
+inline std::size_t count_occurrences(std::string_view text, std::string_view from,
+                                     std::size_t first) {
   std::size_t count = 0;
-  for (std::size_t at = first; at != std::string_view::npos; at = text.find(from, at + from.size())) ++count;
+  for (std::size_t at = first; at != std::string_view::npos; at = text.find(from, at + from.size()))
+    ++count;
   return count;
 }
 
@@ -371,12 +381,23 @@ inline char* write_escaped(char* w, char c) noexcept {
     for (char b : bytes) *w++ = b;
   };
   switch (c) {
-    case '&': put({'&', 'a', 'm', 'p', ';'}); break;
-    case '<': put({'&', 'l', 't', ';'}); break;
-    case '>': put({'&', 'g', 't', ';'}); break;
-    case '"': put({'&', 'q', 'u', 'o', 't', ';'}); break;
-    case '\'': put({'&', '#', '3', '9', ';'}); break;
-    default: *w++ = c;
+    case '&':
+      put({'&', 'a', 'm', 'p', ';'});
+      break;
+    case '<':
+      put({'&', 'l', 't', ';'});
+      break;
+    case '>':
+      put({'&', 'g', 't', ';'});
+      break;
+    case '"':
+      put({'&', 'q', 'u', 'o', 't', ';'});
+      break;
+    case '\'':
+      put({'&', '#', '3', '9', ';'});
+      break;
+    default:
+      *w++ = c;
   }
   return w;
 }
@@ -387,8 +408,9 @@ constexpr std::uint64_t html_special_mask(std::uint64_t x) noexcept {
   constexpr std::uint64_t ones = 0x0101010101010101ULL;
   constexpr std::uint64_t high = 0x8080808080808080ULL;
   auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & high; };
-  return zero_bytes(x ^ ('&' * ones)) | zero_bytes(x ^ ('<' * ones)) | zero_bytes(x ^ ('>' * ones)) |
-         zero_bytes(x ^ ('"' * ones)) | zero_bytes(x ^ ('\'' * ones));
+  return zero_bytes(x ^ ('&' * ones)) | zero_bytes(x ^ ('<' * ones)) |
+         zero_bytes(x ^ ('>' * ones)) | zero_bytes(x ^ ('"' * ones)) |
+         zero_bytes(x ^ ('\'' * ones));
 }
 
 // Returns the index of the first character escape_html replaces, or the size.
@@ -427,8 +449,8 @@ inline cow_string replace_all(std::string_view text FRUGAL_LIFETIMEBOUND, std::s
 /// Replaces in `text` itself when the result is not longer (no allocation); otherwise builds
 /// the result with one allocation. Same errors as the view overload.
 template <class S>
-  requires std::same_as<S, std::string>
-cow_string replace_all(S&& text, std::string_view from, std::string_view to) {
+requires std::same_as<S, std::string> cow_string replace_all(S&& text, std::string_view from,
+                                                             std::string_view to) {
   detail::check_pattern(from);
   const std::size_t first = text.find(from);
   if (first == std::string::npos) return cow_string(std::move(text));
@@ -458,8 +480,8 @@ cow_string replace_all(S&& text, std::string_view from, std::string_view to) {
 
 /// Replaces in an owned cow (in place when not longer); a borrowed one as the view overload.
 template <class C>
-  requires std::same_as<C, cow_string>
-cow_string replace_all(C&& text, std::string_view from, std::string_view to) {
+requires std::same_as<C, cow_string> cow_string replace_all(C&& text, std::string_view from,
+                                                            std::string_view to) {
   if (text.is_owned()) return replace_all(std::move(text).into_owned(), from, to);
   return replace_all(text.view(), from, to);
 }
@@ -487,8 +509,7 @@ inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
 /// Escapes `s`: returned as is (owned, no allocation) when nothing needs escaping, else one
 /// allocation.
 template <class S>
-  requires std::same_as<S, std::string>
-cow_string escape_html(S&& s) {
+requires std::same_as<S, std::string> cow_string escape_html(S&& s) {
   cow_string escaped = escape_html(std::string_view(s));
   if (escaped.is_borrowed()) return cow_string(std::move(s));
   return escaped;
@@ -497,8 +518,7 @@ cow_string escape_html(S&& s) {
 /// Escapes an owned cow without copying when nothing changes; a borrowed one as the view
 /// overload.
 template <class C>
-  requires std::same_as<C, cow_string>
-cow_string escape_html(C&& s) {
+requires std::same_as<C, cow_string> cow_string escape_html(C&& s) {
   if (s.is_owned()) return escape_html(std::move(s).into_owned());
   return escape_html(s.view());
 }
@@ -508,7 +528,8 @@ FRUGAL_END_NAMESPACE
 /// Hashes the text, agreeing with std::hash<std::basic_string_view>.
 template <class CharT, class Traits, class Allocator>
 struct std::hash<frugal::basic_cow_string<CharT, Traits, Allocator>> {
-  std::size_t operator()(const frugal::basic_cow_string<CharT, Traits, Allocator>& s) const noexcept {
+  std::size_t operator()(
+      const frugal::basic_cow_string<CharT, Traits, Allocator>& s) const noexcept {
     return std::hash<std::basic_string_view<CharT, Traits>>{}(s.view());
   }
 };

@@ -1,9 +1,9 @@
 // The umbrella header: includes every frugal module.
 #pragma once
 
-#include <frugal/detail/config.hpp>
-#include <frugal/shared_config.hpp>
 #include <frugal/builder.hpp>
 #include <frugal/cow_string.hpp>
-#include <frugal/small_vector.hpp>
+#include <frugal/detail/config.hpp>
+#include <frugal/shared_config.hpp>
 #include <frugal/slice.hpp>
+#include <frugal/small_vector.hpp>

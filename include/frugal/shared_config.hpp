@@ -118,7 +118,8 @@ FRUGAL_NOINLINE inline thread_slots& make_current_slots() {
 /// Holds the current version of a read-mostly `T` and publishes new ones. See the file comment.
 template <class T>
 class shared_config {
-  static_assert(!std::is_reference_v<T> && !std::is_array_v<T>, "shared_config<T>: T must be an object type");
+  static_assert(!std::is_reference_v<T> && !std::is_array_v<T>,
+                "shared_config<T>: T must be an object type");
 
  public:
   /// A read of the current version: `->` and `*` give `const T&`, valid until the guard is
@@ -149,7 +150,8 @@ class shared_config {
 
    private:
     friend shared_config;
-    guard(std::uint32_t id, const void* value) noexcept : value_(static_cast<const T*>(value)), id_(id) {
+    guard(std::uint32_t id, const void* value) noexcept
+        : value_(static_cast<const T*>(value)), id_(id) {
 #if FRUGAL_ASSERTIONS_ENABLED
       owner_ = std::this_thread::get_id();
 #endif

@@ -74,7 +74,7 @@ constexpr V make_view(P p, std::size_t n) noexcept {
 /// such as std::span or std::string_view. A temporary std::vector or std::string is not.
 template <class R>
 concept sliceable = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
-                    std::ranges::borrowed_range<R>;
+    std::ranges::borrowed_range<R>;
 
 /// The view type the functions return for `R`: std::span<T> (const T for const ranges), or
 /// std::basic_string_view<C> for std::basic_string and std::basic_string_view.
@@ -149,7 +149,8 @@ constexpr auto split_last(R&& r) noexcept
   const auto v = as_slice(r);
   if (v.empty()) return std::nullopt;
   using P = std::pair<std::ranges::range_reference_t<R>, slice_t<R>>;
-  return P(std::ranges::data(r)[v.size() - 1], detail::make_view<slice_t<R>>(v.data(), v.size() - 1));
+  return P(std::ranges::data(r)[v.size() - 1],
+           detail::make_view<slice_t<R>>(v.data(), v.size() - 1));
 }
 
 namespace detail {
@@ -315,7 +316,8 @@ class chunked_view : public std::ranges::view_interface<chunked_view<V, Kind>> {
     friend constexpr bool operator==(const iterator& a, const iterator& b) noexcept {
       return a.pos_ == b.pos_;
     }
-    friend constexpr std::strong_ordering operator<=>(const iterator& a, const iterator& b) noexcept {
+    friend constexpr std::strong_ordering operator<=>(const iterator& a,
+                                                      const iterator& b) noexcept {
       return a.pos_ <=> b.pos_;
     }
 
@@ -338,9 +340,7 @@ class chunked_view : public std::ranges::view_interface<chunked_view<V, Kind>> {
   }
 
   /// For `chunks_exact`: the elements left over after the last full chunk (fewer than n).
-  constexpr V remainder() const noexcept
-    requires(Kind == detail::chunk_kind::exact)
-  {
+  constexpr V remainder() const noexcept requires(Kind == detail::chunk_kind::exact) {
     const std::size_t full = base_.size() / n_ * n_;
     return detail::make_view<V>(base_.data() + full, base_.size() - full);
   }
@@ -399,7 +399,8 @@ class split_view : public std::ranges::view_interface<split_view<V, Pred>> {
     using difference_type = std::ptrdiff_t;
 
     constexpr iterator() noexcept = default;
-    constexpr iterator(const split_view* parent, std::size_t start) : parent_(parent), start_(start) {
+    constexpr iterator(const split_view* parent, std::size_t start)
+        : parent_(parent), start_(start) {
       find_end();
     }
 
@@ -458,7 +459,7 @@ class split_view : public std::ranges::view_interface<split_view<V, Pred>> {
 /// (Rust's `split`). Lazy; never allocates. The view refers to itself while iterating: keep
 /// it alive while its iterators are in use.
 template <sliceable R, class Pred>
-  requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>>
+requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>>
 constexpr split_view<slice_t<R>, Pred> split(R&& r, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
@@ -476,7 +477,8 @@ class chunk_by_view : public std::ranges::view_interface<chunk_by_view<V, Pred>>
     using difference_type = std::ptrdiff_t;
 
     constexpr iterator() noexcept = default;
-    constexpr iterator(const chunk_by_view* parent, std::size_t start) : parent_(parent), start_(start) {
+    constexpr iterator(const chunk_by_view* parent, std::size_t start)
+        : parent_(parent), start_(start) {
       find_end();
     }
     constexpr V operator*() const noexcept {
@@ -525,8 +527,8 @@ class chunk_by_view : public std::ranges::view_interface<chunk_by_view<V, Pred>>
 
 /// Splits `r` into maximal runs where `pred(a, b)` holds for neighbours (Rust's `chunk_by`).
 template <sliceable R, class Pred>
-  requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>,
-                          std::ranges::range_reference_t<slice_t<R>>>
+requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>,
+                        std::ranges::range_reference_t<slice_t<R>>>
 constexpr chunk_by_view<slice_t<R>, Pred> chunk_by(R&& r, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
@@ -545,8 +547,9 @@ constexpr bool is_ascii_space(C c) noexcept {
 /// parts before and after it, or returns an empty optional when it does not occur (Rust's
 /// `split_once`). An empty string delimiter splits before the first character.
 template <sliceable S, class D>
-  requires detail::is_string_like<std::remove_cvref_t<S>>::value
-constexpr std::optional<std::pair<slice_t<S>, slice_t<S>>> split_once(S&& s, const D& delimiter) {
+requires detail::is_string_like<std::remove_cvref_t<S>>::value constexpr std::optional<
+    std::pair<slice_t<S>, slice_t<S>>>
+split_once(S&& s, const D& delimiter) {
   using V = slice_t<S>;
   const V v = as_slice(s);
   std::size_t at;
@@ -566,8 +569,8 @@ constexpr std::optional<std::pair<slice_t<S>, slice_t<S>>> split_once(S&& s, con
 
 /// Returns `s` without leading ASCII whitespace (space, \t, \n, \r, \f, \v).
 template <sliceable S>
-  requires detail::is_string_like<std::remove_cvref_t<S>>::value
-constexpr slice_t<S> trim_start(S&& s) noexcept {
+requires detail::is_string_like<std::remove_cvref_t<S>>::value constexpr slice_t<S> trim_start(
+    S&& s) noexcept {
   const auto v = as_slice(s);
   std::size_t b = 0;
   while (b < v.size() && detail::is_ascii_space(v[b])) ++b;
@@ -576,8 +579,8 @@ constexpr slice_t<S> trim_start(S&& s) noexcept {
 
 /// Returns `s` without trailing ASCII whitespace.
 template <sliceable S>
-  requires detail::is_string_like<std::remove_cvref_t<S>>::value
-constexpr slice_t<S> trim_end(S&& s) noexcept {
+requires detail::is_string_like<std::remove_cvref_t<S>>::value constexpr slice_t<S> trim_end(
+    S&& s) noexcept {
   const auto v = as_slice(s);
   std::size_t e = v.size();
   while (e > 0 && detail::is_ascii_space(v[e - 1])) --e;
@@ -586,8 +589,8 @@ constexpr slice_t<S> trim_end(S&& s) noexcept {
 
 /// Returns `s` without leading and trailing ASCII whitespace.
 template <sliceable S>
-  requires detail::is_string_like<std::remove_cvref_t<S>>::value
-constexpr slice_t<S> trim(S&& s) noexcept {
+requires detail::is_string_like<std::remove_cvref_t<S>>::value constexpr slice_t<S> trim(
+    S&& s) noexcept {
   return trim_end(trim_start(s));
 }
 

@@ -41,8 +41,9 @@ namespace detail {
 // multiple of the pointer size, so that the header has no tail padding that the compiler could
 // reuse, and the inline buffer starts at a fixed offset after it.
 template <class A>
-inline constexpr std::size_t allocator_padding =
-    (sizeof(A) + alignof(void*) - 1) / alignof(void*) * alignof(void*) - sizeof(A);
+inline constexpr std::size_t allocator_padding = (sizeof(A) + alignof(void*) - 1) / alignof(void*) *
+                                                     alignof(void*) -
+                                                 sizeof(A);
 
 template <class A, std::size_t Padding = allocator_padding<A>>
 struct padded_allocator {
@@ -58,13 +59,13 @@ template <class A>
 using allocator_slot = std::conditional_t<std::is_empty_v<A>, A, padded_allocator<A>>;
 
 [[noreturn]] FRUGAL_COLD inline void throw_length_error(const char* what, std::size_t n,
-                                                       std::size_t max) {
+                                                        std::size_t max) {
   FRUGAL_THROW(std::length_error(std::string(what) + ": " + std::to_string(n) +
                                  " elements exceed max_size " + std::to_string(max)));
 }
 
 [[noreturn]] FRUGAL_COLD inline void throw_out_of_range(const char* what, std::size_t index,
-                                                       std::size_t size) {
+                                                        std::size_t size) {
   FRUGAL_THROW(std::out_of_range(std::string(what) + ": index " + std::to_string(index) +
                                  " >= size " + std::to_string(size)));
 }
@@ -96,8 +97,9 @@ struct synth_three_way_fn {
     if constexpr (std::three_way_comparable_with<T, U>) {
       return a <=> b;
     } else {
-      return a < b ? std::weak_ordering::less
-                   : b < a ? std::weak_ordering::greater : std::weak_ordering::equivalent;
+      return a < b   ? std::weak_ordering::less
+             : b < a ? std::weak_ordering::greater
+                     : std::weak_ordering::equivalent;
     }
   }
 };
@@ -475,9 +477,8 @@ class small_vector_base {
     if constexpr (std::ranges::sized_range<R> && std::ranges::forward_range<R>) {
       const size_type count = static_cast<size_type>(std::ranges::size(range));
       if (capacity_ - size_ < count) {
-        grow_insert(size_, count, [&](T* dst) {
-          copy_construct(dst, std::ranges::begin(range), count);
-        });
+        grow_insert(size_, count,
+                    [&](T* dst) { copy_construct(dst, std::ranges::begin(range), count); });
       } else {
         copy_construct(data_ + size_, std::ranges::begin(range), count);
         size_ += static_cast<stored_size>(count);
@@ -536,9 +537,10 @@ class small_vector_base {
   /// two vectors of the same `small_vector<T, N, A>` type) and the allocators compare equal
   /// or propagate. Exchanges heap buffers in O(1); moves inline elements (memcpy when T is
   /// trivially relocatable). Basic exception guarantee.
-  void swap(small_vector_base& other) noexcept(
-      (alloc_traits::propagate_on_container_swap::value || alloc_traits::is_always_equal::value) &&
-      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_swappable_v<T>) {
+  void swap(small_vector_base& other) noexcept((alloc_traits::propagate_on_container_swap::value ||
+                                                alloc_traits::is_always_equal::value) &&
+                                               std::is_nothrow_move_constructible_v<T> &&
+                                               std::is_nothrow_swappable_v<T>) {
     constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
     constexpr bool steal_always = pocs || alloc_traits::is_always_equal::value;
     if (FRUGAL_LIKELY(!is_inline() && !other.is_inline() &&
@@ -597,8 +599,8 @@ class small_vector_base {
   }
   /// Compares lexicographically, like `std::vector`.
   friend auto operator<=>(const small_vector_base& a, const small_vector_base& b) {
-    using ordering = decltype(detail::synth_three_way_fn{}(std::declval<const T&>(),
-                                                           std::declval<const T&>()));
+    using ordering =
+        decltype(detail::synth_three_way_fn{}(std::declval<const T&>(), std::declval<const T&>()));
     const size_type n = a.size_ < b.size_ ? a.size_ : b.size_;
     for (size_type i = 0; i < n; ++i) {
       const ordering c = detail::synth_three_way_fn{}(a.data_[i], b.data_[i]);
@@ -657,7 +659,8 @@ class small_vector_base {
   // the inline elements across in one fixed-size copy and takes over the heap buffer.
   template <std::size_t Bytes>
   void swap_mixed_bytes(small_vector_base& other) noexcept {
-    FRUGAL_ASSERT(is_inline() && !other.is_inline() && inline_capacity() == other.inline_capacity());
+    FRUGAL_ASSERT(is_inline() && !other.is_inline() &&
+                  inline_capacity() == other.inline_capacity());
     // The size and capacity travel as one 8-byte word: the next read of them is then served
     // from one store instead of stalling on two.
     T* const heap = other.data_;
@@ -689,7 +692,8 @@ class small_vector_base {
   void take_inline_bytes(small_vector_base& other) noexcept {
     FRUGAL_ASSERT(is_inline() && other.is_inline() && other.size_ <= capacity_);
     if (other.size_ != 0) {
-      std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()), Bytes);
+      std::memcpy(static_cast<void*>(inline_data()), static_cast<void*>(other.inline_data()),
+                  Bytes);
     }
     size_ = other.size_;
     other.size_ = 0;
@@ -698,7 +702,8 @@ class small_vector_base {
   // buffer holds at least `Bytes`; returns false (doing nothing) otherwise.
   template <std::size_t Bytes>
   bool copy_inline_bytes(const small_vector_base& source) noexcept {
-    if (!is_inline() || source.size_ > capacity_ || size_type{source.capacity_} * sizeof(T) < Bytes) {
+    if (!is_inline() || source.size_ > capacity_ ||
+        size_type{source.capacity_} * sizeof(T) < Bytes) {
       return false;
     }
     std::memcpy(static_cast<void*>(data_), static_cast<const void*>(source.data_), Bytes);
@@ -834,7 +839,8 @@ class small_vector_base {
 
   // Moves the elements to a new heap buffer of `new_capacity` (>= size()). Strong guarantee.
   FRUGAL_NOINLINE void reallocate(size_type new_capacity) {
-    T* p = allocate_and_build(new_capacity, [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
+    T* p = allocate_and_build(new_capacity,
+                              [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
     if (!is_inline()) deallocate(data_, capacity_);
     adopt_heap(p, size_, static_cast<stored_size>(new_capacity));
   }
@@ -849,7 +855,8 @@ class small_vector_base {
     T* p = allocate_and_build(new_capacity, [&](T* dst) { build(dst + index); });
     const size_type tail = size_ - index;
     if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
-      if (index != 0) std::memcpy(static_cast<void*>(p), static_cast<void*>(data_), index * sizeof(T));
+      if (index != 0)
+        std::memcpy(static_cast<void*>(p), static_cast<void*>(data_), index * sizeof(T));
       if (tail != 0) {
         std::memcpy(static_cast<void*>(p + index + count), static_cast<void*>(data_ + index),
                     tail * sizeof(T));
@@ -889,7 +896,8 @@ class small_vector_base {
     T* p = allocate_and_build(new_capacity, [&](T* dst) {
       alloc_traits::construct(alloc(), dst + size_, std::forward<Args>(args)...);
     });
-    if (size_ != 0) std::memcpy(static_cast<void*>(p), static_cast<const void*>(data_), size_ * sizeof(T));
+    if (size_ != 0)
+      std::memcpy(static_cast<void*>(p), static_cast<const void*>(data_), size_ * sizeof(T));
     if (!is_inline()) deallocate(data_, capacity_);
     adopt_heap(p, size_ + 1, static_cast<stored_size>(new_capacity));
     return p[size_ - 1];
@@ -906,7 +914,9 @@ class small_vector_base {
   // Move-assigns the `n` elements at `first` to `first + by`, last one first.
   static void shift_right(T* first, size_type n, size_type by) {
     if constexpr (std::is_trivially_copyable_v<T>) {
-      if (n != 0) std::memmove(static_cast<void*>(first + by), static_cast<const void*>(first), n * sizeof(T));
+      if (n != 0)
+        std::memmove(static_cast<void*>(first + by), static_cast<const void*>(first),
+                     n * sizeof(T));
     } else {
       for (size_type i = n; i != 0; --i) first[i - 1 + by] = std::move(first[i - 1]);
     }
@@ -928,7 +938,8 @@ class small_vector_base {
     } else {
       T* out = old_end;
       detail::construction_guard<Allocator, T> guard(alloc(), old_end, out);
-      for (size_type i = after; i < count; ++i, ++out) alloc_traits::construct(alloc(), out, source(i));
+      for (size_type i = after; i < count; ++i, ++out)
+        alloc_traits::construct(alloc(), out, source(i));
       detail::uninitialized_move_if_noexcept_n(alloc(), pos, after, out);
       guard.release();
       size_ += static_cast<stored_size>(count);
@@ -1011,7 +1022,8 @@ class small_vector_base {
 #endif
     } else {
       // From this vector's allocator: equal to `other`'s, or about to be swapped to it.
-      T* p = allocate_and_build(size_, [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
+      T* p = allocate_and_build(size_,
+                                [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
       other.data_ = p;
       other.capacity_ = size_;
     }
@@ -1122,8 +1134,7 @@ class small_vector : public small_vector_base<T, Allocator> {
   small_vector(It first, It last, const Allocator& a = Allocator()) : small_vector(a) {
     this->assign(first, last);
   }
-  small_vector(std::initializer_list<T> list, const Allocator& a = Allocator())
-      : small_vector(a) {
+  small_vector(std::initializer_list<T> list, const Allocator& a = Allocator()) : small_vector(a) {
     this->assign(list.begin(), list.end());
   }
   /// Copies `other`, with the allocator its `select_on_container_copy_construction` gives.
@@ -1209,11 +1220,10 @@ class small_vector : public small_vector_base<T, Allocator> {
   using base::operator=;
 
   /// Exchanges the contents with `other`; see small_vector_base::swap.
-  friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) {
-    a.swap(b);
-  }
+  friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) { a.swap(b); }
   /// Exchanges the contents with `other`; see small_vector_base::swap.
-  void swap(small_vector& other) noexcept(noexcept(std::declval<base&>().swap(std::declval<base&>()))) {
+  void swap(small_vector& other) noexcept(
+      noexcept(std::declval<base&>().swap(std::declval<base&>()))) {
     if constexpr (bytewise) {
       const bool mine = this->is_inline(), theirs = other.is_inline();
       if (mine && theirs) {
@@ -1246,11 +1256,10 @@ class small_vector : public small_vector_base<T, Allocator> {
 
 template <std::input_iterator It,
           class Allocator = std::allocator<typename std::iterator_traits<It>::value_type>>
-small_vector(It, It, Allocator = Allocator())
-    -> small_vector<typename std::iterator_traits<It>::value_type,
-                    detail::default_inline_capacity<typename std::iterator_traits<It>::value_type,
-                                                    Allocator>(),
-                    Allocator>;
+small_vector(It, It, Allocator = Allocator()) -> small_vector<
+    typename std::iterator_traits<It>::value_type,
+    detail::default_inline_capacity<typename std::iterator_traits<It>::value_type, Allocator>(),
+    Allocator>;
 
 /// Removes every element equal to `value`; returns how many were removed (C++20 std::erase).
 template <class T, class Allocator, class U>

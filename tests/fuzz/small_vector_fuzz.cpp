@@ -51,29 +51,89 @@ void run(reader in) {
     const std::size_t size = rv.size();
     const std::size_t at = size == 0 ? 0 : arg % (size + 1);
     switch (op % 18) {
-      case 0: v.push_back(make<T>(arg)); rv.push_back(make<T>(arg)); break;
-      case 1: if (size) { v.pop_back(); rv.pop_back(); } break;
-      case 2: v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
-              rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg)); break;
-      case 3: v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), arg % 7u, make<T>(arg));
-              rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), arg % 7u, make<T>(arg)); break;
-      case 4: if (size) { const auto i = static_cast<std::ptrdiff_t>(arg % size);
-                v.erase(v.begin() + i); rv.erase(rv.begin() + i); } break;
-      case 5: { const auto hi = static_cast<std::ptrdiff_t>(at); v.erase(v.begin(), v.begin() + hi);
-                rv.erase(rv.begin(), rv.begin() + hi); break; }
-      case 6: v.resize(arg % 20u); rv.resize(arg % 20u); break;
-      case 7: v.resize(arg % 20u, make<T>(arg)); rv.resize(arg % 20u, make<T>(arg)); break;
-      case 8: v.reserve(arg % 40u); break;
-      case 9: v.shrink_to_fit(); break;
-      case 10: v.clear(); rv.clear(); break;
-      case 11: swap(v, w); std::swap(rv, rw); break;
-      case 12: w = v; rw = rv; break;
-      case 13: w = std::move(v); rw = std::move(rv); v.clear(); rv.clear(); break;
-      case 14: { frugal::small_vector<T, 3> c(v); v = std::move(c); break; }
-      case 15: if (size) { const std::size_t i = arg % size; v.push_back(v[i]); rv.push_back(rv[i]); } break;
-      case 16: v.assign(arg % 9u, make<T>(arg)); rv.assign(arg % 9u, make<T>(arg)); break;
-      case 17: v.emplace(v.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
-               rv.emplace(rv.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg)); break;
+      case 0:
+        v.push_back(make<T>(arg));
+        rv.push_back(make<T>(arg));
+        break;
+      case 1:
+        if (size) {
+          v.pop_back();
+          rv.pop_back();
+        }
+        break;
+      case 2:
+        v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
+        rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
+        break;
+      case 3:
+        v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), arg % 7u, make<T>(arg));
+        rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), arg % 7u, make<T>(arg));
+        break;
+      case 4:
+        if (size) {
+          const auto i = static_cast<std::ptrdiff_t>(arg % size);
+          v.erase(v.begin() + i);
+          rv.erase(rv.begin() + i);
+        }
+        break;
+      case 5: {
+        const auto hi = static_cast<std::ptrdiff_t>(at);
+        v.erase(v.begin(), v.begin() + hi);
+        rv.erase(rv.begin(), rv.begin() + hi);
+        break;
+      }
+      case 6:
+        v.resize(arg % 20u);
+        rv.resize(arg % 20u);
+        break;
+      case 7:
+        v.resize(arg % 20u, make<T>(arg));
+        rv.resize(arg % 20u, make<T>(arg));
+        break;
+      case 8:
+        v.reserve(arg % 40u);
+        break;
+      case 9:
+        v.shrink_to_fit();
+        break;
+      case 10:
+        v.clear();
+        rv.clear();
+        break;
+      case 11:
+        swap(v, w);
+        std::swap(rv, rw);
+        break;
+      case 12:
+        w = v;
+        rw = rv;
+        break;
+      case 13:
+        w = std::move(v);
+        rw = std::move(rv);
+        v.clear();
+        rv.clear();
+        break;
+      case 14: {
+        frugal::small_vector<T, 3> c(v);
+        v = std::move(c);
+        break;
+      }
+      case 15:
+        if (size) {
+          const std::size_t i = arg % size;
+          v.push_back(v[i]);
+          rv.push_back(rv[i]);
+        }
+        break;
+      case 16:
+        v.assign(arg % 9u, make<T>(arg));
+        rv.assign(arg % 9u, make<T>(arg));
+        break;
+      case 17:
+        v.emplace(v.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
+        rv.emplace(rv.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
+        break;
     }
     check(v, rv);
     check(w, rw);

@@ -39,11 +39,11 @@
 #endif
 #define FRUGAL_ABI_NAMESPACE FRUGAL_ABI_NAME(v0_1, FRUGAL_ABI_CHECKED, FRUGAL_ABI_EXC)
 
-#define FRUGAL_BEGIN_NAMESPACE                                                                 \
-  namespace frugal {                                                                           \
+#define FRUGAL_BEGIN_NAMESPACE \
+  namespace frugal {           \
   inline namespace FRUGAL_ABI_NAMESPACE {
-#define FRUGAL_END_NAMESPACE                                                                   \
-  }                                                                                            \
+#define FRUGAL_END_NAMESPACE \
+  }                          \
   }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -82,7 +82,7 @@ namespace detail {
 }
 
 [[noreturn]] FRUGAL_COLD inline void assertion_failed(const char* file, int line,
-                                                     const char* condition) noexcept {
+                                                      const char* condition) noexcept {
   std::fprintf(stderr, "frugal: assertion failed: %s:%d: %s\n", file, line, condition);
   std::fflush(stderr);
   std::abort();
@@ -104,9 +104,9 @@ FRUGAL_END_NAMESPACE
 // failure it prints the file, line and condition to stderr and aborts. Compiles to nothing
 // otherwise (the condition is not evaluated).
 #if FRUGAL_ASSERTIONS_ENABLED
-#define FRUGAL_ASSERT(...)                                                                     \
-  (FRUGAL_LIKELY(static_cast<bool>(__VA_ARGS__))                                               \
-       ? static_cast<void>(0)                                                                  \
+#define FRUGAL_ASSERT(...)                       \
+  (FRUGAL_LIKELY(static_cast<bool>(__VA_ARGS__)) \
+       ? static_cast<void>(0)                    \
        : ::frugal::detail::assertion_failed(__FILE__, __LINE__, #__VA_ARGS__))
 #else
 #define FRUGAL_ASSERT(...) static_cast<void>(0)

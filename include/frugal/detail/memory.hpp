@@ -31,9 +31,9 @@ template <class A, class T>
 inline constexpr bool is_plain_allocator_v = std::is_same_v<A, std::allocator<T>>;
 
 template <class A, class T>
-inline constexpr bool memcpy_relocatable_v =
-    is_trivially_relocatable_v<T> &&
-    (is_plain_allocator_v<A, T> || std::is_trivially_copyable_v<T>);
+inline constexpr bool memcpy_relocatable_v = is_trivially_relocatable_v<T> &&
+                                             (is_plain_allocator_v<A, T> ||
+                                              std::is_trivially_copyable_v<T>);
 
 // Copies `n` trivially copyable objects. A few elements are copied by a loop the compiler
 // unrolls, saving the call to memmove that dominates copies of a handful of ints.

@@ -245,9 +245,7 @@ void operator delete(void* p, const std::nothrow_t&) noexcept {
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
   frugal::detail_alloc_hooks::release(p);
 }
-void operator delete(void* p, std::align_val_t) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
+void operator delete(void* p, std::align_val_t) noexcept { frugal::detail_alloc_hooks::release(p); }
 void operator delete[](void* p, std::align_val_t) noexcept {
   frugal::detail_alloc_hooks::release(p);
 }
