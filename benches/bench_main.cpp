@@ -4,10 +4,13 @@
 // benchmark, one repetition), refuses to report a benchmark without the `allocs/op` and
 // `bytes/op` counters of frugal::bench::counted (exit code 3), and fails when the filter
 // matches nothing (exit code 4), which Google Benchmark 1.7.1 treats as success.
+// `--list_headline` prints the FRUGAL_BENCH_HEADLINE patterns of the binary, one per line.
 #include <benchmark/benchmark.h>
 
 #define FRUGAL_DEFINE_ALLOCATION_COUNTER
 #include <frugal/testing/allocation_counter.hpp>
+
+#include "bench_support.hpp"
 
 #include <unistd.h>
 
@@ -52,6 +55,12 @@ int main(int argc, char** argv) {
       const char* v = argv[i] + 18;
       color = std::strcmp(v, "true") == 0 || std::strcmp(v, "yes") == 0 ||
               std::strcmp(v, "1") == 0 || (std::strcmp(v, "auto") == 0 && color);
+    }
+    if (std::strcmp(argv[i], "--list_headline") == 0) {
+      for (const std::string& pattern : frugal::bench::headline_patterns()) {
+        std::printf("%s\n", pattern.c_str());
+      }
+      return 0;
     }
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;

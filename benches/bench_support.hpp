@@ -17,6 +17,12 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <vector>
+
+#if defined(FRUGAL_BENCH_HAVE_CALLGRIND)
+#include <valgrind/callgrind.h>
+#endif
 
 namespace frugal::bench {
 
@@ -57,6 +63,10 @@ class counted_loop {
     end_.emplace(state_.end());
     iterator it(*this, state_.begin());
     scope_.emplace();
+#if defined(FRUGAL_BENCH_HAVE_CALLGRIND)
+    // `scripts/bench --instructions`: count only the timed loop (a no-op outside valgrind).
+    CALLGRIND_TOGGLE_COLLECT;
+#endif
     return it;
   }
   sentinel end() { return {}; }
@@ -64,6 +74,14 @@ class counted_loop {
  private:
   FRUGAL_NOINLINE void finish() {
     if (!scope_) return;
+#if defined(FRUGAL_BENCH_HAVE_CALLGRIND)
+    CALLGRIND_TOGGLE_COLLECT;
+    if (RUNNING_ON_VALGRIND) {
+      const std::string trigger =
+          "frugal-bench iterations=" + std::to_string(state_.max_iterations);
+      CALLGRIND_DUMP_STATS_AT(trigger.c_str());
+    }
+#endif
     scope_->stop();
     const auto stats = scope_->stats();
     scope_.reset();
@@ -78,6 +96,18 @@ class counted_loop {
   std::optional<testing::allocation_scope> scope_;
 };
 
+/// Returns the headline patterns declared by FRUGAL_BENCH_HEADLINE in this binary.
+inline std::vector<std::string>& headline_patterns() {
+  static std::vector<std::string> patterns;
+  return patterns;
+}
+
+/// Adds `pattern` to this binary's headline patterns; returns true (for static registration).
+inline bool add_headline(const char* pattern) {
+  headline_patterns().emplace_back(pattern);
+  return true;
+}
+
 /// Returns the counted timed loop over `state`'s iterations (see the file comment).
 inline counted_loop counted(benchmark::State& state) { return counted_loop(state); }
 
@@ -89,3 +119,14 @@ inline void keep(T&& value) {
 }
 
 }  // namespace frugal::bench
+
+#define FRUGAL_BENCH_CAT2(a, b) a##b
+#define FRUGAL_BENCH_CAT(a, b) FRUGAL_BENCH_CAT2(a, b)
+
+/// Declares that the benchmarks whose names match `pattern` (a regular expression searched in
+/// the name, Python `re` syntax) carry this module's claims and belong to the headline set
+/// that `scripts/bench` runs by default. Declarations add up; a binary that declares none
+/// puts all its benchmarks in the headline set. `--list_headline` prints the patterns.
+#define FRUGAL_BENCH_HEADLINE(pattern)                                                    \
+  [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_headline_, __LINE__) = \
+      ::frugal::bench::add_headline(pattern)

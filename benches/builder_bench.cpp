@@ -282,3 +282,8 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+// The cases that carry this module's claims: `scripts/bench` runs these by default.
+FRUGAL_BENCH_HEADLINE("^builder/str_cat/");
+FRUGAL_BENCH_HEADLINE("^builder/str_join/");
+FRUGAL_BENCH_HEADLINE("^builder/collect_sized/[a-z]+/10000$");

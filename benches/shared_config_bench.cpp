@@ -290,3 +290,7 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+// The cases that carry this module's claims: `scripts/bench` runs these by default.
+FRUGAL_BENCH_HEADLINE("^shared_config/read_tiny/.*threads:(1|2)$");
+FRUGAL_BENCH_HEADLINE("^shared_config/(store|propagate)_tiny/");

@@ -272,3 +272,6 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+// The cases that carry this module's claims: `scripts/bench` runs these by default.
+FRUGAL_BENCH_HEADLINE("^slice/(first_half|split_csv|chunks_1MiB|windows_1MiB)/");

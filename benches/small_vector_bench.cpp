@@ -440,3 +440,10 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+// The cases that carry this module's claims: `scripts/bench` runs these by default.
+FRUGAL_BENCH_HEADLINE("^small_vector/build_int/[a-z]+/(4|8|32|1024)$");
+FRUGAL_BENCH_HEADLINE("^small_vector/build_string/[a-z]+/(4|8|32)$");
+FRUGAL_BENCH_HEADLINE("^small_vector/copy_int/[a-z]+/(4|8|32)$");
+FRUGAL_BENCH_HEADLINE("^small_vector/swap_int/[a-z]+/(4/4|32/32)$");
+FRUGAL_BENCH_HEADLINE("^small_vector/push_back_by_ref_int/");
