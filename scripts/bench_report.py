@@ -269,7 +269,7 @@ def markdown(an, plots):
     for line in context_lines(an.data):
         w(f"- {line}")
     w("")
-    w(f"Times are medians of the repetitions; ± is half their range relative to the median. "
+    w(f"Times are medians of the repetitions; ± is half their interquartile range relative to the median. "
       f"Ratios below 1 mean frugal is faster. A ratio beyond ±{an.threshold:.0%} is a win or a "
       f"loss; a loss that the Mann-Whitney U test does not find significant (p ≥ 0.05) is "
       f"marked \"noise?\". allocs/op and bytes/op are exact counts from the timed loop.\n")

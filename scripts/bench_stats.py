@@ -10,9 +10,13 @@ def median(xs):
 
 
 def spread(xs):
-    """Returns half the range of `xs` relative to its median (0.02 means +-2 %)."""
+    """Returns half the interquartile range of `xs` relative to its median (0.02 means
+    +-2 %): robust to the odd run that a busy machine slows down."""
     m = median(xs)
-    return (max(xs) - min(xs)) / 2 / m if m > 0 and len(xs) > 1 else 0.0
+    if m <= 0 or len(xs) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return (q3 - q1) / 2 / m
 
 
 def geomean(ratios):

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Builds frugal's benchmarks and examples with each build-tuning preset and measures the
+effect: time of frugal's headline benchmarks relative to the `release` preset (g++ -O3),
+object code of the examples, and build time. Writes build/tuning/tuning.md and tuning.json.
+
+Usage: scripts/build-tuning [--repetitions N] [--min-time S] [--presets A,B,...] [FILTER]
+FILTER defaults to frugal's own implementations in the headline set.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_report  # noqa: E402
+import bench_stats  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS = ["release-o2", "release", "release-native", "release-lto", "release-clang",
+           "release-thinlto", "pgo"]
+BASELINE = "release"
+
+
+def sh(cmd, **kw):
+    print("+ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def build(preset):
+    """Configures and builds a preset from scratch; returns seconds spent building."""
+    binary = os.path.join(ROOT, "build", "pgo" if preset.startswith("pgo") else preset)
+    if preset != "pgo-use" and os.path.isdir(binary):
+        shutil.rmtree(binary)  # a clean build, so that build times compare
+    sh(["cmake", "--preset", preset], stdout=subprocess.DEVNULL)
+    t0 = time.time()
+    sh(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 2)],
+       stdout=subprocess.DEVNULL)
+    return time.time() - t0, binary
+
+
+def text_bytes(paths):
+    total = 0
+    for p in paths:
+        out = subprocess.run(["size", "-A", p], capture_output=True, text=True).stdout
+        total += sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", out, re.M))
+    return total
+
+
+def examples_of(binary):
+    d = os.path.join(binary, "examples")
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d)
+                  if os.access(os.path.join(d, f), os.X_OK) and not os.path.isdir(os.path.join(d, f))
+                  and "." not in f)
+
+
+def run_benches(binary, out, args, quick=False):
+    cmd = [sys.executable, os.path.join(ROOT, "scripts", "bench_run.py"),
+           "--bench-dir", os.path.join(binary, "benches"), "--build-dir", binary, "--out", out,
+           "--no-build-cost", "--repetitions", str(args.repetitions),
+           "--min-time", str(args.min_time)]
+    if quick:
+        cmd.append("--quick")
+    cmd.append(args.filter)
+    sh(cmd, stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "report.json")) as f:
+        return json.load(f)
+
+
+def flags_of(binary):
+    cache = {}
+    with open(os.path.join(binary, "CMakeCache.txt")) as f:
+        for line in f:
+            m = re.match(r"^(CMAKE_CXX_COMPILER|CMAKE_CXX_FLAGS_RELEASE|"
+                         r"CMAKE_EXE_LINKER_FLAGS_RELEASE):[A-Z]+=(.*)$", line.strip())
+            if m:
+                cache[m.group(1)] = m.group(2)
+    link = cache.get("CMAKE_EXE_LINKER_FLAGS_RELEASE", "")
+    return (f"{os.path.basename(cache.get('CMAKE_CXX_COMPILER', '?'))} "
+            f"{cache.get('CMAKE_CXX_FLAGS_RELEASE', '')}" + (f"; link {link}" if link else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="build-tuning")
+    ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--min-time", type=float, default=0.05)
+    ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("filter", nargs="?", default=r"/frugal(:[a-z_]+)?(/|$)")
+    args = ap.parse_args()
+    presets = args.presets.split(",")
+    if BASELINE not in presets:
+        presets.insert(0, BASELINE)
+    out_root = os.path.join(ROOT, "build", "tuning")
+    os.makedirs(out_root, exist_ok=True)
+    rows = {}
+    for preset in presets:
+        print(f"=== {preset}", flush=True)
+        if preset == "pgo":
+            gen_s, binary = build("pgo-generate")
+            # Training: every headline benchmark once, a few milliseconds each.
+            run_benches(binary, os.path.join(out_root, "pgo-training"), args, quick=True)
+            use_s, binary = build("pgo-use")
+            seconds = gen_s + use_s
+        else:
+            seconds, binary = build(preset)
+        report = run_benches(binary, os.path.join(out_root, preset), args)
+        rows[preset] = {
+            "flags": flags_of(binary),
+            "build_s": round(seconds, 1),
+            "examples_text": text_bytes(examples_of(binary)),
+            "samples": {n: s["ns"] for n, s in bench_report.samples_of(report).items()},
+        }
+    base = rows[BASELINE]["samples"]
+    modules = sorted({n.split("/")[0] for n in base})
+    lines = ["| preset | compiler and flags | " + " | ".join(modules) +
+             " | all | examples .text | clean build |",
+             "|---|---|" + "---|" * (len(modules) + 3)]
+    for preset in presets:
+        r = rows[preset]
+        cells = []
+        all_ratios = []
+        for m in modules:
+            ratios = [bench_stats.median(v) / bench_stats.median(base[n])
+                      for n, v in r["samples"].items() if n.startswith(m + "/") and n in base]
+            all_ratios += ratios
+            g = bench_stats.geomean(ratios)
+            cells.append(f"{g:.2f}x" if g else "-")
+        g = bench_stats.geomean(all_ratios)
+        r["geomean"] = g
+        cells.append(f"**{g:.2f}x**" if g else "-")
+        size = r["examples_text"] / rows[BASELINE]["examples_text"] \
+            if rows[BASELINE]["examples_text"] else 0
+        cells.append(f"{r['examples_text']:,} B ({size:.2f}x)")
+        cells.append(f"{r['build_s']:.0f} s")
+        lines.append(f"| {preset} | `{r['flags']}` | " + " | ".join(cells) + " |")
+    ctx = bench_report.load(os.path.join(out_root, BASELINE, "report.json"))["context"]
+    text = (f"Measured {ctx.get('frugal_date', '')} on {ctx.get('frugal_machine', '?')}; "
+            f"{ctx.get('frugal_allocator', '')}. Times: geometric mean over frugal's headline "
+            f"benchmarks of (median time with the preset) / (median time with `release`), "
+            f"{args.repetitions} interleaved repetitions each; below 1 is faster.\n\n"
+            + "\n".join(lines) + "\n")
+    with open(os.path.join(out_root, "tuning.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out_root, "tuning.json"), "w") as f:
+        json.dump({"context": ctx, "rows": rows}, f, indent=1)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
