@@ -325,7 +325,8 @@ def run_instructions(args, chosen, report):
                 wrapper = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
                            f"--callgrind-out-file={tmp}/callgrind.out.%p"]
                 try:
-                    run_one(binary, name, 0.01, tmp, wrapper=wrapper)
+                    # Long enough for many iterations even when valgrind is slow to start.
+                    run_one(binary, name, 0.1, tmp, wrapper=wrapper)
                 except RuntimeError as e:
                     print(f"bench: FAILED {binary.name}: {name}: {e}", file=sys.stderr)
                     report["frugal"]["failures"].append(

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_report  # noqa: E402
+import bench_run  # noqa: E402
 import bench_stats  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,17 +59,44 @@ def examples_of(binary):
                   and "." not in f)
 
 
-def run_benches(binary, out, args, quick=False):
-    cmd = [sys.executable, os.path.join(ROOT, "scripts", "bench_run.py"),
-           "--bench-dir", os.path.join(binary, "benches"), "--build-dir", binary, "--out", out,
-           "--no-build-cost", "--repetitions", str(args.repetitions),
-           "--min-time", str(args.min_time)]
-    if quick:
-        cmd.append("--quick")
-    cmd.append(args.filter)
-    sh(cmd, stdout=subprocess.DEVNULL)
-    with open(os.path.join(out, "report.json")) as f:
-        return json.load(f)
+def train(binary, out, args):
+    """Runs every selected benchmark of an instrumented build once (PGO training)."""
+    sh([sys.executable, os.path.join(ROOT, "scripts", "bench_run.py"),
+        "--bench-dir", os.path.join(binary, "benches"), "--build-dir", binary, "--out", out,
+        "--no-build-cost", "--quick", args.filter], stdout=subprocess.DEVNULL)
+
+
+def measure(builds, args, out_root):
+    """Runs each selected benchmark in every build, interleaved: for each benchmark, each
+    round runs the builds in order (reversed on odd rounds), so that machine drift hits all
+    builds alike. Returns {preset: {name: [ns, ...]}} and the baseline's context."""
+    import tempfile
+    base_bins = bench_run.select(
+        [bench_run.BenchBinary(os.path.join(builds[BASELINE], "benches", f))
+         for f in sorted(os.listdir(os.path.join(builds[BASELINE], "benches")))
+         if f.endswith("_bench")], False, args.filter)
+    samples = {p: {} for p in builds}
+    context = {}
+    order = list(builds)
+    with tempfile.TemporaryDirectory() as tmp:
+        for binary, names in base_bins:
+            for name in names:
+                for r in range(args.repetitions):
+                    for preset in (order if r % 2 == 0 else order[::-1]):
+                        b = bench_run.BenchBinary(os.path.join(builds[preset], "benches",
+                                                               binary.name))
+                        try:
+                            runs, ctx = bench_run.run_one(b, name, args.min_time, tmp)
+                        except RuntimeError as e:
+                            print(f"build-tuning: {preset}: {name}: {e}", file=sys.stderr)
+                            continue
+                        context = context or ctx
+                        samples[preset].setdefault(name, []).extend(
+                            bench_run.ns(run) for run in runs)
+                line = ", ".join(f"{p} {bench_run.fmt_ns(bench_stats.median(samples[p][name]))}"
+                                 for p in order if samples[p].get(name))
+                print(f"{name}: {line}", flush=True)
+    return samples, context
 
 
 def flags_of(binary):
@@ -97,24 +124,25 @@ def main():
         presets.insert(0, BASELINE)
     out_root = os.path.join(ROOT, "build", "tuning")
     os.makedirs(out_root, exist_ok=True)
-    rows = {}
+    rows, builds = {}, {}
     for preset in presets:
         print(f"=== {preset}", flush=True)
         if preset == "pgo":
             gen_s, binary = build("pgo-generate")
-            # Training: every headline benchmark once, a few milliseconds each.
-            run_benches(binary, os.path.join(out_root, "pgo-training"), args, quick=True)
+            # Training: every selected benchmark once, a few milliseconds each.
+            train(binary, os.path.join(out_root, "pgo-training"), args)
             use_s, binary = build("pgo-use")
             seconds = gen_s + use_s
         else:
             seconds, binary = build(preset)
-        report = run_benches(binary, os.path.join(out_root, preset), args)
-        rows[preset] = {
-            "flags": flags_of(binary),
-            "build_s": round(seconds, 1),
-            "examples_text": text_bytes(examples_of(binary)),
-            "samples": {n: s["ns"] for n, s in bench_report.samples_of(report).items()},
-        }
+        builds[preset] = binary
+        rows[preset] = {"flags": flags_of(binary), "build_s": round(seconds, 1),
+                        "examples_text": text_bytes(examples_of(binary))}
+    print("=== measuring, interleaved across builds", flush=True)
+    samples, ctx = measure(builds, args, out_root)
+    ctx.update(bench_run.machine_context(builds[BASELINE]))
+    for preset in presets:
+        rows[preset]["samples"] = samples[preset]
     base = rows[BASELINE]["samples"]
     modules = sorted({n.split("/")[0] for n in base})
     lines = ["| preset | compiler and flags | " + " | ".join(modules) +
@@ -138,11 +166,11 @@ def main():
         cells.append(f"{r['examples_text']:,} B ({size:.2f}x)")
         cells.append(f"{r['build_s']:.0f} s")
         lines.append(f"| {preset} | `{r['flags']}` | " + " | ".join(cells) + " |")
-    ctx = bench_report.load(os.path.join(out_root, BASELINE, "report.json"))["context"]
     text = (f"Measured {ctx.get('frugal_date', '')} on {ctx.get('frugal_machine', '?')}; "
             f"{ctx.get('frugal_allocator', '')}. Times: geometric mean over frugal's headline "
             f"benchmarks of (median time with the preset) / (median time with `release`), "
-            f"{args.repetitions} interleaved repetitions each; below 1 is faster.\n\n"
+            f"{args.repetitions} repetitions each, every build of one benchmark run in turn; "
+            f"below 1 is faster. PGO was trained on the same benchmarks.\n\n"
             + "\n".join(lines) + "\n")
     with open(os.path.join(out_root, "tuning.md"), "w") as f:
         f.write(text)
