@@ -242,7 +242,11 @@ def context_lines(data):
     if ctx.get("library_version") or ctx.get("library_build_type"):
         lines.append(f"Google Benchmark {ctx.get('library_version', '')} "
                      f"({ctx.get('library_build_type', '?')} build of the library)".replace("  ", " "))
-    if fr:
+    if fr.get("mode") == "instructions":
+        lines.append(f"Run: under valgrind --tool=callgrind, one run of at least 0.1 s per "
+                     f"benchmark, {len(fr.get('selection', []))} benchmarks selected; took "
+                     f"{fr.get('seconds', '?')} s")
+    elif fr:
         lines.append(f"Run: {fr.get('mode', '?')} set, {len(fr.get('selection', [])) or '?'} "
                      f"benchmarks, {fr.get('repetitions', '?')} repetition(s) of at least "
                      f"{fr.get('min_time_s', '?')} s each, interleaved per case; "
@@ -579,20 +583,33 @@ def instructions_md(data):
         parts = split_name(r["name"])
         if parts:
             by_case.setdefault((parts[0], parts[1], parts[3]), {})[parts[2]] = r
-    impls = sorted({i for v in by_case.values() for i in v}, key=impl_key)
     lines = ["# Instructions per operation (callgrind)\n"]
     lines += [f"- {line}" for line in context_lines(data)]
     lines += ["", "Counted by callgrind in the timed loop only (client requests around it); "
               "they do not depend on machine noise. The loop itself costs a few instructions "
-              "per iteration (see harness/empty_loop).\n",
-              "| case | " + " | ".join(impls) + " | frugal/naive |",
-              "|---|" + "---|" * (len(impls) + 1)]
-    for (m, op, arg), v in by_case.items():
-        cells = [f"{v[i]['instructions_per_op']:.1f}" if i in v else "" for i in impls]
-        ratio = ""
-        if "frugal" in v and "naive" in v and v["naive"]["instructions_per_op"] > 0:
-            ratio = f"{v['frugal']['instructions_per_op'] / v['naive']['instructions_per_op']:.2f}x"
-        lines.append(f"| {m}/{op}/{arg} | " + " | ".join(cells) + f" | {ratio} |")
+              "per iteration (see harness/empty_loop).\n"]
+
+    def ratio(v, other):
+        if "frugal" in v and other in v and v[other]["instructions_per_op"] > 0:
+            return v["frugal"]["instructions_per_op"] / v[other]["instructions_per_op"]
+        return None
+    modules = OrderedDict()
+    for key, v in by_case.items():
+        modules.setdefault(key[0], []).append((key, v))
+    for module, cases in modules.items():
+        impls = sorted({i for _, v in cases for i in v}, key=impl_key)
+        lines += [f"## {module}\n", "| case | " + " | ".join(impls) +
+                  " | frugal/naive | frugal/best peer |", "|---|" + "---|" * (len(impls) + 2)]
+        for (m, op, arg), v in cases:
+            cells = [f"{v[i]['instructions_per_op']:,.0f}" if i in v else "" for i in impls]
+            r = ratio(v, "naive")
+            peers = [(v[i]["instructions_per_op"], i) for i in v if is_peer(i)]
+            best = min(peers)[1] if peers else None
+            rp = ratio(v, best) if best else None
+            lines.append(f"| {op}/{arg} | " + " | ".join(cells) + " | "
+                         + (f"{r:.2f}x" if r else "") + " | "
+                         + (f"{rp:.2f}x ({best})" if rp else "") + " |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

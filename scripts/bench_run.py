@@ -351,7 +351,7 @@ def main():
     ap.add_argument("--repetitions", type=int, default=9)
     ap.add_argument("--min-time", type=float, default=0.05)
     ap.add_argument("--instructions", action="store_true")
-    ap.add_argument("--impls", default="naive|frugal")
+    ap.add_argument("--impls", default=".*")
     ap.add_argument("--no-build-cost", action="store_true")
     ap.add_argument("--expect-same-as", help="a saved run whose benchmarks this run must match")
     ap.add_argument("--expect-label", help="the name of that run in messages")
