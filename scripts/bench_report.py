@@ -156,6 +156,11 @@ def fmt_count(a):
     return f"{a:.2f}".rstrip("0").rstrip(".")
 
 
+def fmt_x(r):
+    """Formats a ratio with two decimals, or two significant digits below 0.1 (0.0047x)."""
+    return f"{r:.2g}x" if 0 < r < 0.1 else f"{r:.2f}x"
+
+
 def verdict(ratio, p, threshold):
     """Classifies frugal's time ratio to another implementation: win, loss or tie."""
     if ratio is None:
@@ -173,7 +178,7 @@ VERDICT_MD = {"win": "faster", "loss": "**SLOWER**", "loss?": "slower (noise?)",
 def fmt_ratio(ratio, v):
     if ratio is None:
         return ""
-    return f"{ratio:.2f}x {VERDICT_MD[v]}"
+    return f"{fmt_x(ratio)} {VERDICT_MD[v]}"
 
 
 class Analysis:
@@ -239,9 +244,11 @@ def context_lines(data):
         lines.append(f"Compiler: {ctx['frugal_compiler']}, flags: {ctx.get('frugal_flags', '?')}")
     if ctx.get("frugal_allocator"):
         lines.append(f"Allocator: {ctx['frugal_allocator']}")
-    if ctx.get("library_version") or ctx.get("library_build_type"):
-        lines.append(f"Google Benchmark {ctx.get('library_version', '')} "
-                     f"({ctx.get('library_build_type', '?')} build of the library)".replace("  ", " "))
+    if ctx.get("library_build_type") == "debug":
+        lines.append("Google Benchmark library: reports a \"debug\" build (Debian's package is "
+                     "built without NDEBUG; the timed loop is compiled into the benchmark itself)")
+    elif ctx.get("library_build_type"):
+        lines.append(f"Google Benchmark library: {ctx['library_build_type']} build")
     if fr.get("mode") == "instructions":
         lines.append(f"Run: under valgrind --tool=callgrind, one run of at least 0.1 s per "
                      f"benchmark, {len(fr.get('selection', []))} benchmarks selected; took "
@@ -288,9 +295,9 @@ def markdown(an, plots):
         s = an.module_summary(cases)
         if not s["n_naive"] and not s["n_peer"]:
             continue
-        g = f"{s['vs_naive']:.2f}x ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)" \
+        g = f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)" \
             if s["vs_naive"] else "-"
-        b = f"{s['best_vs_naive']:.2f}x" if s["best_vs_naive"] else "-"
+        b = fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-"
         p = f"{s['vs_peer']:.2f}x ({s['n_peer']} cases)" if s["vs_peer"] else "-"
         a = (f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])} "
              f"(over {s['alloc_cases']} cases)") if s["alloc_cases"] else "-"
@@ -357,7 +364,7 @@ def table_cells(an, rows):
         cells.append(((fmt_ratio(r, v) + f" ({peer})") if r else "", v or ""))
         if has_limit:
             r = c.ratio("limit")
-            cells.append((f"{r:.2f}x" if r else "", ""))
+            cells.append((fmt_x(r) if r else "", ""))
         body.append(cells)
     return header, body
 
@@ -521,8 +528,8 @@ def html_report(an, svgs):
             continue
         out.append("<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in (
             module, s["cases"],
-            f"{s['vs_naive']:.2f}x ({1 / s['vs_naive']:.1f}x faster)" if s["vs_naive"] else "-",
-            f"{s['best_vs_naive']:.2f}x" if s["best_vs_naive"] else "-",
+            f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster)" if s["vs_naive"] else "-",
+            fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-",
             f"{s['vs_peer']:.2f}x" if s["vs_peer"] else "-",
             f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])}"
             if s["alloc_cases"] else "-")) + "</tr>")
@@ -607,7 +614,7 @@ def instructions_md(data):
             best = min(peers)[1] if peers else None
             rp = ratio(v, best) if best else None
             lines.append(f"| {op}/{arg} | " + " | ".join(cells) + " | "
-                         + (f"{r:.2f}x" if r else "") + " | "
+                         + (fmt_x(r) if r else "") + " | "
                          + (f"{rp:.2f}x ({best})" if rp else "") + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
