@@ -426,7 +426,7 @@ const bool registered = [] {
 
   auto resize_impls = peers<op_resize, int>();
   resize_impls.push_back({"boost:default_init", resize_boost_default_init});
-  resize_impls.push_back({"frugal:for_overwrite", resize_frugal_for_overwrite});
+  resize_impls.push_back({"frugal:default_init", resize_frugal_for_overwrite});
   add("resize_int", resize_impls, sizes({8, 32, 1024}));
 
   for (const impl& i : peers<op_memory_geometric, int>()) {

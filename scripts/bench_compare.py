@@ -110,6 +110,7 @@ def main(argv=None):
     ap.add_argument("--threshold", type=float, default=5.0, help="percent (default 5)")
     ap.add_argument("--alpha", type=float, default=0.05)
     ap.add_argument("--out")
+    ap.add_argument("--old-label", help="the old run's name in the output (default: its path)")
     args = ap.parse_args(argv)
     if args.threshold < 0:
         print("bench_compare: --threshold must be a non-negative percentage", file=sys.stderr)
@@ -118,7 +119,7 @@ def main(argv=None):
         old = bench_report.load(args.old)
         new = bench_report.load(args.new)
         lines, regressions = compare(old, new, args.threshold / 100, args.alpha,
-                                     args.old, args.new)
+                                     args.old_label or args.old, args.new)
     except bench_report.ReportError as err:
         print(f"bench --compare: {err}", file=sys.stderr)
         return 2

@@ -106,8 +106,16 @@ class Case:
         s = self.impls.get(impl)
         return bench_stats.median(s["ns"]) if s else None
 
+    def peers(self):
+        """The peers that plain `frugal` is compared with: a peer variant whose variant name
+        frugal also has (`boost:default_init` and `frugal:default_init`) answers that
+        variant's question instead."""
+        frugal_variants = {i.split(":", 1)[1] for i in self.impls if i.startswith("frugal:")}
+        return [i for i in self.impls
+                if is_peer(i) and (":" not in i or i.split(":", 1)[1] not in frugal_variants)]
+
     def best_peer(self):
-        peers = [(self.med(i), i) for i in self.impls if is_peer(i)]
+        peers = [(self.med(i), i) for i in self.peers()]
         return min(peers) if peers else (None, None)
 
     def ratio(self, other):
@@ -222,7 +230,7 @@ class Analysis:
                 if c.med("frugal") is None:
                     continue
                 for other in c.impls:
-                    if other == "naive" or is_peer(other):
+                    if other == "naive" or other in c.peers():
                         r = c.ratio(other)
                         v = verdict(r, c.p_value(other), self.threshold)
                         if v in ("loss", "loss?"):

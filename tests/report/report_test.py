@@ -123,6 +123,23 @@ class ReportTest(unittest.TestCase):
         self.assertIn("![demo/build](plots/demo-build.svg)", self.md)
         self.assertTrue(os.path.exists(os.path.join(self.tmp.name, "plots", "summary.svg")))
 
+    def test_a_peer_variant_that_frugal_also_has_is_not_a_peer_of_plain_frugal(self):
+        data = bench_report.load(FIXTURE)
+        extra = []
+        for b in data["benchmarks"]:
+            if b["name"] == "demo/lookup/frugal:variant":
+                extra.append(dict(b, name="demo/lookup/std:variant", run_name="demo/lookup/std:variant",
+                                  real_time=b["real_time"] / 10))
+            if b["name"] == "demo/lookup/naive":
+                extra.append(dict(b, name="demo/lookup/std:mutex", run_name="demo/lookup/std:mutex",
+                                  real_time=b["real_time"]))
+        data["benchmarks"] += extra
+        an = bench_report.Analysis(data, 0.05)
+        case = an.groups[("demo", "lookup")]["-"]
+        self.assertEqual(case.peers(), ["std:mutex"])
+        self.assertEqual(case.best_peer()[1], "std:mutex")
+        self.assertIn("| 0.50x faster | 0.50x faster (std:mutex) |", bench_report.markdown(an, {}))
+
     def test_few_repetitions_are_flagged(self):
         data = bench_report.load(FIXTURE)
         data["benchmarks"] = [b for b in data["benchmarks"] if b["repetition_index"] < 3]
