@@ -584,7 +584,7 @@ def html_report(an, svgs):
                 if k == 1:
                     continue
                 tag = "th" if k == 0 else "td"
-                out.append("<tr>" + "".join(f"<{tag}>{e(x.strip().strip('`'))}</{tag}>"
+                out.append("<tr>" + "".join(f"<{tag}>{e(x.strip().replace('`', ''))}</{tag}>"
                                             for x in r.strip("|").split("|")) + "</tr>")
             out.append("</table>")
     out.append("</body></html>")
