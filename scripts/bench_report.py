@@ -411,6 +411,7 @@ def make_plots(an, out_dir):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     matplotlib.rcParams.update({"svg.fonttype": "none", "font.size": 9,
                                 "svg.hashsalt": "frugal"})
     plot_dir = os.path.join(out_dir, "plots")
@@ -438,7 +439,9 @@ def make_plots(an, out_dir):
             for impl, s in c.impls.items():
                 label = impl + (f" ({rest})" if rest and len({numeric_x(a)[1] for a in rows}) > 1
                                 else "")
-                series.setdefault(label, (impl, []))[1].append((x, bench_stats.median(s["ns"])))
+                q1, q3 = bench_stats.quartiles(s["ns"])
+                series.setdefault(label, (impl, []))[1].append(
+                    (x, bench_stats.median(s["ns"]), q1, q3))
         if not any(len(pts) >= 2 for _, pts in series.values()):
             continue
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -451,16 +454,25 @@ def make_plots(an, out_dir):
             if rest not in rests:
                 rests.append(rest)
             color, marker = styles.get(impl.split(":")[0], ("gray", "."))
-            if ":" in impl:
-                marker = "."
+            if ":" in impl:  # variants: colours of their own, so that they stay apart
+                variants = sorted({i for _, (i, _) in series.items() if ":" in i})
+                extra = ["tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray"]
+                color, marker = extra[variants.index(impl) % len(extra)], "."
             pts.sort()
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=color,
-                    linestyle=linestyles[rests.index(rest) % len(linestyles)],
-                    linewidth=2.2 if impl == "frugal" else 1.2, label=label)
+            # Error bars: the interquartile range of the repetitions.
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
+                        yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
+                        marker=marker, color=color, capsize=2, elinewidth=0.8,
+                        linestyle=linestyles[rests.index(rest) % len(linestyles)],
+                        linewidth=2.2 if impl == "frugal" else 1.2, label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("size (" + op + " argument)")
-        ax.set_ylabel("time per op (ns)")
+        xs = sorted({p[0] for _, pts in series.values() for p in pts})
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        named = re.search(r"([a-z_]+):\d", next(iter(rows)))
+        ax.set_xlabel(named.group(1) if named else f"size ({op} argument)")
+        ax.set_ylabel("time per op (ns), median and IQR")
         ax.set_title(f"{module}/{op}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="best")

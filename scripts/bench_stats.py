@@ -9,13 +9,21 @@ def median(xs):
     return statistics.median(xs)
 
 
+def quartiles(xs):
+    """Returns the first and third quartiles of `xs` (both the value itself for one value)."""
+    if len(xs) < 2:
+        return xs[0], xs[0]
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return q1, q3
+
+
 def spread(xs):
     """Returns half the interquartile range of `xs` relative to its median (0.02 means
     +-2 %): robust to the odd run that a busy machine slows down."""
     m = median(xs)
     if m <= 0 or len(xs) < 2:
         return 0.0
-    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    q1, q3 = quartiles(xs)
     return (q3 - q1) / 2 / m
 
 
