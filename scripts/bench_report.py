@@ -264,8 +264,10 @@ def context_lines(data):
     elif fr:
         lines.append(f"Run: {fr.get('mode', '?')} set, {len(fr.get('selection', [])) or '?'} "
                      f"benchmarks, {fr.get('repetitions', '?')} repetition(s) of at least "
-                     f"{fr.get('min_time_s', '?')} s each, interleaved per case; "
-                     f"took {fr.get('seconds', '?')} s")
+                     f"{fr.get('min_time_s', '?')} s each, interleaved per case"
+                     + (f", single-threaded runs pinned to CPU {fr['cpu']}"
+                        if fr.get("cpu") is not None else "")
+                     + f"; took {fr.get('seconds', '?')} s")
     return lines
 
 

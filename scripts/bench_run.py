@@ -99,8 +99,17 @@ def cases_of(names):
     return list(cases.values())
 
 
-def run_one(binary, name, min_time, tmpdir, extra_env=None, wrapper=()):
-    """Runs one benchmark once; returns (runs, context) or raises RuntimeError."""
+def threads_of(name):
+    m = re.search(r"threads:(\d+)", name)
+    return int(m.group(1)) if m else 1
+
+
+def run_one(binary, name, min_time, tmpdir, extra_env=None, wrapper=(), cpu=None):
+    """Runs one benchmark once; returns (runs, context) or raises RuntimeError.
+
+    With `cpu`, a single-threaded benchmark runs pinned to that CPU, so that every run of a
+    case meets the same core (a busy neighbour on one virtual CPU otherwise shows up as runs
+    alternating between fast and slow)."""
     out_path = os.path.join(tmpdir, "run.json")
     if os.path.exists(out_path):
         os.remove(out_path)
@@ -109,7 +118,11 @@ def run_one(binary, name, min_time, tmpdir, extra_env=None, wrapper=()):
            f"--benchmark_out={out_path}", "--benchmark_out_format=json",
            "--benchmark_color=false"]
     env = dict(os.environ, **(extra_env or {}))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmpdir)
+    pin = None
+    if cpu is not None and threads_of(name) == 1:
+        pin = lambda: os.sched_setaffinity(0, {cpu})  # noqa: E731
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmpdir,
+                          preexec_fn=pin)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
         raise RuntimeError(f"{describe_exit(proc.returncode)}" + (f": {tail}" if tail else ""))
@@ -264,7 +277,7 @@ def run_timings(args, chosen, report):
                         if name in dead:
                             continue
                         try:
-                            runs, ctx = run_one(binary, name, args.min_time, tmp)
+                            runs, ctx = run_one(binary, name, args.min_time, tmp, cpu=args.cpu)
                         except RuntimeError as e:
                             dead.add(name)
                             msg = f"{binary.name}: {name}: {e}"
@@ -319,7 +332,7 @@ def run_instructions(args, chosen, report):
             parts = split_name(name)
             if not parts or not impls.fullmatch(parts[2]):
                 continue
-            if re.search(r"threads:([2-9]|\d\d)", name):
+            if threads_of(name) > 1:
                 continue  # callgrind serialises threads: the count would not mean the same
             with tempfile.TemporaryDirectory() as tmp:
                 wrapper = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
@@ -353,12 +366,25 @@ def main():
     ap.add_argument("--instructions", action="store_true")
     ap.add_argument("--impls", default=".*")
     ap.add_argument("--no-build-cost", action="store_true")
+    ap.add_argument("--cpu", default="last",
+                    help="CPU for single-threaded runs: a number, 'last' (default) or 'none'")
     ap.add_argument("--expect-same-as", help="a saved run whose benchmarks this run must match")
     ap.add_argument("--expect-label", help="the name of that run in messages")
     ap.add_argument("filter", nargs="?", default="")
     args = ap.parse_args()
     if args.quick:
         args.repetitions, args.min_time = 1, 0.002
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.cpu == "none":
+        args.cpu = None
+    elif args.cpu == "last":
+        args.cpu = allowed[-1]
+    elif not args.cpu.isdigit() or int(args.cpu) not in allowed:
+        print(f"bench: --cpu {args.cpu}: not one of this process's CPUs {allowed}",
+              file=sys.stderr)
+        return 2
+    else:
+        args.cpu = int(args.cpu)
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binaries = sorted((BenchBinary(os.path.join(args.bench_dir, f))
@@ -388,6 +414,7 @@ def main():
         "context": machine_context(args.build_dir),
         "benchmarks": [],
         "frugal": {"mode": mode, "repetitions": args.repetitions, "min_time_s": args.min_time,
+                   "cpu": args.cpu,
                    "filter": args.filter, "failures": [],
                    "selection": [n for _, names in chosen for n in names]},
     }

@@ -76,6 +76,7 @@ def measure(builds, args, out_root):
          for f in sorted(os.listdir(os.path.join(builds[BASELINE], "benches")))
          if f.endswith("_bench")], False, args.filter)
     samples = {p: {} for p in builds}
+    cpu = sorted(os.sched_getaffinity(0))[-1]  # single-threaded runs meet the same core
     context = {}
     order = list(builds)
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +87,8 @@ def measure(builds, args, out_root):
                         b = bench_run.BenchBinary(os.path.join(builds[preset], "benches",
                                                                binary.name))
                         try:
-                            runs, ctx = bench_run.run_one(b, name, args.min_time, tmp)
+                            runs, ctx = bench_run.run_one(b, name, args.min_time, tmp,
+                                                          cpu=cpu)
                         except RuntimeError as e:
                             print(f"build-tuning: {preset}: {name}: {e}", file=sys.stderr)
                             continue

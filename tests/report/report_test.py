@@ -261,10 +261,11 @@ for a in "$@"; do
   esac
 done
 case "$filter" in *naive*) kill -SEGV $$ ;; esac
+cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$$/status)
 cat > "$out" <<EOF
 {"context": {"num_cpus": 1}, "benchmarks": [{"name": "fake/op/frugal/1",
  "run_name": "fake/op/frugal/1", "run_type": "iteration", "real_time": 5, "time_unit": "ns",
- "allocs/op": 0, "bytes/op": 0}]}
+ "allocs/op": 0, "bytes/op": 0, "label": "$cpus"}]}
 EOF
 """
 
@@ -288,6 +289,10 @@ class RunnerTest(unittest.TestCase):
                 report = json.load(f)
             self.assertEqual([b["name"] for b in report["benchmarks"]], ["fake/op/frugal/1"] * 3)
             self.assertEqual(report["frugal"]["failures"][0]["benchmark"], "fake/op/naive/1")
+            # Single-threaded runs are pinned to the last CPU this process may use.
+            last = str(sorted(os.sched_getaffinity(0))[-1])
+            self.assertEqual({b["label"] for b in report["benchmarks"]}, {last})
+            self.assertEqual(report["frugal"]["cpu"], int(last))
             # The report still renders, with the failure listed.
             rc, _, _ = quiet(bench_report.main, [os.path.join(tmp, "report.json"), tmp,
                                                  "--no-plots"])
