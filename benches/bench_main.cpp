@@ -4,7 +4,8 @@
 // benchmark, one repetition), refuses to report a benchmark without the `allocs/op` and
 // `bytes/op` counters of frugal::bench::counted (exit code 3), and fails when the filter
 // matches nothing (exit code 4), which Google Benchmark 1.7.1 treats as success.
-// `--list_headline` prints the FRUGAL_BENCH_HEADLINE patterns of the binary, one per line.
+// `--list_headline` and `--list_own_threads` print the FRUGAL_BENCH_HEADLINE and
+// FRUGAL_BENCH_OWN_THREADS patterns of the binary, one per line.
 #include <benchmark/benchmark.h>
 
 #define FRUGAL_DEFINE_ALLOCATION_COUNTER
@@ -58,6 +59,12 @@ int main(int argc, char** argv) {
     }
     if (std::strcmp(argv[i], "--list_headline") == 0) {
       for (const std::string& pattern : frugal::bench::headline_patterns()) {
+        std::printf("%s\n", pattern.c_str());
+      }
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--list_own_threads") == 0) {
+      for (const std::string& pattern : frugal::bench::own_threads_patterns()) {
         std::printf("%s\n", pattern.c_str());
       }
       return 0;

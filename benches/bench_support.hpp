@@ -108,6 +108,18 @@ inline bool add_headline(const char* pattern) {
   return true;
 }
 
+/// Returns the patterns declared by FRUGAL_BENCH_OWN_THREADS in this binary.
+inline std::vector<std::string>& own_threads_patterns() {
+  static std::vector<std::string> patterns;
+  return patterns;
+}
+
+/// Adds `pattern` to this binary's own-threads patterns; returns true (static registration).
+inline bool add_own_threads(const char* pattern) {
+  own_threads_patterns().emplace_back(pattern);
+  return true;
+}
+
 /// Returns the counted timed loop over `state`'s iterations (see the file comment).
 inline counted_loop counted(benchmark::State& state) { return counted_loop(state); }
 
@@ -130,3 +142,10 @@ inline void keep(T&& value) {
 #define FRUGAL_BENCH_HEADLINE(pattern)                                                    \
   [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_headline_, __LINE__) = \
       ::frugal::bench::add_headline(pattern)
+
+/// Declares that the benchmarks whose names match `pattern` start threads of their own (a
+/// writer beside the measured reader, say). `scripts/bench` pins single-threaded benchmarks to
+/// one CPU; these are left free to use all of them. `--list_own_threads` prints the patterns.
+#define FRUGAL_BENCH_OWN_THREADS(pattern)                                                    \
+  [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_own_threads_, __LINE__) = \
+      ::frugal::bench::add_own_threads(pattern)

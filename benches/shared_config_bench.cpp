@@ -294,3 +294,6 @@ const bool registered = [] {
 // The cases that carry this module's claims: `scripts/bench` runs these by default.
 FRUGAL_BENCH_HEADLINE("^shared_config/read_tiny/.*threads:(1|2)$");
 FRUGAL_BENCH_HEADLINE("^shared_config/(store|propagate)_tiny/");
+
+// A writer thread runs beside the readers, or a reader beside the writer.
+FRUGAL_BENCH_OWN_THREADS("^shared_config/(read_[a-z]+_(1ms|busy)|propagate_[a-z]+)/");

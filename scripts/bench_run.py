@@ -72,6 +72,12 @@ class BenchBinary:
     def headline_patterns(self):
         return self._lines("--list_headline")
 
+    def own_threads(self, name):
+        """Whether the benchmark starts threads of its own (FRUGAL_BENCH_OWN_THREADS)."""
+        if not hasattr(self, "_own_threads"):
+            self._own_threads = self._lines("--list_own_threads")
+        return any(re.search(p, name) for p in self._own_threads)
+
 
 def select(binaries, full, user_filter):
     """Returns [(binary, [names])] for the headline set (or every benchmark with `full`)."""
@@ -107,9 +113,9 @@ def threads_of(name):
 def run_one(binary, name, min_time, tmpdir, extra_env=None, wrapper=(), cpu=None):
     """Runs one benchmark once; returns (runs, context) or raises RuntimeError.
 
-    With `cpu`, a single-threaded benchmark runs pinned to that CPU, so that every run of a
-    case meets the same core (a busy neighbour on one virtual CPU otherwise shows up as runs
-    alternating between fast and slow)."""
+    With `cpu`, a single-threaded benchmark that starts no threads of its own runs pinned to
+    that CPU, so that every run of a case meets the same core (unpinned, the runs of a case
+    were seen alternating between fast and slow from one launch to the next)."""
     out_path = os.path.join(tmpdir, "run.json")
     if os.path.exists(out_path):
         os.remove(out_path)
@@ -119,7 +125,7 @@ def run_one(binary, name, min_time, tmpdir, extra_env=None, wrapper=(), cpu=None
            "--benchmark_color=false"]
     env = dict(os.environ, **(extra_env or {}))
     pin = None
-    if cpu is not None and threads_of(name) == 1:
+    if cpu is not None and threads_of(name) == 1 and not binary.own_threads(name):
         pin = lambda: os.sched_setaffinity(0, {cpu})  # noqa: E731
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmpdir,
                           preexec_fn=pin)

@@ -255,7 +255,7 @@ FAKE_BENCH = r"""#!/bin/sh
 for a in "$@"; do
   case "$a" in
     --benchmark_list_tests) echo fake/op/frugal/1; echo fake/op/naive/1; exit 0 ;;
-    --list_headline) exit 0 ;;
+    --list_headline|--list_own_threads) exit 0 ;;
     --benchmark_out=*) out="${a#--benchmark_out=}" ;;
     --benchmark_filter=*) filter="${a#--benchmark_filter=}" ;;
   esac
