@@ -16,6 +16,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,9 +78,11 @@ class counted_loop {
 #if defined(FRUGAL_BENCH_HAVE_CALLGRIND)
     CALLGRIND_TOGGLE_COLLECT;
     if (RUNNING_ON_VALGRIND) {
-      const std::string trigger =
-          "frugal-bench iterations=" + std::to_string(state_.max_iterations);
-      CALLGRIND_DUMP_STATS_AT(trigger.c_str());
+      // A stack buffer: the dump must not allocate inside the counted scope.
+      char trigger[64];
+      std::snprintf(trigger, sizeof trigger, "frugal-bench iterations=%lld",
+                    static_cast<long long>(state_.max_iterations));
+      CALLGRIND_DUMP_STATS_AT(trigger);
     }
 #endif
     scope_->stop();
