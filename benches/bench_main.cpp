@@ -19,6 +19,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -57,14 +58,11 @@ int main(int argc, char** argv) {
       color = std::strcmp(v, "true") == 0 || std::strcmp(v, "yes") == 0 ||
               std::strcmp(v, "1") == 0 || (std::strcmp(v, "auto") == 0 && color);
     }
-    if (std::strcmp(argv[i], "--list_headline") == 0) {
-      for (const std::string& pattern : frugal::bench::headline_patterns()) {
-        std::printf("%s\n", pattern.c_str());
-      }
-      return 0;
-    }
-    if (std::strcmp(argv[i], "--list_own_threads") == 0) {
-      for (const std::string& pattern : frugal::bench::own_threads_patterns()) {
+    using frugal::bench::pattern_kind;
+    for (const auto& [flag, kind] : {std::pair{"--list_headline", pattern_kind::headline},
+                                     std::pair{"--list_own_threads", pattern_kind::own_threads}}) {
+      if (std::strcmp(argv[i], flag) != 0) continue;
+      for (const std::string& pattern : frugal::bench::patterns(kind)) {
         std::printf("%s\n", pattern.c_str());
       }
       return 0;

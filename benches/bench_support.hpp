@@ -99,27 +99,21 @@ class counted_loop {
   std::optional<testing::allocation_scope> scope_;
 };
 
-/// Returns the headline patterns declared by FRUGAL_BENCH_HEADLINE in this binary.
-inline std::vector<std::string>& headline_patterns() {
-  static std::vector<std::string> patterns;
-  return patterns;
+/// The name patterns a bench binary declares about its benchmarks.
+enum class pattern_kind {
+  headline,     // FRUGAL_BENCH_HEADLINE: run by `scripts/bench` by default
+  own_threads,  // FRUGAL_BENCH_OWN_THREADS: start threads of their own, never pinned
+};
+
+/// Returns the patterns of `kind` declared in this binary.
+inline std::vector<std::string>& patterns(pattern_kind kind) {
+  static std::vector<std::string> lists[2];
+  return lists[static_cast<int>(kind)];
 }
 
-/// Adds `pattern` to this binary's headline patterns; returns true (for static registration).
-inline bool add_headline(const char* pattern) {
-  headline_patterns().emplace_back(pattern);
-  return true;
-}
-
-/// Returns the patterns declared by FRUGAL_BENCH_OWN_THREADS in this binary.
-inline std::vector<std::string>& own_threads_patterns() {
-  static std::vector<std::string> patterns;
-  return patterns;
-}
-
-/// Adds `pattern` to this binary's own-threads patterns; returns true (static registration).
-inline bool add_own_threads(const char* pattern) {
-  own_threads_patterns().emplace_back(pattern);
+/// Adds `pattern` to the patterns of `kind`; returns true (for static registration).
+inline bool add_pattern(pattern_kind kind, const char* pattern) {
+  patterns(kind).emplace_back(pattern);
   return true;
 }
 
@@ -144,11 +138,11 @@ inline void keep(T&& value) {
 /// puts all its benchmarks in the headline set. `--list_headline` prints the patterns.
 #define FRUGAL_BENCH_HEADLINE(pattern)                                                    \
   [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_headline_, __LINE__) = \
-      ::frugal::bench::add_headline(pattern)
+      ::frugal::bench::add_pattern(::frugal::bench::pattern_kind::headline, pattern)
 
 /// Declares that the benchmarks whose names match `pattern` start threads of their own (a
 /// writer beside the measured reader, say). `scripts/bench` pins single-threaded benchmarks to
 /// one CPU; these are left free to use all of them. `--list_own_threads` prints the patterns.
 #define FRUGAL_BENCH_OWN_THREADS(pattern)                                                    \
   [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_own_threads_, __LINE__) = \
-      ::frugal::bench::add_own_threads(pattern)
+      ::frugal::bench::add_pattern(::frugal::bench::pattern_kind::own_threads, pattern)
