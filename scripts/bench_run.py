@@ -219,6 +219,12 @@ def machine_context(build_dir):
     }
 
 
+def text_bytes(path):
+    """Returns the size of the machine code (.text sections) of an object file or binary."""
+    out = subprocess.run(["size", "-A", path], capture_output=True, text=True).stdout
+    return sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", out, re.M))
+
+
 def build_cost(root, build_dir, compiles):
     """Measures the compile time of each public header alone and the object size of each
     example, with the release compiler at -O2."""
@@ -258,9 +264,7 @@ def build_cost(root, build_dir, compiles):
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 continue
-            size = subprocess.run(["size", "-A", obj], capture_output=True, text=True).stdout
-            text = sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", size, re.M))
-            result["examples"].append({"example": ex, "text_bytes": text})
+            result["examples"].append({"example": ex, "text_bytes": text_bytes(obj)})
     return result
 
 

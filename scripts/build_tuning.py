@@ -9,7 +9,6 @@ FILTER defaults to frugal's own implementations in the headline set.
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -40,14 +39,6 @@ def build(preset):
     sh(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 2)],
        stdout=subprocess.DEVNULL)
     return time.time() - t0, binary
-
-
-def text_bytes(paths):
-    total = 0
-    for p in paths:
-        out = subprocess.run(["size", "-A", p], capture_output=True, text=True).stdout
-        total += sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", out, re.M))
-    return total
 
 
 def examples_of(binary):
@@ -102,13 +93,7 @@ def measure(builds, args, out_root):
 
 
 def flags_of(binary):
-    cache = {}
-    with open(os.path.join(binary, "CMakeCache.txt")) as f:
-        for line in f:
-            m = re.match(r"^(CMAKE_CXX_COMPILER|CMAKE_CXX_FLAGS_RELEASE|"
-                         r"CMAKE_EXE_LINKER_FLAGS_RELEASE):[A-Z]+=(.*)$", line.strip())
-            if m:
-                cache[m.group(1)] = m.group(2)
+    cache = bench_run.read_cache(binary)
     link = cache.get("CMAKE_EXE_LINKER_FLAGS_RELEASE", "")
     return (f"{os.path.basename(cache.get('CMAKE_CXX_COMPILER', '?'))} "
             f"{cache.get('CMAKE_CXX_FLAGS_RELEASE', '')}" + (f"; link {link}" if link else ""))
@@ -139,7 +124,7 @@ def main():
             seconds, binary = build(preset)
         builds[preset] = binary
         rows[preset] = {"flags": flags_of(binary), "build_s": round(seconds, 1),
-                        "examples_text": text_bytes(examples_of(binary))}
+                        "examples_text": sum(bench_run.text_bytes(e) for e in examples_of(binary))}
     print("=== measuring, interleaved across builds", flush=True)
     samples, ctx = measure(builds, args, out_root)
     ctx.update(bench_run.machine_context(builds[BASELINE]))
