@@ -281,6 +281,66 @@ def numeric_x(arg):
     return None, arg
 
 
+def summary_table(an):
+    """Returns (header, rows) of the per-module summary; rows are lists of cell texts."""
+    header = ["module", "cases", "frugal/naive (geomean)", "best case vs naive",
+              "frugal/best peer (geomean)", "allocs/op naive → frugal"]
+    rows = []
+    for module, cases in an.modules().items():
+        s = an.module_summary(cases)
+        if not s["n_naive"] and not s["n_peer"]:
+            continue
+        g = f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)" \
+            if s["vs_naive"] else "-"
+        b = fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-"
+        p = f"{s['vs_peer']:.2f}x ({s['n_peer']} cases)" if s["vs_peer"] else "-"
+        a = (f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])} "
+             f"(over {s['alloc_cases']} cases)") if s["alloc_cases"] else "-"
+        rows.append([module, str(s["cases"]), g, b, p, a])
+    return header, rows
+
+
+def build_cost_sections(cost):
+    """Returns [(paragraph, header, rows)] for the cost of including frugal; `code` in
+    backticks."""
+    sections = [(
+        f"Compile time of a file that includes one public header and nothing else, median of "
+        f"{cost['compiles']} compile(s) with {cost['compiler']} {cost['flags']}, against a file "
+        f"that includes `<string>` and `<vector>` ({cost['baseline_ms']:.0f} ms).",
+        ["header", "compile time", "vs `<string>` + `<vector>`"],
+        [[f"`{h['header']}`", f"{h['ms']:.0f} ms", f"{h['ms'] / cost['baseline_ms']:.2f}x"]
+         for h in cost["headers"]])]
+    if cost.get("examples"):
+        sections.append((
+            "Object code (.text) of each example, a typical use of one module including its "
+            "output code, at -O2:",
+            ["example", ".text bytes"],
+            [[f"`examples/{x['example']}`", f"{x['text_bytes']:,}"] for x in cost["examples"]]))
+    return sections
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def html_text(text):
+    """Escapes `text` for HTML, turning `code` spans and <br> into their tags."""
+    t = html.escape(text).replace("&lt;br&gt;", "<br>")
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", t)
+
+
+def html_table(header, rows, classes=None):
+    out = ["<table><tr>" + "".join(f"<th>{html_text(h)}</th>" for h in header) + "</tr>"]
+    for k, r in enumerate(rows):
+        cls = classes[k] if classes else [""] * len(r)
+        out.append("<tr>" + "".join(f"<td class=\"{c}\">{html_text(t)}</td>" if c else
+                                    f"<td>{html_text(t)}</td>" for t, c in zip(r, cls)) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------------- Markdown
 
 def markdown(an, plots):
@@ -298,20 +358,7 @@ def markdown(an, plots):
         w(f"Only {an.reps} repetition(s) per benchmark: too few for the significance test to "
           f"mean much (it needs about 9).\n")
     w("## Summary\n")
-    w("| module | cases | frugal/naive (geomean) | best case vs naive | frugal/best peer "
-      "(geomean) | allocs/op naive → frugal |")
-    w("|---|---|---|---|---|---|")
-    for module, cases in an.modules().items():
-        s = an.module_summary(cases)
-        if not s["n_naive"] and not s["n_peer"]:
-            continue
-        g = f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)" \
-            if s["vs_naive"] else "-"
-        b = fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-"
-        p = f"{s['vs_peer']:.2f}x ({s['n_peer']} cases)" if s["vs_peer"] else "-"
-        a = (f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])} "
-             f"(over {s['alloc_cases']} cases)") if s["alloc_cases"] else "-"
-        w(f"| {module} | {s['cases']} | {g} | {b} | {p} | {a} |")
+    w(md_table(*summary_table(an)))
     w("")
     losses = an.losses()
     w(f"### Where frugal is slower ({len(losses)})\n")
@@ -381,28 +428,13 @@ def table_cells(an, rows):
 
 def table_md(an, rows):
     header, body = table_cells(an, rows)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for cells in body:
-        lines.append("| " + " | ".join(t for t, _ in cells) + " |")
-    lines.append("")
-    return ["\n".join(lines)]
+    return [md_table(header, [[t for t, _ in cells] for cells in body])]
 
 
 def build_cost_md(cost):
-    lines = ["## The cost of including frugal\n",
-             f"Compile time of a file that includes one public header and nothing else, "
-             f"median of {cost['compiles']} compile(s) with {cost['compiler']} "
-             f"{cost['flags']}, against a file that includes `<string>` and `<vector>` "
-             f"({cost['baseline_ms']:.0f} ms).\n",
-             "| header | compile time | vs `<string>` + `<vector>` |", "|---|---|---|"]
-    for h in cost["headers"]:
-        lines.append(f"| `{h['header']}` | {h['ms']:.0f} ms | {h['ms'] / cost['baseline_ms']:.2f}x |")
-    if cost.get("examples"):
-        lines += ["", "Object code (.text) of each example, a typical use of one module "
-                  "including its output code, at -O2:\n", "| example | .text bytes |", "|---|---|"]
-        for e in cost["examples"]:
-            lines.append(f"| `examples/{e['example']}` | {e['text_bytes']:,} |")
-    lines.append("")
+    lines = ["## The cost of including frugal\n"]
+    for paragraph, header, rows in build_cost_sections(cost):
+        lines += [paragraph + "\n", md_table(header, rows)]
     return ["\n".join(lines)]
 
 
@@ -541,21 +573,7 @@ def html_report(an, svgs):
     if an.reps < 9:
         out.append(f"<p><b>Only {an.reps} repetition(s)</b>: too few for the significance test "
                    f"to mean much (it needs about 9).</p>")
-    out.append("<h2>Summary</h2><table><tr><th>module</th><th>cases</th><th>frugal/naive "
-               "(geomean)</th><th>best case vs naive</th><th>frugal/best peer (geomean)</th>"
-               "<th>allocs/op naive → frugal</th></tr>")
-    for module, cases in an.modules().items():
-        s = an.module_summary(cases)
-        if not s["n_naive"] and not s["n_peer"]:
-            continue
-        out.append("<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in (
-            module, s["cases"],
-            f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster)" if s["vs_naive"] else "-",
-            fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-",
-            f"{s['vs_peer']:.2f}x" if s["vs_peer"] else "-",
-            f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])}"
-            if s["alloc_cases"] else "-")) + "</tr>")
-    out.append("</table>")
+    out.append("<h2>Summary</h2>" + html_table(*summary_table(an)))
     losses = an.losses()
     out.append(f"<h3>Where frugal is slower ({len(losses)})</h3><ul>")
     for c, other, r, v in losses:
@@ -578,29 +596,13 @@ def html_report(an, svgs):
         if (module, op) in svgs:
             out.append(f"<div class=\"plot\">{svgs[(module, op)]}</div>")
         header, body = table_cells(an, rows)
-        out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
-        for cells in body:
-            out.append("<tr>" + "".join(
-                f"<td class=\"{cls}\">{e(t).replace('&lt;br&gt;', '<br>')}</td>"
-                for t, cls in cells) + "</tr>")
-        out.append("</table>")
+        out.append(html_table(header, [[t for t, _ in cells] for cells in body],
+                              [[c for _, c in cells] for cells in body]))
     cost = fr.get("build_cost")
     if cost:
-        md = build_cost_md(cost)[0]
         out.append("<h2>The cost of including frugal</h2>")
-        for block in md.split("\n\n")[1:]:
-            rows = [r for r in block.strip().splitlines() if r.startswith("|")]
-            if not rows:
-                out.append(f"<p>{e(block.strip()).replace('`', '')}</p>")
-                continue
-            out.append("<table>")
-            for k, r in enumerate(rows):
-                if k == 1:
-                    continue
-                tag = "th" if k == 0 else "td"
-                out.append("<tr>" + "".join(f"<{tag}>{e(x.strip().replace('`', ''))}</{tag}>"
-                                            for x in r.strip("|").split("|")) + "</tr>")
-            out.append("</table>")
+        for paragraph, header, rows in build_cost_sections(cost):
+            out.append(f"<p>{html_text(paragraph)}</p>" + html_table(header, rows))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
