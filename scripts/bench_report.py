@@ -229,8 +229,9 @@ class Analysis:
             for c in rows.values():
                 if c.med("frugal") is None:
                     continue
+                peers = c.peers()
                 for other in c.impls:
-                    if other == "naive" or other in c.peers():
+                    if other == "naive" or other in peers:
                         r = c.ratio(other)
                         v = verdict(r, c.p_value(other), self.threshold)
                         if v in ("loss", "loss?"):

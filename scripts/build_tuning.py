@@ -72,11 +72,13 @@ def measure(builds, args, out_root):
     order = list(builds)
     with tempfile.TemporaryDirectory() as tmp:
         for binary, names in base_bins:
+            # One object per build, so that each asks its binary about its threads once.
+            per_build = {p: bench_run.BenchBinary(os.path.join(builds[p], "benches", binary.name))
+                         for p in order}
             for name in names:
                 for r in range(args.repetitions):
                     for preset in (order if r % 2 == 0 else order[::-1]):
-                        b = bench_run.BenchBinary(os.path.join(builds[preset], "benches",
-                                                               binary.name))
+                        b = per_build[preset]
                         try:
                             runs, ctx = bench_run.run_one(b, name, args.min_time, tmp,
                                                           cpu=cpu)
