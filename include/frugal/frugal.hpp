@@ -3,7 +3,7 @@
 
 #include <frugal/builder.hpp>
 #include <frugal/cow_string.hpp>
-#include <frugal/detail/config.hpp>
+#include <frugal/config.hpp>
 #include <frugal/shared_config.hpp>
 #include <frugal/slice.hpp>
 #include <frugal/small_vector.hpp>

@@ -2,12 +2,10 @@
 // Users never include this header directly; every public header does.
 #pragma once
 
+#include <frugal/config.hpp>
+
 #include <cstdio>
 #include <cstdlib>
-
-#define FRUGAL_VERSION_MAJOR 0
-#define FRUGAL_VERSION_MINOR 1
-#define FRUGAL_VERSION_PATCH 0
 
 // FRUGAL_ASSERT is active in debug builds (no NDEBUG) and whenever FRUGAL_HARDENED is defined.
 #if defined(FRUGAL_HARDENED) || !defined(NDEBUG)
@@ -58,17 +56,6 @@
 #define FRUGAL_NOINLINE
 #define FRUGAL_COLD
 #define FRUGAL_ALWAYS_INLINE inline
-#endif
-
-// Marks a parameter (or the implicit object) whose storage the result may borrow, so that
-// clang's -Wdangling warns when the result outlives it. Empty on other compilers.
-#if defined(__clang__) && defined(__has_cpp_attribute)
-#if __has_cpp_attribute(clang::lifetimebound)
-#define FRUGAL_LIFETIMEBOUND [[clang::lifetimebound]]
-#endif
-#endif
-#ifndef FRUGAL_LIFETIMEBOUND
-#define FRUGAL_LIFETIMEBOUND
 #endif
 
 FRUGAL_BEGIN_NAMESPACE
