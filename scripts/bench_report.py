@@ -443,7 +443,12 @@ def build_cost_md(cost):
 
 def make_plots(an, out_dir):
     """Writes SVG plots into out_dir/plots; returns {key: relative path} and {key: svg text}."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("bench_report.py: the plots need matplotlib: install it with "
+                 "`apt-get install python3-matplotlib` (Debian) or `pip install matplotlib`, "
+                 "or run with --no-plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker

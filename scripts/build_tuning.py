@@ -103,10 +103,15 @@ def flags_of(binary):
 
 def main():
     ap = argparse.ArgumentParser(prog="build-tuning")
-    ap.add_argument("--repetitions", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=0.05)
-    ap.add_argument("--presets", default=",".join(PRESETS))
-    ap.add_argument("filter", nargs="?", default=r"/frugal(:[a-z_]+)?(/|$)")
+    ap.add_argument("--repetitions", type=int, default=5,
+                    help="rounds of every benchmark in every build (default 5)")
+    ap.add_argument("--min-time", type=float, default=0.05,
+                    help="seconds each benchmark run lasts at least (default 0.05)")
+    ap.add_argument("--presets", default=",".join(PRESETS),
+                    help="comma-separated builds to compare; release is always the baseline")
+    ap.add_argument("filter", nargs="?", default=r"/frugal(:[a-z_]+)?(/|$)",
+                    help="regular expression for the benchmarks to time "
+                         "(default: frugal's own implementations in the headline set)")
     args = ap.parse_args()
     presets = args.presets.split(",")
     if BASELINE not in presets:

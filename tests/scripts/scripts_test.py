@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Checks the user-facing behaviour of frugal's scripts: every `--help` reads as a manual
+page (no raw comment markers or shell code, a Usage line, every option of the Usage line
+explained), unknown options get a one-line answer with exit code 2, and a missing Python
+dependency is a one-line message that says what to install, not a traceback."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPTS = ["test", "install-deps", "bench", "build-tuning", "mutate"]
+
+
+def run(args, **kw):
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60, **kw)
+
+
+class HelpTexts(unittest.TestCase):
+    def test_help_reads_as_a_manual_page(self):
+        for name in SCRIPTS:
+            with self.subTest(script=name):
+                r = run([os.path.join(ROOT, "scripts", name), "--help"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                text = r.stdout
+                self.assertIn("Usage: scripts/" + name, text)
+                for line in text.splitlines():
+                    self.assertFalse(line.startswith("#"), f"raw comment line: {line!r}")
+                    self.assertNotRegex(line, r"^\s*(set -|cd |exec |if |for )",
+                                        f"shell code in the help: {line!r}")
+                usage = next(l for l in text.splitlines() if l.startswith("Usage:"))
+                for option in set(re.findall(r"--[a-z][a-z-]*", usage)):
+                    explained = [l for l in text.splitlines()
+                                 if l.lstrip().startswith(option) and l is not usage]
+                    self.assertTrue(explained, f"{name}: option {option} is not explained")
+
+    def test_unknown_option_is_one_line_and_exit_2(self):
+        for name in ["test", "install-deps", "bench", "mutate"]:
+            with self.subTest(script=name):
+                r = run([os.path.join(ROOT, "scripts", name), "--no-such-option"])
+                self.assertEqual(r.returncode, 2)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn("--no-such-option", r.stderr)
+
+
+class MissingDependencies(unittest.TestCase):
+    def test_report_without_matplotlib_says_what_to_install(self):
+        with tempfile.TemporaryDirectory() as fake:
+            # A matplotlib that cannot be imported, as on a Python without it.
+            os.makedirs(os.path.join(fake, "matplotlib"))
+            with open(os.path.join(fake, "matplotlib", "__init__.py"), "w") as f:
+                f.write("raise ImportError('No module named matplotlib')\n")
+            env = dict(os.environ, PYTHONPATH=fake)
+            out = os.path.join(fake, "out")
+            r = run([sys.executable, os.path.join(ROOT, "scripts", "bench_report.py"),
+                     os.path.join(ROOT, "tests", "report", "fixture.json"), out], env=env)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertNotIn("Traceback", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("python3-matplotlib", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
