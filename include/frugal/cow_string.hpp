@@ -19,6 +19,7 @@
 #pragma once
 
 #include <frugal/detail/config.hpp>
+#include <frugal/slice.hpp>
 
 #include <bit>
 #include <compare>
@@ -63,6 +64,9 @@ class basic_cow_string {
   basic_cow_string(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept : borrowed_(text) {}
   /// Takes ownership of `text` by moving it. Never copies characters.
   basic_cow_string(string_type&& text) noexcept : owned_(std::move(text)), is_owned_(true) {}
+  /// Deleted: a const temporary string can be neither moved in nor borrowed beyond the
+  /// statement.
+  basic_cow_string(const string_type&& text) = delete;
 
   basic_cow_string(std::nullptr_t) = delete;
 
@@ -70,13 +74,52 @@ class basic_cow_string {
   static constexpr basic_cow_string borrowed(view_type text FRUGAL_LIFETIMEBOUND) noexcept {
     return basic_cow_string(text);
   }
+  /// Returns a cow that borrows the string `text`, which must outlive it.
+  static basic_cow_string borrowed(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept {
+    return basic_cow_string(text);
+  }
+  /// Deleted: borrowing a temporary string would dangle at the end of the statement; use
+  /// `owned` or the `std::string&&` constructor to take it over.
+  static basic_cow_string borrowed(string_type&& text) = delete;
+  static basic_cow_string borrowed(const string_type&& text) = delete;
   /// Returns a cow that owns `text` (moved in).
   static basic_cow_string owned(string_type text) noexcept {
     return basic_cow_string(std::move(text));
   }
 
-  // Copy and move are the members' own: a copy of an owned cow copies its string (and may
-  // allocate, like std::string), a copy of a borrowed one borrows the same text.
+  /// Copies `other`: the copy of an owned cow copies its string (and may allocate, like
+  /// std::string), the copy of a borrowed one borrows the same text.
+  basic_cow_string(const basic_cow_string& other) = default;
+  /// Moves `other`; never allocates. Views into a short owned text are invalidated.
+  basic_cow_string(basic_cow_string&& other) noexcept = default;
+
+  /// Replaces the text with `other`'s. When `other` borrows this cow's own owned text (as
+  /// `c = trim(c.view())` or `c = to_lower_ascii(c)` do when nothing changes), that text is
+  /// kept: this cow stays owned and moves the borrowed part to the front of its string,
+  /// without allocating. Otherwise as std::string's copy assignment.
+  basic_cow_string& operator=(const basic_cow_string& other) {
+    if (borrows_own_text(other)) {
+      keep_own_text(other.borrowed_);
+    } else if (this != &other) {
+      owned_ = other.owned_;
+      borrowed_ = other.borrowed_;
+      is_owned_ = other.is_owned_;
+    }
+    return *this;
+  }
+  /// Replaces the text with `other`'s, moving its string; keeps the text as the copy
+  /// assignment does when `other` borrows this cow's own owned text.
+  basic_cow_string& operator=(basic_cow_string&& other) noexcept(
+      std::is_nothrow_move_assignable_v<string_type>) {
+    if (borrows_own_text(other)) {
+      keep_own_text(other.borrowed_);
+    } else if (this != &other) {
+      owned_ = std::move(other.owned_);
+      borrowed_ = other.borrowed_;
+      is_owned_ = other.is_owned_;
+    }
+    return *this;
+  }
 
   /// Returns the text. Valid while this object lives unchanged and, when borrowed, while the
   /// borrowed text lives.
@@ -155,12 +198,35 @@ class basic_cow_string {
   }
 
  private:
+  // Returns true when `other` is borrowed and views characters of this cow's owned string,
+  // which an assignment would otherwise destroy before reading them.
+  bool borrows_own_text(const basic_cow_string& other) const noexcept {
+    if (!is_owned_ || other.is_owned_ || other.borrowed_.data() == nullptr) return false;
+    const std::less_equal<const CharT*> not_after;
+    const CharT* const begin = owned_.data();
+    return not_after(begin, other.borrowed_.data()) &&
+           not_after(other.borrowed_.data() + other.borrowed_.size(), begin + owned_.size());
+  }
+  // Makes the owned string exactly `part`, which lies inside it. Never allocates.
+  void keep_own_text(view_type part) noexcept {
+    const auto offset = static_cast<size_type>(part.data() - owned_.data());
+    owned_.erase(offset + part.size());
+    owned_.erase(0, offset);
+  }
+
   string_type owned_;
   view_type borrowed_;
   bool is_owned_ = false;
 };
 
 using cow_string = basic_cow_string<char>;
+
+namespace detail {
+// The slice functions (`trim`, `split_once`, `first_n`, ...) take a cow lvalue as a string and
+// return std::basic_string_view into its text.
+template <class C, class Traits, class A>
+struct is_string_like<basic_cow_string<C, Traits, A>> : std::true_type {};
+}  // namespace detail
 
 /// A transparent hash for unordered containers keyed by std::string: lookups with a
 /// std::string_view, a C string or a cow_string build no std::string. Agrees with
@@ -446,15 +512,26 @@ inline cow_string replace_all(std::string_view text FRUGAL_LIFETIMEBOUND, std::s
   return cow_string(std::move(out));
 }
 
-/// Replaces in `text` itself when the result is not longer (no allocation); otherwise builds
-/// the result with one allocation. Same errors as the view overload.
-template <class S>
-requires std::same_as<S, std::string> cow_string replace_all(S&& text, std::string_view from,
-                                                             std::string_view to) {
-  detail::check_pattern(from);
+namespace detail {
+
+// Returns true when `part` shares characters with `whole`. std::less orders pointers into
+// unrelated objects, where the built-in `<` does not.
+inline bool overlaps(std::string_view part, std::string_view whole) noexcept {
+  if (part.empty() || whole.empty()) return false;
+  const std::less<const char*> before;
+  return before(part.data(), whole.data() + whole.size()) &&
+         before(whole.data(), part.data() + part.size());
+}
+
+// Replaces every occurrence of `from` by `to` in `text`: in place when `to` is not longer and
+// neither pattern views `text` itself; otherwise into a new string of the exact size (one
+// allocation), read from the unchanged `text` and moved into it at the end.
+inline void replace_all_in(std::string& text, std::string_view from, std::string_view to) {
+  check_pattern(from);
   const std::size_t first = text.find(from);
-  if (first == std::string::npos) return cow_string(std::move(text));
-  if (to.size() <= from.size()) {
+  if (first == std::string::npos) return;
+  const std::string_view v(text);
+  if (to.size() <= from.size() && !overlaps(from, v) && !overlaps(to, v)) {
     // Compact in place: the write position never passes the read position.
     char* p = text.data();
     std::size_t write = first;
@@ -468,21 +545,37 @@ requires std::same_as<S, std::string> cow_string replace_all(S&& text, std::stri
     }
     std::char_traits<char>::move(p + write, p + read, text.size() - read);
     text.resize(write + (text.size() - read));
-    return cow_string(std::move(text));
+    return;
   }
-  const std::string_view v(text);
-  const std::size_t count = detail::count_occurrences(v, from, first);
+  const std::size_t count = count_occurrences(v, from, first);
   std::string out;
-  out.reserve(detail::checked_replace_size(v.size(), count, from.size(), to.size()));
-  detail::append_replaced(out, v, from, to, first);
-  return cow_string(std::move(out));
+  out.reserve(checked_replace_size(v.size(), count, from.size(), to.size()));
+  append_replaced(out, v, from, to, first);
+  text = std::move(out);
 }
 
-/// Replaces in an owned cow (in place when not longer); a borrowed one as the view overload.
+}  // namespace detail
+
+/// Replaces in `text` itself when the result is not longer (no allocation); otherwise builds
+/// the result with one allocation. `from` and `to` may view `text` itself (then the result
+/// is built beside it, with one allocation). Same errors as the view overload; when one is
+/// thrown, `text` is unchanged.
+template <class S>
+requires std::same_as<S, std::string> cow_string replace_all(S&& text, std::string_view from,
+                                                             std::string_view to) {
+  detail::replace_all_in(text, from, to);
+  return cow_string(std::move(text));
+}
+
+/// Replaces in an owned cow (in place when not longer, as the `std::string&&` overload,
+/// `from` and `to` may view it); a borrowed one as the view overload.
 template <class C>
 requires std::same_as<C, cow_string> cow_string replace_all(C&& text, std::string_view from,
                                                             std::string_view to) {
-  if (text.is_owned()) return replace_all(std::move(text).into_owned(), from, to);
+  if (text.is_owned()) {
+    detail::replace_all_in(text.to_mut(), from, to);
+    return std::move(text);
+  }
   return replace_all(text.view(), from, to);
 }
 
