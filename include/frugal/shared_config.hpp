@@ -1,116 +1,182 @@
 // frugal::shared_config: an Arc-style, hot-swappable configuration holder for read-mostly data.
 //
 // Every request handler reads the configuration; now and then an operator reloads it.
-// `read()` costs about a pointer load: it takes no lock, performs no atomic read-modify-write
-// and writes no shared cache line. It returns a guard through which the version stays valid
-// even if a writer publishes a new one meanwhile.
+// `read()` on its fast path costs a pointer comparison: it takes no lock, performs no atomic
+// read-modify-write and writes no shared cache line. It returns a guard through which the
+// version stays valid even if a writer publishes a new one meanwhile.
 //
 //   frugal::shared_config<settings> config(load_settings());
 //   auto s = config.read();              // in a handler: s->timeout, s->limits
 //   config.store(load_settings());       // on reload, from any thread
 //
-// How: each thread keeps, per holder, the last version it read (a shared_ptr) and that
-// version's number. A read compares the number with the holder's current one (an acquire
-// load of a word only writers write) and uses its copy while they match. When they differ it
-// refreshes out of line, under a mutex that writers hold only to swap a pointer.
+// How: each thread keeps, per holder, the last version it read (a shared_ptr, whose stored
+// pointer identifies the version). A read compares that pointer with the holder's current one
+// (an acquire load of a word only writers write) and uses its copy while they match. Because
+// the thread's copy keeps its version alive, no other object can take its address meanwhile,
+// so equal pointers mean the same version, whichever holder or shared library the slot last
+// served. When they differ the read refreshes out of line (see pin_slow).
 //
-// Memory bound: besides the versions that guards and snapshots hold, each (thread, holder)
-// pair keeps at most one version alive, the last one that thread read through that holder,
-// until the thread reads that holder again or exits. Destroying a holder releases every
-// version it published that no guard or snapshot holds, in every thread, at once.
+// Where versions are destroyed: never in read(). A holder keeps every version it replaced in
+// a retired list until no thread, guard or snapshot refers to it, and destroys such versions
+// in store(), update(), reclaim() and its destructor, on the writer's thread.
 //
-// A guard belongs to the thread that made it (checked by FRUGAL_ASSERT in debug builds);
-// nested reads while a guard is alive see the outermost guard's version.
+// A guard belongs to the thread that made it and must not outlive its holder (both checked by
+// FRUGAL_ASSERT in debug and hardened builds); nested reads while a guard is alive see the
+// outermost guard's version.
 #pragma once
 
 #include <frugal/detail/config.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+// The process-wide holder registry is exported even from shared objects built with
+// -fvisibility=hidden, so that they all share one (g++ makes it a unique symbol).
+#if defined(__GNUC__) || defined(__clang__)
+#define FRUGAL_SHARED_CONFIG_EXPORT __attribute__((visibility("default")))
+#define FRUGAL_SHARED_CONFIG_NONNULL __attribute__((returns_nonnull))
+#else
+#define FRUGAL_SHARED_CONFIG_EXPORT
+#define FRUGAL_SHARED_CONFIG_NONNULL
+#endif
+
 FRUGAL_BEGIN_NAMESPACE
 
 namespace detail {
 
-// What one thread remembers of one holder.
-struct alignas(64) config_slot {  // 64 bytes: indexing is a shift
-  // An empty slot's version matches no holder's, so the first read of a holder (or of a new
-  // holder that reuses a destroyed one's id) takes the slow path.
-  static constexpr std::uint64_t no_version = ~std::uint64_t{0};
+// What one thread remembers of one holder. A guard points at its slot, so a thread's slots
+// never move while one of them is pinned.
+struct config_slot {
+  // Pin count of a slot made for a single guard (see shared_config::read_detached): one guard,
+  // and the guard's release takes the count below zero, to INT_MIN, which frees the slot.
+  static constexpr std::int32_t detached_pins = INT_MIN + 1;
 
-  const void* value = nullptr;         // the version's object, for the fast path
-  std::shared_ptr<const void> keep;    // keeps that version alive
-  std::uint64_t version = no_version;  // its number
-  std::uint32_t pins = 0;              // guards alive on this thread
+  std::shared_ptr<const void> keep;  // the version this thread read last; get() identifies it
+  const void* owner = nullptr;       // the holder it was read through
+  std::int32_t pins = 0;             // guards alive on this thread
+#if FRUGAL_ASSERTIONS_ENABLED
+  std::uint64_t serial = 0;  // the owner's serial number, to catch guards outliving holders
+#endif
 };
 
-struct thread_slots;
+// The calling thread's slot table as the fast path sees it: plain thread-locals with constant
+// initialisation and no destructor, so they stay valid during the whole of thread exit.
+inline constinit thread_local config_slot* tls_slots = nullptr;
+inline constinit thread_local std::size_t tls_table_bytes = 0;  // capacity * sizeof(config_slot)
+// 0: no table yet; 1: table live; 2: table destroyed (thread exit): reads take their own copy.
+inline constinit thread_local std::uint8_t tls_state = 0;
 
-// The calling thread's slots: a plain pointer for the fast path (no TLS initialisation check).
-inline constinit thread_local thread_slots* current_slots = nullptr;
+// One per (thread, shared object) that has read a holder. `mu` is taken by the owning thread
+// when it changes the table and by holders' destructors; the fast path reads without it.
+struct config_table {
+  std::mutex mu;
+  config_slot* slots = nullptr;
+  std::uint32_t capacity = 0;
+};
 
-// The process-wide list of threads that have read some holder, and the holder ids.
+// The process-wide list of thread tables, and the holder ids.
 struct config_registry {
   std::mutex mu;
-  std::vector<thread_slots*> threads;
+  std::vector<config_table*> tables;
   std::vector<std::uint32_t> free_ids;
   std::uint32_t next_id = 0;
+  std::uint64_t next_serial = 1;
 
-  static config_registry& get() {
-    static config_registry r;  // never destroyed before the threads that use it: see below
-    return r;
+  // Never destroyed: threads and static holders may use it during static destruction.
+  FRUGAL_SHARED_CONFIG_EXPORT static config_registry& get() {
+    alignas(config_registry) static unsigned char storage[sizeof(config_registry)];
+    static config_registry* r = ::new (static_cast<void*>(storage)) config_registry;
+    return *r;
   }
 };
 
-// One per thread that has read a holder. `mu` is taken by the owning thread on the slow
-// path and by holders' destructors; the fast path reads `slots` without it.
-struct thread_slots {
-  std::mutex mu;
-  std::vector<config_slot> slots;
+// Owns the calling thread's table; its destructor runs at thread exit.
+struct config_table_owner {
+  config_table table;
 
-  thread_slots() {
+  config_table_owner() {
     config_registry& r = config_registry::get();
     std::lock_guard lock(r.mu);
-    r.threads.push_back(this);
+    r.tables.push_back(&table);
   }
-  thread_slots(const thread_slots&) = delete;
-  thread_slots& operator=(const thread_slots&) = delete;
-  ~thread_slots() {
+  config_table_owner(const config_table_owner&) = delete;
+  config_table_owner& operator=(const config_table_owner&) = delete;
+  ~config_table_owner() {
+    // From here on, reads on this thread (from a version's destructor, a later thread-local's
+    // or a static's destructor) take their own reference instead of using this table.
+    tls_state = 2;
+    tls_slots = nullptr;
+    tls_table_bytes = 0;
     {
       config_registry& r = config_registry::get();
       std::lock_guard lock(r.mu);
-      for (auto& t : r.threads) {
-        if (t == this) {
-          t = r.threads.back();
-          r.threads.pop_back();
-          break;
-        }
+      auto it = std::find(r.tables.begin(), r.tables.end(), &table);
+      if (it != r.tables.end()) {
+        *it = r.tables.back();
+        r.tables.pop_back();
       }
     }
-    std::vector<config_slot> released;
+    config_slot* slots;
+    std::uint32_t n;
     {
-      std::lock_guard lock(mu);
-      released.swap(slots);
+      std::lock_guard lock(table.mu);
+      slots = std::exchange(table.slots, nullptr);
+      n = std::exchange(table.capacity, 0);
     }
-    current_slots = nullptr;
-    // The versions are released here, outside every lock.
+    // Released outside every lock. The holders still own these versions, so no version's
+    // destructor runs here unless its holder lives in another registry.
+    for (std::uint32_t i = 0; i < n; ++i) slots[i].~config_slot();
+    ::operator delete(static_cast<void*>(slots));
   }
 };
 
-// The owning object of the calling thread's slots, created on the slow path; its destructor
-// runs at thread exit.
+FRUGAL_NOINLINE inline config_table& current_table() {
+  thread_local config_table_owner owner;
+  tls_state = 1;
+  return owner.table;
+}
 
-FRUGAL_NOINLINE inline thread_slots& make_current_slots() {
-  thread_local thread_slots owner;
-  current_slots = &owner;
-  return owner;
+// Moves the table's slots into fresh storage of `capacity` slots. The caller holds table.mu and
+// has checked that no slot is pinned (guards point at slots).
+inline void grow_table(config_table& table, std::uint32_t capacity) {
+  auto* fresh = static_cast<config_slot*>(::operator new(sizeof(config_slot) * capacity));
+  for (std::uint32_t i = 0; i < capacity; ++i) {
+    if (i < table.capacity) {
+      ::new (static_cast<void*>(fresh + i)) config_slot(std::move(table.slots[i]));
+      table.slots[i].~config_slot();
+    } else {
+      ::new (static_cast<void*>(fresh + i)) config_slot();
+    }
+  }
+  ::operator delete(static_cast<void*>(table.slots));
+  table.slots = fresh;
+  table.capacity = capacity;
+  tls_slots = fresh;
+  tls_table_bytes = std::size_t{capacity} * sizeof(config_slot);
+}
+
+// A guard's release took its slot's pin count below zero: either the guard was the only one
+// on a detached slot, or the slot was cleared under it (its holder was destroyed first).
+FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
+  if (slot->pins == INT_MIN) {
+    delete slot;
+    return;
+  }
+  const bool guard_outlived_its_holder = false;
+  FRUGAL_ASSERT(guard_outlived_its_holder);
+  slot->pins = 0;
 }
 
 }  // namespace detail
@@ -123,26 +189,30 @@ class shared_config {
 
  public:
   /// A read of the current version: `->` and `*` give `const T&`, valid until the guard is
-  /// destroyed, whatever writers do meanwhile. Belongs to the thread that made it; cheap to
-  /// create and destroy; not copyable (take a `snapshot()` to keep a version).
+  /// destroyed, whatever writers do meanwhile. Belongs to the thread that made it and must be
+  /// destroyed on that thread, before the holder (both asserted in debug and hardened builds);
+  /// cheap to create and destroy; movable, not copyable (take a `snapshot()` to keep a version).
   class guard {
    public:
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
-    guard(guard&& other) noexcept : value_(std::exchange(other.value_, nullptr)), id_(other.id_) {
+    guard& operator=(guard&&) = delete;
+    guard(guard&& other) noexcept
+        : value_(other.value_), slot_(std::exchange(other.slot_, nullptr)) {
 #if FRUGAL_ASSERTIONS_ENABLED
       owner_ = other.owner_;
+      serial_ = other.serial_;
 #endif
     }
     ~guard() {
-      if (value_ != nullptr) {
+      if (slot_ == nullptr) return;
 #if FRUGAL_ASSERTIONS_ENABLED
-        const bool guard_destroyed_on_its_own_thread = owner_ == std::this_thread::get_id();
-        FRUGAL_ASSERT(guard_destroyed_on_its_own_thread);
+      const bool guard_destroyed_on_its_own_thread = owner_ == std::this_thread::get_id();
+      FRUGAL_ASSERT(guard_destroyed_on_its_own_thread);
+      const bool guard_destroyed_before_its_holder = slot_->serial == serial_;
+      FRUGAL_ASSERT(guard_destroyed_before_its_holder);
 #endif
-        // By index: the thread's slot table may have grown (and moved) since.
-        --detail::current_slots->slots[id_].pins;
-      }
+      if (FRUGAL_UNLIKELY(--slot_->pins < 0)) detail::unpin_slow(slot_);
     }
     const T& operator*() const noexcept { return *value_; }
     const T* operator->() const noexcept { return value_; }
@@ -150,24 +220,29 @@ class shared_config {
 
    private:
     friend shared_config;
-    guard(std::uint32_t id, const void* value) noexcept
-        : value_(static_cast<const T*>(value)), id_(id) {
+    guard(detail::config_slot* slot, const void* value) noexcept
+        : value_(static_cast<const T*>(value)), slot_(slot) {
 #if FRUGAL_ASSERTIONS_ENABLED
       owner_ = std::this_thread::get_id();
+      serial_ = slot->serial;
 #endif
     }
     const T* value_;
-    std::uint32_t id_;
+    detail::config_slot* slot_;
 #if FRUGAL_ASSERTIONS_ENABLED
     std::thread::id owner_;
+    std::uint64_t serial_ = 0;
 #endif
   };
 
   /// Holds `value` (moved in). One allocation (std::make_shared).
   explicit shared_config(T value) : shared_config(std::make_shared<const T>(std::move(value))) {}
-  /// Holds the version `value` points to, which must not be null.
+  /// Holds the version `value` points to. Throws std::invalid_argument if `value` is null.
   explicit shared_config(std::shared_ptr<const T> value) : current_(std::move(value)) {
-    FRUGAL_ASSERT(current_ != nullptr);
+    if (current_ == nullptr) {
+      FRUGAL_THROW(std::invalid_argument("shared_config: the first version is a null pointer"));
+    }
+    current_ptr_.store(current_.get(), std::memory_order_relaxed);
     register_holder();
   }
   /// Constructs the first version in place from `args`.
@@ -178,87 +253,140 @@ class shared_config {
   shared_config(const shared_config&) = delete;
   shared_config& operator=(const shared_config&) = delete;
 
-  /// Releases every version this holder published that no guard or snapshot holds, in every
-  /// thread. No guard of this holder may be alive, and no thread may be reading it.
+  /// Releases every version this holder published that no guard or snapshot holds, the copies
+  /// cached by every thread included, and destroys them on the calling thread. No guard of this
+  /// holder may be alive (asserted for the calling thread's guards in debug and hardened
+  /// builds, for other threads' guards when they are destroyed), and no thread may be reading it.
   ~shared_config() {
     std::vector<std::shared_ptr<const void>> released;
     {
       detail::config_registry& r = detail::config_registry::get();
       std::lock_guard lock(r.mu);
-      for (detail::thread_slots* t : r.threads) {
+      released.reserve(r.tables.size());
+      for (detail::config_table* t : r.tables) {
         std::lock_guard slot_lock(t->mu);
-        if (id_ < t->slots.size()) {
-          // The slot is this holder's: a holder's id is not reused before this clears it.
+        if (id_ < t->capacity && t->slots[id_].owner == this) {
           detail::config_slot& s = t->slots[id_];
+#if FRUGAL_ASSERTIONS_ENABLED
+          const bool no_guard_of_a_destroyed_holder_on_this_thread =
+              t->slots != detail::tls_slots || s.pins == 0;
+          FRUGAL_ASSERT(no_guard_of_a_destroyed_holder_on_this_thread);
+          s.serial = 0;
+#endif
           released.push_back(std::move(s.keep));
-          s = detail::config_slot{};
+          s.keep.reset();
+          s.owner = nullptr;
+          s.pins = 0;
         }
       }
       r.free_ids.push_back(id_);
     }
-    // `released` and `current_` are destroyed here, outside every lock.
+    // `released`, `retired_` and `current_` are destroyed here, outside every lock.
   }
 
-  /// Returns a guard on the current version. Fast path: a thread-local lookup, one acquire
-  /// load and a comparison; no lock, no atomic read-modify-write, no shared write. After a
-  /// store (in happens-before order) a thread holding no guard of this holder sees that
-  /// version or a newer one. Never allocates after the thread's first read of this holder.
+  /// Returns a guard on the current version. Fast path (the thread read this holder before and
+  /// no store happened since): a thread-local table lookup, one acquire load, a comparison and
+  /// a thread-local pin; no lock, no atomic read-modify-write, no shared write. Otherwise it
+  /// refreshes out of line: see the docs for what that does. Never runs T's destructor. After
+  /// a store (in happens-before order) a thread holding no guard of this holder sees that
+  /// version or a newer one. Never allocates after the thread's first read of this holder,
+  /// except in the cases the docs list (reads during thread exit, a table that must grow while
+  /// a guard is alive).
   guard read() const {
-    detail::thread_slots* t = detail::current_slots;
-    if (FRUGAL_LIKELY(t != nullptr && id_ < t->slots.size())) {
-      detail::config_slot& s = t->slots[id_];
-      if (FRUGAL_LIKELY(s.pins != 0 || s.version == version_.load(std::memory_order_acquire))) {
-        ++s.pins;
-        return guard(id_, s.value);
+    // Byte offsets, so that finding the slot is one addition.
+    const std::size_t offset = slot_offset_;
+    if (FRUGAL_LIKELY(offset < detail::tls_table_bytes)) {
+      auto* s = reinterpret_cast<detail::config_slot*>(
+          reinterpret_cast<unsigned char*>(detail::tls_slots) + offset);
+      const void* cached = s->keep.get();
+      if (FRUGAL_LIKELY(cached == current_ptr_.load(std::memory_order_acquire))) {
+        ++s->pins;
+        return guard(s, cached);
       }
     }
-    return read_slow();
+    detail::config_slot* s = pin_slow();
+    return guard(s, s->keep.get());
   }
 
   /// Returns a shared_ptr to the current version, which the caller may keep as long as it
-  /// likes. Costs a reference-count increment on a count all snapshots of the version share.
+  /// likes. Takes the holder's publication mutex to copy it: a reference-count increment on a
+  /// count all snapshots of the version share. Never allocates. Releasing a snapshot never
+  /// destroys a version while the holder lives: the holder destroys it in a later writer call.
   std::shared_ptr<const T> snapshot() const {
-    std::lock_guard lock(write_mu_);
+    std::lock_guard lock(publish_mu_);
     return current_;
   }
 
-  /// Publishes `value` (moved into a new version). The old version is destroyed when its last
-  /// reader lets go, never while a lock is held.
+  /// Publishes `value` (moved into a new version), then destroys the replaced version if nothing
+  /// refers to it, and up to four older ones that nothing refers to any more. One allocation,
+  /// plus the retired list's amortised growth.
+  /// Throws std::logic_error if called from inside `update(f)`'s `f` on the same holder.
   void store(T value) { store(std::make_shared<const T>(std::move(value))); }
 
-  /// Publishes the version `value` points to, which must not be null.
+  /// Publishes the version `value` points to, then destroys the replaced versions as above.
+  /// Allocates only when the retired list grows (amortised). Throws std::invalid_argument if
+  /// `value` is null, std::logic_error if called from inside `update(f)`'s `f` on the same holder.
   void store(std::shared_ptr<const T> value) {
-    FRUGAL_ASSERT(value != nullptr);
-    {
-      std::lock_guard lock(write_mu_);
-      current_.swap(value);
-      version_.fetch_add(1, std::memory_order_acq_rel);
+    if (value == nullptr) {
+      FRUGAL_THROW(
+          std::invalid_argument("shared_config::store: the new version is a null pointer"));
     }
-    // `value` now holds the old version; it is released here, after the lock.
+    check_not_in_update("shared_config::store");
+    dead_versions dead;
+    std::shared_ptr<const T> old;
+    {
+      std::lock_guard writer(writer_mu_);
+      prepare_publish(dead);
+      old = publish(std::move(value));
+      retire(old);
+    }
+    // `old` and `dead` are destroyed here, after the locks.
   }
 
-  /// Publishes `f(current)` atomically with respect to other store/update calls: if another
-  /// writer published in between, `f` runs again on the newer version, so `f` may run more
-  /// than once and must not have side effects that matter. Returns the version published.
+  /// Publishes `f(current)` atomically with respect to other writers: writers are serialised,
+  /// so `f` runs exactly once, on the version current when it runs, while other store, update
+  /// and reclaim calls on this holder wait (reads and snapshots do not). `f` may read this
+  /// holder; if it calls store, update or reclaim on it, that call throws std::logic_error. If
+  /// `f` throws, nothing is published and the exception propagates. Returns the version
+  /// published. One allocation, plus the retired list's amortised growth.
   template <class F>
   std::shared_ptr<const T> update(F f) {
+    check_not_in_update("shared_config::update");
+    dead_versions dead;
+    std::shared_ptr<const T> old;
+    std::shared_ptr<const T> published;
+    {
+      std::lock_guard writer(writer_mu_);
+      writer_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      struct clear_writer {
+        std::atomic<std::thread::id>& w;
+        ~clear_writer() { w.store(std::thread::id(), std::memory_order_relaxed); }
+      } clear{writer_thread_};
+      // current_ changes only under writer_mu_, which this thread holds.
+      published = std::make_shared<const T>(f(*current_));
+      prepare_publish(dead);
+      old = publish(published);
+      retire(old);
+    }
+    return published;  // `old` and `dead` are destroyed after the locks
+  }
+
+  /// Destroys the replaced versions that no thread, guard or snapshot refers to any more, on
+  /// the calling thread, and returns how many. store() and update() also destroy up to four
+  /// such versions each; call this to free memory sooner when stores are rare. Never
+  /// allocates. Throws std::logic_error if called from inside `update(f)`'s `f` on the same
+  /// holder.
+  std::size_t reclaim() {
+    check_not_in_update("shared_config::reclaim");
+    std::size_t n = 0;
     for (;;) {
-      std::shared_ptr<const T> base;
-      std::uint64_t seen;
+      dead_versions dead;
       {
-        std::lock_guard lock(write_mu_);
-        base = current_;
-        seen = version_.load(std::memory_order_relaxed);
+        std::lock_guard writer(writer_mu_);
+        sweep(dead);
       }
-      auto next = std::make_shared<const T>(f(*base));  // user code, outside the lock
-      std::shared_ptr<const T> published = next;
-      {
-        std::lock_guard lock(write_mu_);
-        if (version_.load(std::memory_order_relaxed) != seen) continue;
-        current_.swap(next);
-        version_.fetch_add(1, std::memory_order_acq_rel);
-      }
-      return published;  // `next` (the old version) and `base` are released after the lock
+      n += dead.n;
+      if (dead.n == 0) return n;
     }
   }
 
@@ -276,45 +404,141 @@ class shared_config {
     } else {
       id_ = r.next_id++;
     }
+    slot_offset_ = std::size_t{id_} * sizeof(detail::config_slot);
+#if FRUGAL_ASSERTIONS_ENABLED
+    serial_ = r.next_serial++;
+#endif
   }
 
-  // Refreshes this thread's copy of the current version; out of line, it is the only part of
-  // read() that takes locks or touches reference counts.
-  FRUGAL_NOINLINE guard read_slow() const {
-    detail::thread_slots* t = detail::current_slots;
-    if (t == nullptr) t = &detail::make_current_slots();
-    std::shared_ptr<const void> fresh;
-    std::uint64_t fresh_version;
-    {
-      std::lock_guard lock(write_mu_);
-      fresh = current_;
-      fresh_version = version_.load(std::memory_order_relaxed);
+  void check_not_in_update(const char* what) const {
+    if (writer_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      FRUGAL_THROW(std::logic_error(std::string(what) +
+                                    ": called from inside update(f) on the same holder"));
     }
+  }
+
+  // Makes `next` current; returns the version it replaced. The caller holds writer_mu_.
+  std::shared_ptr<const T> publish(std::shared_ptr<const T> next) {
+    {
+      std::lock_guard lock(publish_mu_);
+      current_.swap(next);
+      current_ptr_.store(current_.get(), std::memory_order_release);
+      version_.fetch_add(1, std::memory_order_release);
+    }
+    return next;
+  }
+
+  // Replaced versions that a writer call destroys after releasing its locks.
+  static constexpr std::size_t sweep_batch = 4;
+  struct dead_versions {
+    std::shared_ptr<const T> v[sweep_batch];
+    std::size_t n = 0;
+  };
+
+  // Moves up to sweep_batch retired versions that nothing else refers to into `dead`. The caller
+  // holds writer_mu_. Only slots, guards and snapshots can hold a retired version, and none can
+  // copy it from the holder any more, so a use count of 1 stays 1.
+  void sweep(dead_versions& dead) {
+    for (std::size_t i = 0; i < retired_.size() && dead.n < sweep_batch;) {
+      if (retired_[i].use_count() == 1) {
+        dead.v[dead.n++] = std::move(retired_[i]);
+        retired_[i] = std::move(retired_.back());
+        retired_.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // Sweeps, and makes room in retired_ so that retire() cannot fail once a version is published
+  // (the strong guarantee). The caller holds writer_mu_.
+  void prepare_publish(dead_versions& dead) {
+    sweep(dead);
+    if (retired_.size() == retired_.capacity()) {
+      retired_.reserve(std::max<std::size_t>(8, 2 * retired_.capacity()));
+    }
+  }
+
+  // Keeps `old` in retired_ while something else refers to it; otherwise leaves it to the
+  // caller, which destroys it after the locks. The caller holds writer_mu_.
+  void retire(std::shared_ptr<const T>& old) noexcept {
+    if (old.use_count() > 1) retired_.push_back(std::move(old));
+  }
+
+  // A reference to the current version in a slot that serves this one read only; its guard
+  // frees it. Used where the thread's table cannot serve: during thread exit, when a guard of
+  // another holder pins the slot, or when the table must grow while one of its slots is pinned.
+  detail::config_slot* read_detached(std::shared_ptr<const void> fresh) const {
+    auto* s = new detail::config_slot;
+    s->keep = std::move(fresh);
+    s->owner = this;
+    s->pins = detail::config_slot::detached_pins;
+#if FRUGAL_ASSERTIONS_ENABLED
+    s->serial = serial_;
+#endif
+    return s;
+  }
+
+  // Refreshes this thread's copy of the current version. Copies the current shared_ptr under
+  // publish_mu_ (a reference-count increment), then updates the slot under the thread's table
+  // mutex; the copy it replaces is released after the locks (the holder still owns it, so no
+  // version is destroyed here).
+  // Returns the pinned slot of the guard that read() makes.
+  FRUGAL_NOINLINE FRUGAL_SHARED_CONFIG_NONNULL detail::config_slot* pin_slow() const {
+    std::shared_ptr<const void> fresh;
+    {
+      std::lock_guard lock(publish_mu_);
+      fresh = current_;
+    }
+    if (detail::tls_state == 2) return read_detached(std::move(fresh));
+    detail::config_table& t = detail::current_table();
     std::shared_ptr<const void> old;
     detail::config_slot* slot;
     {
-      std::lock_guard lock(t->mu);
-      if (id_ >= t->slots.size()) t->slots.resize(id_ + 1);
-      slot = &t->slots[id_];
+      std::lock_guard lock(t.mu);
+      if (id_ >= t.capacity) {
+        for (std::uint32_t i = 0; i < t.capacity; ++i) {
+          if (t.slots[i].pins != 0) return read_detached(std::move(fresh));
+        }
+        const std::uint32_t wanted = std::max<std::uint32_t>(id_ + 1, 2 * t.capacity);
+        detail::grow_table(t, std::max<std::uint32_t>(wanted, 8));
+      }
+      detail::tls_slots = t.slots;
+      detail::tls_table_bytes = std::size_t{t.capacity} * sizeof(detail::config_slot);
+      slot = &t.slots[id_];
       if (slot->pins != 0) {
-        // A guard is alive on this thread: keep its version (nested reads agree).
+        // A guard is alive on this thread. If it is this holder's, keep its version (nested
+        // reads agree); if another holder sharing the id pinned the slot, read around it.
+        if (slot->owner != this) return read_detached(std::move(fresh));
         ++slot->pins;
-        return guard(id_, slot->value);
+        return slot;
       }
       old = std::move(slot->keep);
-      slot->value = fresh.get();
       slot->keep = std::move(fresh);
-      slot->version = fresh_version;
+      slot->owner = this;
       slot->pins = 1;
+#if FRUGAL_ASSERTIONS_ENABLED
+      slot->serial = serial_;
+#endif
     }
-    return guard(id_, slot->value);
-    // `old`, the version this thread held before, is released here, outside every lock.
+    return slot;
   }
 
-  alignas(64) std::atomic<std::uint64_t> version_{0};  // written by writers only
-  mutable std::mutex write_mu_;
-  std::shared_ptr<const T> current_;
+  // Read by every read(): written only when a version is published.
+  alignas(64) std::atomic<const T*> current_ptr_{nullptr};
+  std::size_t slot_offset_ = 0;  // id_ * sizeof(detail::config_slot)
   std::uint32_t id_ = 0;
+#if FRUGAL_ASSERTIONS_ENABLED
+  std::uint64_t serial_ = 0;
+#endif
+  // Writers' side, in its own cache line: snapshots and refreshes lock publish_mu_ here
+  // without writing the line readers load.
+  alignas(64) mutable std::mutex publish_mu_;  // guards current_
+  std::shared_ptr<const T> current_;
+  std::mutex writer_mu_;  // serialises store, update and reclaim; guards retired_
+  std::vector<std::shared_ptr<const T>> retired_;
+  std::atomic<std::uint64_t> version_{0};
+  std::atomic<std::thread::id> writer_thread_{};  // the thread running update(f), if any
 };
 
 FRUGAL_END_NAMESPACE

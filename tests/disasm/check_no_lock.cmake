@@ -1,5 +1,5 @@
 # Compiles SOURCE to assembly with COMPILER at -O2 -DNDEBUG and checks that FUNCTION contains
-# no lock-prefixed instruction and calls the out-of-line slow path (read_slow).
+# no lock-prefixed instruction and calls the out-of-line slow path (pin_slow).
 execute_process(
   COMMAND ${COMPILER} -std=c++20 -O2 -DNDEBUG -I${INCLUDE} -S -o - ${SOURCE}
   RESULT_VARIABLE rc OUTPUT_VARIABLE asm ERROR_VARIABLE err)
@@ -16,7 +16,7 @@ string(SUBSTRING "${rest}" 0 ${end} body)
 if(body MATCHES "[ \t]lock[ \t]|[ \t]lock[a-z]*[ \t]|xchg")
   message(FATAL_ERROR "${FUNCTION} contains an atomic read-modify-write:\n${body}")
 endif()
-if(NOT body MATCHES "read_slow")
-  message(FATAL_ERROR "${FUNCTION} does not call the out-of-line read_slow; the check would be vacuous:\n${body}")
+if(NOT body MATCHES "pin_slow")
+  message(FATAL_ERROR "${FUNCTION} does not call the out-of-line pin_slow; the check would be vacuous:\n${body}")
 endif()
 message(STATUS "${FUNCTION}: no lock-prefixed instruction")
