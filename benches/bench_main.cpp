@@ -4,8 +4,9 @@
 // benchmark, one repetition), refuses to report a benchmark without the `allocs/op` and
 // `bytes/op` counters of frugal::bench::counted (exit code 3), and fails when the filter
 // matches nothing (exit code 4), which Google Benchmark 1.7.1 treats as success.
-// `--list_headline` and `--list_own_threads` print the FRUGAL_BENCH_HEADLINE and
-// FRUGAL_BENCH_OWN_THREADS patterns of the binary, one per line.
+// `--list_headline`, `--list_own_threads` and `--list_not_like_for_like` print the
+// FRUGAL_BENCH_HEADLINE, FRUGAL_BENCH_OWN_THREADS and FRUGAL_BENCH_NOT_LIKE_FOR_LIKE patterns
+// of the binary, one per line.
 #include <benchmark/benchmark.h>
 
 #define FRUGAL_DEFINE_ALLOCATION_COUNTER
@@ -59,8 +60,10 @@ int main(int argc, char** argv) {
               std::strcmp(v, "1") == 0 || (std::strcmp(v, "auto") == 0 && color);
     }
     using frugal::bench::pattern_kind;
-    for (const auto& [flag, kind] : {std::pair{"--list_headline", pattern_kind::headline},
-                                     std::pair{"--list_own_threads", pattern_kind::own_threads}}) {
+    for (const auto& [flag, kind] :
+         {std::pair{"--list_headline", pattern_kind::headline},
+          std::pair{"--list_own_threads", pattern_kind::own_threads},
+          std::pair{"--list_not_like_for_like", pattern_kind::not_like_for_like}}) {
       if (std::strcmp(argv[i], flag) != 0) continue;
       for (const std::string& pattern : frugal::bench::patterns(kind)) {
         std::printf("%s\n", pattern.c_str());

@@ -103,11 +103,12 @@ class counted_loop {
 enum class pattern_kind {
   headline,     // FRUGAL_BENCH_HEADLINE: run by `scripts/bench` by default
   own_threads,  // FRUGAL_BENCH_OWN_THREADS: start threads of their own, never pinned
+  not_like_for_like,  // FRUGAL_BENCH_NOT_LIKE_FOR_LIKE: "pattern<TAB>reason", context only
 };
 
 /// Returns the patterns of `kind` declared in this binary.
 inline std::vector<std::string>& patterns(pattern_kind kind) {
-  static std::vector<std::string> lists[2];
+  static std::vector<std::string> lists[3];
   return lists[static_cast<int>(kind)];
 }
 
@@ -146,3 +147,12 @@ inline void keep(T&& value) {
 #define FRUGAL_BENCH_OWN_THREADS(pattern)                                                    \
   [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_own_threads_, __LINE__) = \
       ::frugal::bench::add_pattern(::frugal::bench::pattern_kind::own_threads, pattern)
+
+/// Declares that in the benchmarks whose names match `pattern` frugal does different work
+/// from the implementations it is compared with (a view against a copy, say), for the reason
+/// given. The report keeps these cases, labelled with the reason, out of its summaries and
+/// headline ratios. `--list_not_like_for_like` prints "pattern<TAB>reason" lines.
+#define FRUGAL_BENCH_NOT_LIKE_FOR_LIKE(pattern, reason)                                      \
+  [[maybe_unused]] static const bool FRUGAL_BENCH_CAT(frugal_bench_not_like_, __LINE__) =  \
+      ::frugal::bench::add_pattern(::frugal::bench::pattern_kind::not_like_for_like,        \
+                                   pattern "\t" reason)

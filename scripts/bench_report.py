@@ -68,7 +68,11 @@ def samples_of(data):
             continue
         name = b.get("run_name", b["name"])
         s = out.setdefault(name, {"ns": [], "allocs": [], "bytes": []})
-        s["ns"].append(b["real_time"] * TIME_SCALE[b.get("time_unit", "ns")])
+        # With N threads, Google Benchmark divides the wall time by the iterations of all
+        # threads together: a throughput figure. Each thread pays N times that per operation,
+        # and that per-thread cost is what the report shows.
+        threads = int(b.get("threads", 1) or 1)
+        s["ns"].append(b["real_time"] * TIME_SCALE[b.get("time_unit", "ns")] * threads)
         if b.get("allocs/op") is not None:
             s["allocs"].append(b["allocs/op"])
         if b.get("bytes/op") is not None:
@@ -203,7 +207,38 @@ class Analysis:
             mods.setdefault(module, []).extend(rows.values())
         return mods
 
+    def not_like_for_like(self, case):
+        """The reason frugal's work in `case` differs from its comparands, or None."""
+        for entry in self.data.get("frugal", {}).get("not_like_for_like", []):
+            name = f"{case.module}/{case.op}/frugal/{case.arg}"
+            if re.search(entry["pattern"], name):
+                return entry.get("reason") or "not like for like"
+        return None
+
+    def like_for_like(self, cases):
+        return [c for c in cases if not self.not_like_for_like(c)]
+
+    def unlike_cases(self):
+        return [(c, self.not_like_for_like(c)) for rows in self.groups.values()
+                for c in rows.values() if self.not_like_for_like(c)]
+
+    def limits_beaten(self):
+        """Cases where another implementation is faster than `limit` beyond the threshold:
+        that `limit` is not the fastest possible code for the task."""
+        out = []
+        for rows in self.groups.values():
+            for c in rows.values():
+                lim = c.med("limit")
+                if lim is None:
+                    continue
+                for other in c.impls:
+                    t = c.med(other)
+                    if other != "limit" and t and t * (1 + self.threshold) <= lim:
+                        out.append((c, other, t / lim))
+        return out
+
     def module_summary(self, cases):
+        cases = self.like_for_like(cases)
         vs_naive = [c.ratio("naive") for c in cases if c.ratio("naive")]
         vs_peer = [c.ratio(c.best_peer()[1]) for c in cases if c.best_peer()[1] and c.med("frugal")]
         naive_allocs = frugal_allocs = 0.0
@@ -282,6 +317,24 @@ def numeric_x(arg):
     return None, arg
 
 
+def notes_sections(an):
+    """Returns [(title, [item text])]: the cases left out of the summary because frugal does
+    different work there, and the `limit` rows that something beats."""
+    out = []
+    unlike = an.unlike_cases()
+    if unlike:
+        out.append((f"Not like for like ({len(unlike)}): kept for context, left out of the "
+                    "summary", [f"{c.module}/{c.op}/{c.arg}: {reason}" +
+                                (f" (frugal/naive {fmt_x(c.ratio('naive'))})"
+                                 if c.ratio("naive") else "") for c, reason in unlike]))
+    beaten = an.limits_beaten()
+    if beaten:
+        out.append((f"Limits beaten ({len(beaten)}): these limit rows are not the fastest code",
+                    [f"{c.module}/{c.op}/{c.arg}: {other} {fmt_time(c.med(other))} vs limit "
+                     f"{fmt_time(c.med('limit'))} ({fmt_x(r)})" for c, other, r in beaten]))
+    return out
+
+
 def summary_table(an):
     """Returns (header, rows) of the per-module summary; rows are lists of cell texts."""
     header = ["module", "cases", "frugal/naive (geomean)", "best case vs naive",
@@ -352,7 +405,7 @@ def markdown(an, plots):
         w(f"- {line}")
     w("")
     w(f"Times are medians of the repetitions; ± is half their interquartile range relative to the median. "
-      f"Ratios below 1 mean frugal is faster. A ratio beyond ±{an.threshold:.0%} is a win or a "
+      f"Ratios below 1 mean frugal is faster. With N threads, times are each thread's cost per operation (Google Benchmark's figure, a total over the threads, times N). A ratio beyond ±{an.threshold:.0%} is a win or a "
       f"loss; a loss that the Mann-Whitney U test does not find significant (p ≥ 0.05) is "
       f"marked \"noise?\". allocs/op and bytes/op are exact counts from the timed loop.\n")
     if an.reps < 9:
@@ -362,6 +415,11 @@ def markdown(an, plots):
     w(md_table(*summary_table(an)))
     w("")
     losses = an.losses()
+    for title, items in notes_sections(an):
+        w(f"### {title}\n")
+        for item in items:
+            w(f"- {item}")
+        w("")
     w(f"### Where frugal is slower ({len(losses)})\n")
     if losses:
         for c, other, r, v in losses:
@@ -512,23 +570,28 @@ def make_plots(an, out_dir):
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         named = re.search(r"([a-z_]+):\d", next(iter(rows)))
         ax.set_xlabel(named.group(1) if named else f"size ({op} argument)")
-        ax.set_ylabel("time per op (ns), median and IQR")
+        ax.set_ylabel("time per op per thread (ns), median and IQR"
+                      if any("threads:" in str(a) for a in rows) else
+                      "time per op (ns), median and IQR")
         ax.set_title(f"{module}/{op}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
         save(fig, (module, op), f"{module}-{op}.svg")
 
     labels, over_naive, over_peer = [], [], []
-    for rows in an.groups.values():
-        for c in rows.values():
-            f = c.med("frugal")
-            n = c.med("naive")
-            p = c.best_peer()[0]
-            if not f or (not n and not p):
-                continue
-            labels.append(f"{c.module}/{c.op}/{c.arg}")
-            over_naive.append(n / f if n else None)
-            over_peer.append(p / f if p else None)
+    # Like-for-like cases first; the others last, labelled.
+    ordered = [c for rows in an.groups.values() for c in rows.values()]
+    ordered.sort(key=lambda c: bool(an.not_like_for_like(c)))
+    for c in ordered:
+        f = c.med("frugal")
+        n = c.med("naive")
+        p = c.best_peer()[0]
+        if not f or (not n and not p):
+            continue
+        labels.append(f"{c.module}/{c.op}/{c.arg}"
+                      + (" (not like for like)" if an.not_like_for_like(c) else ""))
+        over_naive.append(n / f if n else None)
+        over_peer.append(p / f if p else None)
     if labels:
         height = max(2.5, 0.22 * len(labels) + 1)
         fig, ax = plt.subplots(figsize=(7.5, height))
@@ -580,6 +643,9 @@ def html_report(an, svgs):
         out.append(f"<p><b>Only {an.reps} repetition(s)</b>: too few for the significance test "
                    f"to mean much (it needs about 9).</p>")
     out.append("<h2>Summary</h2>" + html_table(*summary_table(an)))
+    for title, items in notes_sections(an):
+        out.append(f"<h3>{e(title)}</h3><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
+                   + "</ul>")
     losses = an.losses()
     out.append(f"<h3>Where frugal is slower ({len(losses)})</h3><ul>")
     for c, other, r, v in losses:

@@ -72,6 +72,11 @@ class BenchBinary:
     def headline_patterns(self):
         return self._lines("--list_headline")
 
+    def not_like_for_like(self):
+        """[(pattern, reason)] declared with FRUGAL_BENCH_NOT_LIKE_FOR_LIKE."""
+        return [tuple(line.split("\t", 1)) if "\t" in line else (line, "")
+                for line in self._lines("--list_not_like_for_like")]
+
     def own_threads(self, name):
         """Whether the benchmark starts threads of its own (FRUGAL_BENCH_OWN_THREADS)."""
         if not hasattr(self, "_own_threads"):
@@ -426,7 +431,9 @@ def main():
         "frugal": {"mode": mode, "repetitions": args.repetitions, "min_time_s": args.min_time,
                    "cpu": args.cpu,
                    "filter": args.filter, "failures": [],
-                   "selection": [n for _, names in chosen for n in names]},
+                   "selection": [n for _, names in chosen for n in names],
+                   "not_like_for_like": [{"pattern": p, "reason": r} for b, _ in chosen
+                                         for p, r in b.not_like_for_like()]},
     }
     os.makedirs(args.out, exist_ok=True)
     started = time.time()

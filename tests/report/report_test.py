@@ -140,6 +140,45 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(case.best_peer()[1], "std:mutex")
         self.assertIn("| 0.50x faster | 0.50x faster (std:mutex) |", bench_report.markdown(an, {}))
 
+    def test_a_case_that_is_not_like_for_like_is_labelled_and_left_out_of_the_summary(self):
+        data = bench_report.load(FIXTURE)
+        data["frugal"]["not_like_for_like"] = [{"pattern": "^demo/build/frugal/8$",
+                                                "reason": "a view against a copy"}]
+        an = bench_report.Analysis(data, 0.05)
+        md = bench_report.markdown(an, {})
+        self.assertIn("### Not like for like (1): kept for context, left out of the summary", md)
+        self.assertIn("- demo/build/8: a view against a copy (frugal/naive 0.20x)", md)
+        # demo's summary now rests on build/64 (0.25x) and lookup (0.50x) alone.
+        s = an.module_summary(an.modules()["demo"])
+        self.assertEqual(s["n_naive"], 2)
+        self.assertAlmostEqual(s["vs_naive"], (0.25 * 0.5) ** 0.5)
+        self.assertEqual(s["best_vs_naive"], 0.25)
+        html = bench_report.html_report(an, {})
+        self.assertIn("a view against a copy", html)
+
+    def test_a_limit_that_something_beats_is_flagged(self):
+        data = bench_report.load(FIXTURE)
+        for b in data["benchmarks"]:
+            if b["name"] == "demo/build/absl/64":
+                b["real_time"] = 40.0  # limit is 50 ns
+        an = bench_report.Analysis(data, 0.05)
+        md = bench_report.markdown(an, {})
+        self.assertIn("### Limits beaten (1): these limit rows are not the fastest code", md)
+        self.assertIn("- demo/build/64: absl 40 ns vs limit 50 ns (0.80x)", md)
+        self.assertNotIn("Limits beaten", self.md)
+
+    def test_threaded_times_are_per_thread(self):
+        data = bench_report.load(FIXTURE)
+        for b in data["benchmarks"]:
+            b["name"] = b["run_name"] = b["name"] + "/real_time/threads:2"
+            b["threads"] = 2
+        an = bench_report.Analysis(data, 0.05)
+        md = bench_report.markdown(an, {})
+        # Google Benchmark's 20 ns with 2 threads is 40 ns of each thread's time per op.
+        self.assertIn("| 8/real_time/threads:2 | 200 ns", md)
+        self.assertIn("each thread's cost per operation", md)
+        self.assertIn("0.20x faster", md)  # ratios are unchanged
+
     def test_few_repetitions_are_flagged(self):
         data = bench_report.load(FIXTURE)
         data["benchmarks"] = [b for b in data["benchmarks"] if b["repetition_index"] < 3]
@@ -256,6 +295,7 @@ for a in "$@"; do
   case "$a" in
     --benchmark_list_tests) echo fake/op/frugal/1; echo fake/op/naive/1; exit 0 ;;
     --list_headline|--list_own_threads) exit 0 ;;
+    --list_not_like_for_like) printf 'fake/op/\tthe fake compares a view with a copy\n'; exit 0 ;;
     --benchmark_out=*) out="${a#--benchmark_out=}" ;;
     --benchmark_filter=*) filter="${a#--benchmark_filter=}" ;;
   esac
@@ -289,6 +329,9 @@ class RunnerTest(unittest.TestCase):
                 report = json.load(f)
             self.assertEqual([b["name"] for b in report["benchmarks"]], ["fake/op/frugal/1"] * 3)
             self.assertEqual(report["frugal"]["failures"][0]["benchmark"], "fake/op/naive/1")
+            self.assertEqual(report["frugal"]["not_like_for_like"],
+                             [{"pattern": "fake/op/",
+                               "reason": "the fake compares a view with a copy"}])
             # Single-threaded runs are pinned to the last CPU this process may use.
             last = str(sorted(os.sched_getaffinity(0))[-1])
             self.assertEqual({b["label"] for b in report["benchmarks"]}, {last})
