@@ -216,6 +216,35 @@ class CompareTest(unittest.TestCase):
                 b["real_time"] *= factor
         return new
 
+    def on_another_machine(self, data, factor):
+        new = copy.deepcopy(data)
+        new["context"]["frugal_machine"] = "another CPU, 16 logical CPUs"
+        for b in new["benchmarks"]:
+            b["real_time"] *= factor
+        return new
+
+    def test_another_machine_compares_ratios_not_times(self):
+        # Everything 1.5x slower on the other machine: frugal's ratios are unchanged.
+        new = self.write("new.json", self.on_another_machine(self.old, 1.5))
+        rc, out, _ = quiet(bench_compare.main, [FIXTURE, new])
+        self.assertEqual(rc, 0, out)
+        self.assertIn("# Comparison of ratios", out)
+        self.assertIn("The runs differ (machine: ", out)
+        self.assertIn("| demo/build/8 | naive | 0.200 | 0.200 | 1.000 |", out)
+        self.assertIn("Regressions: 0.", out)
+        # The same files compared by time would report every benchmark slower.
+        rc, out, _ = quiet(bench_compare.main, [FIXTURE, new, "--mode", "times"])
+        self.assertIn("| demo/build/naive/8 | 100 ns | 150 ns | 1.500 |", out)
+
+    def test_another_machine_catches_a_frugal_slowdown_relative_to_its_peers(self):
+        new = self.on_another_machine(self.slower("demo/build/frugal/8", 1.2), 0.5)
+        rc, out, _ = quiet(bench_compare.main, [FIXTURE, self.write("new.json", new)])
+        self.assertEqual(rc, 1, out)
+        self.assertIn("| demo/build/8 | naive | 0.200 | 0.240 | 1.200 | 0.0003 | **REGRESSION** |",
+                      out)
+        self.assertIn("- demo/build/8 against absl: 1.200x", out)
+        self.assertNotIn("demo/build/64 against", out)
+
     def test_identical_runs_pass(self):
         rc, out, _ = quiet(bench_compare.main, [FIXTURE, FIXTURE])
         self.assertEqual(rc, 0)
