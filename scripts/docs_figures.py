@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Keeps the figures quoted in the README and docs/ true to the runs they name.
+
+Usage: scripts/docs_figures.py update     rewrite the generated tables in the pages
+       scripts/docs_figures.py check      exit 1 when a page disagrees with its runs
+
+A page names the runs its figures come from by linking their raw JSON: docs/benchmarks.json
+(the headline run of `scripts/bench`) or a file under docs/runs/ (another `scripts/bench` run,
+an `--instructions` run, a service load test, ...). Then:
+
+- A generated table is written between `<!-- figures: REGEX -->` and `<!-- /figures -->`:
+  every <module>/<operation> of the page's first named run whose name matches REGEX, with the
+  report's columns (median ± spread, allocations, frugal/naive, frugal/best peer,
+  frugal/limit). `update` writes them; `check` fails when one differs from what the run gives.
+- Every other figure on the page, outside code blocks (a time such as `1.7 ns` or `12 us`, a
+  ratio such as `0.079x`, `13x` or `1.24-1.26x`, an instruction count such as `23 instructions`)
+  must be a value of a named run, to the precision quoted: a median of some benchmark, or the
+  ratio (either way round) of two implementations of one case. A line that ends with
+  `<!-- not from a run -->` quotes a figure from elsewhere (another library's published number)
+  and is skipped; it must say where the figure comes from.
+
+Exit codes: 0 all figures agree; 1 some do not (each named, with its page and line); 2 bad use.
+"""
+import json
+import math
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import bench_report  # noqa: E402
+
+UNITS = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+TIME = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*[-–]\s*(\d+(?:\.\d+)?))?\s?(ns|us|µs|ms)\b")
+RATIO = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*[-–]\s*(\d+(?:\.\d+)?))?x(?![\w])")
+INSTR = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*)(?:\s*(?:vs|and|-|–)\s*(\d+(?:,\d{3})*))?\s"
+                   r"instructions\b")
+BLOCK = re.compile(r"(<!-- figures: (.+?) -->\n)(.*?)(<!-- /figures -->)", re.S)
+SKIP = "<!-- not from a run -->"
+
+
+def pages():
+    yield os.path.join(ROOT, "README.md")
+    for name in sorted(os.listdir(os.path.join(ROOT, "docs"))):
+        if name.endswith(".md"):
+            yield os.path.join(ROOT, "docs", name)
+
+
+def named_runs(page, text):
+    """The JSON runs a page links to, as absolute paths, in order of first mention."""
+    out = []
+    for target in re.findall(r"\]\(([^)\s]+\.json)\)", text):
+        path = os.path.normpath(os.path.join(os.path.dirname(page), target))
+        if path not in out:
+            out.append(path)
+    return out
+
+
+class Run:
+    """The values a run can back: medians per benchmark and ratios within a case."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, encoding="utf-8") as f:
+            self.data = json.load(f)
+        self.times = []        # ns
+        self.ratios = []
+        self.instructions = []
+        if self.data.get("benchmarks"):
+            samples = bench_report.samples_of(self.data)
+            for s in samples.values():
+                self.times.append(bench_report.bench_stats.median(s["ns"]))
+            for rows in bench_report.build_cases(samples).values():
+                for case in rows.values():
+                    meds = [case.med(i) for i in case.impls]
+                    for a in meds:
+                        for b in meds:
+                            if a and b and a is not b:
+                                self.ratios.append(a / b)
+        for row in self.data.get("frugal", {}).get("instructions", []) or []:
+            for key in ("instructions_per_op", "ir_per_op", "instructions"):
+                if isinstance(row.get(key), (int, float)):
+                    self.instructions.append(float(row[key]))
+        # Any other run (build tuning, a load test): every number in it, and their ratios
+        # within one record, back a figure.
+        if not self.times:
+            nums = []
+            collect_numbers(self.data, nums)
+            self.times += nums
+            self.ratios += nums
+            self.instructions += nums
+
+
+def collect_numbers(node, out):
+    if isinstance(node, dict):
+        vals = [v for v in node.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        out.extend(float(v) for v in vals)
+        out.extend(a / b for a in vals for b in vals if a and b and a is not b)
+        for v in node.values():
+            collect_numbers(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            collect_numbers(v, out)
+
+
+def tolerance(text):
+    """Half a unit in the last quoted digit, plus a rounding margin."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return 0.5 * 10 ** -decimals * 1.0001
+
+
+def matches(quoted, candidates, scale=1.0):
+    value = float(quoted.replace(",", ""))
+    tol = tolerance(quoted.replace(",", ""))
+    # A figure with 2 significant digits or fewer above 10 (13x, 55x) may be rounded to them.
+    if "." not in quoted and value >= 10:
+        tol = max(tol, 0.5 * 10 ** (len(quoted.replace(",", "")) - 2))
+    return any(abs(c / scale - value) <= tol for c in candidates if c and math.isfinite(c))
+
+
+def prose_lines(text):
+    """Yields (line number, line) outside code blocks and generated tables."""
+    in_code = in_block = False
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if line.startswith("<!-- figures: "):
+            in_block = True
+        if line.startswith("<!-- /figures -->"):
+            in_block = False
+            continue
+        if not in_code and not in_block:
+            yield n, line
+
+
+def figures(line):
+    """Yields (kind, quoted text, scale to ns or 1) for each figure on a line."""
+    clean = re.sub(r"`[^`]*`", lambda m: m.group(0) if re.search(r"\d\s?(ns|us|x)\b", m.group(0))
+                   else "", line)
+    clean = re.sub(r"\]\([^)]*\)", "]", clean)  # link targets
+    for m in TIME.finditer(clean):
+        for q in (m.group(1), m.group(2)):
+            if q:
+                yield "time", q, UNITS[m.group(3)]
+    for m in RATIO.finditer(clean):
+        for q in (m.group(1), m.group(2)):
+            if q:
+                yield "ratio", q, 1.0
+    for m in INSTR.finditer(clean):
+        for q in (m.group(1), m.group(2)):
+            if q:
+                yield "instructions", q, 1.0
+
+
+def generated_table(run, regex):
+    an = bench_report.Analysis(run.data, 0.05)
+    out = []
+    for (module, op), rows in an.groups.items():
+        if re.search(regex, f"{module}/{op}/"):
+            out.append(f"**{module}/{op}**\n")
+            out += bench_report.table_md(an, rows)
+            out.append("")
+    return "\n".join(out)
+
+
+def process(update):
+    failures = []
+    for page in pages():
+        rel = os.path.relpath(page, ROOT)
+        text = open(page, encoding="utf-8").read()
+        runs_paths = named_runs(page, text)
+        runs = []
+        for path in runs_paths:
+            if not os.path.exists(path):
+                failures.append(f"{rel}: names the run {os.path.relpath(path, ROOT)}, "
+                                "which does not exist")
+                continue
+            runs.append(Run(path))
+
+        def regenerate(m):
+            if not runs:
+                failures.append(f"{rel}: a generated table needs a named run")
+                return m.group(0)
+            body = generated_table(runs[0], m.group(2))
+            if not body:
+                failures.append(f"{rel}: `{m.group(2)}` matches no benchmark of "
+                                f"{os.path.relpath(runs[0].path, ROOT)}")
+            return m.group(1) + body + "\n" + m.group(4)
+
+        new = BLOCK.sub(regenerate, text)
+        if new != text:
+            if update:
+                with open(page, "w", encoding="utf-8") as f:
+                    f.write(new)
+            else:
+                failures.append(f"{rel}: a generated table differs from its run "
+                                "(run scripts/docs_figures.py update)")
+        for n, line in prose_lines(new):
+            if line.rstrip().endswith(SKIP):
+                continue
+            for kind, quoted, scale in figures(line):
+                if not runs:
+                    failures.append(f"{rel}:{n}: quotes {quoted} but the page names no run")
+                    break
+                pool = [v for r in runs for v in
+                        (r.times if kind == "time" else r.ratios if kind == "ratio"
+                         else r.instructions)]
+                if kind == "ratio":
+                    ok = matches(quoted, pool)
+                else:
+                    ok = matches(quoted, pool, scale)
+                if not ok:
+                    names = ", ".join(os.path.relpath(r.path, ROOT) for r in runs)
+                    failures.append(f"{rel}:{n}: {quoted}{' ns/us/ms' if kind == 'time' else ''}"
+                                    f" ({kind}) is not in {names}: {line.strip()[:120]}")
+    return failures
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] not in ("update", "check"):
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    failures = process(argv[0] == "update")
+    for f in failures:
+        print("FAIL " + f)
+    print(f"docs_figures: {len(failures)} disagreement(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
