@@ -3,19 +3,26 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <memory_resource>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace {
 
-// A version that counts live instances and carries an invariant (b == 2 * a) and a sequence
-// number that must never go backwards for a reader.
+// A version that counts live instances, and destructions per thread, and carries an invariant
+// (b == 2 * a) and a sequence number that must never go backwards for a reader.
 struct counted {
   static inline std::atomic<long> live{0};
+  static inline thread_local long destroyed_here = 0;
   long seq = 0;
   long a = 0;
   long b = 0;
@@ -23,8 +30,53 @@ struct counted {
 
   counted(long s, long x) : seq(s), a(x), b(2 * x) { ++live; }
   counted(const counted& o) : seq(o.seq), a(o.a), b(o.b), padding(o.padding) { ++live; }
-  ~counted() { --live; }
+  ~counted() {
+    --live;
+    ++destroyed_here;
+  }
 };
+
+// Runs `f` on a new thread and returns what it returns.
+template <class F>
+auto on_thread(F f) {
+  std::optional<decltype(f())> result;
+  std::thread t([&] { result.emplace(f()); });
+  t.join();
+  return *result;
+}
+
+// Gives the next holder created the id of `holder`, as a second registry in another shared
+// object would: two live holders then share one slot of each thread's table.
+template <class T>
+std::uint32_t next_holder_shares_id_with(const frugal::shared_config<T>& holder) {
+  // The id is the first slot the holder's reads fill: find it from a fresh thread's table.
+  const auto id = on_thread([&] {
+    (void)holder.read();
+    std::uint32_t found = ~0u;
+    auto* slots = frugal::detail::tls_slots;
+    const std::size_t n = frugal::detail::tls_table_bytes / sizeof(frugal::detail::config_slot);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (slots[i].owner == &holder) found = i;
+    }
+    return found;
+  });
+  REQUIRE(id != ~0u);
+  auto& r = frugal::detail::config_registry::get();
+  std::lock_guard lock(r.mu);
+  r.free_ids.push_back(id);
+  return id;
+}
+
+// Removes the second copy of `id` that two holders sharing it put in the free list.
+void forget_duplicate_id(std::uint32_t id) {
+  auto& r = frugal::detail::config_registry::get();
+  std::lock_guard lock(r.mu);
+  auto first = std::find(r.free_ids.begin(), r.free_ids.end(), id);
+  REQUIRE(first != r.free_ids.end());
+  auto second = std::find(first + 1, r.free_ids.end(), id);
+  REQUIRE(second != r.free_ids.end());
+  r.free_ids.erase(second);
+}
 
 }  // namespace
 
@@ -33,6 +85,7 @@ TEST_CASE("read, store, update, snapshot and version", "[shared_config]") {
   REQUIRE(config.version() == 0);
   REQUIRE(config.read()->a == 1);
   REQUIRE((*config.read()).b == 2);
+  REQUIRE(config.read().get().b == 2);
   config.store(counted(1, 5));
   REQUIRE(config.version() == 1);
   REQUIRE(config.read()->a == 5);
@@ -57,8 +110,37 @@ TEST_CASE("a guard keeps its version across a store; nested reads agree", "[shar
     auto nested = config.read();
     REQUIRE(nested->a == 1);  // the outermost guard's version
     REQUIRE(&*nested == &*outer);
+    config.store(counted(2, 3));
+    {
+      auto deeper = config.read();
+      REQUIRE(&*deeper == &*outer);
+    }
   }
-  REQUIRE(config.read()->a == 2);  // with no guard alive, the new version
+  REQUIRE(config.read()->a == 3);  // with no guard alive, the new version
+}
+
+TEST_CASE("a moved guard keeps its pin; the moved-from guard releases nothing", "[shared_config]") {
+  frugal::shared_config<counted> config(counted(0, 1));
+  std::optional<frugal::shared_config<counted>::guard> kept;
+  {
+    auto g = config.read();
+    kept.emplace(std::move(g));
+  }  // the moved-from guard is destroyed here
+  config.store(counted(1, 2));
+  REQUIRE((*kept)->a == 1);
+  REQUIRE(config.read()->a == 1);  // still pinned by the moved guard
+  kept.reset();
+  REQUIRE(config.read()->a == 2);
+}
+
+TEST_CASE("null versions are rejected with an exception", "[shared_config]") {
+  REQUIRE_THROWS_AS(frugal::shared_config<int>(std::shared_ptr<const int>()),
+                    std::invalid_argument);
+  frugal::shared_config<int> config(1);
+  REQUIRE_THROWS_WITH(config.store(std::shared_ptr<const int>()),
+                      "shared_config::store: the new version is a null pointer");
+  REQUIRE(config.version() == 0);
+  REQUIRE(*config.read() == 1);
 }
 
 TEST_CASE("reads allocate nothing after a thread's first read of a holder",
@@ -70,6 +152,46 @@ TEST_CASE("reads allocate nothing after a thread's first read of a holder",
             for (int i = 0; i < 1000; ++i) sum += config.read()->a;
             REQUIRE(sum == 1000);
           }) == 0);
+  // A refresh after a store copies a shared_ptr: no allocation, no deallocation either.
+  config.store(counted(1, 2));
+  const auto refresh = frugal::testing::measure_allocations([&] { (void)config.read(); });
+  REQUIRE(refresh.allocations == 0);
+  REQUIRE(refresh.deallocations == 0);
+}
+
+TEST_CASE("exact allocations of writers, snapshots and reclaim", "[shared_config][alloc]") {
+  frugal::shared_config<int> config(0);
+  // Nothing cached anywhere: store(T) allocates the version only, and frees the old one.
+  auto s = frugal::testing::measure_allocations([&] { config.store(1); });
+  REQUIRE(s.allocations == 1);
+  REQUIRE(s.deallocations == 1);
+  auto next = std::make_shared<const int>(2);
+  s = frugal::testing::measure_allocations([&] { config.store(std::move(next)); });
+  REQUIRE(s.allocations == 0);
+  REQUIRE(s.deallocations == 1);
+  REQUIRE(frugal::testing::count_allocations([&] { (void)config.snapshot(); }) == 0);
+  s = frugal::testing::measure_allocations(
+      [&] { (void)config.update([](int v) { return v + 1; }); });
+  REQUIRE(s.allocations == 1);
+  REQUIRE(s.deallocations == 1);
+  REQUIRE(frugal::testing::count_allocations([&] { REQUIRE(config.reclaim() == 0); }) == 0);
+  // A version this thread caches is retired (the retired list allocates once, then reuses its
+  // room), and destroyed by a later writer call once nobody refers to it.
+  (void)config.read();
+  s = frugal::testing::measure_allocations([&] { config.store(10); });
+  REQUIRE(s.allocations == 2);  // the version and the retired list's first room
+  REQUIRE(s.deallocations == 0);
+  (void)config.read();  // drops this thread's reference to the retired version
+  s = frugal::testing::measure_allocations([&] { REQUIRE(config.reclaim() == 1); });
+  REQUIRE(s.allocations == 0);
+  REQUIRE(s.deallocations == 1);
+  for (int i = 0; i < 100; ++i) {
+    s = frugal::testing::measure_allocations([&] {
+      config.store(11 + i);
+      (void)config.read();
+    });
+    REQUIRE(s.allocations == 1);  // steady state: the version only
+  }
 }
 
 TEST_CASE("old versions are released; memory stays bounded", "[shared_config]") {
@@ -79,11 +201,59 @@ TEST_CASE("old versions are released; memory stays bounded", "[shared_config]") 
     for (long i = 1; i <= 1000; ++i) {
       config.store(counted(i, i));
       REQUIRE(config.read()->a == i);
-      // The current version, plus at most this thread's cached copy of the previous one.
+      // The current version, plus the previous one, retired until the next writer call.
       REQUIRE(counted::live.load() - before <= 2);
     }
+    REQUIRE(config.reclaim() == 1);
+    REQUIRE(counted::live.load() - before == 1);
   }
   REQUIRE(counted::live.load() == before);
+}
+
+TEST_CASE("a read never runs a version's destructor; writer calls do",
+          "[shared_config][concurrent]") {
+  const long before = counted::live.load();
+  frugal::shared_config<counted> config(counted(0, 0));
+  std::atomic<int> phase{0};
+  long reader_destroyed = -1;
+  std::thread reader([&] {
+    for (int round = 1; round <= 50; ++round) {
+      (void)config.read();
+      phase.store(2 * round - 1);
+      while (phase.load() != 2 * round) std::this_thread::yield();
+      auto g = config.read();  // refreshes, dropping this thread's copy of the old version
+      (void)g;
+    }
+    reader_destroyed = counted::destroyed_here;  // before thread exit
+  });
+  const long writer_before = counted::destroyed_here;
+  for (int round = 1; round <= 50; ++round) {
+    while (phase.load() != 2 * round - 1) std::this_thread::yield();
+    config.store(counted(round, round));  // destroys up to 4 unreferenced retired versions
+    phase.store(2 * round);
+  }
+  reader.join();
+  REQUIRE(reader_destroyed == 0);
+  // Each temporary passed to store(T) is destroyed here too: 50 of them, plus the versions.
+  config.reclaim();
+  REQUIRE(counted::live.load() - before == 1);
+  REQUIRE(counted::destroyed_here - writer_before == 50 + 50);
+}
+
+TEST_CASE("a big version is destroyed by a writer call, not by the request that reads next",
+          "[shared_config][alloc]") {
+  std::map<int, std::string> big;
+  for (int i = 0; i < 10000; ++i) big.emplace(i, std::string(32, 'v'));
+  frugal::shared_config<std::map<int, std::string>> config(big);
+  (void)config.read();
+  config.store(std::map<int, std::string>{{1, "one"}});
+  const auto request = frugal::testing::measure_allocations([&] {
+    auto g = config.read();
+    REQUIRE(g->size() == 1);
+  });
+  REQUIRE(request.deallocations == 0);
+  const auto writer = frugal::testing::measure_allocations([&] { REQUIRE(config.reclaim() == 1); });
+  REQUIRE(writer.deallocations == 20001);  // 10000 nodes, 10000 strings, the version
 }
 
 TEST_CASE("thousands of holders are cheap to create, read and destroy", "[shared_config]") {
@@ -101,6 +271,328 @@ TEST_CASE("thousands of holders are cheap to create, read and destroy", "[shared
   }
 }
 
+TEST_CASE("the table grows while a guard is alive: reads stay correct", "[shared_config]") {
+  const long before = counted::live.load();
+  {
+    frugal::shared_config<counted> first(counted(0, -1));
+    auto pinned = first.read();
+    std::vector<std::unique_ptr<frugal::shared_config<counted>>> holders;
+    for (int i = 0; i < 200; ++i) {
+      holders.push_back(std::make_unique<frugal::shared_config<counted>>(counted(0, i)));
+    }
+    for (int i = 0; i < 200; ++i) {
+      auto g = holders[static_cast<std::size_t>(i)]->read();  // may not move the pinned slot
+      REQUIRE(g->a == i);
+      auto again = holders[static_cast<std::size_t>(i)]->read();
+      REQUIRE(again->a == i);
+    }
+    REQUIRE(pinned->a == -1);
+    REQUIRE(first.read()->a == -1);
+    REQUIRE(&*first.read() == &*pinned);
+  }
+  REQUIRE(counted::live.load() == before);
+}
+
+TEST_CASE("holders sharing an id (two registries) never return each other's versions",
+          "[shared_config]") {
+  std::uint32_t id;
+  {
+    frugal::shared_config<std::string> text(std::string("text"));
+    id = next_holder_shares_id_with(text);
+    frugal::shared_config<long> number(42L);
+    for (int round = 0; round < 3; ++round) {
+      REQUIRE(*text.read() == "text");
+      REQUIRE(*number.read() == 42);
+      {
+        auto t = text.read();  // pins the shared slot for `text`
+        auto n = number.read();
+        REQUIRE(*n == 42);
+        REQUIRE(*t == "text");
+        auto n2 = number.read();
+        REQUIRE(*n2 == 42);
+      }
+      {
+        auto n = number.read();  // and the other way round
+        REQUIRE(*text.read() == "text");
+        REQUIRE(*n == 42);
+      }
+    }
+    text.store(std::string("changed"));
+    REQUIRE(*number.read() == 42);
+    REQUIRE(*text.read() == "changed");
+  }
+  forget_duplicate_id(id);
+}
+
+TEST_CASE("update runs f once; f may read the holder; a store from f throws", "[shared_config]") {
+  frugal::shared_config<int> config(1);
+  int calls = 0;
+  auto p = config.update([&](int v) {
+    ++calls;
+    REQUIRE(*config.read() == 1);
+    REQUIRE(*config.snapshot() == 1);
+    return v + 1;
+  });
+  REQUIRE(calls == 1);
+  REQUIRE(*p == 2);
+  REQUIRE_THROWS_WITH(config.update([&](int v) {
+    config.store(7);
+    return v;
+  }),
+                      "shared_config::store: called from inside update(f) on the same holder");
+  REQUIRE_THROWS_AS(config.update([&](int v) {
+    (void)config.update([](int w) { return w; });
+    return v;
+  }),
+                    std::logic_error);
+  REQUIRE_THROWS_AS(config.update([&](int v) {
+    (void)config.reclaim();
+    return v;
+  }),
+                    std::logic_error);
+  REQUIRE(*config.read() == 2);  // nothing published by the failed calls
+  REQUIRE(config.version() == 1);
+  config.store(3);  // the holder is usable again on this thread
+  REQUIRE(*config.read() == 3);
+  // f may write to another holder.
+  frugal::shared_config<int> other(0);
+  config.update([&](int v) {
+    other.store(v);
+    return v + 1;
+  });
+  REQUIRE(*other.read() == 3);
+  REQUIRE(*config.read() == 4);
+}
+
+TEST_CASE("update completes under a stream of stores", "[shared_config][concurrent]") {
+  frugal::shared_config<long> config(0L);
+  std::atomic<bool> stop{false};
+  std::thread storer([&] {
+    long i = 0;
+    while (!stop.load()) config.store(-(++i));
+  });
+  long calls = 0;
+  for (int i = 0; i < 200; ++i) {
+    config.update([&](long v) {
+      ++calls;
+      return v;
+    });
+  }
+  stop = true;
+  storer.join();
+  REQUIRE(calls == 200);  // one call of f per update, whatever the stores do
+}
+
+namespace {
+
+// Throws on the k-th call of its copy, move or value constructor (k counted from 1 over all
+// three), to walk every failure point of a writer call.
+struct fragile {
+  static inline int countdown = 0;  // 0: never throws
+  int v = 0;
+  static void tick() {
+    if (countdown > 0 && --countdown == 0) throw std::runtime_error("fragile");
+  }
+  explicit fragile(int x) : v(x) { tick(); }
+  fragile(const fragile& o) : v(o.v) { tick(); }
+  fragile(fragile&& o) : v(o.v) { tick(); }
+  fragile& operator=(const fragile&) = delete;
+};
+
+// An allocator that fails its k-th allocation, for allocate_shared.
+template <class T>
+struct failing_allocator {
+  using value_type = T;
+  int* countdown;
+  explicit failing_allocator(int* c) : countdown(c) {}
+  template <class U>
+  failing_allocator(const failing_allocator<U>& o) : countdown(o.countdown) {}
+  T* allocate(std::size_t n) {
+    if (*countdown > 0 && --*countdown == 0) throw std::bad_alloc();
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const failing_allocator<U>& o) const {
+    return countdown == o.countdown;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a writer call that throws publishes nothing (every failure point)", "[shared_config]") {
+  frugal::shared_config<fragile> config(fragile(1));
+  (void)config.read();
+  for (int k = 1; k <= 8; ++k) {
+    const auto version = config.version();
+    const int value = config.read()->v;
+    bool threw = false;
+    fragile::countdown = k;
+    try {
+      if (k % 2 == 0) {
+        config.store(fragile(value + 1));
+      } else {
+        (void)config.update([](const fragile& f) { return fragile(f.v + 1); });
+      }
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+    const bool reached = fragile::countdown == 0;
+    fragile::countdown = 0;
+    if (threw) {
+      REQUIRE(reached);
+      REQUIRE(config.version() == version);
+      REQUIRE(config.read()->v == value);
+    } else {
+      REQUIRE(config.version() == version + 1);
+      REQUIRE(config.read()->v == value + 1);
+    }
+  }
+  // A version whose allocation fails (allocate_shared with a failing allocator).
+  for (int k = 1; k <= 2; ++k) {
+    int countdown = k;
+    const auto version = config.version();
+    try {
+      config.store(std::shared_ptr<const fragile>(
+          std::allocate_shared<fragile>(failing_allocator<fragile>(&countdown), 5)));
+    } catch (const std::bad_alloc&) {
+    }
+    REQUIRE(config.version() == (countdown == 0 ? version : version + 1));
+  }
+}
+
+namespace {
+
+struct alignas(128) over_aligned {
+  int v;
+};
+
+struct move_only {
+  std::unique_ptr<int> p;
+  explicit move_only(int v) : p(std::make_unique<int>(v)) {}
+};
+
+struct non_assignable {
+  const int v;
+  const std::string s;
+};
+
+struct throwing_move {
+  std::string s;
+  explicit throwing_move(std::string x) : s(std::move(x)) {}
+  throwing_move(const throwing_move&) = default;
+  throwing_move(throwing_move&& o) noexcept(false) : s(std::move(o.s)) {}
+};
+
+}  // namespace
+
+TEST_CASE("element types: over-aligned, move-only, non-assignable, throwing move, pmr",
+          "[shared_config]") {
+  frugal::shared_config<over_aligned> aligned(over_aligned{1});
+  REQUIRE(reinterpret_cast<std::uintptr_t>(&*aligned.read()) % 128 == 0);
+  aligned.update([](const over_aligned& o) { return over_aligned{o.v + 1}; });
+  REQUIRE(aligned.read()->v == 2);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(&*aligned.read()) % 128 == 0);
+
+  frugal::shared_config<move_only> moved(move_only(1));
+  moved.store(move_only(2));
+  REQUIRE(*moved.read()->p == 2);
+  moved.update([](const move_only& m) { return move_only(*m.p + 1); });
+  REQUIRE(*moved.read()->p == 3);
+
+  frugal::shared_config<non_assignable> fixed(non_assignable{1, "a"});
+  fixed.store(non_assignable{2, "b"});
+  fixed.update([](const non_assignable& n) { return non_assignable{n.v + 1, n.s + "c"}; });
+  REQUIRE(fixed.read()->s == "bc");
+
+  frugal::shared_config<throwing_move> tm(throwing_move("x"));
+  tm.store(throwing_move("y"));
+  REQUIRE(tm.read()->s == "y");
+
+  std::pmr::monotonic_buffer_resource arena;
+  using pmr_vec = std::pmr::vector<int>;
+  frugal::shared_config<pmr_vec> pv(pmr_vec({1, 2, 3}, &arena));
+  pv.update([&](const pmr_vec& v) {
+    pmr_vec next(v, &arena);
+    next.push_back(4);
+    return next;
+  });
+  REQUIRE(pv.read()->size() == 4);
+  REQUIRE(pv.read()->get_allocator().resource() == &arena);
+}
+
+TEST_CASE("every writer call accepts a version viewed through the holder itself",
+          "[shared_config]") {
+  const long before = counted::live.load();
+  {
+    frugal::shared_config<counted> config(counted(0, 1));
+    // store(snapshot of itself): the same version again.
+    config.store(config.snapshot());
+    REQUIRE(config.version() == 1);
+    REQUIRE(config.read()->a == 1);
+    // store(copy of *read()): the guard keeps the source alive during the copy.
+    config.store(*config.read());
+    REQUIRE(config.read()->a == 1);
+    {
+      auto g = config.read();
+      config.store(*g);
+      config.store(config.snapshot());
+      REQUIRE(g->a == 1);
+    }
+    // update(f) where f returns what it reads through the holder.
+    config.update([&](const counted&) { return *config.read(); });
+    config.update([&](const counted& c) { return counted(c.seq + 1, config.snapshot()->a + 1); });
+    REQUIRE(config.read()->a == 2);
+    // store(the shared_ptr update returned)
+    auto p = config.update([](const counted& c) { return counted(c.seq + 1, c.a + 1); });
+    config.store(p);
+    REQUIRE(config.read()->a == 3);
+    REQUIRE(config.version() == 8);
+    config.reclaim();
+    REQUIRE(counted::live.load() - before == 1);
+    // Versions stored again after being replaced are retired once, and freed.
+    for (long i = 0; i < 100; ++i) {
+      auto old = config.snapshot();
+      config.store(counted(100 + i, i));
+      (void)config.read();
+      config.store(old);
+      (void)config.read();
+      config.store(std::move(old));
+      (void)config.read();
+    }
+    config.reclaim();
+    REQUIRE(counted::live.load() - before == 1);
+  }
+  REQUIRE(counted::live.load() == before);
+}
+
+TEST_CASE("a version's destructor may use the holder that destroys it", "[shared_config]") {
+  struct reporter {
+    frugal::shared_config<int>* other;
+    frugal::shared_config<reporter>** self;
+    reporter(frugal::shared_config<int>* o, frugal::shared_config<reporter>** s)
+        : other(o), self(s) {}
+    reporter(const reporter&) = delete;
+    ~reporter() {
+      if (other != nullptr) other->store(*other->read() + 1);
+      if (self != nullptr && *self != nullptr) (void)(*self)->read();
+    }
+  };
+  frugal::shared_config<int> other(0);
+  frugal::shared_config<reporter>* self_ptr = nullptr;
+  {
+    frugal::shared_config<reporter> config(std::in_place, &other, &self_ptr);
+    self_ptr = &config;
+    // The first version, never read, is destroyed by this store, after its locks.
+    config.store(std::make_shared<const reporter>(nullptr, &self_ptr));
+    REQUIRE(*other.read() == 1);
+    (void)config.read();
+    config.store(std::make_shared<const reporter>(nullptr, nullptr));
+    config.reclaim();
+    self_ptr = nullptr;
+  }
+}
+
 TEST_CASE("readers see consistent versions that never go backwards",
           "[shared_config][concurrent]") {
   const long before = counted::live.load();
@@ -108,6 +600,7 @@ TEST_CASE("readers see consistent versions that never go backwards",
     frugal::shared_config<counted> config(counted(0, 0));
     std::atomic<bool> stop{false};
     std::atomic<long> bad{0};
+    std::atomic<long> destroyed_by_readers{0};
     std::vector<std::thread> readers;
     for (int r = 0; r < 2; ++r) {
       readers.emplace_back([&] {
@@ -118,11 +611,12 @@ TEST_CASE("readers see consistent versions that never go backwards",
           last = v->seq;
           auto nested = config.read();
           if (nested->seq != v->seq) ++bad;
+          (void)config.snapshot();
         }
+        destroyed_by_readers += counted::destroyed_here;
       });
     }
     std::vector<std::thread> writers;
-    std::atomic<long> seq{0};
     writers.emplace_back([&] {
       for (int i = 0; i < 3000; ++i) {
         config.update([&](const counted& c) { return counted(c.seq + 1, c.a + 1); });
@@ -131,15 +625,16 @@ TEST_CASE("readers see consistent versions that never go backwards",
     writers.emplace_back([&] {
       for (int i = 0; i < 3000; ++i) {
         config.update([&](const counted& c) { return counted(c.seq + 1, c.a + 3); });
+        if (i % 100 == 0) config.reclaim();
       }
     });
     for (auto& w : writers) w.join();
     stop = true;
     for (auto& r : readers) r.join();
     REQUIRE(bad.load() == 0);
+    REQUIRE(destroyed_by_readers.load() == 0);
     REQUIRE(config.read()->seq == 6000);  // no lost update
     REQUIRE(config.version() == 6000);
-    (void)seq;
   }
   REQUIRE(counted::live.load() == before);
 }
@@ -193,10 +688,81 @@ TEST_CASE("threads that start and exit repeatedly release their copies",
   frugal::shared_config<counted> config(counted(0, 0));
   for (int round = 0; round < 100; ++round) {
     std::atomic<bool> ok{false};
-    std::thread t([&] { ok = config.read()->b == 2 * config.read()->a; });
+    std::atomic<long> destroyed{-1};
+    std::thread t([&] {
+      ok = config.read()->b == 2 * config.read()->a;
+      // Thread exit below drops this thread's copy without destroying the version.
+      destroyed = counted::destroyed_here;
+    });
     t.join();
     REQUIRE(ok.load());
+    REQUIRE(destroyed.load() == 0);
     config.store(counted(round + 1, round + 1));
-    REQUIRE(counted::live.load() - before <= 2);  // the current version and this thread's copy
+    REQUIRE(counted::live.load() - before <= 2);  // the current version and the one retired
   }
+  config.reclaim();
+  REQUIRE(counted::live.load() - before == 1);
+}
+
+namespace {
+
+// Reads a holder from its destructor, which runs at thread exit after the thread's slot table
+// is gone when it was constructed before the thread's first read.
+struct late_reader {
+  const frugal::shared_config<counted>* config = nullptr;
+  std::atomic<long>* sum = nullptr;
+  ~late_reader() {
+    if (config == nullptr) return;
+    auto g = config->read();
+    auto nested = config->read();
+    *sum += g->a + nested->a;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("reads from thread-local destructors after the slot table is gone leak nothing",
+          "[shared_config][concurrent]") {
+  const long before = counted::live.load();
+  {
+    frugal::shared_config<counted> config(counted(0, 1));
+    std::atomic<long> sum{0};
+    for (int i = 0; i < 50; ++i) {
+      std::thread t([&] {
+        thread_local late_reader reader;  // constructed first, destroyed after the table
+        reader.config = &config;
+        reader.sum = &sum;
+        sum += config.read()->a;
+      });
+      t.join();
+    }
+    REQUIRE(sum.load() == 150);
+    REQUIRE(counted::live.load() - before == 1);  // nothing kept by the exited threads
+    config.store(counted(1, 2));
+    REQUIRE(counted::live.load() - before == 1);
+  }
+  REQUIRE(counted::live.load() == before);
+}
+
+TEST_CASE("holders are created, read and destroyed while other threads read others",
+          "[shared_config][concurrent]") {
+  frugal::shared_config<long> stable(7L);
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      if (*stable.read() != 7) ++bad;
+    }
+  });
+  for (int i = 0; i < 300; ++i) {
+    frugal::shared_config<long> transient(static_cast<long>(i));
+    std::thread t([&] {
+      if (*transient.read() != i) ++bad;
+    });
+    t.join();
+    if (*transient.read() != i) ++bad;
+  }
+  stop = true;
+  reader.join();
+  REQUIRE(bad.load() == 0);
 }

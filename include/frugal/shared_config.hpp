@@ -421,6 +421,12 @@ class shared_config {
   std::shared_ptr<const T> publish(std::shared_ptr<const T> next) {
     {
       std::lock_guard lock(publish_mu_);
+      // Readers and snapshots copy current_ under this lock only, so if nobody else refers to
+      // it now, nobody will. Otherwise make room to retire it, so that retire() cannot fail
+      // once `next` is published (the strong guarantee).
+      if (current_.use_count() > 1 && retired_.size() == retired_.capacity()) {
+        retired_.reserve(std::max<std::size_t>(8, 2 * retired_.capacity()));
+      }
       current_.swap(next);
       current_ptr_.store(current_.get(), std::memory_order_release);
       version_.fetch_add(1, std::memory_order_release);
@@ -440,8 +446,10 @@ class shared_config {
   // copy it from the holder any more, so a use count of 1 stays 1.
   void sweep(dead_versions& dead) {
     for (std::size_t i = 0; i < retired_.size() && dead.n < sweep_batch;) {
-      if (retired_[i].use_count() == 1) {
-        dead.v[dead.n++] = std::move(retired_[i]);
+      const bool unshared = retired_[i].use_count() == 1;
+      if (unshared || same_owner(retired_[i], current_)) {
+        // A version stored again is owned by current_: dropping this reference frees nothing.
+        if (unshared) dead.v[dead.n++] = std::move(retired_[i]);
         retired_[i] = std::move(retired_.back());
         retired_.pop_back();
       } else {
@@ -450,18 +458,21 @@ class shared_config {
     }
   }
 
-  // Sweeps, and makes room in retired_ so that retire() cannot fail once a version is published
-  // (the strong guarantee). The caller holds writer_mu_.
-  void prepare_publish(dead_versions& dead) {
-    sweep(dead);
-    if (retired_.size() == retired_.capacity()) {
-      retired_.reserve(std::max<std::size_t>(8, 2 * retired_.capacity()));
-    }
+  static bool same_owner(const std::shared_ptr<const T>& a,
+                         const std::shared_ptr<const T>& b) noexcept {
+    return !a.owner_before(b) && !b.owner_before(a);
   }
 
-  // Keeps `old` in retired_ while something else refers to it; otherwise leaves it to the
-  // caller, which destroys it after the locks. The caller holds writer_mu_.
+  // Sweeps, before anything is published. The caller holds writer_mu_.
+  void prepare_publish(dead_versions& dead) { sweep(dead); }
+
+  // Keeps `old` in retired_ while something else refers to it, once per version; otherwise
+  // leaves it to the caller, which releases it after the locks. The caller holds writer_mu_.
   void retire(std::shared_ptr<const T>& old) noexcept {
+    if (same_owner(old, current_)) return;  // the same version stored again
+    for (const auto& r : retired_) {
+      if (same_owner(r, old)) return;  // retired before, stored again, replaced again
+    }
     if (old.use_count() > 1) retired_.push_back(std::move(old));
   }
 
