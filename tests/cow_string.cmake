@@ -1,0 +1,27 @@
+# cow_string's checks beyond cow_string_test.cpp: lifetime cases of
+# lifetime/cow_string_dangling.cpp (cases 1 to 3 are registered in tests/CMakeLists.txt),
+# and the fault-injection tests, which need their own operator new.
+set(_cow_source ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/cow_string_dangling.cpp)
+set(_cow_flags -std=c++20 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include)
+
+# Overloads that can only dangle are deleted, for every compiler.
+foreach(case 20 21 22)
+  add_test(NAME lifetime/cow_string_dangling_${case}_is_deleted
+    COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${CMAKE_CXX_COMPILER}"
+      "-DARGS=${_cow_flags};-DCASE=${case};${_cow_source}" "-DEXPECT=deleted"
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
+  set_tests_properties(lifetime/cow_string_dangling_${case}_is_deleted PROPERTIES LABELS unit)
+endforeach()
+
+if(FRUGAL_CLANG16)
+  foreach(case RANGE 4 19)
+    add_test(NAME lifetime/cow_string_dangling_${case}_is_diagnosed
+      COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
+        "-DARGS=${_cow_flags};-Wall;-Wextra;-Werror=dangling;-DCASE=${case};${_cow_source}"
+        "-DEXPECT=-Werror,-W" -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
+    set_tests_properties(lifetime/cow_string_dangling_${case}_is_diagnosed PROPERTIES LABELS unit)
+  endforeach()
+  add_test(NAME lifetime/cow_string_dangling_100_is_clean
+    COMMAND ${FRUGAL_CLANG16} ${_cow_flags} -Wall -Wextra -Werror -DCASE=100 ${_cow_source})
+  set_tests_properties(lifetime/cow_string_dangling_100_is_clean PROPERTIES LABELS unit)
+endif()
