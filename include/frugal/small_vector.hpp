@@ -104,6 +104,61 @@ struct synth_three_way_fn {
   }
 };
 
+// An iterator whose legacy category (iterator_traits) is at least `Tag`. C++20's
+// `std::move_iterator` models only `std::input_iterator` but keeps the category of the
+// iterator it wraps, and promises multiple passes through it.
+template <class It, class Tag>
+concept legacy_category_at_least = requires {
+  typename std::iterator_traits<It>::iterator_category;
+}
+&&std::derived_from<typename std::iterator_traits<It>::iterator_category, Tag>;
+
+// A range [first, last) whose length is known without reading its elements: the vector can
+// reserve once before copying.
+template <class It>
+concept length_known_in_advance = std::sized_sentinel_for<It, It> || std::forward_iterator<It> ||
+    legacy_category_at_least<It, std::forward_iterator_tag>;
+
+// An iterator that can read any element by index: `first[i]`.
+template <class It>
+concept indexable_iterator = std::random_access_iterator<It> ||
+    legacy_category_at_least<It, std::random_access_iterator_tag>;
+
+// Runs `body()`; if it throws, runs `cleanup()` and rethrows.
+template <class Body, class Cleanup>
+void run_or_clean_up(Body&& body, Cleanup&& cleanup) {
+#if FRUGAL_HAS_EXCEPTIONS
+  try {
+    body();
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+#else
+  body();
+  static_cast<void>(cleanup);
+#endif
+}
+
+// One T built through the allocator (so that std::pmr elements get the container's memory
+// resource, as uses-allocator construction requires) and destroyed through it on scope exit.
+template <class A, class T>
+class allocator_temporary {
+ public:
+  template <class... Args>
+  explicit allocator_temporary(A& alloc, Args&&... args) : alloc_(alloc) {
+    std::allocator_traits<A>::construct(alloc_, get(), std::forward<Args>(args)...);
+  }
+  allocator_temporary(const allocator_temporary&) = delete;
+  allocator_temporary& operator=(const allocator_temporary&) = delete;
+  ~allocator_temporary() { std::allocator_traits<A>::destroy(alloc_, get()); }
+  T* get() noexcept { return std::launder(reinterpret_cast<T*>(storage_)); }
+
+ private:
+  A& alloc_;
+  alignas(T) unsigned char storage_[sizeof(T)];
+};
+
 }  // namespace detail
 
 template <class T, class Allocator = std::allocator<T>>
@@ -147,12 +202,13 @@ class small_vector_base {
   }
 
   /// Replaces the contents with `other`'s and leaves `other` empty. Takes over `other`'s heap
-  /// buffer when it has one and the allocators allow it (never allocates then); otherwise
-  /// moves the elements one by one. Basic exception guarantee.
-  small_vector_base& operator=(small_vector_base&& other) noexcept(
-      (alloc_traits::propagate_on_container_move_assignment::value ||
-       alloc_traits::is_always_equal::value) &&
-      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>) {
+  /// buffer when it has one, the allocators allow it and it is bigger than this vector's
+  /// inline buffer (never allocates then); otherwise moves the elements one by one, into the
+  /// inline buffer when they fit it. Allocates only when `other`'s elements fit neither this
+  /// vector's capacity nor its inline buffer, which takes a bigger N or unequal,
+  /// non-propagating allocators; so it is not `noexcept` (`small_vector`'s own move
+  /// assignment is). Basic exception guarantee. Self-assignment does nothing.
+  small_vector_base& operator=(small_vector_base&& other) {
     if (this != &other) move_assign_from(other);
     return *this;
   }
@@ -167,59 +223,67 @@ class small_vector_base {
 
   /// Returns the element at `i`. Throws `std::out_of_range` naming the index and the size
   /// when `i >= size()`.
-  reference at(size_type i) {
+  reference at(size_type i) FRUGAL_LIFETIMEBOUND {
     if (FRUGAL_UNLIKELY(i >= size_)) detail::throw_out_of_range("small_vector::at", i, size_);
     return data_[i];
   }
-  const_reference at(size_type i) const {
+  const_reference at(size_type i) const FRUGAL_LIFETIMEBOUND {
     if (FRUGAL_UNLIKELY(i >= size_)) detail::throw_out_of_range("small_vector::at", i, size_);
     return data_[i];
   }
   /// Returns the element at `i`. Precondition `i < size()`, checked by FRUGAL_ASSERT.
-  reference operator[](size_type i) noexcept {
+  reference operator[](size_type i) noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(i < size_);
     return data_[i];
   }
-  const_reference operator[](size_type i) const noexcept {
+  const_reference operator[](size_type i) const noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(i < size_);
     return data_[i];
   }
   /// Returns the first element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
-  reference front() noexcept {
+  reference front() noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(size_ != 0);
     return data_[0];
   }
-  const_reference front() const noexcept {
+  const_reference front() const noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(size_ != 0);
     return data_[0];
   }
   /// Returns the last element. Precondition `!empty()`, checked by FRUGAL_ASSERT.
-  reference back() noexcept {
+  reference back() noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(size_ != 0);
     return data_[size_ - 1];
   }
-  const_reference back() const noexcept {
+  const_reference back() const noexcept FRUGAL_LIFETIMEBOUND {
     FRUGAL_ASSERT(size_ != 0);
     return data_[size_ - 1];
   }
   /// Returns a pointer to the elements, inline or on the heap. Never null.
-  T* data() noexcept { return data_; }
-  const T* data() const noexcept { return data_; }
+  T* data() noexcept FRUGAL_LIFETIMEBOUND { return data_; }
+  const T* data() const noexcept FRUGAL_LIFETIMEBOUND { return data_; }
 
   // Iterators ------------------------------------------------------------------------------
 
-  iterator begin() noexcept { return data_; }
-  const_iterator begin() const noexcept { return data_; }
-  const_iterator cbegin() const noexcept { return data_; }
-  iterator end() noexcept { return data_ + size_; }
-  const_iterator end() const noexcept { return data_ + size_; }
-  const_iterator cend() const noexcept { return data_ + size_; }
-  reverse_iterator rbegin() noexcept { return reverse_iterator(end()); }
-  const_reverse_iterator rbegin() const noexcept { return const_reverse_iterator(end()); }
-  const_reverse_iterator crbegin() const noexcept { return const_reverse_iterator(end()); }
-  reverse_iterator rend() noexcept { return reverse_iterator(begin()); }
-  const_reverse_iterator rend() const noexcept { return const_reverse_iterator(begin()); }
-  const_reverse_iterator crend() const noexcept { return const_reverse_iterator(begin()); }
+  iterator begin() noexcept FRUGAL_LIFETIMEBOUND { return data_; }
+  const_iterator begin() const noexcept FRUGAL_LIFETIMEBOUND { return data_; }
+  const_iterator cbegin() const noexcept FRUGAL_LIFETIMEBOUND { return data_; }
+  iterator end() noexcept FRUGAL_LIFETIMEBOUND { return data_ + size_; }
+  const_iterator end() const noexcept FRUGAL_LIFETIMEBOUND { return data_ + size_; }
+  const_iterator cend() const noexcept FRUGAL_LIFETIMEBOUND { return data_ + size_; }
+  reverse_iterator rbegin() noexcept FRUGAL_LIFETIMEBOUND { return reverse_iterator(end()); }
+  const_reverse_iterator rbegin() const noexcept FRUGAL_LIFETIMEBOUND {
+    return const_reverse_iterator(end());
+  }
+  const_reverse_iterator crbegin() const noexcept FRUGAL_LIFETIMEBOUND {
+    return const_reverse_iterator(end());
+  }
+  reverse_iterator rend() noexcept FRUGAL_LIFETIMEBOUND { return reverse_iterator(begin()); }
+  const_reverse_iterator rend() const noexcept FRUGAL_LIFETIMEBOUND {
+    return const_reverse_iterator(begin());
+  }
+  const_reverse_iterator crend() const noexcept FRUGAL_LIFETIMEBOUND {
+    return const_reverse_iterator(begin());
+  }
 
   // Capacity -------------------------------------------------------------------------------
 
@@ -251,10 +315,11 @@ class small_vector_base {
   }
 
   /// Frees unused heap capacity: moves the elements back into the inline buffer when they
-  /// fit, otherwise into a heap buffer of exactly `size()` (one allocation). Does nothing
-  /// while inline. Strong exception guarantee.
+  /// fit (whatever the heap buffer's size), otherwise into a heap buffer of exactly `size()`
+  /// (one allocation, none when the buffer is already that size). Does nothing while inline.
+  /// Strong exception guarantee.
   void shrink_to_fit() {
-    if (is_inline() || size_ == capacity_) return;
+    if (is_inline()) return;
     const stored_size n_inline = load_inline_capacity();
     if (size_ <= n_inline) {
       T* heap = data_;
@@ -272,7 +337,7 @@ class small_vector_base {
       data_ = inline_data();
       capacity_ = n_inline;
       deallocate(heap, heap_capacity);
-    } else {
+    } else if (size_ != capacity_) {
       reallocate(size_);
     }
   }
@@ -293,7 +358,7 @@ class small_vector_base {
   /// Constructs an element at the end from `args` and returns a reference to it. Same cost
   /// and guarantees as `push_back`.
   template <class... Args>
-  FRUGAL_ALWAYS_INLINE reference emplace_back(Args&&... args) {
+  FRUGAL_ALWAYS_INLINE reference emplace_back(Args&&... args) FRUGAL_LIFETIMEBOUND {
     // Reading the header into locals first lets the compiler keep all of it in registers
     // across a push_back loop.
     T* const d = data_;
@@ -324,56 +389,65 @@ class small_vector_base {
   iterator insert(const_iterator pos, T&& value) { return emplace(pos, std::move(value)); }
 
   /// Inserts `count` copies of `value` before `pos`; returns an iterator to the first one.
+  /// Safe when `value` is an element of this vector.
   iterator insert(const_iterator pos, size_type count, const T& value) {
     const size_type index = index_of(pos);
     if (count == 0) return data_ + index;
     if (capacity_ - size_ < count) {
       grow_insert(index, count, [&](T* dst) { fill_construct(dst, count, value); });
     } else {
-      const T copy(value);  // `value` may be an element that is about to move
-      insert_in_place(index, count, [&](size_type) -> const T& { return copy; });
+      // `value` may be an element that is about to move; the copy is built through the
+      // allocator, like the elements.
+      detail::allocator_temporary<Allocator, T> copy(alloc(), value);
+      insert_in_place(index, count, [&](size_type) -> const T& { return *copy.get(); });
     }
     return data_ + index;
   }
 
   /// Inserts the elements of [first, last) before `pos`; returns an iterator to the first.
-  /// The range must not point into this vector.
+  /// Allocates at most once when the length of the range is known before reading it (forward
+  /// iterators, `std::move_iterator`, sized sentinels). The range may be a part of this vector
+  /// when its iterators are contiguous (pointers, this vector's own iterators); iterators of
+  /// other kinds must not point into it.
   template <std::input_iterator It>
   iterator insert(const_iterator pos, It first, It last) {
     const size_type index = index_of(pos);
-    if constexpr (std::forward_iterator<It>) {
-      const size_type count = checked_distance(first, last);
+    if constexpr (detail::length_known_in_advance<It>) {
+      const size_type count = distance_of(first, last);
       if (count == 0) return data_ + index;
       if (capacity_ - size_ < count) {
+        // Builds the new elements before moving the old ones, so an aliased range is fine.
         grow_insert(index, count, [&](T* dst) { copy_construct(dst, first, count); });
         return data_ + index;
       }
-      if (index == size_) {
-        copy_construct(data_ + size_, first, count);
-        size_ += static_cast<stored_size>(count);
-        return data_ + index;
+      if (index != size_ && !points_into_this(first)) {
+        if constexpr (detail::indexable_iterator<It>) {
+          insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
+            return first[static_cast<std::iter_difference_t<It>>(i)];
+          });
+          return data_ + index;
+        }
       }
-      if constexpr (std::random_access_iterator<It>) {
-        insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
-          return first[static_cast<difference_type>(i)];
-        });
-        return data_ + index;
-      }
-    }
-    // Single-pass or list-like ranges: append, then rotate into place.
-    {
+      // Copies at the end (from an untouched source, when it aliases), then rotates into place.
+      copy_construct(data_ + size_, first, count);
+      size_ += static_cast<stored_size>(count);
+      std::rotate(data_ + index, data_ + size_ - count, data_ + size_);
+      return data_ + index;
+    } else {
+      // Single-pass ranges of unknown length: append, then rotate into place.
       const size_type old_size = size_;
       for (; first != last; ++first) emplace_back(*first);
       std::rotate(data_ + index, data_ + old_size, data_ + size_);
+      return data_ + index;
     }
-    return data_ + index;
   }
 
   iterator insert(const_iterator pos, std::initializer_list<T> list) {
     return insert(pos, list.begin(), list.end());
   }
 
-  /// Constructs an element from `args` before `pos`; returns an iterator to it.
+  /// Constructs an element from `args` before `pos`; returns an iterator to it. `args` may
+  /// refer to elements of this vector.
   template <class... Args>
   iterator emplace(const_iterator pos, Args&&... args) {
     const size_type index = index_of(pos);
@@ -384,12 +458,14 @@ class small_vector_base {
         alloc_traits::construct(alloc(), dst, std::forward<Args>(args)...);
       });
     } else {
-      T value(std::forward<Args>(args)...);  // built first: `args` may refer to an element
+      // Built first, since `args` may refer to an element; through the allocator, so that a
+      // std::pmr element uses this vector's memory resource.
+      detail::allocator_temporary<Allocator, T> value(alloc(), std::forward<Args>(args)...);
       T* last = data_ + size_;
       alloc_traits::construct(alloc(), last, std::move(last[-1]));
       ++size_;
       shift_right(data_ + index, size_ - 2 - index, 1);  // size_ counts the new last element
-      data_[index] = std::move(value);
+      data_[index] = std::move(*value.get());
     }
     return data_ + index;
   }
@@ -415,39 +491,60 @@ class small_vector_base {
     return f;
   }
 
-  /// Replaces the contents with `count` copies of `value`.
+  /// Replaces the contents with `count` copies of `value`, which may be an element of this
+  /// vector. Allocates only when `count > capacity()`. Reuses the elements by assignment when
+  /// T can be assigned, and rebuilds them otherwise (`std::pair<const K, V>`).
   void assign(size_type count, const T& value) {
     if (count > capacity_) {
       assign_fresh(count, [&](T* dst) { fill_construct(dst, count, value); });
       return;
     }
-    const size_type common = count < size_ ? count : size_;
-    std::fill_n(data_, common, value);
-    if (count > size_) {
-      fill_construct(data_ + size_, count - size_, value);
+    if constexpr (std::is_copy_assignable_v<T>) {
+      const size_type common = count < size_ ? count : size_;
+      std::fill_n(data_, common, value);
+      if (count > size_) {
+        fill_construct(data_ + size_, count - size_, value);
+      } else {
+        detail::destroy_n(alloc(), data_ + count, size_ - count);
+      }
+      size_ = static_cast<stored_size>(count);
     } else {
-      detail::destroy_n(alloc(), data_ + count, size_ - count);
+      detail::allocator_temporary<Allocator, T> copy(alloc(), value);  // `value` may die
+      clear();
+      fill_construct(data_, count, *copy.get());
+      size_ = static_cast<stored_size>(count);
     }
-    size_ = static_cast<stored_size>(count);
   }
 
-  /// Replaces the contents with the elements of [first, last), which must not point into
-  /// this vector. Allocates only when the range is longer than the capacity.
+  /// Replaces the contents with the elements of [first, last). Allocates only when the range
+  /// is longer than the capacity, then exactly once when its length is known in advance
+  /// (forward iterators, `std::move_iterator`, sized sentinels). When T can be assigned from
+  /// the range's elements the range may be a part of this vector; otherwise it must not
+  /// point into it.
   template <std::input_iterator It>
   void assign(It first, It last) {
-    if constexpr (std::forward_iterator<It>) {
-      const size_type count = checked_distance(first, last);
+    if constexpr (detail::length_known_in_advance<It>) {
+      const size_type count = distance_of(first, last);
       if (count > capacity_) {
         assign_fresh(count, [&](T* dst) { copy_construct(dst, first, count); });
         return;
       }
-      const size_type common = count < size_ ? count : size_type{size_};
-      std::copy_n(first, common, data_);
-      It it = std::next(first, static_cast<difference_type>(common));
-      if (count > size_) {
-        copy_construct(data_ + size_, it, count - size_);
+      if constexpr (std::is_assignable_v<T&, std::iter_reference_t<It>>) {
+        const size_type common = count < size_ ? count : size_type{size_};
+        if constexpr (std::contiguous_iterator<It>) {
+          std::copy_n(first, common, data_);
+          first += static_cast<std::iter_difference_t<It>>(common);
+        } else {
+          for (size_type i = 0; i < common; ++i, ++first) data_[i] = *first;
+        }
+        if (count > size_) {
+          copy_construct(data_ + size_, first, count - size_);
+        } else {
+          detail::destroy_n(alloc(), data_ + count, size_ - count);
+        }
       } else {
-        detail::destroy_n(alloc(), data_ + count, size_ - count);
+        clear();
+        copy_construct(data_, first, count);
       }
       size_ = static_cast<stored_size>(count);
     } else {
@@ -469,20 +566,15 @@ class small_vector_base {
     }
   }
 
-  /// Appends the elements of `range`, reserving once when its size is known (C++23
-  /// `append_range`). Strong exception guarantee for sized forward ranges; for others the
-  /// elements appended before a throw stay.
+  /// Appends the elements of `range`, allocating at most once when its length is known
+  /// before reading it (sized or forward ranges, including `std::move_iterator` ranges)
+  /// (C++23 `append_range`). Strong exception guarantee for those; for single-pass ranges of
+  /// unknown length the elements appended before a throw stay. `v.append_range(v)` is safe.
   template <std::ranges::input_range R>
   void append_range(R&& range) {
-    if constexpr (std::ranges::sized_range<R> && std::ranges::forward_range<R>) {
-      const size_type count = static_cast<size_type>(std::ranges::size(range));
-      if (capacity_ - size_ < count) {
-        grow_insert(size_, count,
-                    [&](T* dst) { copy_construct(dst, std::ranges::begin(range), count); });
-      } else {
-        copy_construct(data_ + size_, std::ranges::begin(range), count);
-        size_ += static_cast<stored_size>(count);
-      }
+    if constexpr (std::ranges::sized_range<R> || std::ranges::forward_range<R>) {
+      append_counted(std::ranges::begin(range),
+                     static_cast<size_type>(std::ranges::distance(range)));
     } else {
       for (auto&& x : range) emplace_back(std::forward<decltype(x)>(x));
     }
@@ -532,61 +624,19 @@ class small_vector_base {
     });
   }
 
-  /// Exchanges the contents with `other`. Never allocates when both vectors have heap
-  /// buffers, or when each vector's elements fit the other's inline buffer (always true for
-  /// two vectors of the same `small_vector<T, N, A>` type) and the allocators compare equal
-  /// or propagate. Exchanges heap buffers in O(1); moves inline elements (memcpy when T is
-  /// trivially relocatable). Basic exception guarantee.
-  void swap(small_vector_base& other) noexcept((alloc_traits::propagate_on_container_swap::value ||
-                                                alloc_traits::is_always_equal::value) &&
-                                               std::is_nothrow_move_constructible_v<T> &&
-                                               std::is_nothrow_swappable_v<T>) {
-    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
-    constexpr bool steal_always = pocs || alloc_traits::is_always_equal::value;
-    if (FRUGAL_LIKELY(!is_inline() && !other.is_inline() &&
-                      (steal_always || alloc() == other.alloc()))) {
-      std::swap(data_, other.data_);
-      std::swap(size_, other.size_);
-      std::swap(capacity_, other.capacity_);
-      if constexpr (pocs) {
-        using std::swap;
-        swap(alloc(), other.alloc());
-      }
-      return;
-    }
-    swap_slow(other);
-  }
+  /// Exchanges the contents with `other`, which may have another N. A heap buffer changes
+  /// hands in O(1) when the allocators compare equal or propagate and it is bigger than the
+  /// receiver's inline buffer; other elements move into the receiver's inline buffer (memcpy
+  /// when T is trivially relocatable), or into a new buffer when they do not fit it. So it
+  /// never allocates between two vectors of the same `small_vector<T, N, A>` type with equal
+  /// or propagating allocators, and may allocate once per vector otherwise, which is why it
+  /// is not `noexcept` (`small_vector`'s own `swap` is). With unequal allocators that do not
+  /// propagate, the elements are exchanged one by one and each vector keeps its allocator.
+  /// Basic exception guarantee. Swapping a vector with itself does nothing.
+  void swap(small_vector_base& other) { swap_any(other); }
 
- private:
-  FRUGAL_NOINLINE void swap_slow(small_vector_base& other) {
-    if (this == &other) return;
-    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
-    if (!pocs && !alloc_traits::is_always_equal::value && alloc() != other.alloc()) {
-      swap_by_moves(other);
-      return;
-    }
-    if (!is_inline() && !other.is_inline()) {
-      std::swap(data_, other.data_);
-      std::swap(size_, other.size_);
-      std::swap(capacity_, other.capacity_);
-    } else if (!other.is_inline()) {
-      take_heap_from(other);
-    } else if (!is_inline()) {
-      other.take_heap_from(*this);
-    } else {
-      swap_inline(other);
-    }
-    if constexpr (pocs) {
-      using std::swap;
-      swap(alloc(), other.alloc());
-    }
-  }
-
- public:
   /// Exchanges the contents of `a` and `b`; see `swap`.
-  friend void swap(small_vector_base& a, small_vector_base& b) noexcept(noexcept(a.swap(b))) {
-    a.swap(b);
-  }
+  friend void swap(small_vector_base& a, small_vector_base& b) { a.swap(b); }
 
   /// Returns a copy of the allocator.
   allocator_type get_allocator() const noexcept { return alloc(); }
@@ -626,20 +676,81 @@ class small_vector_base {
     if (!is_inline()) deallocate(data_, capacity_);
   }
 
-  // Construction from another vector (used by small_vector's move constructors): takes its
-  // heap buffer or relocates its inline elements, and leaves it empty.
+  // Construction from another vector (used by small_vector's move constructors; this vector
+  // is new, so it is empty, inline and has `other`'s allocator or an equal one): takes its
+  // heap buffer when that is bigger than this vector's inline buffer, otherwise moves the
+  // elements; leaves `other` empty and inline. Allocates only when `other`'s elements are inline
+  // and do not fit this vector's inline buffer (a bigger N through small_vector_base).
   void steal_or_move_from(small_vector_base& other) {
-    if (!other.is_inline()) {
+    if (!other.is_inline() && other.capacity_ > capacity_) {
       adopt_heap(other.data_, other.size_, other.capacity_);
       other.reset_to_inline();
     } else if (other.size_ <= capacity_) {
       detail::relocate_n(alloc(), other.data_, other.size_, data_);
       size_ = other.size_;
       other.size_ = 0;
+      other.release_storage();
     } else {
-      assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
-      other.clear();
+      append_counted(std::make_move_iterator(other.data_), other.size_);
+      other.release_storage();
     }
+  }
+
+  // Appends `count` elements built from the range starting at `first`, read once in order;
+  // allocates at most once. Strong exception guarantee.
+  template <class It>
+  void append_counted(It first, size_type count) {
+    if (capacity_ - size_ < count) {
+      grow_insert(size_, count, [&](T* dst) { copy_construct(dst, first, count); });
+    } else {
+      copy_construct(data_ + size_, first, count);
+      size_ += static_cast<stored_size>(count);
+    }
+  }
+  // Appends `count` copies of `value`, which must not be an element; allocates at most once.
+  void append_fill(size_type count, const T& value) {
+    if (capacity_ - size_ < count) {
+      grow_insert(size_, count, [&](T* dst) { fill_construct(dst, count, value); });
+    } else {
+      fill_construct(data_ + size_, count, value);
+      size_ += static_cast<stored_size>(count);
+    }
+  }
+  // Appends the elements of [first, last), reserving once when the length is known.
+  template <class It>
+  void append_iterators(It first, It last) {
+    if constexpr (detail::length_known_in_advance<It>) {
+      const size_type count = distance_of(first, last);
+      append_counted(std::move(first), count);
+    } else {
+      for (; first != last; ++first) emplace_back(*first);
+    }
+  }
+
+  // Whether small_vector's swap of two vectors of one type cannot throw: it never allocates,
+  // and moves (or swaps) elements only.
+  static constexpr bool nothrow_same_type_swap =
+      (alloc_traits::propagate_on_container_swap::value || alloc_traits::is_always_equal::value) &&
+      std::is_nothrow_move_constructible_v<T> &&
+      (std::is_nothrow_swappable_v<T> || !std::is_swappable_v<T>);
+
+  // small_vector's swap: both vectors have the same N, so each heap buffer is bigger than the
+  // other's inline buffer and can change hands.
+  void swap_same_type(small_vector_base& other) noexcept(nothrow_same_type_swap) {
+    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
+    constexpr bool steal_always = pocs || alloc_traits::is_always_equal::value;
+    if (FRUGAL_LIKELY(!is_inline() && !other.is_inline() &&
+                      (steal_always || alloc() == other.alloc()))) {
+      std::swap(data_, other.data_);
+      std::swap(size_, other.size_);
+      std::swap(capacity_, other.capacity_);
+      if constexpr (pocs) {
+        using std::swap;
+        swap(alloc(), other.alloc());
+      }
+      return;
+    }
+    swap_any(other);
   }
 
   // Fast paths of small_vector for trivially copyable T with a small inline buffer: whole
@@ -714,7 +825,7 @@ class small_vector_base {
   void move_assign_from(small_vector_base& other) {
     constexpr bool pocma = alloc_traits::propagate_on_container_move_assignment::value;
     const bool equal_alloc = alloc_traits::is_always_equal::value || alloc() == other.alloc();
-    if (!other.is_inline() && (pocma || equal_alloc)) {
+    if (!other.is_inline() && (pocma || equal_alloc) && other.capacity_ > inline_capacity()) {
       release_storage();
       if constexpr (pocma) alloc() = std::move(other.alloc());
       adopt_heap(other.data_, other.size_, other.capacity_);
@@ -725,14 +836,23 @@ class small_vector_base {
       if (!equal_alloc) release_storage();
       alloc() = other.alloc();
     }
-    if (other.is_inline() && is_inline() && other.size_ <= capacity_ && size_ == 0) {
+    // The elements move one by one: into the inline buffer when they fit it and not the
+    // capacity (giving back a heap buffer too small for them), otherwise into the capacity,
+    // which grows only when neither holds them.
+    if (other.size_ > capacity_ && other.size_ <= inline_capacity()) {
+      release_storage();
+    } else {
+      clear();
+    }
+    if (other.size_ <= capacity_ && (pocma || equal_alloc)) {
       detail::relocate_n(alloc(), other.data_, other.size_, data_);
       size_ = other.size_;
       other.size_ = 0;
-      return;
+      other.release_storage();
+    } else {
+      append_counted(std::make_move_iterator(other.data_), other.size_);
+      other.release_storage();
     }
-    assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
-    other.clear();
   }
 
  private:
@@ -801,21 +921,42 @@ class small_vector_base {
     return static_cast<size_type>(pos - data_);
   }
 
+  // The length of [first, last), read without consuming the range: `last - first` for sized
+  // sentinels, a count over a copy of `first` otherwise (multi-pass iterators only).
   template <class It>
-  size_type checked_distance(It first, It last) const {
-    const auto d = std::distance(first, last);
-    FRUGAL_ASSERT(d >= 0);
-    return static_cast<size_type>(d);
+  static size_type distance_of(It first, It last) {
+    if constexpr (std::sized_sentinel_for<It, It>) {
+      const auto d = last - first;
+      FRUGAL_ASSERT(d >= 0);
+      return static_cast<size_type>(d);
+    } else {
+      size_type n = 0;
+      for (; first != last; ++first) ++n;
+      return n;
+    }
   }
 
-  // The capacity to grow to for `needed` elements: twice the current one, at least `needed`,
-  // at most max_size(). Throws std::length_error when `needed > max_size()`.
+  // Whether `it` points at an element of this vector (only contiguous iterators of T can).
+  template <class It>
+  bool points_into_this(const It& it) const noexcept {
+    if constexpr (std::contiguous_iterator<It> &&
+                  std::is_same_v<std::remove_cv_t<std::iter_value_t<It>>, T>) {
+      const T* p = std::to_address(it);
+      return !std::less<const T*>{}(p, data_) && std::less<const T*>{}(p, data_ + size_);
+    } else {
+      return false;
+    }
+  }
+
+  // The capacity to grow to for `needed` elements: twice the size (twice the capacity when
+  // full), at least `needed`, at most max_size(), like std::vector; so a vector built in one
+  // step gets exactly its size. Throws std::length_error when `needed > max_size()`.
   size_type next_capacity(size_type needed) const {
     const size_type max = max_size();
     if (FRUGAL_UNLIKELY(needed > max || needed < size_)) {
       detail::throw_length_error("small_vector", needed < size_ ? max + 1 : needed, max);
     }
-    const size_type doubled = capacity_ > max / 2 ? max : 2 * size_type{capacity_};
+    const size_type doubled = size_ > max / 2 ? max : 2 * size_type{size_};
     return doubled > needed ? doubled : needed;
   }
 
@@ -987,8 +1128,13 @@ class small_vector_base {
       if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> &&
                     std::is_same_v<std::iter_value_t<It>, T>) {
         detail::copy_trivial(dst, std::to_address(first), count);
-      } else {
+      } else if constexpr (detail::legacy_category_at_least<It, std::input_iterator_tag>) {
         std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
+      } else {
+        construct_each(dst, count, [&](T* p) {
+          ::new (static_cast<void*>(p)) T(*first);
+          ++first;
+        });
       }
     } else {
       construct_each(dst, count, [&](T* p) {
@@ -998,46 +1144,126 @@ class small_vector_base {
     }
   }
 
-  // Moves this vector's inline elements into `other`'s inline buffer (or a new heap buffer
-  // when they do not fit) and takes `other`'s heap buffer.
-  void take_heap_from(small_vector_base& other) {
-    T* const heap = other.data_;
-    const stored_size heap_size = other.size_;
-    const stored_size heap_capacity = other.capacity_;
-    const stored_size other_inline = other.load_inline_capacity();
-    if (size_ <= other_inline) {
-      other.data_ = other.inline_data();
-      other.capacity_ = other_inline;
-#if FRUGAL_HAS_EXCEPTIONS
-      try {
-#endif
-        detail::relocate_n(alloc(), data_, size_, other.data_);
-#if FRUGAL_HAS_EXCEPTIONS
-      } catch (...) {
-        other.store_inline_capacity(other_inline);
-        other.data_ = heap;
-        other.capacity_ = heap_capacity;
-        throw;
-      }
-#endif
-    } else {
-      // From this vector's allocator: equal to `other`'s, or about to be swapped to it.
-      T* p = allocate_and_build(size_,
-                                [&](T* dst) { detail::relocate_n(alloc(), data_, size_, dst); });
-      other.data_ = p;
-      other.capacity_ = size_;
+  // The swap of any two vectors (small_vector_base::swap).
+  FRUGAL_NOINLINE void swap_any(small_vector_base& other) {
+    if (this == &other) return;
+    constexpr bool pocs = alloc_traits::propagate_on_container_swap::value;
+    if (!pocs && !alloc_traits::is_always_equal::value && alloc() != other.alloc()) {
+      swap_by_moves(other);
+      return;
     }
-    other.size_ = size_;
-    size_ = 0;
-    adopt_heap(heap, heap_size, heap_capacity);
+    // The allocators are equal or swap too. Memory made during the swap for one vector comes
+    // from the allocator that vector holds afterwards: the other's when they propagate.
+    if (is_inline() && other.is_inline()) {
+      if constexpr (pocs) {
+        using std::swap;
+        swap(alloc(), other.alloc());  // first: no heap memory changes hands here
+      }
+      swap_inline(other);
+      return;
+    }
+    if (!is_inline()) {
+      swap_from_heap(other);
+    } else {
+      other.swap_from_heap(*this);
+    }
+    if constexpr (pocs) {
+      using std::swap;
+      swap(alloc(), other.alloc());
+    }
   }
 
+  // swap_any when this vector is on the heap. A heap buffer bigger than the receiver's inline
+  // buffer changes hands; other elements move into the receiver's inline buffer, or into a new
+  // buffer from the other vector's allocator when they do not fit it. The allocators have not
+  // been swapped yet.
+  void swap_from_heap(small_vector_base& b) {
+    small_vector_base& a = *this;
+    const stored_size na = a.load_inline_capacity();
+    const stored_size nb = static_cast<stored_size>(b.inline_capacity());
+    T* const a_heap = a.data_;
+    const stored_size a_size = a.size_, a_capacity = a.capacity_;
+    T* const b_data = b.data_;
+    const stored_size b_size = b.size_, b_capacity = b.capacity_;
+    const bool b_on_heap = !b.is_inline();
+    const bool b_buffer_moves = b_on_heap && b_capacity > na;
+    const bool a_buffer_moves = a_capacity > nb;
+
+    // b's elements go to a's side. When they do not move with their buffer, b's buffer is
+    // small enough for a's inline buffer, or b is inline and may need a new buffer.
+    T* a_new = b_data;
+    stored_size a_new_capacity = b_capacity;
+    if (!b_buffer_moves) {
+      if (b_size <= na) {
+        a_new = a.inline_data();
+        a_new_capacity = na;
+        detail::run_or_clean_up([&] { detail::relocate_n(b.alloc(), b_data, b_size, a_new); },
+                                [&] { a.store_inline_capacity(na); });
+      } else {
+        a_new = b.allocate_and_build(
+            b_size, [&](T* dst) { detail::relocate_n(b.alloc(), b_data, b_size, dst); });
+        a_new_capacity = b_size;
+      }
+    }
+    // a's elements go to b's side: with their buffer, or into b's inline buffer (now free),
+    // which holds them since a's buffer is no bigger than it.
+    T* b_new = a_heap;
+    stored_size b_new_capacity = a_capacity;
+    if (!a_buffer_moves) {
+      b_new = b.inline_data();
+      b_new_capacity = nb;
+      detail::run_or_clean_up([&] { detail::relocate_n(a.alloc(), a_heap, a_size, b_new); },
+                              [&] {
+                                // a is unchanged; b's elements, already moved, are given up and b
+                                // is left empty.
+                                if (b_buffer_moves) {
+                                  b.store_inline_capacity(nb);
+                                  return;
+                                }
+                                detail::destroy_n(b.alloc(), a_new, b_size);
+                                if (a_new == a.inline_data()) {
+                                  a.store_inline_capacity(na);
+                                } else {
+                                  b.deallocate(a_new, a_new_capacity);
+                                }
+                                if (b_on_heap) b.deallocate(b_data, b_capacity);
+                                b.data_ = b.inline_data();
+                                b.size_ = 0;
+                                b.capacity_ = nb;
+                              });
+      a.deallocate(a_heap, a_capacity);
+    }
+    if (b_on_heap && !b_buffer_moves) b.deallocate(b_data, b_capacity);
+    a.data_ = a_new;
+    a.size_ = b_size;
+    a.capacity_ = a_new_capacity;
+    if (a_buffer_moves) b.store_inline_capacity(nb);
+    b.data_ = b_new;
+    b.size_ = a_size;
+    b.capacity_ = b_new_capacity;
+  }
+
+  // swap_any when both vectors are inline; each allocates from its own allocator.
   void swap_inline(small_vector_base& other) {
     small_vector_base& big = size_ >= other.size_ ? *this : other;
     small_vector_base& small = size_ >= other.size_ ? other : *this;
     if (big.size_ > small.capacity_) {
-      // Different inline capacities through small_vector_base&: may allocate.
-      swap_by_moves(other);
+      // Different inline capacities through small_vector_base&: small's elements fit big's
+      // inline buffer (small.size() <= small's N < big.size() <= big's N); big's go to a new
+      // buffer for small.
+      const stored_size moved = big.size_;
+      T* p = small.allocate_and_build(
+          moved, [&](T* dst) { detail::relocate_n(small.alloc(), big.data_, moved, dst); });
+      big.size_ = 0;
+      detail::run_or_clean_up(
+          [&] { detail::relocate_n(big.alloc(), small.data_, small.size_, big.data_); },
+          [&] {
+            detail::destroy_n(small.alloc(), p, moved);  // big is left empty
+            small.deallocate(p, moved);
+          });
+      big.size_ = small.size_;
+      small.size_ = 0;
+      small.adopt_heap(p, moved, moved);
       return;
     }
     if constexpr (detail::memcpy_relocatable_v<Allocator, T>) {
@@ -1052,24 +1278,53 @@ class small_vector_base {
         return;
       }
     }
-    using std::swap;
-    for (stored_size i = 0; i < small.size_; ++i) swap(big.data_[i], small.data_[i]);
+    big.exchange_prefix(small, small.size_);
     const size_type extra = big.size_ - small.size_;
-    detail::relocate_n(alloc(), big.data_ + small.size_, extra, small.data_ + small.size_);
+    detail::relocate_n(small.alloc(), big.data_ + small.size_, extra, small.data_ + small.size_);
     small.size_ = big.size_;
     big.size_ = static_cast<stored_size>(big.size_ - extra);
   }
 
+  // swap_any with unequal allocators that do not propagate: the elements are exchanged one by
+  // one and each vector keeps its allocator (and allocates from it).
   void swap_by_moves(small_vector_base& other) {
     small_vector_base& big = size_ >= other.size_ ? *this : other;
     small_vector_base& small = size_ >= other.size_ ? other : *this;
     const size_type common = small.size_;
     small.reserve(big.size_);
-    using std::swap;
-    for (size_type i = 0; i < common; ++i) swap(big.data_[i], small.data_[i]);
-    small.append_range(std::ranges::subrange(std::make_move_iterator(big.data_ + common),
-                                             std::make_move_iterator(big.data_ + big.size_)));
-    big.erase(big.begin() + static_cast<difference_type>(common), big.end());
+    big.exchange_prefix(small, common);
+    small.append_counted(std::make_move_iterator(big.data_ + common), big.size_ - common);
+    detail::destroy_n(big.alloc(), big.data_ + common, big.size_ - common);
+    big.size_ = static_cast<stored_size>(common);
+  }
+
+  // Exchanges the first `n` elements of this vector and `other`: by swap when T is swappable,
+  // by move construction otherwise (types with const members, `std::pair<const K, V>`). If a
+  // move throws there, the vector with the hole keeps only the elements before it.
+  void exchange_prefix(small_vector_base& other, size_type n) {
+    if constexpr (std::is_swappable_v<T>) {
+      using std::swap;
+      for (size_type i = 0; i < n; ++i) swap(data_[i], other.data_[i]);
+    } else {
+      for (size_type i = 0; i < n; ++i) {
+        T* const mine = data_ + i;
+        T* const theirs = other.data_ + i;
+        detail::allocator_temporary<Allocator, T> held(alloc(), std::move(*mine));
+        alloc_traits::destroy(alloc(), mine);
+        detail::run_or_clean_up([&] { alloc_traits::construct(alloc(), mine, std::move(*theirs)); },
+                                [&] {
+                                  detail::destroy_n(alloc(), mine + 1, size_ - i - 1);
+                                  size_ = static_cast<stored_size>(i);
+                                });
+        alloc_traits::destroy(other.alloc(), theirs);
+        detail::run_or_clean_up(
+            [&] { alloc_traits::construct(other.alloc(), theirs, std::move(*held.get())); },
+            [&] {
+              detail::destroy_n(other.alloc(), theirs + 1, other.size_ - i - 1);
+              other.size_ = static_cast<stored_size>(i);
+            });
+      }
+    }
   }
 
   T* data_;
@@ -1125,34 +1380,40 @@ class small_vector : public small_vector_base<T, Allocator> {
   explicit small_vector(size_type n, const Allocator& a = Allocator()) : small_vector(a) {
     this->resize(n);
   }
-  /// Constructs `n` copies of `value`; allocates once when `n > N`.
+  /// Constructs `n` copies of `value`; allocates once when `n > N`. Never assigns elements,
+  /// so T need not be assignable (likewise for every constructor).
   small_vector(size_type n, const T& value, const Allocator& a = Allocator()) : small_vector(a) {
-    this->assign(n, value);
+    if (n > this->max_size()) detail::throw_length_error("small_vector", n, this->max_size());
+    this->append_fill(n, value);
   }
-  /// Constructs a copy of [first, last); allocates at most once for forward iterators.
+  /// Constructs a copy of [first, last); allocates at most once when the length of the range
+  /// is known before reading it (forward iterators, `std::move_iterator`, sized sentinels).
   template <std::input_iterator It>
   small_vector(It first, It last, const Allocator& a = Allocator()) : small_vector(a) {
-    this->assign(first, last);
+    this->append_iterators(std::move(first), std::move(last));
   }
+  /// Constructs a copy of `list`; allocates once when it has more than N elements.
   small_vector(std::initializer_list<T> list, const Allocator& a = Allocator()) : small_vector(a) {
-    this->assign(list.begin(), list.end());
+    this->append_counted(list.begin(), list.size());
   }
   /// Copies `other`, with the allocator its `select_on_container_copy_construction` gives.
+  /// Allocates once when `other` has more than N elements.
   small_vector(const small_vector& other)
       : small_vector(alloc_traits::select_on_container_copy_construction(other.get_allocator())) {
     if constexpr (bytewise) {
       if (this->template copy_inline_bytes<storage_bytes>(other)) return;
     }
-    this->assign(other.begin(), other.end());
+    this->append_counted(other.begin(), other.size());
   }
+  /// Copies `other` into memory from `a`.
   small_vector(const small_vector& other, const std::type_identity_t<Allocator>& a)
       : small_vector(a) {
-    this->assign(other.begin(), other.end());
+    this->append_counted(other.begin(), other.size());
   }
   /// Copies the elements of any small_vector (any N) with the same T and allocator type.
   explicit small_vector(const base& other)
       : small_vector(alloc_traits::select_on_container_copy_construction(other.get_allocator())) {
-    this->assign(other.begin(), other.end());
+    this->append_counted(other.begin(), other.size());
   }
   /// Takes `other`'s heap buffer, or moves its inline elements (invalidating iterators into
   /// it); `other` is left empty. Never allocates.
@@ -1167,17 +1428,19 @@ class small_vector : public small_vector_base<T, Allocator> {
     this->steal_or_move_from(other);
   }
   /// Like the move constructor when `a == other.get_allocator()`; otherwise moves the
-  /// elements one by one into memory from `a`.
+  /// elements one by one into memory from `a`, allocating once when there are more than N.
+  /// `other` is left empty.
   small_vector(small_vector&& other, const std::type_identity_t<Allocator>& a) : small_vector(a) {
     if (alloc_traits::is_always_equal::value || a == other.get_allocator()) {
       this->steal_or_move_from(other);
     } else {
-      this->assign(std::make_move_iterator(other.begin()), std::make_move_iterator(other.end()));
+      this->append_counted(std::make_move_iterator(other.begin()), other.size());
       other.clear();
     }
   }
-  /// Takes the elements of any small_vector (any N) with the same T and allocator; may
-  /// allocate when they do not fit this vector's inline buffer and `other` is inline.
+  /// Takes the elements of any small_vector (any N) with the same T and allocator: its heap
+  /// buffer when that is bigger than N, otherwise the elements one by one. Allocates (once)
+  /// only when `other` is inline with more than N elements. `other` is left empty.
   explicit small_vector(base&& other) : small_vector(other.get_allocator()) {
     this->steal_or_move_from(other);
   }
@@ -1197,15 +1460,20 @@ class small_vector : public small_vector_base<T, Allocator> {
 
   small_vector& operator=(const small_vector& other) {
     if constexpr (bytewise) {
-      if (this->template copy_inline_bytes<storage_bytes>(other)) return *this;
+      if (this != &other && this->template copy_inline_bytes<storage_bytes>(other)) return *this;
     }
     base::operator=(other);
     return *this;
   }
+  /// Replaces the contents with `other`'s and leaves `other` empty; see the base's move
+  /// assignment. Between two vectors of this type it never allocates when the allocators are
+  /// equal or propagate, hence `noexcept` then (when T's move constructor is).
   small_vector& operator=(small_vector&& other) noexcept(
-      noexcept(std::declval<base&>() = std::declval<base&&>())) {
+      (alloc_traits::propagate_on_container_move_assignment::value ||
+       alloc_traits::is_always_equal::value) &&
+      std::is_nothrow_move_constructible_v<T>) {
     if constexpr (bytewise) {
-      if (other.is_inline() && this->is_inline()) {
+      if (other.is_inline() && this->is_inline() && this != &other) {
         this->template take_inline_bytes<storage_bytes>(other);
         return *this;
       }
@@ -1221,13 +1489,14 @@ class small_vector : public small_vector_base<T, Allocator> {
 
   /// Exchanges the contents with `other`; see small_vector_base::swap.
   friend void swap(small_vector& a, small_vector& b) noexcept(noexcept(a.swap(b))) { a.swap(b); }
-  /// Exchanges the contents with `other`; see small_vector_base::swap.
-  void swap(small_vector& other) noexcept(
-      noexcept(std::declval<base&>().swap(std::declval<base&>()))) {
+  /// Exchanges the contents with `other`; see small_vector_base::swap. Never allocates when
+  /// the allocators are equal or propagate, hence `noexcept` then (when T's move constructor
+  /// and swap are).
+  void swap(small_vector& other) noexcept(base::nothrow_same_type_swap) {
     if constexpr (bytewise) {
       const bool mine = this->is_inline(), theirs = other.is_inline();
       if (mine && theirs) {
-        this->template swap_inline_bytes<storage_bytes>(other);
+        if (this != &other) this->template swap_inline_bytes<storage_bytes>(other);
         return;
       }
       if (mine != theirs) {
@@ -1239,7 +1508,7 @@ class small_vector : public small_vector_base<T, Allocator> {
         return;
       }
     }
-    base::swap(other);
+    this->swap_same_type(other);
   }
   using base::swap;
 
