@@ -1,4 +1,5 @@
 #include <frugal/cow_string.hpp>
+#include <frugal/slice.hpp>
 #include <frugal/testing/allocation_counter.hpp>
 
 #include <catch2/catch.hpp>
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 using frugal::cow_string;
 using frugal::testing::count_allocations;
@@ -293,4 +296,232 @@ TEST_CASE("bad input: empty pattern and overflow", "[cow_string]") {
   const std::size_t big = std::string().max_size() / 999;
   REQUIRE_THROWS_AS(frugal::replace_all(enormous, "a", std::string_view(many.data(), big)),
                     std::length_error);
+}
+
+// Aliasing: every mutating call given an argument that views the cow itself -----------------
+
+namespace {
+
+// The views of an owned cow's own text that a caller can derive and assign back.
+std::vector<std::pair<std::string, std::function<std::string_view(const cow_string&)>>>
+self_views() {
+  return {
+      {"view", [](const cow_string& c) { return c.view(); }},
+      {"trim", [](const cow_string& c) { return frugal::trim(c.view()); }},
+      {"trim of the cow", [](const cow_string& c) { return frugal::trim(c); }},
+      {"first_n", [](const cow_string& c) { return frugal::first_n(c, 3); }},
+      {"last_n", [](const cow_string& c) { return frugal::last_n(c, 3); }},
+      {"middle", [](const cow_string& c) { return c.view().substr(2, c.size() / 2); }},
+      {"empty at the front", [](const cow_string& c) { return c.view().substr(0, 0); }},
+      {"empty at the end", [](const cow_string& c) { return c.view().substr(c.size()); }},
+      {"split_once tail", [](const cow_string& c) { return frugal::split_once(c, ' ')->second; }},
+  };
+}
+
+std::vector<std::string> owned_texts() {
+  return {"  ab cd  ", "  " + std::string(60, 'q') + " tail  "};  // short, then heap
+}
+
+}  // namespace
+
+TEST_CASE("assigning a view of the cow's own owned text keeps that text", "[cow_string][alias]") {
+  for (const std::string& text : owned_texts()) {
+    for (const auto& [name, derive] : self_views()) {
+      for (int form = 0; form < 5; ++form) {
+        INFO(name << ", form " << form << ", text '" << text << "'");
+        cow_string c{std::string(text)};
+        const std::string_view part = derive(c);
+        const std::string expected(part);
+        const std::size_t allocations = count_allocations([&] {
+          switch (form) {
+            case 0:  // converting assignment from a view
+              c = part;
+              break;
+            case 1: {  // copy assignment from a cow that borrows it
+              const cow_string borrowed = cow_string::borrowed(part);
+              c = borrowed;
+              break;
+            }
+            case 2:  // move assignment
+              c = cow_string::borrowed(part);
+              break;
+            case 3:  // a C string pointing into it, when the view runs to its end
+              if (part.data() + part.size() == c.view().data() + c.size()) {
+                c = part.data();
+              } else {
+                c = part;
+              }
+              break;
+            default:  // assigning a const std::string& of its own string
+              c = std::as_const(c.to_mut());
+              REQUIRE(c.view() == text);
+              c = part;
+          }
+        });
+        REQUIRE(allocations == 0);
+        REQUIRE(c.is_owned());
+        REQUIRE(c.view() == expected);
+        REQUIRE(std::string(c.data(), c.size()) == expected);
+      }
+    }
+  }
+}
+
+TEST_CASE("transformations assigned back to the cow they read keep the text",
+          "[cow_string][alias]") {
+  for (const std::string& text : owned_texts()) {
+    const std::string lower = ref_lower(text);
+    cow_string c{std::string(lower)};
+    c = frugal::to_lower_ascii(c);  // nothing changes: the result borrows c
+    REQUIRE(c.is_owned());
+    REQUIRE(c.view() == lower);
+    c = frugal::to_upper_ascii(c);  // everything changes: a new string
+    REQUIRE(c.view() == ref_upper(text));
+    c = frugal::to_upper_ascii(c);
+    REQUIRE(c.view() == ref_upper(text));
+    c = frugal::escape_html(c);
+    REQUIRE(c.view() == ref_upper(text));
+    c = frugal::replace_all(c, "#", "-");
+    REQUIRE(c.view() == ref_upper(text));
+    c = frugal::trim(c.view());
+    REQUIRE(c.view() == std::string(frugal::trim(std::string_view(ref_upper(text)))));
+    c = frugal::trim(c);
+    REQUIRE(c.is_owned());
+    c = frugal::replace_all(c, "Q", "");
+    c = frugal::to_lower_ascii(c);
+    REQUIRE(c.view() == ref_replace(frugal::trim(std::string_view(lower)), "q", ""));
+  }
+  // A borrowed cow assigned a view of its own source stays borrowed.
+  const std::string source = "  keep  ";
+  cow_string b(source);
+  b = frugal::trim(b);
+  REQUIRE(b.is_borrowed());
+  REQUIRE(b.data() == source.data() + 2);
+  REQUIRE(b.view() == "keep");
+}
+
+TEST_CASE("self-assignment keeps the text", "[cow_string][alias]") {
+  for (const std::string& text : owned_texts()) {
+    cow_string c{std::string(text)};
+    cow_string& same = c;
+    c = same;
+    REQUIRE(c.view() == text);
+    c = std::move(same);
+    REQUIRE(c.view() == text);
+    REQUIRE(c.is_owned());
+  }
+}
+
+TEST_CASE("replace_all with patterns that view the string it changes", "[cow_string][alias]") {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 400; ++round) {
+    const std::string text = random_text(rng, round % 2 == 0 ? 12 : 70);
+    if (text.empty()) continue;
+    // Positions of `from` and `to` inside the text, or outside (an external copy).
+    const std::size_t fa = rng() % text.size();
+    const std::size_t fl = 1 + rng() % std::min<std::size_t>(3, text.size() - fa);
+    const std::size_t ta = rng() % text.size();
+    const std::size_t tl = rng() % (std::min<std::size_t>(5, text.size() - ta) + 1);
+    for (int which = 0; which < 3; ++which) {  // 0: from aliases, 1: to aliases, 2: both
+      const std::string from_copy = text.substr(fa, fl);
+      const std::string to_copy = text.substr(ta, tl);
+      const std::string expected = ref_replace(text, from_copy, to_copy);
+      INFO("text '" << text << "' from '" << from_copy << "' to '" << to_copy << "' which "
+                    << which);
+      {
+        std::string s = text;
+        const std::string_view from =
+            which != 1 ? std::string_view(s).substr(fa, fl) : std::string_view(from_copy);
+        const std::string_view to =
+            which != 0 ? std::string_view(s).substr(ta, tl) : std::string_view(to_copy);
+        const cow_string r = frugal::replace_all(std::move(s), from, to);
+        REQUIRE(r.view() == expected);
+        REQUIRE(r.is_owned());
+      }
+      {
+        cow_string c{std::string(text)};
+        const std::string_view from =
+            which != 1 ? c.view().substr(fa, fl) : std::string_view(from_copy);
+        const std::string_view to =
+            which != 0 ? c.view().substr(ta, tl) : std::string_view(to_copy);
+        const cow_string r = frugal::replace_all(std::move(c), from, to);
+        REQUIRE(r.view() == expected);
+        REQUIRE(r.is_owned());
+      }
+      {
+        cow_string c{std::string(text)};
+        const std::string_view from =
+            which != 1 ? c.view().substr(fa, fl) : std::string_view(from_copy);
+        const std::string_view to =
+            which != 0 ? c.view().substr(ta, tl) : std::string_view(to_copy);
+        c = frugal::replace_all(c, from, to);  // the view overload, assigned back
+        REQUIRE(c.view() == expected);
+      }
+    }
+  }
+}
+
+TEST_CASE("replace_all allocates once when a pattern views the string, never in place",
+          "[cow_string][alias][alloc]") {
+  const std::string text = std::string(40, 'a') + "-" + std::string(40, 'b');
+  std::string s = text;
+  const std::string_view dash = std::string_view(s).substr(40, 1);
+  cow_string r;
+  REQUIRE(count_allocations([&] { r = frugal::replace_all(std::move(s), dash, ""); }) == 1);
+  REQUIRE(r.view() == std::string(40, 'a') + std::string(40, 'b'));
+  std::string t = text;
+  REQUIRE(count_allocations([&] { r = frugal::replace_all(std::move(t), "-", ""); }) == 0);
+  REQUIRE(r.view() == std::string(40, 'a') + std::string(40, 'b'));
+  cow_string c{std::string(text)};
+  const std::string_view a = c.view().substr(0, 1);
+  REQUIRE(count_allocations([&] { r = frugal::replace_all(std::move(c), "b", a); }) == 1);
+  REQUIRE(r.view() == std::string(40, 'a') + "-" + std::string(40, 'a'));
+}
+
+// Lifetimes -----------------------------------------------------------------------------------
+
+namespace {
+template <class T>
+concept can_borrow = requires(T&& t) {
+  cow_string::borrowed(std::forward<T>(t));
+};
+}  // namespace
+
+TEST_CASE("borrowed() takes views and string lvalues, never a temporary string", "[cow_string]") {
+  STATIC_REQUIRE(can_borrow<std::string_view>);
+  STATIC_REQUIRE(can_borrow<const char*>);
+  STATIC_REQUIRE(can_borrow<std::string&>);
+  STATIC_REQUIRE(can_borrow<const std::string&>);
+  STATIC_REQUIRE_FALSE(can_borrow<std::string>);
+  STATIC_REQUIRE_FALSE(can_borrow<const std::string>);
+  STATIC_REQUIRE(std::is_constructible_v<cow_string, std::string&&>);
+  STATIC_REQUIRE(std::is_constructible_v<cow_string, const std::string&>);
+  STATIC_REQUIRE_FALSE(std::is_constructible_v<cow_string, const std::string&&>);
+  const std::string source = long_string();
+  const cow_string b = cow_string::borrowed(source);
+  REQUIRE(b.is_borrowed());
+  REQUIRE(b.data() == source.data());
+}
+
+TEST_CASE("slice functions take a cow lvalue as a string and view its text", "[cow_string]") {
+  for (const bool owned : {false, true}) {
+    const std::string source = "  key = value  ";
+    const cow_string c = owned ? cow_string(std::string(source)) : cow_string(source);
+    STATIC_REQUIRE(std::is_same_v<decltype(frugal::trim(c)), std::string_view>);
+    STATIC_REQUIRE(std::is_same_v<decltype(frugal::first_n(c, 1)), std::string_view>);
+    REQUIRE(frugal::trim(c) == "key = value");
+    REQUIRE(frugal::trim(c).data() == c.data() + 2);
+    REQUIRE(frugal::trim_start(c) == "key = value  ");
+    REQUIRE(frugal::trim_end(c) == "  key = value");
+    const auto kv = frugal::split_once(c, " = ");
+    REQUIRE(kv.has_value());
+    REQUIRE(kv->first == "  key");
+    REQUIRE(kv->second == "value  ");
+    REQUIRE(kv->second.data() == c.data() + 8);
+    REQUIRE(frugal::split_once(c, '=')->first == "  key ");
+    REQUIRE_FALSE(frugal::split_once(c, '#').has_value());
+    REQUIRE(frugal::first_n(c, 5) == "  key");
+    REQUIRE(frugal::strip_prefix(c, "  key") == std::optional<std::string_view>(" = value  "));
+    REQUIRE(count_allocations([&] { (void)frugal::trim(c); }) == 0);
+  }
 }

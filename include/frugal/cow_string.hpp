@@ -74,6 +74,10 @@ class basic_cow_string {
   static constexpr basic_cow_string borrowed(view_type text FRUGAL_LIFETIMEBOUND) noexcept {
     return basic_cow_string(text);
   }
+  /// Returns a cow that borrows the C string `text`, which must outlive it.
+  static constexpr basic_cow_string borrowed(const CharT* text FRUGAL_LIFETIMEBOUND) {
+    return basic_cow_string(text);
+  }
   /// Returns a cow that borrows the string `text`, which must outlive it.
   static basic_cow_string borrowed(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept {
     return basic_cow_string(text);

@@ -179,7 +179,8 @@ std::size_t run() {
 #elif CASE == 102
 std::size_t run() {
   char buffer[] = "a b c";
-  std::size_t total = use(frugal::trim(make_cow().view())) + use(frugal::first_n(make_cow().view(), 3));
+  std::size_t total =
+      use(frugal::trim(make_cow().view())) + use(frugal::first_n(make_cow().view(), 3));
   for (auto piece : frugal::split(std::string_view(buffer), is_space)) total += piece.size();
   const frugal::cow_string kept = make_cow();
   auto v = frugal::trim(kept);
