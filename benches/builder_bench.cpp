@@ -1,19 +1,24 @@
 // builder against growing one element at a time (naive), the standard library's range
-// constructor (std), absl::StrCat / absl::StrJoin (absl), and copying the pieces into a
-// preallocated buffer (limit).
+// constructor or reserve + push_back (std), absl::StrCat / absl::StrJoin (absl), and copying the
+// pieces into a preallocated buffer (limit).
 //
 // Names: builder/<operation>/<impl>/<size>.
 #include "bench_support.hpp"
 
 #include <frugal/builder.hpp>
+#include <frugal/small_vector.hpp>
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <forward_list>
 #include <list>
+#include <memory>
+#include <ranges>
 #include <string>
 #include <vector>
 
@@ -75,6 +80,72 @@ void unsized_std(benchmark::State& s) {
 }
 void unsized_frugal(benchmark::State& s) {
   collect_frugal(s, make_flist(static_cast<std::size_t>(s.range(0))));
+}
+
+// Collecting a sized, mapped range: n uint64_t through `x * 3 + 1` -------------------------
+
+std::uint64_t map_id(std::uint64_t x) { return x * 3 + 1; }
+
+std::vector<std::uint64_t> make_ids(std::size_t n) {
+  std::vector<std::uint64_t> ids(n);
+  for (std::size_t i = 0; i < n; ++i) ids[i] = i * 7919;
+  return ids;
+}
+
+template <class C>
+bool maps_right(const C& out, const std::vector<std::uint64_t>& src) {
+  return out.size() == src.size() &&
+         std::equal(src.begin(), src.end(), out.begin(),
+                    [](std::uint64_t s, std::uint64_t o) { return map_id(s) == o; });
+}
+
+void mapped_naive(benchmark::State& state) {
+  const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t x : src) out.push_back(map_id(x));
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void mapped_std(benchmark::State& state) {
+  const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::vector<std::uint64_t> out;
+    out.reserve(src.size());
+    for (std::uint64_t x : src) out.push_back(map_id(x));
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void mapped_frugal(benchmark::State& state) {
+  const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
+  auto mapped = src | std::views::transform(map_id);
+  if (!maps_right(frugal::collect<std::vector<std::uint64_t>>(mapped), src))
+    return state.SkipWithError("wrong result");
+  for (auto _ : frugal::bench::counted(state)) {
+    auto out = frugal::collect<std::vector<std::uint64_t>>(mapped);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void mapped_frugal_small_vector(benchmark::State& state) {
+  using vec = frugal::small_vector<std::uint64_t, 8>;
+  const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
+  auto mapped = src | std::views::transform(map_id);
+  if (!maps_right(frugal::collect<vec>(mapped), src)) return state.SkipWithError("wrong result");
+  for (auto _ : frugal::bench::counted(state)) {
+    auto out = frugal::collect<vec>(mapped);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+// The limit: new[] and a transform loop, nothing initialised twice, no capacity checks.
+void mapped_limit(benchmark::State& state) {
+  const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::unique_ptr<std::uint64_t[]> out(new std::uint64_t[src.size()]);
+    std::uint64_t* const p = out.get();
+    for (std::size_t i = 0; i < src.size(); ++i) p[i] = map_id(src[i]);
+    benchmark::DoNotOptimize(out.get());
+    benchmark::ClobberMemory();
+  }
 }
 
 // str_cat of 2, 4 and 8 mixed pieces (strings, ints, doubles) -------------------------------
@@ -266,6 +337,15 @@ const bool registered = [] {
     benchmark::RegisterBenchmark("builder/collect_unsized/std", unsized_std)->Arg(n);
     benchmark::RegisterBenchmark("builder/collect_unsized/frugal", unsized_frugal)->Arg(n);
   }
+  for (std::int64_t n : {10, 1000, 10000}) {
+    benchmark::RegisterBenchmark("builder/collect_mapped/naive", mapped_naive)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_mapped/std", mapped_std)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_mapped/frugal", mapped_frugal)->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_mapped/frugal:small_vector",
+                                 mapped_frugal_small_vector)
+        ->Arg(n);
+    benchmark::RegisterBenchmark("builder/collect_mapped/limit", mapped_limit)->Arg(n);
+  }
   for (std::int64_t n : {2, 4, 8}) {
     benchmark::RegisterBenchmark("builder/str_cat/naive", cat_naive)->Arg(n);
     benchmark::RegisterBenchmark("builder/str_cat/absl", cat_absl)->Arg(n);
@@ -287,3 +367,4 @@ const bool registered = [] {
 FRUGAL_BENCH_HEADLINE("^builder/str_cat/");
 FRUGAL_BENCH_HEADLINE("^builder/str_join/");
 FRUGAL_BENCH_HEADLINE("^builder/collect_sized/[a-z]+/10000$");
+FRUGAL_BENCH_HEADLINE("^builder/collect_mapped/[a-z:_]+/1000$");

@@ -25,7 +25,7 @@ endforeach()
 if(FRUGAL_CLANG16)
   set(source ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/builder_dangling.cpp)
   set(flags -std=c++20 -fsyntax-only -Wall -Wextra -Werror=dangling -I${PROJECT_SOURCE_DIR}/include)
-  foreach(case 1 2)
+  foreach(case 1 2 4 5)
     add_test(NAME lifetime/builder_dangling_${case}_warns
       COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
         "-DARGS=${flags};-DCASE=${case};${source}" "-DEXPECT=-Wdangling"
@@ -43,11 +43,21 @@ add_test(NAME builder/no_standard_mode_branches
   COMMAND ${CMAKE_COMMAND} -E env grep -nE "__cpp_lib|__cplusplus|_LIBCPP_VERSION|__GLIBCXX__"
     ${PROJECT_SOURCE_DIR}/include/frugal/builder.hpp)
 set_tests_properties(builder/no_standard_mode_branches PROPERTIES WILL_FAIL TRUE LABELS unit)
+# clang 16 spells C++23 -std=c++2b.
+set(builder_cxx23_flag "")
 if(FRUGAL_HAVE_CXX23)
+  set(builder_cxx23_flag -std=c++23)
+else()
+  check_cxx_compiler_flag(-std=c++2b FRUGAL_HAVE_CXX2B)
+  if(FRUGAL_HAVE_CXX2B)
+    set(builder_cxx23_flag -std=c++2b)
+  endif()
+endif()
+if(builder_cxx23_flag)
   add_executable(builder_mixed_std builder_mixed_std_a.cpp builder_mixed_std_b.cpp)
   target_link_libraries(builder_mixed_std PRIVATE frugal::frugal)
   frugal_target_warnings(builder_mixed_std)
-  set_source_files_properties(builder_mixed_std_b.cpp PROPERTIES COMPILE_OPTIONS -std=c++23)
+  set_source_files_properties(builder_mixed_std_b.cpp PROPERTIES COMPILE_OPTIONS ${builder_cxx23_flag})
   add_test(NAME builder/mixed_standard_modes_link COMMAND builder_mixed_std)
   set_tests_properties(builder/mixed_standard_modes_link PROPERTIES
     PASS_REGULAR_EXPRESSION "one definition" LABELS unit)

@@ -656,7 +656,6 @@ struct throwing_move {
   throwing_move(std::string x) : v(std::move(x)) {}  // NOLINT
   throwing_move(const throwing_move&) = default;
   throwing_move(throwing_move&& o) noexcept(false) : v(std::move(o.v)) {}
-  friend bool operator==(const throwing_move&, const throwing_move&) = default;
 };
 
 }  // namespace

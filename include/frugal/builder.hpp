@@ -511,7 +511,7 @@ class builder {
   /// Appends one element (vectors) or, for std::string, any str_cat pieces (which may view
   /// the string being built).
   template <class... Args>
-  builder& append(const Args&... args) {
+  builder& append(const Args&... args) FRUGAL_LIFETIMEBOUND {
     const std::size_t before = out_.capacity();
     if constexpr (std::is_same_v<C, std::string>) {
       str_append(out_, args...);
@@ -524,7 +524,7 @@ class builder {
   }
   /// Constructs one element in place at the end (not for std::string).
   template <class... Args>
-  builder& emplace_back(Args&&... args) {
+  builder& emplace_back(Args&&... args) FRUGAL_LIFETIMEBOUND {
     const std::size_t before = out_.capacity();
     out_.emplace_back(std::forward<Args>(args)...);
     if (out_.capacity() != before) ++regrowths_;
@@ -538,7 +538,7 @@ class builder {
   /// one more allocation when the container grows. Throws std::length_error, before
   /// appending, when the total would exceed max_size(). Elements appended before a throw stay.
   template <std::ranges::input_range R>
-  builder& append_range(R&& range) {
+  builder& append_range(R&& range) FRUGAL_LIFETIMEBOUND {
     if constexpr (std::ranges::sized_range<R> || std::ranges::forward_range<R>) {
       std::size_t n;
       if constexpr (std::ranges::sized_range<R>) {

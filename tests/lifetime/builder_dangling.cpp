@@ -1,6 +1,6 @@
-// Compiled by clang-16 with -Werror=dangling once per CASE: cases 1 and 2 keep the view of a
-// temporary builder and must be diagnosed; case 3 passes it to a function, which is safe,
-// and must compile cleanly.
+// Compiled by clang-16 with -Werror=dangling once per CASE: cases 1, 2, 4 and 5 keep the view
+// of a temporary builder, or the builder an append returns, and must be diagnosed; case 3
+// passes it to a function, which is safe, and must compile cleanly.
 #include <frugal/builder.hpp>
 
 #include <string>
@@ -13,11 +13,17 @@ int main() {
   const std::string& v = frugal::builder<std::string>(8).view();
   return static_cast<int>(v.size());
 #elif CASE == 2
-  const std::vector<int>& v = frugal::builder<std::vector<int>>(8).view();
+  const std::vector<int>& v = frugal::builder<std::vector<int> >(8).view();
   return static_cast<int>(v.size());
 #elif CASE == 3
   return static_cast<int>(use(frugal::builder<std::string>(8).append("ab").view())) - 2;
+#elif CASE == 4
+  const std::string& v = frugal::builder<std::string>(8).append("ab").view();
+  return static_cast<int>(v.size());
+#elif CASE == 5
+  auto& b = frugal::builder<std::vector<int> >(8).append_range(std::vector<int>{1}).emplace_back(2);
+  return static_cast<int>(b.size());
 #else
-#error "define CASE as 1, 2 or 3"
+#error "define CASE as 1 to 5"
 #endif
 }
