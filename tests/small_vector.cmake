@@ -2,3 +2,19 @@
 
 # Fault injection, aliasing, allocator and element-type matrices: part of small_vector_test.
 target_sources(small_vector_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/small_vector_matrix_test.cpp)
+
+# Every function that returns a pointer, reference or iterator into the vector is marked
+# FRUGAL_LIFETIMEBOUND: keeping one from a temporary vector warns with clang's -Wdangling (14
+# functions, one warning each), using it within the full-expression does not.
+if(FRUGAL_CLANG16)
+  set(source ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/small_vector_dangling.cpp)
+  set(flags -std=c++20 -fsyntax-only -Wall -Wextra -Wdangling -I${PROJECT_SOURCE_DIR}/include)
+  add_test(NAME compile_fail/small_vector_dangling_views_warn
+    COMMAND ${CMAKE_COMMAND} "-DCOMPILER=${FRUGAL_CLANG16}"
+      "-DFLAGS=${flags};-DFRUGAL_EXPECT_DANGLING" -DSOURCE=${source} -DEXPECT=14
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/small_vector_dangling.cmake)
+  add_test(NAME compile_fail/small_vector_dangling_within_expression_is_clean
+    COMMAND ${FRUGAL_CLANG16} ${flags} -Werror ${source})
+  set_tests_properties(compile_fail/small_vector_dangling_views_warn
+    compile_fail/small_vector_dangling_within_expression_is_clean PROPERTIES LABELS unit)
+endif()
