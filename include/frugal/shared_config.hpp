@@ -43,13 +43,26 @@
 #include <vector>
 
 // The process-wide holder registry is exported even from shared objects built with
-// -fvisibility=hidden, so that they all share one (g++ makes it a unique symbol).
+// -fvisibility=hidden, so that they all share one (g++ makes it a unique symbol). Defining
+// FRUGAL_SHARED_CONFIG_EXPORT empty gives each shared object its own registry: reads stay
+// correct, see the docs for what changes.
 #if defined(__GNUC__) || defined(__clang__)
+#ifndef FRUGAL_SHARED_CONFIG_EXPORT
 #define FRUGAL_SHARED_CONFIG_EXPORT __attribute__((visibility("default")))
+#endif
 #define FRUGAL_SHARED_CONFIG_NONNULL __attribute__((returns_nonnull))
 #else
+#ifndef FRUGAL_SHARED_CONFIG_EXPORT
 #define FRUGAL_SHARED_CONFIG_EXPORT
+#endif
 #define FRUGAL_SHARED_CONFIG_NONNULL
+#endif
+// Tells clang's lifetime analysis that a guard refers to its holder, so that -Wdangling
+// catches a guard of a temporary holder.
+#if defined(__clang__)
+#define FRUGAL_SHARED_CONFIG_VIEW [[gsl::Pointer]]
+#else
+#define FRUGAL_SHARED_CONFIG_VIEW
 #endif
 
 FRUGAL_BEGIN_NAMESPACE
@@ -192,7 +205,7 @@ class shared_config {
   /// destroyed, whatever writers do meanwhile. Belongs to the thread that made it and must be
   /// destroyed on that thread, before the holder (both asserted in debug and hardened builds);
   /// cheap to create and destroy; movable, not copyable (take a `snapshot()` to keep a version).
-  class guard {
+  class FRUGAL_SHARED_CONFIG_VIEW guard {
    public:
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
@@ -214,9 +227,9 @@ class shared_config {
 #endif
       if (FRUGAL_UNLIKELY(--slot_->pins < 0)) detail::unpin_slow(slot_);
     }
-    const T& operator*() const noexcept { return *value_; }
-    const T* operator->() const noexcept { return value_; }
-    const T& get() const noexcept { return *value_; }
+    const T& operator*() const noexcept FRUGAL_LIFETIMEBOUND { return *value_; }
+    const T* operator->() const noexcept FRUGAL_LIFETIMEBOUND { return value_; }
+    const T& get() const noexcept FRUGAL_LIFETIMEBOUND { return *value_; }
 
    private:
     friend shared_config;
@@ -292,7 +305,7 @@ class shared_config {
   /// version or a newer one. Never allocates after the thread's first read of this holder,
   /// except in the cases the docs list (reads during thread exit, a table that must grow while
   /// a guard is alive).
-  guard read() const {
+  guard read() const FRUGAL_LIFETIMEBOUND {
     // Byte offsets, so that finding the slot is one addition.
     const std::size_t offset = slot_offset_;
     if (FRUGAL_LIKELY(offset < detail::tls_table_bytes)) {
