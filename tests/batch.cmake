@@ -1,0 +1,2 @@
+# batch: the Catch2 cases (those tagged [concurrent] also run under TSan).
+frugal_add_test(batch)
