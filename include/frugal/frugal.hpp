@@ -2,6 +2,7 @@
 #pragma once
 
 #include <frugal/builder.hpp>
+#include <frugal/bytes.hpp>
 #include <frugal/cow_string.hpp>
 #include <frugal/config.hpp>
 #include <frugal/shared_config.hpp>
