@@ -596,6 +596,17 @@ TEST_CASE("try_into_mut: unique views become writable without a copy", "[bytes]"
   REQUIRE(again.has_value());
   REQUIRE(again->capacity() == 100);
 
+  // A unique view past the front: its capacity runs from the view to the end of the storage.
+  bytes_mut parts(100);
+  parts.extend("headbody"sv);
+  bytes body = std::move(parts).freeze();
+  bytes head = body.split_to(4);
+  head.clear();
+  auto body_mut = body.try_into_mut();
+  REQUIRE(body_mut.has_value());
+  REQUIRE(body_mut->as_string_view() == "body");
+  REQUIRE(body_mut->capacity() == 96);
+
   // An adopted string: writable, its own size and no more.
   bytes adopted(std::string(50, 's'));
   auto ms = adopted.try_into_mut();
