@@ -78,7 +78,6 @@ struct fragile {
     self = nullptr;
     --live;
   }
-  friend bool operator==(const fragile& a, const fragile& b) { return a.value == b.value; }
 
   int value;
   const fragile* self;
@@ -402,6 +401,48 @@ TEST_CASE("every failure point of every operation leaves valid vectors, strong o
     }
   }
   REQUIRE(failures > 1000);
+}
+
+TEST_CASE("a swap of elements that cannot be assigned survives a throw at every move",
+          "[small_vector][exceptions][fault]") {
+  using P = std::pair<const int, fragile>;
+  STATIC_REQUIRE_FALSE(std::is_swappable_v<P>);
+  fault_guard guard;
+  fragile::live = 0;
+  fragile::errors = 0;
+  for (int a_size : {0, 1, 3, 4}) {
+    for (int b_size : {0, 2, 4}) {
+      for (long k = 1;; ++k) {
+        INFO("a_size=" << a_size << " b_size=" << b_size << " k=" << k);
+        bool done = false;
+        {
+          small_vector<P, 4> a, b;
+          for (int i = 0; i < a_size; ++i) a.emplace_back(i, i);
+          for (int i = 0; i < b_size; ++i) b.emplace_back(10 + i, 10 + i);
+          fragile::countdown = k;
+          try {
+            swap(a, b);
+            done = true;
+          } catch (const std::runtime_error&) {
+          }
+          fault_guard::disarm();
+          REQUIRE(fragile::live == static_cast<long>(a.size() + b.size()));
+          if (done) {
+            REQUIRE(a.size() == static_cast<std::size_t>(b_size));
+            REQUIRE(b.size() == static_cast<std::size_t>(a_size));
+            for (std::size_t i = 0; i < a.size(); ++i)
+              REQUIRE(a[i].second.value == 10 + static_cast<int>(i));
+            for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(b[i].first == static_cast<int>(i));
+          }
+          a.emplace_back(99, 99);
+        }
+        REQUIRE(fragile::live == 0);
+        REQUIRE(fragile::errors == 0);
+        if (done) break;
+        REQUIRE(k < 100);
+      }
+    }
+  }
 }
 
 // Aliasing -------------------------------------------------------------------------------------
@@ -758,7 +799,6 @@ struct with_const_member {
 struct alignas(64) over_aligned {
   int value;
   over_aligned(int v = 0) : value(v) {}  // NOLINT: implicit
-  friend bool operator==(const over_aligned&, const over_aligned&) = default;
 };
 
 }  // namespace
@@ -957,6 +997,20 @@ TEST_CASE("move iterators and C++20 forward iterators allocate once, like std::v
     REQUIRE(count_allocations([&] { w.append_range(doubled); }) == 1);
     REQUIRE(count_allocations([&] { w.insert(w.begin(), doubled.begin(), doubled.end()); }) == 1);
     REQUIRE(w.size() == 128);
+  }
+  {
+    std::list<int> l(64, 3);  // bidirectional, not sized: counted by a first pass
+    auto doubled = l | std::views::transform([](int x) { return 2 * x; });
+    STATIC_REQUIRE(std::bidirectional_iterator<decltype(doubled.begin())>);
+    STATIC_REQUIRE_FALSE(
+        std::sized_sentinel_for<decltype(doubled.begin()), decltype(doubled.begin())>);
+    REQUIRE(count_allocations([&] {
+              small_vector<int, 4> v(doubled.begin(), doubled.end());
+              REQUIRE(v.size() == 64);
+              v.assign(doubled.begin(), doubled.end());
+              v.insert(v.begin(), doubled.begin(), doubled.end());  // one growth
+              REQUIRE(v.size() == 128);
+            }) == 2);
   }
   SECTION("the internal move paths reserve too") {
     small_vector<std::string, 64> big;

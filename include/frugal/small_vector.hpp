@@ -836,14 +836,9 @@ class small_vector_base {
       if (!equal_alloc) release_storage();
       alloc() = other.alloc();
     }
-    // The elements move one by one: into the inline buffer when they fit it and not the
-    // capacity (giving back a heap buffer too small for them), otherwise into the capacity,
-    // which grows only when neither holds them.
-    if (other.size_ > capacity_ && other.size_ <= inline_capacity()) {
-      release_storage();
-    } else {
-      clear();
-    }
+    // The elements move one by one, into the capacity, which grows only when they do not fit
+    // it; this vector's capacity is never less than its inline capacity.
+    clear();
     if (other.size_ <= capacity_ && (pocma || equal_alloc)) {
       detail::relocate_n(alloc(), other.data_, other.size_, data_);
       size_ = other.size_;
