@@ -39,10 +39,10 @@ endif()
 
 # One definition in every standard mode: the header has no branch on the standard or the
 # library version, and a C++20 and a C++23 unit linked together share str_join and builder.
-add_test(NAME builder/no_standard_mode_branches
+add_test(NAME "builder: no standard-mode branches in the header"
   COMMAND ${CMAKE_COMMAND} -E env grep -nE "__cpp_lib|__cplusplus|_LIBCPP_VERSION|__GLIBCXX__"
     ${PROJECT_SOURCE_DIR}/include/frugal/builder.hpp)
-set_tests_properties(builder/no_standard_mode_branches PROPERTIES WILL_FAIL TRUE LABELS unit)
+set_tests_properties("builder: no standard-mode branches in the header" PROPERTIES WILL_FAIL TRUE LABELS unit)
 # clang 16 spells C++23 -std=c++2b.
 set(builder_cxx23_flag "")
 if(FRUGAL_HAVE_CXX23)
@@ -58,7 +58,7 @@ if(builder_cxx23_flag)
   target_link_libraries(builder_mixed_std PRIVATE frugal::frugal)
   frugal_target_warnings(builder_mixed_std)
   set_source_files_properties(builder_mixed_std_b.cpp PROPERTIES COMPILE_OPTIONS ${builder_cxx23_flag})
-  add_test(NAME builder/mixed_standard_modes_link COMMAND builder_mixed_std)
-  set_tests_properties(builder/mixed_standard_modes_link PROPERTIES
+  add_test(NAME "builder: C++20 and C++23 units share one definition" COMMAND builder_mixed_std)
+  set_tests_properties("builder: C++20 and C++23 units share one definition" PROPERTIES
     PASS_REGULAR_EXPRESSION "one definition" LABELS unit)
 endif()
