@@ -12,7 +12,8 @@
 // Iterator invalidation differs from `std::vector` in one way: moving or swapping a vector
 // whose elements are inline moves the elements themselves, so iterators, pointers and
 // references into it are invalidated (a `std::vector` keeps them valid, pointing into the
-// other vector). Everything else follows `std::vector`.
+// other vector). Unlike `std::vector`, no member is `constexpr`, and the size is at most
+// 2^32 - 1. docs/small_vector.md lists every difference; everything else follows `std::vector`.
 #pragma once
 
 #include <frugal/detail/config.hpp>
