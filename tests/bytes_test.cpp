@@ -188,7 +188,7 @@ TEST_CASE("copy_from: one allocation for control block and data, none when empty
   REQUIRE(b.to_string() == "xyz");
 }
 
-TEST_CASE("clone, slice, split and drop never allocate; the last drop frees once", "[bytes]") {
+TEST_CASE("clone, slice, split and drop never allocate and the last drop frees once", "[bytes]") {
   const std::string text = pattern_text(1000);
   auto stats = measure_allocations([&] {
     bytes whole = bytes::copy_from(text);
@@ -417,7 +417,7 @@ TEST_CASE("bytes_mut grows by doubling and freezes without copying", "[bytes]") 
   REQUIRE(std::move(m).freeze().empty());
 }
 
-TEST_CASE("bytes_mut with capacity allocates once; empty freeze frees", "[bytes]") {
+TEST_CASE("bytes_mut with capacity allocates once and an empty freeze frees", "[bytes]") {
   auto stats = measure_allocations([] {
     bytes_mut m(100);
     REQUIRE(m.capacity() == 100);
@@ -773,7 +773,7 @@ TEST_CASE("bytes_chain holds header and body without allocating and advances acr
 
 // Files and sockets ------------------------------------------------------------------------------
 
-TEST_CASE("map_file maps the file; slices keep the mapping alive", "[bytes]") {
+TEST_CASE("map_file maps the file and slices keep the mapping alive", "[bytes]") {
   temp_dir dir;
   const std::string content = pattern_text(10000);
   const auto path = dir.write("page.html", content);
@@ -877,7 +877,8 @@ TEST_CASE("file_chunks bad input", "[bytes]") {
   REQUIRE(e.begin() == e.end());
 }
 
-TEST_CASE("read_from reads into spare capacity; empty optional when it would block", "[bytes]") {
+TEST_CASE("read_from reads into spare capacity and gives an empty optional when it would block",
+          "[bytes]") {
   int p[2];
   REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
   bytes_mut buf;
