@@ -44,13 +44,16 @@ int make<int>(std::uint8_t b) {
 template <class T>
 void run(reader in) {
   frugal::small_vector<T, 3> v, w;
-  std::vector<T> rv, rw;
+  frugal::small_vector<T, 6> x;  // another N, reached through small_vector_base
+  std::vector<T> rv, rw, rx;
+  frugal::small_vector_base<T>& bv = v;
+  frugal::small_vector_base<T>& bx = x;
   while (!in.empty()) {
     const std::uint8_t op = in.byte();
     const std::uint8_t arg = in.byte();
     const std::size_t size = rv.size();
     const std::size_t at = size == 0 ? 0 : arg % (size + 1);
-    switch (op % 18) {
+    switch (op % 23) {
       case 0:
         v.push_back(make<T>(arg));
         rv.push_back(make<T>(arg));
@@ -134,7 +137,43 @@ void run(reader in) {
         v.emplace(v.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
         rv.emplace(rv.begin() + static_cast<std::ptrdiff_t>(at), make<T>(arg));
         break;
+      case 18:
+        bv.swap(bx);
+        std::swap(rv, rx);
+        break;
+      case 19:
+        if (arg % 2) {
+          bx = std::move(bv);
+          rx = std::move(rv);
+          rv.clear();
+        } else {
+          bv = std::move(bx);
+          rv = std::move(rx);
+          rx.clear();
+        }
+        break;
+      case 20: {
+        std::vector<T> src(arg % 9u, make<T>(arg));
+        std::vector<T> copy = src;
+        v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+        rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), copy.begin(), copy.end());
+        break;
+      }
+      case 21: {  // a part of the vector itself
+        const auto from = static_cast<std::ptrdiff_t>(size == 0 ? 0 : arg % size);
+        const std::vector<T> copy(rv.begin() + from, rv.end());
+        v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), v.begin() + from, v.end());
+        rv.insert(rv.begin() + static_cast<std::ptrdiff_t>(at), copy.begin(), copy.end());
+        break;
+      }
+      case 22:
+        x.shrink_to_fit();
+        x.push_back(make<T>(arg));
+        rx.push_back(make<T>(arg));
+        break;
     }
+    check(x, rx);
     check(v, rv);
     check(w, rw);
   }
