@@ -187,7 +187,7 @@ FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
     delete slot;
     return;
   }
-  const bool guard_outlived_its_holder = false;
+  [[maybe_unused]] const bool guard_outlived_its_holder = false;
   FRUGAL_ASSERT(guard_outlived_its_holder);
   slot->pins = 0;
 }
