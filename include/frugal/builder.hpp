@@ -532,11 +532,12 @@ class builder {
   }
   /// Appends every element of `range`. A sized or forward range grows the container at most
   /// once, to at least twice its capacity (a forward range that is not sized is counted
-  /// first, walking it twice). The range may view the builder's own elements: a contiguous
-  /// one is recognised by address; a non-contiguous view (transform, filter) is read before
+  /// first, walking it twice) and may view the builder's own elements: a contiguous one is
+  /// recognised by address; a non-contiguous view (transform, filter) is read before
   /// the old buffer is released, which for elements that are not trivially copyable costs
   /// one more allocation when the container grows. Throws std::length_error, before
   /// appending, when the total would exceed max_size(). Elements appended before a throw stay.
+  /// A single-pass range is appended element by element and must not read the builder's own.
   template <std::ranges::input_range R>
   builder& append_range(R&& range) FRUGAL_LIFETIMEBOUND {
     if constexpr (std::ranges::sized_range<R> || std::ranges::forward_range<R>) {
