@@ -1,6 +1,7 @@
 // The umbrella header: includes every frugal module.
 #pragma once
 
+#include <frugal/batch.hpp>
 #include <frugal/builder.hpp>
 #include <frugal/bytes.hpp>
 #include <frugal/cow_string.hpp>
