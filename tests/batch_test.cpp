@@ -250,7 +250,8 @@ TEST_CASE("group_by moves the grouping without allocating", "[batch]") {
   frugal::grouped<int, int> c(std::move(b));
   REQUIRE(c.size() == 2);
   REQUIRE(b.empty());  // NOLINT
-  c = std::move(c);    // self-move keeps it
+  auto& alias = c;
+  c = std::move(alias);  // self-move keeps it
   REQUIRE(c.size() == 2);
 }
 

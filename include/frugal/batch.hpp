@@ -185,6 +185,8 @@ class grouped {
   using key_type = K;
   using value_type = V;
 
+  /// Walks the groups by position, yielding `group_ref`s by value (a random-access
+  /// iterator in the C++20 sense). Valid while the `grouped` lives and is not assigned to.
   class iterator {
    public:
     using iterator_concept = std::random_access_iterator_tag;
@@ -253,6 +255,7 @@ class grouped {
     }
     return *this;
   }
+  /// Destroys the rows and keys and frees the one allocation.
   ~grouped() { release(); }
 
   /// Returns the number of groups (distinct keys). O(1).
@@ -792,6 +795,7 @@ class batch_loader {
     errors_.reserve(1);
 #endif
   }
+  // Handles point at the loader: it stays where it was made.
   batch_loader(const batch_loader&) = delete;
   batch_loader& operator=(const batch_loader&) = delete;
 
