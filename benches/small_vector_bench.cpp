@@ -274,6 +274,24 @@ void append_span(benchmark::State& state) {
   if (!same(v, expected)) fail(state, "wrong append");
 }
 
+// Build from move iterators: C++20 std::move_iterator is only an input iterator by concept, but
+// its length is known, so every peer should allocate at most once ---------------------------
+
+template <class V>
+void build_from_move_iterators(benchmark::State& state) {
+  using T = typename V::value_type;
+  const auto expected = make_values<T>(arg(state));
+  auto source = expected;  // moved from again and again: the strings are short, so just copied
+  for (auto _ : frugal::bench::counted(state)) {
+    V v(std::make_move_iterator(source.begin()), std::make_move_iterator(source.end()));
+    benchmark::DoNotOptimize(v.data());
+    benchmark::ClobberMemory();
+  }
+  auto fresh = expected;
+  V v(std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.end()));
+  if (!same(v, expected)) fail(state, "wrong move-iterator build");
+}
+
 // resize (value-initialising) against resize without initialisation ------------------------
 
 template <class V>
@@ -369,6 +387,7 @@ FRUGAL_BENCH_OP(op_insert_erase_front, (insert_erase<V, false>))
 FRUGAL_BENCH_OP(op_insert_erase_middle, (insert_erase<V, true>))
 FRUGAL_BENCH_OP(op_append_span, append_span<V>)
 FRUGAL_BENCH_OP(op_resize, resize<V>)
+FRUGAL_BENCH_OP(op_build_from_move_iterators, build_from_move_iterators<V>)
 FRUGAL_BENCH_OP(op_memory_geometric, memory_geometric<V>)
 #undef FRUGAL_BENCH_OP
 
@@ -422,6 +441,8 @@ const bool registered = [] {
   add("insert_erase_front_string", peers<op_insert_erase_front, std::string>(), nonzero);
 
   add("append_span_int", peers<op_append_span, int>(), sizes({2, 4, 5, 28}));
+  add("build_from_move_iterators_string", peers<op_build_from_move_iterators, std::string>(),
+      sizes({4, 8, 9, 64}));
   add("append_span_string", peers<op_append_span, std::string>(), sizes({2, 4, 5, 28}));
 
   auto resize_impls = peers<op_resize, int>();
