@@ -5,8 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstdint>
+#include <memory>
 #include <numeric>
 #include <random>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -391,4 +394,301 @@ TEST_CASE("slicing never allocates", "[slice][alloc]") {
             total += static_cast<long>(method.size() + rest.size());
             REQUIRE(total > 0);
           }) == 0);
+}
+
+// Predicates that cannot be assigned -----------------------------------------------------------
+
+TEST_CASE("split and chunk_by with capturing predicates are views that compose", "[slice][views]") {
+  const std::vector<int> v{1, 0, 2, 3, 0, 4};
+  const int sep = 0;
+  auto is_sep = [&sep](int x) { return x == sep; };  // captures: not assignable
+  STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<decltype(is_sep)>);
+  using S = decltype(frugal::split(v, is_sep));
+  STATIC_REQUIRE(std::ranges::view<S>);
+  STATIC_REQUIRE(std::ranges::forward_range<S>);
+  STATIC_REQUIRE(std::is_copy_assignable_v<S>);
+  STATIC_REQUIRE(std::is_move_assignable_v<S>);
+  std::vector<std::vector<int>> first;
+  for (auto piece : frugal::split(v, is_sep) | std::views::take(1)) first.push_back(to_vec(piece));
+  REQUIRE(first == std::vector<std::vector<int>>{{1}});
+  std::vector<std::vector<int>> rest;
+  for (auto piece : frugal::split(v, is_sep) | std::views::drop(1)) rest.push_back(to_vec(piece));
+  REQUIRE(rest == std::vector<std::vector<int>>{{2, 3}, {4}});
+
+  const int limit = 2;
+  auto close = [limit](int a, int b) { return b - a < limit && b - a > -limit; };
+  using C = decltype(frugal::chunk_by(v, close));
+  STATIC_REQUIRE(std::ranges::view<C>);
+  STATIC_REQUIRE(std::ranges::forward_range<C>);
+  std::vector<std::vector<int>> runs;
+  for (auto run : frugal::chunk_by(v, close) | std::views::take(2)) runs.push_back(to_vec(run));
+  REQUIRE(runs == std::vector<std::vector<int>>{{1, 0}, {2, 3}});
+
+  // Assignment replaces the predicate too.
+  const std::vector<int> w{5, 9, 5};
+  const int nine = 9;
+  auto is_nine = [&nine](int x) { return x == nine; };
+  auto a = frugal::split(std::span<const int>(v), is_sep);
+  auto b = frugal::split(std::span<const int>(w), is_sep);
+  b = a;
+  REQUIRE(to_vecs(b) == ref_split(v, is_sep));
+  auto c = frugal::split(std::span<const int>(w), is_nine);
+  auto d = c;
+  c = std::move(d);
+  REQUIRE(to_vecs(c) == ref_split(w, is_nine));
+  auto e = frugal::chunk_by(std::span<const int>(w), close);
+  e = frugal::chunk_by(std::span<const int>(v), close);
+  REQUIRE(to_vecs(e) == ref_chunk_by(v, close));
+}
+
+TEST_CASE("split and chunk_by take move-only predicates", "[slice][views]") {
+  const std::vector<int> v{1, 0, 2, 0, 3};
+  auto owned = std::make_unique<int>(0);
+  auto is_sep = [p = std::move(owned)](int x) { return x == *p; };
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<decltype(is_sep)>);
+  auto s = frugal::split(v, std::move(is_sep));
+  STATIC_REQUIRE(std::ranges::view<decltype(s)>);
+  REQUIRE(to_vecs(s) == std::vector<std::vector<int>>{{1}, {2}, {3}});
+  auto moved = std::move(s);
+  REQUIRE(to_vecs(moved) == std::vector<std::vector<int>>{{1}, {2}, {3}});
+  auto t =
+      frugal::chunk_by(v, [p = std::make_unique<int>(1)](int a, int b) { return a + b == *p; });
+  STATIC_REQUIRE(std::ranges::view<decltype(t)>);
+  REQUIRE(to_vecs(t) == std::vector<std::vector<int>>{{1, 0}, {2}, {0}, {3}});
+}
+
+// Chunk sizes beyond the slice ------------------------------------------------------------------
+
+TEST_CASE("huge chunk sizes give the pieces of a size just past the slice", "[slice][views]") {
+  const std::size_t huge[] = {std::size_t(PTRDIFF_MAX) - 1, std::size_t(PTRDIFF_MAX),
+                              std::size_t(PTRDIFF_MAX) + 1, SIZE_MAX - 1, SIZE_MAX};
+  for (std::size_t size = 0; size < 6; ++size) {
+    const auto v = iota_vec(size);
+    for (const std::size_t n : huge) {
+      INFO("size " << size << ", n " << n);
+      const std::size_t same = size + 1;  // any n > size gives these pieces
+      check_random_access(frugal::chunks(v, n), ref_chunks(v, same));
+      check_random_access(frugal::chunks_exact(v, n), ref_chunks_exact(v, same));
+      check_random_access(frugal::rchunks(v, n), ref_rchunks(v, same));
+      check_random_access(frugal::windows(v, n), ref_windows(v, same));
+      REQUIRE(frugal::chunks(v, n).size() == (size == 0 ? 0 : 1));
+      REQUIRE(frugal::rchunks(v, n).size() == (size == 0 ? 0 : 1));
+      REQUIRE(frugal::chunks_exact(v, n).empty());
+      REQUIRE(to_vec(frugal::chunks_exact(v, n).remainder()) == v);
+      REQUIRE(frugal::windows(v, n).empty());
+      auto c = frugal::chunks(v, n);
+      for (auto it = c.begin(); it != c.end(); ++it) REQUIRE(to_vec(*it) == v);
+      REQUIRE(c.begin() + static_cast<std::ptrdiff_t>(c.size()) == c.end());
+    }
+  }
+}
+
+TEST_CASE("chunk sizes at and around the slice size", "[slice][views]") {
+  for (std::size_t size = 0; size < 9; ++size) {
+    const auto v = iota_vec(size);
+    for (std::size_t n = size <= 1 ? 1 : size - 1; n <= size + 2; ++n) {
+      check_random_access(frugal::chunks(v, n), ref_chunks(v, n));
+      check_random_access(frugal::chunks_exact(v, n), ref_chunks_exact(v, n));
+      check_random_access(frugal::rchunks(v, n), ref_rchunks(v, n));
+      check_random_access(frugal::windows(v, n), ref_windows(v, n));
+      REQUIRE(to_vec(frugal::chunks_exact(v, n).remainder()) ==
+              std::vector<int>(v.begin() + static_cast<long>(size / n * n), v.end()));
+    }
+  }
+}
+
+// String literals ---------------------------------------------------------------------------------
+
+TEST_CASE("a string literal is sliced without its terminating NUL", "[slice]") {
+  STATIC_REQUIRE(std::is_same_v<decltype(frugal::first_n("hello", 10)), std::span<const char>>);
+  REQUIRE(frugal::first_n("hello", 10).size() == 5);
+  REQUIRE(frugal::as_slice("hello").size() == 5);
+  REQUIRE(frugal::as_slice("").size() == 0);
+  REQUIRE(std::string_view(frugal::last_n("hello", 2).data(), 2) == "lo");
+  REQUIRE(frugal::last_n("hello", 10).size() == 5);
+  REQUIRE(frugal::split_last("hello")->first == 'o');
+  REQUIRE(frugal::split_at("hello", 5).second.empty());
+  REQUIRE_THROWS_WITH(frugal::split_at("hello", 6), "split_at: index 6 > size 5");
+  REQUIRE_FALSE(frugal::subslice("hello", 0, 6).has_value());
+  REQUIRE(frugal::chunks("abcdef", 4).size() == 2);
+  REQUIRE(frugal::chunks("abcdef", 4)[1].size() == 2);
+  REQUIRE(frugal::windows("abc", 3).size() == 1);
+  REQUIRE(frugal::chunks_exact("abcde", 2).remainder().size() == 1);
+  REQUIRE(frugal::rchunks("abcde", 2)[0].back() == 'e');
+  std::vector<std::size_t> sizes;
+  for (auto piece : frugal::split("a,bc", [](char c) { return c == ','; }))
+    sizes.push_back(piece.size());
+  REQUIRE(sizes == std::vector<std::size_t>{1, 2});
+  REQUIRE(frugal::as_slice(L"hi").size() == 2);
+  REQUIRE(frugal::as_slice(u8"hi").size() == 2);
+  REQUIRE(frugal::as_slice(u"hi").size() == 2);
+  REQUIRE(frugal::as_slice(U"hi").size() == 2);
+  STATIC_REQUIRE(frugal::first_n("abc", 9).size() == 3);
+}
+
+TEST_CASE("other arrays keep every element", "[slice]") {
+  char buffer[4] = "abc";  // not const: a buffer, all four bytes
+  REQUIRE(frugal::as_slice(buffer).size() == 4);
+  const char raw[3] = {'a', 'b', 'c'};  // no terminator
+  REQUIRE(frugal::as_slice(raw).size() == 3);
+  const char inner[4] = {'a', '\0', 'b', 'c'};
+  REQUIRE(frugal::as_slice(inner).size() == 4);
+  const int ints[3] = {1, 2, 0};
+  REQUIRE(frugal::as_slice(ints).size() == 3);
+  const unsigned char bytes[2] = {1, 0};
+  REQUIRE(frugal::as_slice(bytes).size() == 2);
+  const signed char sbytes[2] = {1, 0};
+  REQUIRE(frugal::as_slice(sbytes).size() == 2);
+}
+
+TEST_CASE("string literal patterns match element ranges of characters", "[slice]") {
+  const std::vector<char> hello{'h', 'e', 'l', 'l', 'o'};
+  const auto rest = frugal::strip_prefix(hello, "he");
+  REQUIRE(rest.has_value());
+  REQUIRE(std::string(rest->begin(), rest->end()) == "llo");
+  const auto front = frugal::strip_suffix(hello, "llo");
+  REQUIRE(front.has_value());
+  REQUIRE(std::string(front->begin(), front->end()) == "he");
+  REQUIRE_FALSE(frugal::strip_prefix(hello, "hex").has_value());
+  REQUIRE(frugal::strip_prefix(hello, "")->size() == 5);
+  REQUIRE(frugal::strip_prefix(hello, "hello")->empty());
+  const std::array<char, 3> with_nul{'h', 'e', '\0'};  // not an array type: unchanged
+  REQUIRE_FALSE(frugal::strip_prefix(hello, with_nul).has_value());
+  char buffer[3] = "he";  // a mutable array: all three bytes, the '\0' included
+  REQUIRE_FALSE(frugal::strip_prefix(hello, buffer).has_value());
+  const std::vector<char> with_terminator{'h', 'e', '\0'};
+  REQUIRE(frugal::strip_prefix(with_terminator, buffer)->empty());
+  // String slices still read a C string up to its terminator.
+  REQUIRE(frugal::strip_prefix("hello"sv, "he") == std::optional<std::string_view>("llo"));
+  char tail[4] = "lo";
+  REQUIRE(frugal::strip_suffix("hello"sv, tail) == std::optional<std::string_view>("hel"));
+}
+
+// trim is Rust's trim_ascii -------------------------------------------------------------------
+
+TEST_CASE("trim removes exactly Rust's ASCII whitespace: not \\v", "[slice]") {
+  REQUIRE(frugal::trim(" \t\n\f\r x \r\f\n\t "sv) == "x");
+  REQUIRE(frugal::trim("\vx\v"sv) == "\vx\v");
+  REQUIRE(frugal::trim_start("\v x"sv) == "\v x");
+  REQUIRE(frugal::trim_end("x \v"sv) == "x \v");
+  REQUIRE(frugal::trim(" \v "sv) == "\v");
+  // Every byte: whitespace exactly when Rust's u8::is_ascii_whitespace says so.
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool rust = c == ' ' || c == '\t' || c == '\n' || c == '\x0C' || c == '\r';
+    const std::string s(1, c);
+    INFO("byte " << b);
+    REQUIRE(frugal::trim(std::string_view(s)).empty() == rust);
+    REQUIRE(frugal::trim_start(std::string_view(s)).empty() == rust);
+    REQUIRE(frugal::trim_end(std::string_view(s)).empty() == rust);
+  }
+}
+
+// Element types -------------------------------------------------------------------------------
+
+namespace {
+// Counts every construction, copy, move and assignment; slicing must do none.
+struct noisy {
+  static inline int events = 0;
+  int value = 0;
+  explicit noisy(int v) : value(v) {}
+  noisy(const noisy& o) : value(o.value) { ++events; }
+  noisy(noisy&& o) noexcept(false) : value(o.value) { ++events; }
+  noisy& operator=(const noisy& o) {
+    ++events;
+    value = o.value;
+    return *this;
+  }
+  noisy& operator=(noisy&&) = delete;
+  bool operator==(const noisy& o) const { return value == o.value; }
+};
+struct alignas(64) over_aligned {
+  int value = 0;
+  bool operator==(const over_aligned&) const = default;
+};
+struct fixed {
+  const int value;
+  bool operator==(const fixed&) const = default;
+};
+}  // namespace
+
+TEST_CASE("slices of move-only, non-assignable, over-aligned and throwing-move elements",
+          "[slice]") {
+  std::vector<std::unique_ptr<int>> owners;
+  for (int i = 0; i < 7; ++i) owners.push_back(std::make_unique<int>(i));
+  auto [first, rest] = *frugal::split_first(owners);
+  REQUIRE(*first == 0);
+  first.reset();
+  REQUIRE(owners[0] == nullptr);  // a reference, not a copy
+  REQUIRE(frugal::chunks(owners, 3).size() == 3);
+  REQUIRE(*frugal::last_n(owners, 1)[0] == 6);
+
+  std::vector<noisy> values;
+  values.reserve(6);
+  for (int i = 0; i < 6; ++i) values.emplace_back(i % 3);
+  noisy::events = 0;
+  int total = 0;
+  for (auto w : frugal::windows(values, 2)) total += w[1].value;
+  for (auto p : frugal::split(values, [](const noisy& x) { return x.value == 0; }))
+    total += static_cast<int>(p.size());
+  for (auto r :
+       frugal::chunk_by(values, [](const noisy&a, const noisy&b) { return a.value < b.value; }))
+    total += static_cast<int>(r.size());
+  const std::array<noisy, 1> zero{noisy(0)};
+  noisy::events = 0;
+  REQUIRE(frugal::strip_prefix(values, zero).has_value());
+  REQUIRE(frugal::strip_suffix(values, zero).has_value() == false);
+  REQUIRE(noisy::events == 0);
+  REQUIRE(total > 0);
+
+  std::array<over_aligned, 5> aligned{};
+  for (auto c : frugal::chunks(aligned, 2)) {
+    REQUIRE(reinterpret_cast<std::uintptr_t>(c.data()) % 64 == 0);
+  }
+  REQUIRE(frugal::rchunks(aligned, 2)[2].size() == 1);
+
+  const fixed constants[4] = {{1}, {2}, {3}, {4}};
+  REQUIRE(frugal::chunks_exact(constants, 3).remainder()[0].value == 4);
+  REQUIRE(frugal::split_last(constants)->first.value == 4);
+}
+
+// Lifetimes: which overload takes what ---------------------------------------------------------
+
+namespace {
+template <class R>
+concept can_trim = requires(R&& r) {
+  frugal::trim(std::forward<R>(r));
+};
+template <class R>
+concept can_take = requires(R&& r) {
+  frugal::first_n(std::forward<R>(r), 1);
+};
+}  // namespace
+
+TEST_CASE("owners are taken as lvalues only, borrowed ranges by value", "[slice]") {
+  STATIC_REQUIRE(can_take<std::vector<int>&>);
+  STATIC_REQUIRE(can_take<const std::vector<int>&>);
+  STATIC_REQUIRE_FALSE(can_take<std::vector<int>>);
+  STATIC_REQUIRE_FALSE(can_take<const std::vector<int>>);
+  STATIC_REQUIRE(can_take<std::span<int>>);
+  STATIC_REQUIRE(can_take<std::span<int>&>);
+  STATIC_REQUIRE(can_take<const std::span<int>&>);
+  STATIC_REQUIRE(can_take<std::string_view>);
+  STATIC_REQUIRE(can_take<int(&)[3]>);
+  STATIC_REQUIRE(can_take<std::ranges::subrange<int*>>);
+  STATIC_REQUIRE(can_trim<std::string&>);
+  STATIC_REQUIRE(can_trim<std::string_view>);
+  STATIC_REQUIRE(can_trim<const std::string_view&>);
+  STATIC_REQUIRE_FALSE(can_trim<std::string>);
+  STATIC_REQUIRE_FALSE(can_trim<std::vector<char>&>);
+  std::vector<int> v{1, 2, 3};
+  std::ranges::subrange<int*> sub(v.data(), v.data() + 3);
+  REQUIRE(frugal::first_n(sub, 2).size() == 2);
+  STATIC_REQUIRE(std::is_same_v<decltype(frugal::first_n(sub, 2)), std::span<int>>);
+  // A string lvalue's first element stays a mutable reference.
+  std::string s = "abc";
+  frugal::split_first(s)->first = 'x';
+  REQUIRE(s == "xbc");
+  frugal::split_last(s)->first = 'z';
+  REQUIRE(s == "xbz");
 }

@@ -112,13 +112,18 @@ namespace detail {
 // Every function has two overloads, so that clang's -Wdangling can follow each view to the
 // storage it points into:
 // - an owner (a container, a C array, any range that is not borrowed) is taken by lvalue
-//   reference marked lifetimebound: the result lives no longer than that object;
+//   reference only, marked lifetimebound: the result lives no longer than that object;
 // - a borrowed range (std::string_view, std::span, ...) is taken by value, marked
 //   lifetimebound too: clang then tracks what the view itself borrows, so
 //   `trim(make_cow().view())` warns while `trim(std::string_view(buffer))` does not.
 // A temporary owner matches neither and does not compile.
 template <class R>
 concept owner_slice = sliceable<R&> && !std::ranges::borrowed_range<std::remove_cv_t<R>>;
+
+// An lvalue reference to an owner: what the owner overloads take (`R&&` with `R` an lvalue
+// reference, so that a const temporary, which `const T&` would accept, does not match).
+template <class R>
+concept owner_ref = std::is_lvalue_reference_v<R> && owner_slice<std::remove_reference_t<R>>;
 
 template <class V>
 concept borrowed_slice = sliceable<V> && std::is_object_v<V> && !std::is_const_v<V>;
@@ -131,9 +136,9 @@ template <detail::borrowed_slice V>
 constexpr slice_t<V> as_slice(V r FRUGAL_LIFETIMEBOUND) noexcept {
   return detail::make_view<slice_t<V>>(std::ranges::data(r), detail::slice_size<V>(r));
 }
-template <detail::owner_slice R>
-constexpr slice_t<R&> as_slice(R& r FRUGAL_LIFETIMEBOUND) noexcept {
-  return detail::make_view<slice_t<R&>>(std::ranges::data(r), detail::slice_size<R>(r));
+template <detail::owner_ref R>
+constexpr slice_t<R> as_slice(R&& r FRUGAL_LIFETIMEBOUND) noexcept {
+  return detail::make_view<slice_t<R>>(std::ranges::data(r), detail::slice_size<R>(r));
 }
 
 /// Returns the first `min(n, size)` elements. Never throws. O(1).
@@ -142,8 +147,8 @@ constexpr slice_t<V> first_n(V r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
   const auto v = as_slice(r);
   return detail::make_view<slice_t<V>>(v.data(), n < v.size() ? n : v.size());
 }
-template <detail::owner_slice R>
-constexpr slice_t<R&> first_n(R& r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
+template <detail::owner_ref R>
+constexpr slice_t<R> first_n(R&& r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
   return first_n(as_slice(r), n);
 }
 
@@ -154,8 +159,8 @@ constexpr slice_t<V> last_n(V r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
   const std::size_t k = n < v.size() ? n : v.size();
   return detail::make_view<slice_t<V>>(v.data() + (v.size() - k), k);
 }
-template <detail::owner_slice R>
-constexpr slice_t<R&> last_n(R& r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
+template <detail::owner_ref R>
+constexpr slice_t<R> last_n(R&& r FRUGAL_LIFETIMEBOUND, std::size_t n) noexcept {
   return last_n(as_slice(r), n);
 }
 
@@ -169,9 +174,9 @@ constexpr std::optional<std::pair<slice_t<V>, slice_t<V>>> try_split_at(V r FRUG
   return std::pair<S, S>(detail::make_view<S>(v.data(), i),
                          detail::make_view<S>(v.data() + i, v.size() - i));
 }
-template <detail::owner_slice R>
-constexpr std::optional<std::pair<slice_t<R&>, slice_t<R&>>> try_split_at(R& r FRUGAL_LIFETIMEBOUND,
-                                                                          std::size_t i) noexcept {
+template <detail::owner_ref R>
+constexpr std::optional<std::pair<slice_t<R>, slice_t<R>>> try_split_at(R&& r FRUGAL_LIFETIMEBOUND,
+                                                                        std::size_t i) noexcept {
   return try_split_at(as_slice(r), i);
 }
 
@@ -184,8 +189,8 @@ constexpr std::pair<slice_t<V>, slice_t<V>> split_at(V r FRUGAL_LIFETIMEBOUND, s
   using S = slice_t<V>;
   return {detail::make_view<S>(v.data(), i), detail::make_view<S>(v.data() + i, v.size() - i)};
 }
-template <detail::owner_slice R>
-constexpr std::pair<slice_t<R&>, slice_t<R&>> split_at(R& r FRUGAL_LIFETIMEBOUND, std::size_t i) {
+template <detail::owner_ref R>
+constexpr std::pair<slice_t<R>, slice_t<R>> split_at(R&& r FRUGAL_LIFETIMEBOUND, std::size_t i) {
   return split_at(as_slice(r), i);
 }
 
@@ -198,9 +203,9 @@ constexpr std::optional<slice_t<V>> subslice(V r FRUGAL_LIFETIMEBOUND, std::size
   if (from > to || to > v.size()) return std::nullopt;
   return detail::make_view<slice_t<V>>(v.data() + from, to - from);
 }
-template <detail::owner_slice R>
-constexpr std::optional<slice_t<R&>> subslice(R& r FRUGAL_LIFETIMEBOUND, std::size_t from,
-                                              std::size_t to) noexcept {
+template <detail::owner_ref R>
+constexpr std::optional<slice_t<R>> subslice(R&& r FRUGAL_LIFETIMEBOUND, std::size_t from,
+                                             std::size_t to) noexcept {
   return subslice(as_slice(r), from, to);
 }
 
@@ -213,13 +218,13 @@ constexpr auto split_first(V r FRUGAL_LIFETIMEBOUND) noexcept
   using P = std::pair<std::ranges::range_reference_t<slice_t<V>>, slice_t<V>>;
   return P(*v.data(), detail::make_view<slice_t<V>>(v.data() + 1, v.size() - 1));
 }
-template <detail::owner_slice R>
-constexpr auto split_first(R& r FRUGAL_LIFETIMEBOUND) noexcept
-    -> std::optional<std::pair<std::ranges::range_reference_t<R&>, slice_t<R&>>> {
+template <detail::owner_ref R>
+constexpr auto split_first(R&& r FRUGAL_LIFETIMEBOUND) noexcept
+    -> std::optional<std::pair<std::ranges::range_reference_t<R>, slice_t<R>>> {
   const auto v = as_slice(r);
   if (v.empty()) return std::nullopt;
-  using P = std::pair<std::ranges::range_reference_t<R&>, slice_t<R&>>;
-  return P(*std::ranges::data(r), detail::make_view<slice_t<R&>>(v.data() + 1, v.size() - 1));
+  using P = std::pair<std::ranges::range_reference_t<R>, slice_t<R>>;
+  return P(*std::ranges::data(r), detail::make_view<slice_t<R>>(v.data() + 1, v.size() - 1));
 }
 
 /// Returns the last element and the rest, or an empty optional when `r` is empty.
@@ -231,14 +236,14 @@ constexpr auto split_last(V r FRUGAL_LIFETIMEBOUND) noexcept
   using P = std::pair<std::ranges::range_reference_t<slice_t<V>>, slice_t<V>>;
   return P(v.data()[v.size() - 1], detail::make_view<slice_t<V>>(v.data(), v.size() - 1));
 }
-template <detail::owner_slice R>
-constexpr auto split_last(R& r FRUGAL_LIFETIMEBOUND) noexcept
-    -> std::optional<std::pair<std::ranges::range_reference_t<R&>, slice_t<R&>>> {
+template <detail::owner_ref R>
+constexpr auto split_last(R&& r FRUGAL_LIFETIMEBOUND) noexcept
+    -> std::optional<std::pair<std::ranges::range_reference_t<R>, slice_t<R>>> {
   const auto v = as_slice(r);
   if (v.empty()) return std::nullopt;
-  using P = std::pair<std::ranges::range_reference_t<R&>, slice_t<R&>>;
+  using P = std::pair<std::ranges::range_reference_t<R>, slice_t<R>>;
   return P(std::ranges::data(r)[v.size() - 1],
-           detail::make_view<slice_t<R&>>(v.data(), v.size() - 1));
+           detail::make_view<slice_t<R>>(v.data(), v.size() - 1));
 }
 
 namespace detail {
@@ -297,8 +302,8 @@ constexpr std::optional<slice_t<V>> strip_prefix(V r FRUGAL_LIFETIMEBOUND, P&& p
         return detail::make_view<slice_t<V>>(v.data() + n, v.size() - n);
       });
 }
-template <detail::owner_slice R, class P>
-constexpr std::optional<slice_t<R&>> strip_prefix(R& r FRUGAL_LIFETIMEBOUND, P&& prefix) {
+template <detail::owner_ref R, class P>
+constexpr std::optional<slice_t<R>> strip_prefix(R&& r FRUGAL_LIFETIMEBOUND, P&& prefix) {
   return strip_prefix(as_slice(r), std::forward<P>(prefix));
 }
 
@@ -313,8 +318,8 @@ constexpr std::optional<slice_t<V>> strip_suffix(V r FRUGAL_LIFETIMEBOUND, P&& s
         return detail::make_view<slice_t<V>>(v.data(), v.size() - n);
       });
 }
-template <detail::owner_slice R, class P>
-constexpr std::optional<slice_t<R&>> strip_suffix(R& r FRUGAL_LIFETIMEBOUND, P&& suffix) {
+template <detail::owner_ref R, class P>
+constexpr std::optional<slice_t<R>> strip_suffix(R&& r FRUGAL_LIFETIMEBOUND, P&& suffix) {
   return strip_suffix(as_slice(r), std::forward<P>(suffix));
 }
 
@@ -467,9 +472,9 @@ constexpr chunked_view<slice_t<V>, detail::chunk_kind::forward> chunks(V r FRUGA
   if (n == 0) detail::throw_zero_size("chunks");
   return {as_slice(r), n};
 }
-template <detail::owner_slice R>
-constexpr chunked_view<slice_t<R&>, detail::chunk_kind::forward> chunks(R& r FRUGAL_LIFETIMEBOUND,
-                                                                        std::size_t n) {
+template <detail::owner_ref R>
+constexpr chunked_view<slice_t<R>, detail::chunk_kind::forward> chunks(R&& r FRUGAL_LIFETIMEBOUND,
+                                                                       std::size_t n) {
   return chunks(as_slice(r), n);
 }
 
@@ -481,9 +486,9 @@ constexpr chunked_view<slice_t<V>, detail::chunk_kind::exact> chunks_exact(V r F
   if (n == 0) detail::throw_zero_size("chunks_exact");
   return {as_slice(r), n};
 }
-template <detail::owner_slice R>
-constexpr chunked_view<slice_t<R&>, detail::chunk_kind::exact> chunks_exact(
-    R& r FRUGAL_LIFETIMEBOUND, std::size_t n) {
+template <detail::owner_ref R>
+constexpr chunked_view<slice_t<R>, detail::chunk_kind::exact> chunks_exact(
+    R&& r FRUGAL_LIFETIMEBOUND, std::size_t n) {
   return chunks_exact(as_slice(r), n);
 }
 
@@ -495,9 +500,9 @@ constexpr chunked_view<slice_t<V>, detail::chunk_kind::reverse> rchunks(V r FRUG
   if (n == 0) detail::throw_zero_size("rchunks");
   return {as_slice(r), n};
 }
-template <detail::owner_slice R>
-constexpr chunked_view<slice_t<R&>, detail::chunk_kind::reverse> rchunks(R& r FRUGAL_LIFETIMEBOUND,
-                                                                         std::size_t n) {
+template <detail::owner_ref R>
+constexpr chunked_view<slice_t<R>, detail::chunk_kind::reverse> rchunks(R&& r FRUGAL_LIFETIMEBOUND,
+                                                                        std::size_t n) {
   return rchunks(as_slice(r), n);
 }
 
@@ -509,9 +514,9 @@ constexpr chunked_view<slice_t<V>, detail::chunk_kind::window> windows(V r FRUGA
   if (n == 0) detail::throw_zero_size("windows");
   return {as_slice(r), n};
 }
-template <detail::owner_slice R>
-constexpr chunked_view<slice_t<R&>, detail::chunk_kind::window> windows(R& r FRUGAL_LIFETIMEBOUND,
-                                                                        std::size_t n) {
+template <detail::owner_ref R>
+constexpr chunked_view<slice_t<R>, detail::chunk_kind::window> windows(R&& r FRUGAL_LIFETIMEBOUND,
+                                                                       std::size_t n) {
   return windows(as_slice(r), n);
 }
 
@@ -646,10 +651,10 @@ requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<V>>>
 constexpr split_view<slice_t<V>, Pred> split(V r FRUGAL_LIFETIMEBOUND, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
-template <detail::owner_slice R, class Pred>
-requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R&>>> &&
+template <detail::owner_ref R, class Pred>
+requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>> &&
     std::move_constructible<Pred>
-constexpr split_view<slice_t<R&>, Pred> split(R& r FRUGAL_LIFETIMEBOUND, Pred pred) {
+constexpr split_view<slice_t<R>, Pred> split(R&& r FRUGAL_LIFETIMEBOUND, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
 
@@ -722,11 +727,10 @@ requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<V>>,
 constexpr chunk_by_view<slice_t<V>, Pred> chunk_by(V r FRUGAL_LIFETIMEBOUND, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
-template <detail::owner_slice R, class Pred>
-requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R&>>,
-                        std::ranges::range_reference_t<slice_t<R&>>> &&
-    std::move_constructible<Pred>
-constexpr chunk_by_view<slice_t<R&>, Pred> chunk_by(R& r FRUGAL_LIFETIMEBOUND, Pred pred) {
+template <detail::owner_ref R, class Pred>
+requires std::predicate<const Pred&, std::ranges::range_reference_t<slice_t<R>>,
+                        std::ranges::range_reference_t<slice_t<R>>> && std::move_constructible<Pred>
+constexpr chunk_by_view<slice_t<R>, Pred> chunk_by(R&& r FRUGAL_LIFETIMEBOUND, Pred pred) {
   return {as_slice(r), std::move(pred)};
 }
 
@@ -744,7 +748,7 @@ constexpr bool is_ascii_space(C c) noexcept {
 template <class V>
 concept string_view_slice = borrowed_slice<V> && is_string_like<V>::value;
 template <class R>
-concept string_owner_slice = owner_slice<R> && is_string_like<std::remove_cv_t<R>>::value;
+concept string_owner_ref = owner_ref<R> && is_string_like<std::remove_cvref_t<R>>::value;
 
 template <class V, class D>
 constexpr std::optional<std::pair<V, V>> split_once(const V v, const D& delimiter) {
@@ -774,9 +778,9 @@ constexpr std::optional<std::pair<slice_t<V>, slice_t<V>>> split_once(V s FRUGAL
                                                                       const D& delimiter) {
   return detail::split_once(as_slice(s), delimiter);
 }
-template <detail::string_owner_slice R, class D>
-constexpr std::optional<std::pair<slice_t<R&>, slice_t<R&>>> split_once(R& s FRUGAL_LIFETIMEBOUND,
-                                                                        const D& delimiter) {
+template <detail::string_owner_ref R, class D>
+constexpr std::optional<std::pair<slice_t<R>, slice_t<R>>> split_once(R&& s FRUGAL_LIFETIMEBOUND,
+                                                                      const D& delimiter) {
   return detail::split_once(as_slice(s), delimiter);
 }
 
@@ -789,8 +793,8 @@ constexpr slice_t<V> trim_start(V s FRUGAL_LIFETIMEBOUND) noexcept {
   while (b < v.size() && detail::is_ascii_space(v[b])) ++b;
   return v.substr(b);
 }
-template <detail::string_owner_slice R>
-constexpr slice_t<R&> trim_start(R& s FRUGAL_LIFETIMEBOUND) noexcept {
+template <detail::string_owner_ref R>
+constexpr slice_t<R> trim_start(R&& s FRUGAL_LIFETIMEBOUND) noexcept {
   return trim_start(as_slice(s));
 }
 
@@ -802,8 +806,8 @@ constexpr slice_t<V> trim_end(V s FRUGAL_LIFETIMEBOUND) noexcept {
   while (e > 0 && detail::is_ascii_space(v[e - 1])) --e;
   return v.substr(0, e);
 }
-template <detail::string_owner_slice R>
-constexpr slice_t<R&> trim_end(R& s FRUGAL_LIFETIMEBOUND) noexcept {
+template <detail::string_owner_ref R>
+constexpr slice_t<R> trim_end(R&& s FRUGAL_LIFETIMEBOUND) noexcept {
   return trim_end(as_slice(s));
 }
 
@@ -812,8 +816,8 @@ template <detail::string_view_slice V>
 constexpr slice_t<V> trim(V s FRUGAL_LIFETIMEBOUND) noexcept {
   return trim_end(trim_start(s));
 }
-template <detail::string_owner_slice R>
-constexpr slice_t<R&> trim(R& s FRUGAL_LIFETIMEBOUND) noexcept {
+template <detail::string_owner_ref R>
+constexpr slice_t<R> trim(R&& s FRUGAL_LIFETIMEBOUND) noexcept {
   return trim(as_slice(s));
 }
 
