@@ -25,3 +25,11 @@ if(FRUGAL_CLANG16)
     COMMAND ${FRUGAL_CLANG16} ${_cow_flags} -Wall -Wextra -Werror -DCASE=100 ${_cow_source})
   set_tests_properties(lifetime/cow_string_dangling_100_is_clean PROPERTIES LABELS unit)
 endif()
+
+# Allocation failure at every point: its own operator new, so its own main.
+add_executable(cow_string_fault_test cow_string_fault_test.cpp)
+target_link_libraries(cow_string_fault_test PRIVATE frugal::frugal Catch2::Catch2)
+target_compile_features(cow_string_fault_test PRIVATE cxx_std_20)
+frugal_target_warnings(cow_string_fault_test)
+catch_discover_tests(cow_string_fault_test TEST_PREFIX "cow_string (faults): "
+  PROPERTIES LABELS unit)
