@@ -31,6 +31,7 @@
 #include <frugal/detail/config.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -1043,6 +1044,31 @@ inline std::size_t digits_up_to(std::size_t m) noexcept {
   return total;
 }
 
+// Writes the VALUES list through a stack buffer, so that the builder sees one append per few
+// hundred characters instead of one per placeholder.
+class placeholder_writer {
+ public:
+  explicit placeholder_writer(builder<std::string>& b) noexcept : b_(b) {}
+  void put(char c) {
+    if (len_ == sizeof buf_) flush();
+    buf_[len_++] = c;
+  }
+  void put_placeholder(std::size_t k) {
+    if (len_ + 1 + max_number_chars<std::size_t>() > sizeof buf_) flush();
+    buf_[len_++] = '$';
+    len_ = static_cast<std::size_t>(std::to_chars(buf_ + len_, buf_ + sizeof buf_, k).ptr - buf_);
+  }
+  void flush() {
+    b_.append(std::string_view(buf_, len_));
+    len_ = 0;
+  }
+
+ private:
+  builder<std::string>& b_;
+  std::size_t len_ = 0;
+  char buf_[256];
+};
+
 }  // namespace detail
 
 /// The parameter type `insert_rows` produces for rows of `R` turned into parameters by `F`.
@@ -1119,6 +1145,7 @@ requires std::invocable<F&, std::ranges::range_reference_t<R>>
     }
     b.append(") VALUES ");
     std::size_t k = 0;
+    detail::placeholder_writer w{b};
     for (std::size_t r = 0; r < count; ++r, ++it) {
       auto&& values = std::invoke(row_params, *it);
       const std::size_t got = detail::range_count(values);
@@ -1135,10 +1162,15 @@ requires std::invocable<F&, std::ranges::range_reference_t<R>>
           st.params.push_back(std::forward<decltype(v)>(v));
         }
       }
-      b.append(r == 0 ? "(" : ",(");
-      for (std::size_t c = 0; c < ncols; ++c) b.append(c == 0 ? "$" : ",$", ++k);
-      b.append(')');
+      if (r != 0) w.put(',');
+      w.put('(');
+      for (std::size_t c = 0; c < ncols; ++c) {
+        if (c != 0) w.put(',');
+        w.put_placeholder(++k);
+      }
+      w.put(')');
     }
+    w.flush();
     b.append(options.suffix);
     FRUGAL_ASSERT(b.regrowths() == 0 && b.size() == text);
     st.sql = std::move(b).build();
