@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <memory_resource>
 #include <random>
 #include <sstream>
 #include <string>
@@ -524,4 +525,106 @@ TEST_CASE("slice functions take a cow lvalue as a string and view its text", "[c
     REQUIRE(frugal::strip_prefix(c, "  key") == std::optional<std::string_view>(" = value  "));
     REQUIRE(count_allocations([&] { (void)frugal::trim(c); }) == 0);
   }
+}
+
+// Allocators ------------------------------------------------------------------------------------
+
+namespace {
+
+// A stateful allocator that counts its allocations; equal only to copies of itself. With
+// Propagate it follows the container on copy, move and swap, without it it stays behind.
+template <class T, bool Propagate>
+struct tagged_allocator {
+  using value_type = T;
+  using propagate_on_container_copy_assignment = std::bool_constant<Propagate>;
+  using propagate_on_container_move_assignment = std::bool_constant<Propagate>;
+  using propagate_on_container_swap = std::bool_constant<Propagate>;
+  using is_always_equal = std::false_type;
+  template <class U>
+  struct rebind {
+    using other = tagged_allocator<U, Propagate>;
+  };
+  static inline std::size_t allocations = 0;
+
+  int id = 0;
+  tagged_allocator() = default;
+  explicit tagged_allocator(int i) : id(i) {}
+  template <class U>
+  tagged_allocator(const tagged_allocator<U, Propagate>& o) : id(o.id) {}
+  T* allocate(std::size_t n) {
+    ++allocations;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  friend bool operator==(const tagged_allocator& a, const tagged_allocator& b) {
+    return a.id == b.id;
+  }
+};
+
+// A memory resource that counts what it hands out.
+struct counting_resource : std::pmr::memory_resource {
+  std::size_t allocations = 0;
+  void* do_allocate(std::size_t bytes, std::size_t align) override {
+    ++allocations;
+    return std::pmr::new_delete_resource()->allocate(bytes, align);
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+    std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+};
+
+template <class Cow>
+void check_with_allocator(typename Cow::allocator_type a, typename Cow::allocator_type b,
+                          const std::function<std::size_t()>& allocations) {
+  using S = typename Cow::string_type;
+  const std::string text = "  " + std::string(50, 'k') + " v  ";
+  Cow owned_a{S(text.data(), text.size(), a)};
+  Cow owned_b{S("other text that is long enough for the heap, really", b)};
+  REQUIRE(owned_a.is_owned());
+  // Keeping its own text: no allocation, whatever the allocator.
+  std::size_t before = allocations();
+  owned_a = Cow::borrowed(frugal::trim(owned_a.view()));
+  REQUIRE(allocations() == before);
+  REQUIRE(owned_a.view() == frugal::trim(std::string_view(text)));
+  REQUIRE(owned_a.is_owned());
+  const Cow copy_of_a = owned_a;
+  owned_b = owned_a;  // copy assignment between different allocators
+  REQUIRE(owned_b.view() == copy_of_a.view());
+  owned_b = Cow{S("x", b)};
+  owned_b = std::move(owned_a);  // move assignment between different allocators
+  REQUIRE(owned_b.view() == copy_of_a.view());
+  REQUIRE(owned_b.is_owned());
+  Cow borrowed_cow{std::string_view(text)};
+  before = allocations();
+  borrowed_cow.to_mut();
+  REQUIRE(allocations() == before + 1);
+  borrowed_cow.to_mut() += "!";
+  REQUIRE(borrowed_cow.view() == text + "!");
+  const S out = std::move(borrowed_cow).into_owned();
+  REQUIRE(std::string_view(out) == text + "!");
+}
+
+}  // namespace
+
+TEST_CASE("stateful, propagating and non-propagating allocators, and std::pmr",
+          "[cow_string][allocator]") {
+  using propagating =
+      frugal::basic_cow_string<char, std::char_traits<char>, tagged_allocator<char, true>>;
+  using staying =
+      frugal::basic_cow_string<char, std::char_traits<char>, tagged_allocator<char, false>>;
+  check_with_allocator<propagating>(tagged_allocator<char, true>(1),
+                                    tagged_allocator<char, true>(2),
+                                    [] { return tagged_allocator<char, true>::allocations; });
+  check_with_allocator<staying>(tagged_allocator<char, false>(1), tagged_allocator<char, false>(2),
+                                [] { return tagged_allocator<char, false>::allocations; });
+  counting_resource ra;
+  counting_resource rb;
+  using pmr_cow =
+      frugal::basic_cow_string<char, std::char_traits<char>, std::pmr::polymorphic_allocator<char>>;
+  std::pmr::set_default_resource(&ra);  // to_mut's string comes from the default resource
+  check_with_allocator<pmr_cow>(&ra, &rb, [&] { return ra.allocations + rb.allocations; });
+  std::pmr::set_default_resource(nullptr);
 }
