@@ -76,7 +76,10 @@ inline void bytes_retain(bytes_control* c) noexcept {
 
 inline void bytes_release(bytes_control* c) noexcept {
   if (c != nullptr && c->refs.fetch_sub(1, std::memory_order_release) == 1) {
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // Acquire the other holders' releases before freeing. An acquire load of the count (which
+    // every decrement's release sequence ends in) does what a fence would, and ThreadSanitizer
+    // understands it (Rust's Arc does the same under TSan). Free on x86; one ldar on ARM.
+    (void)c->refs.load(std::memory_order_acquire);
     c->destroy(c);
   }
 }
