@@ -67,8 +67,9 @@ constexpr V make_view(P p, std::size_t n) noexcept {
 
 // A const array of a character type: what a string literal is.
 template <class A>
-inline constexpr bool is_char_literal_v = std::is_array_v<A>&&
-    std::is_const_v<std::remove_extent_t<A>>&& is_char_v<std::remove_cv_t<std::remove_extent_t<A>>>;
+inline constexpr bool is_char_literal_v = (std::is_array_v<A> &&
+                                           std::is_const_v<std::remove_extent_t<A>> &&
+                                           is_char_v<std::remove_cv_t<std::remove_extent_t<A>>>);
 
 // The number of elements a slice of `r`, of type `A` as the caller named it, holds: a const
 // character array whose last element is '\0' (a string literal) holds one fewer than its
