@@ -873,3 +873,96 @@ TEST_CASE("insert_rows leaves nothing behind when row_params throws", "[batch]")
             });
           }) == 3 + 3);  // 3 strings made by the lambda, moved; vector, text, params
 }
+
+namespace {
+
+// A key whose copy throws while `fail` is set.
+struct touchy_key {
+  static inline bool fail = false;
+  int v;
+  explicit touchy_key(int x) : v(x) {}
+  touchy_key(const touchy_key& o) : v(o.v) {
+    if (fail) throw std::runtime_error("key copy failed");
+  }
+  touchy_key& operator=(const touchy_key&) = default;
+  friend bool operator==(const touchy_key&, const touchy_key&) = default;
+};
+
+struct touchy_hash {
+  std::size_t operator()(const touchy_key& k) const noexcept {
+    return static_cast<std::size_t>(k.v);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("batch_loader is unchanged when copying a key throws", "[batch]") {
+  frugal::batch_loader<touchy_key, int, touchy_hash> loader(
+      [](std::span<const touchy_key> keys) {
+        std::vector<std::optional<int>> out;
+        for (const touchy_key& k : keys) out.emplace_back(k.v);
+        return out;
+      },
+      {.max_batch = 3});
+  for (int i = 0; i < 20; ++i) {
+    auto h = loader.load(touchy_key(i));
+    touchy_key::fail = true;
+    REQUIRE_THROWS_AS(loader.load(touchy_key(100 + i)), std::runtime_error);
+    touchy_key::fail = false;
+    REQUIRE(loader.size() == static_cast<std::size_t>(i + 1));
+    REQUIRE(loader.pending() == static_cast<std::size_t>(i + 1));
+    REQUIRE(h.key().v == i);
+  }
+  auto again = loader.load(touchy_key(100));  // the refused key is new, not half-recorded
+  REQUIRE(loader.size() == 21);
+  REQUIRE(loader.dispatch() == frugal::dispatch_stats{7, 21, 0});
+  REQUIRE(again.get() == 100);
+}
+
+TEST_CASE("the batch-function concept and insert_rows over a forward list", "[batch]") {
+  const auto good = [](std::span<const int> k) {
+    return std::vector<std::optional<int>>(k.size());
+  };
+  const auto plain = [](std::span<const int> k) { return std::vector<int>(k.size()); };
+  const auto wrong_key = [](std::span<const std::string> k) {
+    return std::vector<std::optional<int>>(k.size());
+  };
+  const auto not_range = [](std::span<const int>) { return 3; };
+  static_assert(frugal::batch_function<decltype(good), int, int>);
+  static_assert(frugal::batch_function<decltype(plain), int, int>);
+  static_assert(!frugal::batch_function<decltype(wrong_key), int, int>);
+  static_assert(!frugal::batch_function<decltype(not_range), int, int>);
+  static_assert(!frugal::batch_function<decltype(good), int, std::string>);
+
+  const std::forward_list<int> rows = {7, 8, 9};
+  const auto st = frugal::insert_rows("t", {"a", "b"}, rows,
+                                      [](int x) {
+                                        return std::array<int, 2>{x, -x};
+                                      },
+                                      {.max_params = 5});
+  REQUIRE(st.size() == 2);
+  REQUIRE(st[0].sql == R"(INSERT INTO "t" ("a", "b") VALUES ($1,$2),($3,$4))");
+  REQUIRE(st[1].params == std::vector<int>{9, -9});
+}
+
+TEST_CASE("insert_rows: placeholders past the stack buffer and long identifiers", "[batch]") {
+  // 200 columns: one row's placeholders outgrow the writer's 256-byte buffer many times.
+  std::vector<std::string> names;
+  for (int c = 0; c < 200; ++c) names.push_back("column_" + std::to_string(c));
+  const std::vector<std::string_view> cols(names.begin(), names.end());
+  const auto st =
+      frugal::insert_rows(std::string(300, 't'), std::span<const std::string_view>(cols),
+                          std::views::iota(0, 400), [](int x) { return std::vector<int>(200, x); });
+  REQUIRE(st.size() == 2);
+  REQUIRE(st[0].rows == 327);  // 65,535 / 200
+  std::string want = "INSERT INTO \"" + std::string(300, 't') + "\" (";
+  for (int c = 0; c < 200; ++c)
+    want += (c ? ", \"" : "\"") + names[static_cast<std::size_t>(c)] + "\"";
+  want += ") VALUES ";
+  for (int r = 0; r < 73; ++r) {
+    want += r ? ",(" : "(";
+    for (int c = 0; c < 200; ++c) want += (c ? ",$" : "$") + std::to_string(r * 200 + c + 1);
+    want += ")";
+  }
+  REQUIRE(st[1].sql == want);
+}
