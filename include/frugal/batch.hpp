@@ -495,7 +495,9 @@ using group_key_t =
 /// pointer to member): groups in first-appearance order of their keys, rows in their original
 /// order within a group. Copies the rows (moves them when `range` is an rvalue container)
 /// into a `grouped` with exactly one allocation, or none for an empty range, of
-/// n * (sizeof(row) + sizeof(key) + 12) + 8 * 2^ceil(log2 n) bytes or less. O(n) expected:
+/// n * (sizeof(row) + sizeof(key) + 8) + 8 * 2^ceil(log2 n) + 4 bytes plus alignment padding
+/// (room for one key per row, the worst case, since the key count is not known before the
+/// allocation). O(n) expected:
 /// `key_fn` is called once per row, and the range is walked twice, so it must be a forward
 /// range (collect a single-pass range first). Throws std::length_error past 2^32 - 2 rows,
 /// and whatever `key_fn`, the hash, the comparison or the row's constructor throws, having
