@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -374,6 +375,38 @@ TEST_CASE("slice_ref finds a parser's string_view inside the bytes", "[bytes]") 
   REQUIRE_THROWS_AS(req.slice_ref(std::string_view(text.data() + 20, 5)), std::out_of_range);
   REQUIRE_THROWS_AS(req.slice_ref(std::string_view(text.data() - 1, 2)), std::out_of_range);
 }
+
+#if FRUGAL_ASSERTIONS_ENABLED
+TEST_CASE("element access past the end aborts with the condition in checked builds", "[bytes]") {
+  for (int which = 0; which < 2; ++which) {
+    int err[2];
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::dup2(err[1], 2);
+      bytes b = bytes::copy_from("abc"sv);
+      bytes_mut m(8);
+      m.extend("abc"sv);
+      if (which == 0) {
+        (void)b[3];
+      } else {
+        (void)m[3];
+      }
+      ::_exit(0);
+    }
+    ::close(err[1]);
+    const std::string message = read_all(err[0]);
+    ::close(err[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGABRT);
+    REQUIRE(message.find("frugal: assertion failed:") != std::string::npos);
+    REQUIRE(message.find("i < len_") != std::string::npos);
+  }
+}
+#endif
 
 // bytes: aliasing ------------------------------------------------------------------------------
 

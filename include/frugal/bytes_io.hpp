@@ -246,6 +246,7 @@ class file_chunks {
     using difference_type = std::ptrdiff_t;
     using iterator_concept = std::input_iterator_tag;
 
+    /// Constructs the end iterator. Never throws.
     iterator() = default;
     /// Returns the current chunk.
     const bytes& operator*() const noexcept { return current_; }
