@@ -145,6 +145,9 @@ TEST_CASE("group_by allocates exactly once, nothing for an empty input", "[batch
   for (std::size_t i = 0; i < ints.size(); ++i) ints[i] = static_cast<int>(i * 7 % 13);
   REQUIRE(count_allocations([&] { auto g = frugal::group_by(ints, [](int x) { return x; }); }) ==
           1);
+  // n rows + room for n keys + 2^ceil(log2 n) * 2 slots + n + 1 offsets + n group ids.
+  REQUIRE(frugal::group_by(ints, [](int x) { return x; }).allocated_bytes() ==
+          1000 * 4 + 1000 * 4 + 2048 * 4 + 1001 * 4 + 1000 * 4);
 
   const std::vector<post> none;
   REQUIRE(count_allocations([&] { copied = frugal::group_by(none, &post::user_id); }) == 0);
