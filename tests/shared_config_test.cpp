@@ -193,6 +193,23 @@ TEST_CASE("exact allocations of writers, snapshots and reclaim", "[shared_config
   }
 }
 
+TEST_CASE("a writer call destroys at most four unreferenced versions; reclaim the rest",
+          "[shared_config][alloc]") {
+  frugal::shared_config<int> config(0);
+  std::vector<std::shared_ptr<const int>> snapshots;
+  for (int i = 1; i <= 6; ++i) {
+    snapshots.push_back(config.snapshot());  // keeps version i - 1 retired
+    config.store(i);
+  }
+  snapshots.clear();  // six retired versions nothing refers to
+  const auto s = frugal::testing::measure_allocations([&] { config.store(7); });
+  REQUIRE(s.allocations == 1);
+  REQUIRE(s.deallocations == 5);  // four retired ones, and version 6 that nobody read
+  REQUIRE(config.reclaim() == 2);
+  REQUIRE(config.reclaim() == 0);
+  REQUIRE(*config.read() == 7);
+}
+
 TEST_CASE("old versions are released; memory stays bounded", "[shared_config]") {
   const long before = counted::live.load();
   {
