@@ -892,6 +892,14 @@ TEST_CASE("file_chunks: the recycled buffer allocates once for the whole file", 
   REQUIRE(total == 64 * 1024);
 }
 
+TEST_CASE("file_chunks: chunks smaller than the smallest buffer are still chunk-sized", "[bytes]") {
+  temp_dir dir;
+  const auto path = dir.write("small", "0123456789abcdefghijklmnopqrstuvwxyz");
+  std::vector<std::string> chunks;
+  for (const bytes& chunk : frugal::file_chunks(path, 10)) chunks.push_back(chunk.to_string());
+  REQUIRE(chunks == std::vector<std::string>{"0123456789", "abcdefghij", "klmnopqrst", "uvwxyz"});
+}
+
 TEST_CASE("file_chunks bad input", "[bytes]") {
   temp_dir dir;
   REQUIRE(thrown_message([&] { frugal::file_chunks f(dir.path / "x", 0); }) ==
