@@ -14,6 +14,8 @@
 //   into the owned string. Like views into a std::string, those into an owned cow are
 //   invalidated when it is moved from, assigned or destroyed (a short string lives inside the
 //   object and moves with it); views into a borrowed cow stay valid as long as the source does.
+// - Assigning a cow a view of its own owned text (`c = trim(c.view())`, `c = to_lower_ascii(c)`)
+//   keeps that text: the cow stays owned and allocates nothing.
 // - Every function that can return or keep a view of its argument or of `*this` is marked
 //   FRUGAL_LIFETIMEBOUND, so clang warns (-Wdangling) on `std::string_view v = make_cow();`.
 #pragma once

@@ -18,6 +18,7 @@
 #include <frugal/detail/config.hpp>
 
 #include <compare>
+#include <concepts>
 #include <cstddef>
 #include <functional>
 #include <iterator>
