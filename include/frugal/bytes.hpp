@@ -537,7 +537,8 @@ class bytes_mut {
     if (cap_ - len_ < data.size()) {
       // `data` may point into this buffer: keep it alive and valid across the growth.
       const std::byte* const old = ptr_;
-      const bool inside = data.data() >= old && data.data() < old + len_;
+      const std::less<const std::byte*> before;  // a total order, even for unrelated pointers
+      const bool inside = !before(data.data(), old) && before(data.data(), old + len_);
       const std::size_t offset = inside ? static_cast<std::size_t>(data.data() - old) : 0;
       reserve_slow(data.size());
       if (inside) data = {ptr_ + offset, data.size()};
