@@ -648,6 +648,16 @@ void allocator_matrix() {
           REQUIRE(values(a) == a0);
           REQUIRE(values(b) == b0);
           REQUIRE(a.get_allocator().id == 1);
+          b.swap(a);  // from the other side too
+          REQUIRE(values(a) == b0);
+          REQUIRE(values(b) == a0);
+          REQUIRE((a.is_inline() || a.capacity() > 2));
+          REQUIRE((b.is_inline() || b.capacity() > b.inline_capacity()));
+          REQUIRE(allocation_registry::mismatches == 0);
+          b.swap(a);
+          REQUIRE(values(a) == a0);
+          REQUIRE(values(b) == b0);
+          REQUIRE(a.get_allocator().id == 1);
           if (shape == 1) {
             swap(a, b2);
             REQUIRE(values(a) == b0);
@@ -1076,23 +1086,30 @@ TEST_CASE("a heap buffer taken from a smaller N never stays where the inline buf
               REQUIRE(b.is_inline());
             }) == 0);
   }
-  SECTION("swap through the base, every shape") {
+  SECTION("swap through the base, every shape, from either side") {
     for (int b_size : {0, 3, 6, 9, 20}) {
-      auto s = small_heap();
-      small_vector<std::string, 8> b;
-      for (int i = 0; i < b_size; ++i) b.push_back("b" + std::to_string(i));
-      small_vector_base<std::string>& rs = s;
-      rs.swap(b);
-      REQUIRE(b.size() == 3);
-      REQUIRE(b.is_inline());
-      REQUIRE(s.size() == static_cast<std::size_t>(b_size));
-      REQUIRE((s.is_inline() || s.capacity() > 2));
-      REQUIRE(count_allocations([&] {
-                small_vector<std::string, 8> c{"x", "y", "z", "w", "v", "u"};
-                b = std::move(c);
-                b.shrink_to_fit();
-                REQUIRE(b.is_inline());
-              }) == 0);
+      for (bool from_small : {true, false}) {
+        auto s = small_heap();
+        small_vector<std::string, 8> b;
+        for (int i = 0; i < b_size; ++i) b.push_back("b" + std::to_string(i));
+        small_vector_base<std::string>& rs = s;
+        small_vector_base<std::string>& rb = b;
+        if (from_small) {
+          rs.swap(b);
+        } else {
+          rb.swap(s);
+        }
+        REQUIRE(b.size() == 3);
+        REQUIRE(b.is_inline());
+        REQUIRE(s.size() == static_cast<std::size_t>(b_size));
+        REQUIRE((s.is_inline() || s.capacity() > 2));
+        REQUIRE(count_allocations([&] {
+                  small_vector<std::string, 8> c{"x", "y", "z", "w", "v", "u"};
+                  b = std::move(c);
+                  b.shrink_to_fit();
+                  REQUIRE(b.is_inline());
+                }) == 0);
+      }
     }
   }
 }

@@ -111,8 +111,8 @@ struct synth_three_way_fn {
 template <class It, class Tag>
 concept legacy_category_at_least = requires {
   typename std::iterator_traits<It>::iterator_category;
-}
-&&std::derived_from<typename std::iterator_traits<It>::iterator_category, Tag>;
+  requires std::derived_from<typename std::iterator_traits<It>::iterator_category, Tag>;
+};
 
 // A range [first, last) whose length is known without reading its elements: the vector can
 // reserve once before copying.
