@@ -252,7 +252,9 @@ class bytes {
   /// (one allocation) and destroyed with the last view; when it is callable with no arguments,
   /// it is called first (a release callback). `data` must stay valid while `owner` lives.
   /// Throws std::bad_alloc or what moving `owner` throws; a callable owner is then called
-  /// before the exception leaves, so the resource it guards is not leaked.
+  /// before the exception leaves, so the resource it guards is not leaked. The release call
+  /// runs where the last view drops, on whatever thread, and must not throw (it would
+  /// terminate).
   template <class Owner>
   requires std::is_nothrow_destructible_v<Owner> && std::is_move_constructible_v<Owner>
   static bytes from_owner(std::span<const std::byte> data, Owner owner) {
