@@ -969,3 +969,24 @@ TEST_CASE("insert_rows: placeholders past the stack buffer and long identifiers"
   }
   REQUIRE(st[1].sql == want);
 }
+
+TEST_CASE("batch_loader: a key sent again and again keeps its hash index small", "[batch]") {
+  // Without memoisation, each dispatch of the same key adds an entry, but not a distinct key:
+  // the loader allocates what its three per-entry arrays allocate, plus its first hash index.
+  std::vector<int> model;
+  const std::size_t growths = count_allocations([&] {
+    for (int i = 0; i < 300; ++i) model.push_back(i);
+  });
+  frugal::batch_loader<int, int> loader(
+      [](std::span<const int> keys) { return std::array<std::optional<int>, 1>{keys[0]}; },
+      {.max_batch = 1, .memoize = false});
+  const std::size_t allocations = count_allocations([&] {
+    for (int i = 0; i < 300; ++i) {
+      auto h = loader.load(1);
+      loader.dispatch();
+      REQUIRE(h.get() == 1);
+    }
+  });
+  REQUIRE(loader.size() == 300);
+  REQUIRE(allocations == 3 * growths + 1);
+}
