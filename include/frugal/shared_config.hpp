@@ -287,7 +287,6 @@ class shared_config {
           s.serial = 0;
 #endif
           released.push_back(std::move(s.keep));
-          s.keep.reset();
           s.owner = nullptr;
           s.pins = 0;
         }
@@ -459,10 +458,8 @@ class shared_config {
   // copy it from the holder any more, so a use count of 1 stays 1.
   void sweep(dead_versions& dead) {
     for (std::size_t i = 0; i < retired_.size() && dead.n < sweep_batch;) {
-      const bool unshared = retired_[i].use_count() == 1;
-      if (unshared || same_owner(retired_[i], current_)) {
-        // A version stored again is owned by current_: dropping this reference frees nothing.
-        if (unshared) dead.v[dead.n++] = std::move(retired_[i]);
+      if (retired_[i].use_count() == 1) {
+        dead.v[dead.n++] = std::move(retired_[i]);
         retired_[i] = std::move(retired_.back());
         retired_.pop_back();
       } else {
@@ -479,12 +476,14 @@ class shared_config {
   // Sweeps, before anything is published. The caller holds writer_mu_.
   void prepare_publish(dead_versions& dead) { sweep(dead); }
 
-  // Keeps `old` in retired_ while something else refers to it, once per version; otherwise
-  // leaves it to the caller, which releases it after the locks. The caller holds writer_mu_.
+  // Keeps `old` in retired_ while something else refers to it, once per version (a version
+  // stored again and replaced again must not be kept twice: the two references would keep
+  // each other's use count above 1 for ever); otherwise leaves it to the caller, which releases
+  // it after the locks. A version that is current again may stay in retired_; the sweep frees
+  // it once it is replaced and unreferenced. The caller holds writer_mu_.
   void retire(std::shared_ptr<const T>& old) noexcept {
-    if (same_owner(old, current_)) return;  // the same version stored again
     for (const auto& r : retired_) {
-      if (same_owner(r, old)) return;  // retired before, stored again, replaced again
+      if (same_owner(r, old)) return;
     }
     if (old.use_count() > 1) retired_.push_back(std::move(old));
   }
@@ -527,8 +526,6 @@ class shared_config {
         const std::uint32_t wanted = std::max<std::uint32_t>(id_ + 1, 2 * t.capacity);
         detail::grow_table(t, std::max<std::uint32_t>(wanted, 8));
       }
-      detail::tls_slots = t.slots;
-      detail::tls_table_bytes = std::size_t{t.capacity} * sizeof(detail::config_slot);
       slot = &t.slots[id_];
       if (slot->pins != 0) {
         // A guard is alive on this thread. If it is this holder's, keep its version (nested
