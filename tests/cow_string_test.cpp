@@ -297,6 +297,17 @@ TEST_CASE("bad input: empty pattern and overflow", "[cow_string]") {
   const std::size_t big = std::string().max_size() / 999;
   REQUIRE_THROWS_AS(frugal::replace_all(enormous, "a", std::string_view(many.data(), big)),
                     std::length_error);
+  REQUIRE_THROWS_WITH(frugal::replace_all(enormous, "a", std::string_view(many.data(), big)),
+                      "replace_all: result longer than max_size");
+  // Two occurrences whose replacement is 2^63 bytes: the size would wrap around to a small
+  // number. The check throws before the (never read) replacement is touched.
+  const std::string_view wraps(many.data(), std::size_t(1) << 63);
+  REQUIRE_THROWS_WITH(frugal::replace_all("aa"sv, "a", wraps),
+                      "replace_all: result longer than max_size");
+  REQUIRE_THROWS_WITH(frugal::replace_all(std::string("aa"), "a", wraps),
+                      "replace_all: result longer than max_size");
+  REQUIRE_THROWS_WITH(frugal::replace_all(cow_string(std::string("aa")), "a", wraps),
+                      "replace_all: result longer than max_size");
 }
 
 // Aliasing: every mutating call given an argument that views the cow itself -----------------
@@ -627,4 +638,48 @@ TEST_CASE("stateful, propagating and non-propagating allocators, and std::pmr",
   std::pmr::set_default_resource(&ra);  // to_mut's string comes from the default resource
   check_with_allocator<pmr_cow>(&ra, &rb, [&] { return ra.allocations + rb.allocations; });
   std::pmr::set_default_resource(nullptr);
+}
+
+TEST_CASE("transformations of an owned cow rvalue work in its own string", "[cow_string][alloc]") {
+  const std::string text = std::string(50, 'a') + "--" + std::string(50, 'B');
+  cow_string r;
+  {
+    cow_string c{std::string(text)};
+    const char* heap = c.data();
+    REQUIRE(count_allocations([&] { r = frugal::replace_all(std::move(c), "--", "+"); }) == 0);
+    REQUIRE(r.view() == std::string(50, 'a') + "+" + std::string(50, 'B'));
+    REQUIRE(r.is_owned());
+    REQUIRE(r.data() == heap);
+  }
+  for (std::string_view absent : {"#"sv, "aaB"sv}) {
+    cow_string c{std::string(text)};
+    const char* heap = c.data();
+    REQUIRE(count_allocations([&] { r = frugal::replace_all(std::move(c), absent, "+"); }) == 0);
+    REQUIRE(r.is_owned());
+    REQUIRE(r.data() == heap);
+    REQUIRE(r.view() == text);
+  }
+  {
+    cow_string c{std::string(text)};
+    const char* heap = c.data();
+    REQUIRE(count_allocations([&] { r = frugal::to_lower_ascii(std::move(c)); }) == 0);
+    REQUIRE(r.view() == ref_lower(text));
+    REQUIRE(r.is_owned());
+    REQUIRE(r.data() == heap);
+  }
+  {
+    cow_string c{std::string(text)};
+    const char* heap = c.data();
+    REQUIRE(count_allocations([&] { r = frugal::to_upper_ascii(std::move(c)); }) == 0);
+    REQUIRE(r.view() == ref_upper(text));
+    REQUIRE(r.data() == heap);
+  }
+  {
+    cow_string c{std::string(text)};
+    const char* heap = c.data();
+    REQUIRE(count_allocations([&] { r = frugal::escape_html(std::move(c)); }) == 0);
+    REQUIRE(r.is_owned());
+    REQUIRE(r.data() == heap);
+    REQUIRE(r.view() == text);
+  }
 }

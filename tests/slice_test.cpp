@@ -310,6 +310,8 @@ TEST_CASE("split and chunk_by match references on random input", "[slice]") {
     REQUIRE(to_vecs(frugal::split(v, is_sep)) == ref_split(v, is_sep));
     auto same_parity = [](int a, int b) { return (a % 2) == (b % 2); };
     REQUIRE(to_vecs(frugal::chunk_by(v, same_parity)) == ref_chunk_by(v, same_parity));
+    auto ascending = [](int a, int b) { return a <= b; };  // not symmetric: order matters
+    REQUIRE(to_vecs(frugal::chunk_by(v, ascending)) == ref_chunk_by(v, ascending));
   }
   using S = decltype(frugal::split(std::declval<std::vector<int>&>(), [](int) { return true; }));
   STATIC_REQUIRE(std::ranges::view<S>);
