@@ -510,7 +510,7 @@ TEST_CASE("str_join with a formatter whose lengths change between passes throws 
     int calls = 0;
     auto longer_first = [&calls](int) {
       const int i = calls++;
-      return std::string(i == 0 ? 20 : i == 2 ? 22 : 0, 's');
+      return std::string(i == 0 ? 40 : i == 2 ? 42 : 0, 's');  // heap, exact capacity
     };
     REQUIRE_THROWS_AS(frugal::str_join(std::vector<int>(2, 0), ",,", longer_first),
                       std::logic_error);
@@ -947,4 +947,34 @@ TEST_CASE("pmr containers keep their memory resource", "[builder][allocator]") {
   REQUIRE(std::string_view(b.view()[3]) == std::string(40, 'x') + "!");
   REQUIRE(ints.view().get_allocator().resource() == &arena);
   REQUIRE(std::vector<int>(ints.view().begin(), ints.view().end()) == std::vector<int>{1, 1, 2, 2});
+}
+
+TEST_CASE("a formatter or a mapping that throws at any call leaks nothing", "[builder][fault]") {
+  const std::vector<int> ids{1, 2, 3, 4, 5};
+  for (std::size_t piece : {1u, 100u}) {
+    for (int k = 1; k <= 10; ++k) {
+      int calls = 0;
+      auto formatter = [&calls, k, piece](int i) {
+        if (++calls == k) throw std::runtime_error("formatter");
+        return std::string(piece, static_cast<char>('0' + i));
+      };
+      REQUIRE_THROWS_AS(frugal::str_join(ids, ",", formatter), std::runtime_error);
+    }
+  }
+  for (int k = 1; k <= 5; ++k) {
+    int calls = 0;
+    auto mapped = ids | std::views::transform([&calls, k](int i) {
+                    if (++calls == k) throw std::runtime_error("mapping");
+                    return static_cast<std::uint64_t>(i);
+                  });
+    REQUIRE_THROWS_AS(frugal::collect<std::vector<std::uint64_t>>(mapped), std::runtime_error);
+    calls = 0;
+    REQUIRE_THROWS_AS((frugal::collect<frugal::small_vector<std::uint64_t, 2>>(mapped)),
+                      std::runtime_error);
+    calls = 0;
+    frugal::builder<std::vector<std::uint64_t>> b(1);
+    b.append(std::uint64_t{9});
+    REQUIRE_THROWS_AS(b.append_range(mapped), std::runtime_error);
+    REQUIRE(b.view().front() == 9);
+  }
 }
