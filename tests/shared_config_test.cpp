@@ -100,7 +100,7 @@ TEST_CASE("read, store, update, snapshot and version", "[shared_config]") {
   REQUIRE(*in_place.read() == "xxx");
 }
 
-TEST_CASE("a guard keeps its version across a store; nested reads agree", "[shared_config]") {
+TEST_CASE("a guard keeps its version across a store, nested reads agree", "[shared_config]") {
   frugal::shared_config<counted> config(counted(0, 1));
   {
     auto outer = config.read();
@@ -118,7 +118,7 @@ TEST_CASE("a guard keeps its version across a store; nested reads agree", "[shar
   REQUIRE(config.read()->a == 3);  // with no guard alive, the new version
 }
 
-TEST_CASE("a moved guard keeps its pin; the moved-from guard releases nothing", "[shared_config]") {
+TEST_CASE("a moved guard keeps its pin, the moved-from guard releases nothing", "[shared_config]") {
   frugal::shared_config<counted> config(counted(0, 1));
   std::optional<frugal::shared_config<counted>::guard> kept;
   {
@@ -193,7 +193,7 @@ TEST_CASE("exact allocations of writers, snapshots and reclaim", "[shared_config
   }
 }
 
-TEST_CASE("a writer call destroys at most four unreferenced versions; reclaim the rest",
+TEST_CASE("a writer call destroys at most four unreferenced versions, reclaim the rest",
           "[shared_config][alloc]") {
   frugal::shared_config<int> config(0);
   std::vector<std::shared_ptr<const int>> snapshots;
@@ -210,7 +210,7 @@ TEST_CASE("a writer call destroys at most four unreferenced versions; reclaim th
   REQUIRE(*config.read() == 7);
 }
 
-TEST_CASE("old versions are released; memory stays bounded", "[shared_config]") {
+TEST_CASE("old versions are released, memory stays bounded", "[shared_config]") {
   const long before = counted::live.load();
   {
     frugal::shared_config<counted> config(counted(0, 0));
@@ -226,7 +226,7 @@ TEST_CASE("old versions are released; memory stays bounded", "[shared_config]") 
   REQUIRE(counted::live.load() == before);
 }
 
-TEST_CASE("a read never runs a version's destructor; writer calls do",
+TEST_CASE("a read never runs a version's destructor, writer calls do",
           "[shared_config][concurrent]") {
   const long before = counted::live.load();
   frugal::shared_config<counted> config(counted(0, 0));
@@ -355,7 +355,7 @@ TEST_CASE("holders sharing an id (two registries) never return each other's vers
   forget_duplicate_id(id);
 }
 
-TEST_CASE("update runs f once; f may read the holder; a store from f throws", "[shared_config]") {
+TEST_CASE("update runs f once, f may read the holder, a store from f throws", "[shared_config]") {
   frugal::shared_config<int> config(1);
   int calls = 0;
   auto p = config.update([&](int v) {
