@@ -161,6 +161,8 @@ void run(reader in) {
         break;
       }
       case 21: {  // a part of the vector itself
+        // Each such insert may double the size: bounded, or a few hundred of them exhaust memory.
+        if (size > 256) break;
         const auto from = static_cast<std::ptrdiff_t>(size == 0 ? 0 : arg % size);
         const std::vector<T> copy(rv.begin() + from, rv.end());
         v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), v.begin() + from, v.end());
