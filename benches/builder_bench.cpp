@@ -118,7 +118,7 @@ void mapped_std(benchmark::State& state) {
 }
 void mapped_frugal(benchmark::State& state) {
   const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
-  auto mapped = src | std::views::transform(map_id);
+  auto mapped = src | std::views::transform([](std::uint64_t x) { return map_id(x); });
   if (!maps_right(frugal::collect<std::vector<std::uint64_t>>(mapped), src))
     return state.SkipWithError("wrong result");
   for (auto _ : frugal::bench::counted(state)) {
@@ -129,7 +129,7 @@ void mapped_frugal(benchmark::State& state) {
 void mapped_frugal_small_vector(benchmark::State& state) {
   using vec = frugal::small_vector<std::uint64_t, 8>;
   const auto src = make_ids(static_cast<std::size_t>(state.range(0)));
-  auto mapped = src | std::views::transform(map_id);
+  auto mapped = src | std::views::transform([](std::uint64_t x) { return map_id(x); });
   if (!maps_right(frugal::collect<vec>(mapped), src)) return state.SkipWithError("wrong result");
   for (auto _ : frugal::bench::counted(state)) {
     auto out = frugal::collect<vec>(mapped);
