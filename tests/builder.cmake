@@ -22,20 +22,8 @@ foreach(case_and_message IN ITEMS
 endforeach()
 
 # builder::view() on a temporary builder dangles: clang-16 says so (-Wdangling).
-if(FRUGAL_CLANG16)
-  set(source ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/builder_dangling.cpp)
-  set(flags -std=c++20 -fsyntax-only -Wall -Wextra -Werror=dangling -I${PROJECT_SOURCE_DIR}/include)
-  foreach(case 1 2 4 5)
-    add_test(NAME lifetime/builder_dangling_${case}_warns
-      COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
-        "-DARGS=${flags};-DCASE=${case};${source}" "-DEXPECT=-Wdangling"
-        -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
-    set_tests_properties(lifetime/builder_dangling_${case}_warns PROPERTIES LABELS unit)
-  endforeach()
-  add_test(NAME lifetime/builder_temporary_argument_is_clean
-    COMMAND ${FRUGAL_CLANG16} ${flags} -Werror -DCASE=3 ${source})
-  set_tests_properties(lifetime/builder_temporary_argument_is_clean PROPERTIES LABELS unit)
-endif()
+frugal_add_dangling_tests(builder_dangling ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/builder_dangling.cpp
+  DIAGNOSED 1 2 4 5 CLEAN 3)
 
 # One definition in every standard mode: the header has no branch on the standard or the
 # library version, and a C++20 and a C++23 unit linked together share str_join and builder.

@@ -13,18 +13,8 @@ foreach(case 20 21 22)
   set_tests_properties(lifetime/cow_string_dangling_${case}_is_deleted PROPERTIES LABELS unit)
 endforeach()
 
-if(FRUGAL_CLANG16)
-  foreach(case RANGE 4 19)
-    add_test(NAME lifetime/cow_string_dangling_${case}_is_diagnosed
-      COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
-        "-DARGS=${_cow_flags};-Wall;-Wextra;-Werror=dangling;-DCASE=${case};${_cow_source}"
-        "-DEXPECT=-Werror,-W" -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
-    set_tests_properties(lifetime/cow_string_dangling_${case}_is_diagnosed PROPERTIES LABELS unit)
-  endforeach()
-  add_test(NAME lifetime/cow_string_dangling_100_is_clean
-    COMMAND ${FRUGAL_CLANG16} ${_cow_flags} -Wall -Wextra -Werror -DCASE=100 ${_cow_source})
-  set_tests_properties(lifetime/cow_string_dangling_100_is_clean PROPERTIES LABELS unit)
-endif()
+frugal_add_dangling_tests(cow_string_dangling ${_cow_source}
+  DIAGNOSED 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 CLEAN 100)
 
 # Allocation failure at every point: its own operator new, so its own main.
 add_executable(cow_string_fault_test cow_string_fault_test.cpp)

@@ -60,20 +60,8 @@ endforeach()
 
 # A reference or pointer into a temporary guard, or a guard of a temporary holder, is
 # diagnosed by clang-16's -Wdangling; the safe forms compile cleanly.
-if(FRUGAL_CLANG16)
-  set(source ${CMAKE_CURRENT_SOURCE_DIR}/shared_config_lifetime/dangling.cpp)
-  set(flags -std=c++20 -fsyntax-only -Wall -Wextra -Werror=dangling -I${PROJECT_SOURCE_DIR}/include)
-  foreach(case 1 2 3 4)
-    add_test(NAME lifetime/shared_config_dangling_${case}_warns
-      COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
-        "-DARGS=${flags};-DCASE=${case};${source}" "-DEXPECT=-Wdangling"
-        -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
-    set_tests_properties(lifetime/shared_config_dangling_${case}_warns PROPERTIES LABELS unit)
-  endforeach()
-  add_test(NAME lifetime/shared_config_safe_uses_are_clean
-    COMMAND ${FRUGAL_CLANG16} ${flags} -Werror -DCASE=5 ${source})
-  set_tests_properties(lifetime/shared_config_safe_uses_are_clean PROPERTIES LABELS unit)
-endif()
+frugal_add_dangling_tests(shared_config_dangling
+  ${CMAKE_CURRENT_SOURCE_DIR}/shared_config_lifetime/dangling.cpp DIAGNOSED 1 2 3 4 CLEAN 5)
 
 # The fast path of a read plus a field access stays short (g++ 12: 19 instructions up to the
 # first return, clang 16: 21, prologue and epilogue included).

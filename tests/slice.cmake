@@ -3,27 +3,12 @@
 # lifetime/slice_dangling.cpp is compiled alone with -Werror=dangling.
 frugal_add_compile_fail_test(slice_temporary_cow)
 
-if(FRUGAL_CLANG16)
-  set(_slice_source ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/slice_dangling.cpp)
-  set(_slice_flags -std=c++20 -fsyntax-only -Wall -Wextra -Werror=dangling
-    -I${PROJECT_SOURCE_DIR}/include)
-  # A view of a temporary kept past its statement, or of a local returned: diagnosed.
-  foreach(case RANGE 1 27)
-    if(case EQUAL 22 OR case EQUAL 23)
-      set(_slice_expect "no matching function")  # a temporary owner is not sliceable
-    else()
-      set(_slice_expect "-Werror,-W")
-    endif()
-    add_test(NAME lifetime/slice_dangling_${case}_is_diagnosed
-      COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${FRUGAL_CLANG16}"
-        "-DARGS=${_slice_flags};-DCASE=${case};${_slice_source}" "-DEXPECT=${_slice_expect}"
-        -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
-    set_tests_properties(lifetime/slice_dangling_${case}_is_diagnosed PROPERTIES LABELS unit)
-  endforeach()
-  # Views used correctly: no false alarm, even with every warning an error.
-  foreach(case 100 101 102)
-    add_test(NAME lifetime/slice_dangling_${case}_is_clean
-      COMMAND ${FRUGAL_CLANG16} ${_slice_flags} -Werror -DCASE=${case} ${_slice_source})
-    set_tests_properties(lifetime/slice_dangling_${case}_is_clean PROPERTIES LABELS unit)
-  endforeach()
-endif()
+set(_slice_source ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/slice_dangling.cpp)
+# A view of a temporary kept past its statement, or of a local returned: diagnosed; views used
+# correctly: no false alarm, even with every warning an error.
+frugal_add_dangling_tests(slice_dangling ${_slice_source}
+  DIAGNOSED 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 24 25 26 27
+  CLEAN 100 101 102)
+# A temporary owner is not sliceable at all.
+frugal_add_dangling_tests(slice_dangling ${_slice_source} DIAGNOSED 22 23
+  EXPECT "no matching function")
