@@ -1,0 +1,2 @@
+# pool: the Catch2 cases (those tagged [concurrent] also run under TSan).
+frugal_add_test(pool)

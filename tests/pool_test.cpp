@@ -1,0 +1,808 @@
+#include <frugal/pool.hpp>
+#include <frugal/testing/allocation_counter.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+using frugal::testing::count_allocations;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A clock the tests move by hand, for idle and lifetime expiry.
+struct test_clock {
+  using rep = std::int64_t;
+  using period = std::milli;
+  using duration = std::chrono::milliseconds;
+  using time_point = std::chrono::time_point<test_clock>;
+  static constexpr bool is_steady = true;
+  static inline time_point current{};
+  static time_point now() noexcept { return current; }
+  static void advance(duration d) noexcept { current += d; }
+};
+
+// An object that counts live instances and catches double destruction.
+struct conn {
+  static inline std::atomic<long> live{0};
+  int id;
+  const conn* self;
+  bool broken = false;
+  explicit conn(int i) : id(i), self(this) { ++live; }
+  conn(conn&& o) noexcept : id(o.id), self(this), broken(o.broken) {
+    REQUIRE(o.self == &o);
+    ++live;
+  }
+  conn(const conn&) = delete;
+  conn& operator=(const conn&) = delete;
+  ~conn() {
+    REQUIRE(self == this);
+    self = nullptr;
+    --live;
+  }
+};
+
+// A factory numbering its objects, which can be told to fail.
+struct counter_factory {
+  std::shared_ptr<int> next = std::make_shared<int>(0);
+  std::shared_ptr<int> fail_left = std::make_shared<int>(0);   // calls that throw before success
+  std::shared_ptr<long> fail_on = std::make_shared<long>(-1);  // throw on the k-th call (0-based)
+  std::shared_ptr<long> calls = std::make_shared<long>(0);
+  conn operator()() const {
+    const long k = (*calls)++;
+    if (*fail_left > 0) {
+      --*fail_left;
+      throw std::runtime_error("connection refused (attempt " + std::to_string(k) + ")");
+    }
+    if (k == *fail_on) throw std::runtime_error("factory fault");
+    return conn(++*next);
+  }
+};
+
+template <class Clock = std::chrono::steady_clock>
+using conn_pool = frugal::pool<conn, Clock>;
+
+frugal::pool_options opts(std::size_t max, std::size_t min = 0,
+                          std::chrono::milliseconds idle = 0ms,
+                          std::chrono::milliseconds life = 0ms,
+                          std::chrono::milliseconds timeout = 0ms) {
+  frugal::pool_options o;
+  o.max_size = max;
+  o.min_idle = min;
+  o.idle_timeout = idle;
+  o.max_lifetime = life;
+  o.acquire_timeout = timeout;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("acquire creates, release returns, the next acquire reuses", "[pool]") {
+  counter_factory f;
+  {
+    conn_pool<> p(f, opts(2));
+    {
+      auto a = p.acquire();
+      REQUIRE(a);
+      REQUIRE(a->id == 1);
+      REQUIRE((*a).id == 1);
+      REQUIRE(a.get().id == 1);
+      const auto s = p.stats();
+      REQUIRE(s.in_use == 1);
+      REQUIRE(s.idle == 0);
+      REQUIRE(s.created == 1);
+      REQUIRE(s.acquired == 1);
+      REQUIRE(s.size() == 1);
+    }
+    auto s = p.stats();
+    REQUIRE(s.in_use == 0);
+    REQUIRE(s.idle == 1);
+    auto b = p.acquire();
+    REQUIRE(b->id == 1);
+    auto c = p.acquire();
+    REQUIRE(c->id == 2);
+    s = p.stats();
+    REQUIRE(s.created == 2);
+    REQUIRE(s.acquired == 3);
+    REQUIRE(s.destroyed == 0);
+    REQUIRE(conn::live == 2);
+  }
+  REQUIRE(conn::live == 0);
+}
+
+TEST_CASE("idle objects are handed out newest first", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(3));
+  auto a = p.acquire();
+  auto b = p.acquire();
+  auto c = p.acquire();
+  b.reset();
+  a.reset();
+  c.reset();
+  REQUIRE(p.acquire()->id == 3);
+  auto x = p.acquire();
+  REQUIRE(x->id == 3);
+  auto y = p.acquire();
+  REQUIRE(y->id == 1);
+  auto z = p.acquire();
+  REQUIRE(z->id == 2);
+}
+
+TEST_CASE("a full pool times out with the figures in the message", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(2));
+  auto a = p.acquire();
+  auto b = p.acquire();
+  try {
+    (void)p.acquire_for(0ms);
+    FAIL("no timeout");
+  } catch (const frugal::pool_timeout& e) {
+    REQUIRE(std::string(e.what()) ==
+            "pool: no object available after 0 ms (2 of 2 in use, 0 waiting)");
+    REQUIRE(e.in_use() == 2);
+    REQUIRE(e.max_size() == 2);
+    REQUIRE(e.waited() == 0ms);
+    REQUIRE(e.last_error().empty());
+    static_assert(std::is_nothrow_copy_constructible_v<frugal::pool_timeout>);
+  }
+  REQUIRE_THROWS_AS(p.acquire_for(-5ms), frugal::pool_timeout);
+  REQUIRE_THROWS_AS(p.acquire(), frugal::pool_timeout);  // options' timeout is 0 here
+  REQUIRE(p.stats().timeouts == 3);
+  REQUIRE(p.stats().waiting == 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_THROWS_AS(p.acquire_for(30ms), frugal::pool_timeout);
+  REQUIRE(std::chrono::steady_clock::now() - t0 >= 30ms);
+  try {
+    (void)p.acquire_for(std::chrono::duration<double, std::milli>(20.5));
+  } catch (const frugal::pool_timeout& e) {
+    REQUIRE(e.waited() >= 20ms);
+  }
+}
+
+TEST_CASE("bad options are rejected, naming the values", "[pool]") {
+  counter_factory f;
+  const auto msg = [&](frugal::pool_options o, std::function<conn()> fn) {
+    try {
+      conn_pool<> p(std::move(fn), o);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no throw");
+  };
+  REQUIRE(msg(opts(0), f) == "pool: max_size must be at least 1");
+  REQUIRE(msg(opts(2, 3), f) == "pool: min_idle 3 > max_size 2");
+  REQUIRE(msg(opts(2), nullptr) == "pool: the factory is empty");
+  auto o = opts(2);
+  o.acquire_timeout = -1ms;
+  REQUIRE(msg(o, f) == "pool: acquire_timeout is negative (-1 ms)");
+  o = opts(2, 0, -2ms);
+  REQUIRE(msg(o, f) == "pool: idle_timeout is negative (-2 ms)");
+  o = opts(2, 0, 0ms, -3ms);
+  REQUIRE(msg(o, f) == "pool: max_lifetime is negative (-3 ms)");
+  REQUIRE(msg(opts(2, 2), f) == "no throw");
+  REQUIRE(*f.calls == 0);  // nothing is created by the constructor
+}
+
+TEST_CASE("exact allocations: two at construction, none per acquire and release", "[pool][alloc]") {
+  conn (*make)() = [] { return conn(7); };
+  std::optional<conn_pool<>> p;
+  REQUIRE(count_allocations([&] { p.emplace(make, opts(4)); }) == 2);
+  // The guide's options: idle and lifetime expiry, so each cycle reads the clock.
+  std::optional<conn_pool<>> q;
+  q.emplace(make, opts(4, 1, 600'000ms, 1'800'000ms, 3000ms));
+  { auto warm = p->acquire(), warm2 = q->acquire(); }
+  REQUIRE(count_allocations([&] {
+            for (int i = 0; i < 100; ++i) {
+              auto a = p->acquire();
+              auto b = q->acquire();
+              auto c = p->acquire();
+              b.discard();  // destroying an object allocates nothing on the pool's part
+            }
+          }) == 0);
+  REQUIRE(count_allocations([&] {
+            auto a = p->acquire();
+            auto b = std::move(a);
+            a = std::move(b);
+            (void)p->stats();
+            (void)q->reap();
+          }) == 0);
+  const auto end = frugal::testing::measure_allocations([&] { p.reset(); });
+  REQUIRE(end.allocations == 0);
+  REQUIRE(end.deallocations == 2);
+}
+
+TEST_CASE("a factory that throws is retried until the timeout, its error reported", "[pool]") {
+  counter_factory f;
+  *f.fail_left = 1'000'000;
+  conn_pool<> p(f, opts(2, 0, 0ms, 0ms, 40ms));
+  try {
+    (void)p.acquire();
+    FAIL("no timeout");
+  } catch (const frugal::pool_timeout& e) {
+    const std::string what = e.what();
+    REQUIRE(what.find("pool: no object available after ") == 0);
+    REQUIRE(what.find("(0 of 2 in use, 0 waiting); creating one failed: connection refused") !=
+            std::string::npos);
+    REQUIRE(e.last_error().substr(0, 18) == "connection refused");
+    REQUIRE(e.waited() >= 40ms);
+  }
+  const auto s = p.stats();
+  REQUIRE(*f.calls >= 3);  // 5 ms, then 10 ms, then 20 ms apart
+  REQUIRE(*f.calls <= 8);
+  REQUIRE(s.create_failures == static_cast<std::uint64_t>(*f.calls));
+  REQUIRE(s.size() == 0);
+  REQUIRE(s.timeouts == 1);
+  REQUIRE(p.last_error().substr(0, 18) == "connection refused");
+  // The factory recovers: the next acquire succeeds, and timeouts no longer carry the error.
+  *f.fail_left = 0;
+  auto a = p.acquire();
+  auto b = p.acquire();
+  try {
+    (void)p.acquire_for(0ms);
+  } catch (const frugal::pool_timeout& e) {
+    REQUIRE(e.last_error().empty());
+  }
+  REQUIRE(p.stats().created == 2);
+}
+
+TEST_CASE("a factory failing a few times is retried within one acquire", "[pool]") {
+  counter_factory f;
+  *f.fail_left = 2;
+  conn_pool<> p(f, opts(1, 0, 0ms, 0ms, 5000ms));
+  auto a = p.acquire();
+  REQUIRE(a->id == 1);
+  REQUIRE(p.stats().create_failures == 2);
+  REQUIRE(p.stats().created == 1);
+}
+
+TEST_CASE("a factory throwing something else is reported too", "[pool]") {
+  conn_pool<> p([]() -> conn { throw 42; }, opts(1));
+  try {
+    (void)p.acquire();
+  } catch (const frugal::pool_timeout& e) {
+    REQUIRE(e.last_error() == "the factory threw an exception not derived from std::exception");
+  }
+}
+
+TEST_CASE("discard destroys the object and frees its place", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1));
+  auto a = p.acquire();
+  a.discard();
+  REQUIRE_FALSE(a);
+  a.discard();  // empty: nothing
+  a.reset();
+  REQUIRE(conn::live == 0);
+  auto b = p.acquire();
+  REQUIRE(b->id == 2);
+  const auto s = p.stats();
+  REQUIRE(s.destroyed == 1);
+  REQUIRE(s.created == 2);
+  REQUIRE(s.size() == 1);
+}
+
+TEST_CASE("reusable decides at release; validate before hand-out", "[pool]") {
+  counter_factory f;
+  bool validate_throws = false;
+  int validations = 0;
+  frugal::pool_checks<conn> checks;
+  checks.reusable = [](conn& c) { return !c.broken; };
+  checks.validate = [&](conn& c) {
+    ++validations;
+    if (validate_throws) throw std::runtime_error("ping failed");
+    return c.id % 2 == 1;
+  };
+  conn_pool<> p(f, opts(2), checks);
+  {
+    auto a = p.acquire();  // new: not validated
+    REQUIRE(validations == 0);
+    a->broken = true;
+  }
+  REQUIRE(conn::live == 0);
+  REQUIRE(p.stats().check_failures == 1);
+  {
+    auto b = p.acquire();
+    REQUIRE(b->id == 2);
+  }
+  // id 2 fails validation: destroyed, a new one (3) made, which is not validated.
+  {
+    auto c = p.acquire();
+    REQUIRE(c->id == 3);
+    REQUIRE(validations == 1);
+    REQUIRE(p.stats().check_failures == 2);
+    REQUIRE(p.stats().destroyed == 2);
+    REQUIRE(p.stats().acquired == 3);
+  }
+  {
+    auto d = p.acquire();  // id 3 passes
+    REQUIRE(d->id == 3);
+    REQUIRE(validations == 2);
+  }
+  validate_throws = true;
+  {
+    auto e = p.acquire();  // throwing counts as failing
+    REQUIRE(e->id == 4);
+  }
+  REQUIRE(p.stats().check_failures == 3);
+  REQUIRE(conn::live == 1);
+}
+
+TEST_CASE("a reusable check that throws destroys the object", "[pool]") {
+  counter_factory f;
+  frugal::pool_checks<conn> checks;
+  checks.reusable = [](conn&) -> bool { throw std::runtime_error("status unknown"); };
+  conn_pool<> p(f, opts(1), checks);
+  { auto a = p.acquire(); }
+  REQUIRE(p.stats().size() == 0);
+  REQUIRE(p.stats().check_failures == 1);
+  REQUIRE(conn::live == 0);
+}
+
+TEST_CASE("idle timeout and max lifetime, on acquire, release and reap", "[pool]") {
+  counter_factory f;
+  test_clock::current = {};
+  conn_pool<test_clock> p(f, opts(4, 1, 100ms, 1000ms));
+
+  SECTION("the oldest idle object expires on release, down to min_idle") {
+    auto a = p.acquire(), b = p.acquire(), c = p.acquire();
+    a.reset();
+    test_clock::advance(60ms);
+    b.reset();
+    test_clock::advance(50ms);  // a: idle 110 ms, b: 50 ms
+    c.reset();                  // checks a, the oldest: expired
+    auto s = p.stats();
+    REQUIRE(s.idle == 2);
+    REQUIRE(s.destroyed == 1);
+    test_clock::advance(200ms);  // both expired now, but min_idle is 1
+    REQUIRE(p.reap().destroyed == 1);
+    s = p.stats();
+    REQUIRE(s.idle == 1);
+    REQUIRE(s.size() == 1);
+    REQUIRE(p.reap().destroyed == 0);  // kept for min_idle
+  }
+  SECTION("an expired object is never handed out") {
+    auto a = p.acquire(), b = p.acquire();
+    b.reset();
+    a.reset();  // idle: a (newest), b
+    test_clock::advance(150ms);
+    auto c = p.acquire();  // b expires (idle), then a is handed out: 1 remains >= min_idle
+    REQUIRE(c->id == 1);
+    REQUIRE(p.stats().destroyed == 1);
+  }
+  SECTION("lifetime ends at release and at hand-out") {
+    auto a = p.acquire(), b = p.acquire();
+    test_clock::advance(1000ms);
+    a.reset();  // lifetime over: destroyed
+    REQUIRE(p.stats().destroyed == 1);
+    auto c = p.acquire();
+    REQUIRE(c->id == 3);
+    test_clock::advance(999ms);
+    c.reset();
+    test_clock::advance(1ms);
+    auto d = p.acquire();  // c's lifetime ended while idle
+    REQUIRE(d->id == 4);
+    REQUIRE(p.stats().destroyed == 2);
+  }
+  SECTION("reap destroys expired idle objects and tops up to min_idle") {
+    REQUIRE(p.stats().size() == 0);
+    auto r = p.reap();
+    REQUIRE(r.created == 1);
+    REQUIRE(r.destroyed == 0);
+    REQUIRE(p.stats().idle == 1);
+    test_clock::advance(1000ms);
+    r = p.reap();
+    REQUIRE(r.destroyed == 1);
+    REQUIRE(r.created == 1);
+    REQUIRE(p.stats().idle == 1);
+    REQUIRE(p.stats().created == 2);
+  }
+  SECTION("reap records a failing factory without throwing") {
+    *f.fail_left = 1;
+    const auto r = p.reap();
+    REQUIRE(r.created == 0);
+    REQUIRE(p.stats().create_failures == 1);
+    REQUIRE(p.last_error() == "connection refused (attempt 0)");
+    REQUIRE(p.stats().size() == 0);
+    REQUIRE(p.reap().created == 1);
+  }
+}
+
+TEST_CASE("no expiry when both timeouts are zero", "[pool]") {
+  counter_factory f;
+  test_clock::current = {};
+  conn_pool<test_clock> p(f, opts(2));
+  { auto a = p.acquire(); }
+  test_clock::advance(std::chrono::hours(1000));
+  REQUIRE(p.reap().destroyed == 0);
+  REQUIRE(p.acquire()->id == 1);
+}
+
+TEST_CASE("a pool destroyed while leases are out", "[pool]") {
+  counter_factory f;
+  std::optional<conn_pool<>> p;
+  p.emplace(f, opts(3));
+  auto a = p->acquire();
+  auto b = p->acquire();
+  { auto c = p->acquire(); }
+  REQUIRE(conn::live == 3);
+  p.reset();
+  REQUIRE(conn::live == 2);  // the idle one went with the pool
+  REQUIRE(a->id == 1);
+  a.reset();
+  REQUIRE(conn::live == 1);
+  b.discard();
+  REQUIRE(conn::live == 0);  // the shared state went with the last lease (ASan: no leak)
+}
+
+TEST_CASE("leases move; self-assignment keeps the object", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(2));
+  auto a = p.acquire();
+  auto& alias = a;
+  a = std::move(alias);
+  REQUIRE(a);
+  REQUIRE(a->id == 1);
+  frugal::pool_lease<conn> b(std::move(a));
+  REQUIRE_FALSE(a);
+  REQUIRE(b->id == 1);
+  auto c = p.acquire();
+  b = std::move(c);  // returns 1, takes 2
+  REQUIRE(b->id == 2);
+  REQUIRE(p.stats().idle == 1);
+  frugal::pool_lease<conn> empty;
+  REQUIRE_FALSE(empty);
+  b = std::move(empty);
+  REQUIRE_FALSE(b);
+  REQUIRE(p.stats().idle == 2);
+  static_assert(sizeof(frugal::pool_lease<conn>) == 2 * sizeof(void*));
+  static_assert(!std::is_copy_constructible_v<frugal::pool_lease<conn>>);
+  static_assert(std::is_nothrow_move_assignable_v<frugal::pool_lease<conn>>);
+  static_assert(!std::is_move_constructible_v<frugal::pool<conn>>);
+}
+
+TEST_CASE("objects that are move-only, immovable or over-aligned", "[pool]") {
+  struct immovable {
+    std::atomic<int> n{0};
+    std::mutex m;
+  };
+  frugal::pool<immovable> a([] { return immovable{}; }, opts(2));
+  {
+    auto l = a.acquire();
+    l->n = 5;
+  }
+  REQUIRE(a.acquire()->n == 5);
+
+  struct alignas(128) wide {
+    char bytes[3];
+  };
+  frugal::pool<wide> w([] { return wide{}; }, opts(3));
+  auto x = w.acquire(), y = w.acquire(), z = w.acquire();
+  for (wide* q : {&*x, &*y, &*z}) {
+    REQUIRE(reinterpret_cast<std::uintptr_t>(q) % 128 == 0);
+  }
+
+  frugal::pool<std::unique_ptr<int>> u([] { return std::make_unique<int>(3); }, opts(1));
+  REQUIRE(**u.acquire() == 3);
+}
+
+TEST_CASE("a factory throwing on the k-th call leaves the counts right", "[pool]") {
+  for (long k = 0; k < 8; ++k) {
+    counter_factory f;
+    *f.fail_on = k;
+    {
+      conn_pool<> p(f, opts(3, 2));
+      std::vector<frugal::pool_lease<conn>> held;
+      for (int round = 0; round < 4; ++round) {
+        (void)p.reap();
+        for (int i = 0; i < 3; ++i) {
+          try {
+            held.push_back(p.acquire_for(0ms));
+          } catch (const frugal::pool_timeout&) {
+          }
+        }
+        if (!held.empty()) held.front().discard();
+        held.clear();
+        const auto s = p.stats();
+        REQUIRE(s.size() == static_cast<std::size_t>(conn::live.load()));
+        REQUIRE(s.created - s.destroyed == s.size());
+        REQUIRE(s.in_use == 0);
+      }
+    }
+    REQUIRE(conn::live == 0);
+  }
+}
+
+TEST_CASE("checks throwing on the k-th call leave the counts right", "[pool]") {
+  for (int k = 0; k < 10; ++k) {
+    counter_factory f;
+    int calls = 0;
+    frugal::pool_checks<conn> checks;
+    const auto fault = [&](conn&) -> bool {
+      if (calls++ == k) throw std::runtime_error("check fault");
+      return true;
+    };
+    checks.validate = fault;
+    checks.reusable = fault;
+    {
+      conn_pool<> p(f, opts(2), checks);
+      for (int i = 0; i < 6; ++i) {
+        auto a = p.acquire();
+        auto b = p.acquire();
+        const auto s = p.stats();
+        REQUIRE(s.in_use == 2);
+        REQUIRE(s.size() == static_cast<std::size_t>(conn::live.load()));
+      }
+      REQUIRE(p.stats().check_failures == 1);
+      REQUIRE(p.stats().size() == static_cast<std::size_t>(conn::live.load()));
+    }
+    REQUIRE(conn::live == 0);
+  }
+}
+
+TEST_CASE("random operations agree with a simple model", "[pool]") {
+  // The model: idle ids newest first with their idle-since and creation times, leases by id.
+  struct model_obj {
+    int id;
+    std::int64_t created;
+    std::int64_t idle_since;
+  };
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    const auto pick = [&](std::uint32_t n) { return static_cast<std::int64_t>(rng() % n); };
+    const std::size_t max = static_cast<std::size_t>(1 + pick(4));
+    const std::size_t min = static_cast<std::size_t>(pick(static_cast<std::uint32_t>(max) + 1));
+    const std::int64_t idle_to = pick(2) != 0 ? 0 : 10 + pick(50);
+    const std::int64_t life = pick(2) != 0 ? 0 : 50 + pick(200);
+    test_clock::current = {};
+    counter_factory f;
+    conn_pool<test_clock> p(
+        f, opts(max, min, std::chrono::milliseconds(idle_to), std::chrono::milliseconds(life)));
+    std::deque<model_obj> idle;  // front: newest
+    std::vector<std::pair<frugal::pool_lease<conn, test_clock>, model_obj>> out;
+    int next_id = 0;
+    std::uint64_t destroyed = 0;
+    const auto now = [] { return test_clock::now().time_since_epoch().count(); };
+    const auto size = [&] { return idle.size() + out.size(); };
+    const auto life_over = [&](const model_obj& o) {
+      return life != 0 && now() - o.created >= life;
+    };
+    const auto idle_over = [&](const model_obj& o, std::size_t remaining) {
+      return idle_to != 0 && remaining >= min && now() - o.idle_since >= idle_to;
+    };
+    const auto expiry = idle_to != 0 || life != 0;
+    for (int step = 0; step < 300; ++step) {
+      const std::int64_t op = pick(10);
+      if (op < 4) {  // acquire
+        std::optional<model_obj> expect;
+        while (!idle.empty() && expiry) {
+          if (life_over(idle.back()) || idle_over(idle.back(), size() - 1)) {
+            idle.pop_back();
+            ++destroyed;
+          } else if (life_over(idle.front())) {
+            idle.pop_front();
+            ++destroyed;
+          } else {
+            break;
+          }
+        }
+        if (!idle.empty()) {
+          expect = idle.front();
+          idle.pop_front();
+        } else if (size() < max) {
+          expect = model_obj{++next_id, now(), 0};
+        }
+        if (expect) {
+          auto l = p.acquire_for(0ms);
+          REQUIRE(l->id == expect->id);
+          out.emplace_back(std::move(l), *expect);
+        } else {
+          REQUIRE_THROWS_AS(p.acquire_for(0ms), frugal::pool_timeout);
+        }
+      } else if (op < 7 && !out.empty()) {  // release or discard
+        const std::size_t i =
+            static_cast<std::size_t>(pick(static_cast<std::uint32_t>(out.size())));
+        model_obj o = out[i].second;
+        const bool discard = op == 6;
+        if (discard) {
+          out[i].first.discard();
+        } else {
+          out[i].first.reset();
+        }
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
+        if (discard || life_over(o)) {
+          ++destroyed;
+        } else {
+          o.idle_since = now();
+          idle.push_front(o);
+          if (expiry && idle.size() > 1 &&
+              (life_over(idle.back()) || idle_over(idle.back(), size() - 1))) {
+            idle.pop_back();
+            ++destroyed;
+          }
+        }
+      } else if (op < 9) {
+        test_clock::advance(std::chrono::milliseconds(pick(30)));
+      } else {  // reap
+        std::deque<model_obj> kept;
+        std::size_t remaining = size();
+        for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+          if (expiry && (life_over(*it) || idle_over(*it, remaining - 1))) {
+            --remaining;
+            ++destroyed;
+          } else {
+            kept.push_front(*it);
+          }
+        }
+        idle = kept;
+        while (size() < min) idle.push_front(model_obj{++next_id, now(), now()});
+        (void)p.reap();
+      }
+      const auto s = p.stats();
+      REQUIRE(s.idle == idle.size());
+      REQUIRE(s.in_use == out.size());
+      REQUIRE(s.destroyed == destroyed);
+      REQUIRE(s.created == static_cast<std::uint64_t>(next_id));
+      REQUIRE(s.size() == static_cast<std::size_t>(conn::live.load()));
+    }
+  }
+  REQUIRE(conn::live == 0);
+}
+
+TEST_CASE("waiters are served first come, first served", "[pool][concurrent]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1, 0, 0ms, 0ms, 10'000ms));
+  auto held = p.acquire();
+  std::mutex m;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 5; ++i) {
+    threads.emplace_back([&, i] {
+      auto l = p.acquire();
+      std::lock_guard<std::mutex> g(m);
+      order.push_back(i);
+    });
+    while (p.stats().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+  }
+  // A newcomer arriving now queues behind them even though it could try first.
+  REQUIRE_THROWS_AS(p.acquire_for(0ms), frugal::pool_timeout);
+  held.reset();
+  for (auto& t : threads) t.join();
+  REQUIRE(order == std::vector<int>{0, 1, 2, 3, 4});
+  REQUIRE(p.stats().created == 1);
+  REQUIRE(p.stats().waiting == 0);
+}
+
+TEST_CASE("a discarded object's place goes to a waiter, which creates one", "[pool][concurrent]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1, 0, 0ms, 0ms, 10'000ms));
+  auto held = p.acquire();
+  std::thread t([&] {
+    auto l = p.acquire();
+    REQUIRE(l->id == 2);
+  });
+  while (p.stats().waiting != 1) std::this_thread::yield();
+  held.discard();
+  t.join();
+  REQUIRE(p.stats().created == 2);
+}
+
+TEST_CASE("a waiter times out, then others still get objects", "[pool][concurrent]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1, 0, 0ms, 0ms, 10'000ms));
+  auto held = p.acquire();
+  std::thread t([&] {
+    try {
+      (void)p.acquire_for(20ms);
+      FAIL("no timeout");
+    } catch (const frugal::pool_timeout& e) {
+      REQUIRE(e.waited() >= 20ms);
+      REQUIRE(std::string(e.what()).find("(1 of 1 in use, 0 waiting)") != std::string::npos);
+    }
+  });
+  t.join();
+  std::thread u([&] { REQUIRE(p.acquire()->id == 1); });
+  while (p.stats().waiting != 1) std::this_thread::yield();
+  held.reset();
+  u.join();
+  REQUIRE(p.stats().timeouts == 1);
+}
+
+TEST_CASE("waiters retry a failing factory and recover", "[pool][concurrent]") {
+  counter_factory f;
+  *f.fail_left = 6;
+  conn_pool<> p(f, opts(2, 0, 0ms, 0ms, 10'000ms));
+  std::vector<std::thread> threads;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) {
+        auto l = p.acquire();
+        REQUIRE(l->id >= 1);
+      }
+      ++done;
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(done == 4);
+  const auto s = p.stats();
+  REQUIRE(s.create_failures == 6);
+  REQUIRE(s.created <= 2);
+  REQUIRE(s.in_use == 0);
+  REQUIRE(s.waiting == 0);
+}
+
+TEST_CASE("many threads never share an object", "[pool][concurrent]") {
+  counter_factory f;
+  std::mutex out_mu;
+  std::set<const conn*> out;  // the objects lent out now
+  frugal::pool_checks<conn> checks;
+  std::atomic<int> validations{0};
+  checks.validate = [&](conn&) {
+    ++validations;
+    return true;
+  };
+  std::optional<conn_pool<>> p;
+  p.emplace(f, opts(3, 1, 1ms, 5ms, 10'000ms), checks);
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false};
+  std::thread reaper([&] {
+    while (!stop) {
+      (void)p->reap();
+      std::this_thread::yield();
+    }
+  });
+  std::vector<frugal::pool_lease<conn>> kept(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < 300; ++j) {
+        auto l = p->acquire();
+        {
+          std::lock_guard<std::mutex> g(out_mu);
+          REQUIRE(out.insert(&*l).second);  // nobody else holds it
+        }
+        std::this_thread::yield();
+        {
+          std::lock_guard<std::mutex> g(out_mu);
+          out.erase(&*l);
+        }
+        if (j % 50 == 7) l.discard();
+        if (j == 299 && i % 4 == 0) kept[static_cast<std::size_t>(i)] = std::move(l);
+      }
+    });
+  }
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    if (i % 2 == 1) threads[i].join();
+  }
+  stop = true;
+  reaper.join();
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    if (i % 2 == 0) threads[i].join();
+  }
+  const auto s = p->stats();
+  REQUIRE(s.waiting == 0);
+  REQUIRE(s.pending == 0);
+  REQUIRE(s.size() <= 3);
+  REQUIRE(s.created - s.destroyed == s.size());
+  // The pool goes first; the kept leases end on other threads afterwards.
+  p.reset();
+  std::vector<std::thread> enders;
+  for (auto& l : kept) enders.emplace_back([l = std::move(l)]() mutable { l.reset(); });
+  for (auto& t : enders) t.join();
+  REQUIRE(conn::live == 0);
+}
