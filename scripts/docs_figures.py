@@ -8,10 +8,23 @@ A page names the runs its figures come from by linking their raw JSON: docs/benc
 (the headline run of `scripts/bench`) or a file under docs/runs/ (another `scripts/bench` run,
 an `--instructions` run, a service load test, ...). Then:
 
-- A generated table is written between `<!-- figures: REGEX -->` and `<!-- /figures -->`:
-  every <module>/<operation> of the page's first named run whose name matches REGEX, with the
-  report's columns (median ± spread, allocations, frugal/naive, frugal/best peer,
-  frugal/limit). `update` writes them; `check` fails when one differs from what the run gives.
+- A generated block is written between `<!-- figures: WHAT -->` and `<!-- /figures -->`;
+  `update` writes it from the run, `check` fails when it differs. WHAT is one of
+    REGEX              the tables of every <module>/<operation>/ of the run matching REGEX,
+                       with the report's columns (median ± spread, allocations, frugal/naive,
+                       frugal/best peer, frugal/limit)
+    @context           the run's date, machine, compiler, flags, allocator and settings
+    @summary           the per-module summary table, the cases that are not like for like,
+                       the `limit` rows something beats, and every loss
+    @summary-table     the per-module summary table alone
+    @build-cost        the cost of including each header, and the examples' code size
+    @instructions REGEX  instructions per operation of the cases matching REGEX (an
+                       `--instructions` run)
+    @plot MODULE/OP    the plot of one operation (or `@plot summary`): an image link to
+                       docs/img/bench/MODULE-OP.svg, which `update` draws from the run and
+                       `check` compares byte for byte (where matplotlib is installed)
+  followed by an optional `in PATH` naming the run (relative to the page); without it, the
+  page's first named run (for @instructions, its first `--instructions` run).
 - Every other figure on the page, outside code blocks (a time such as `1.7 ns` or `12 us`, a
   ratio such as `0.079x`, `13x` or `1.24-1.26x`, an instruction count such as `23 instructions`)
   must be a value of a named run, to the precision quoted: a median of some benchmark, or the
@@ -38,6 +51,7 @@ RATIO = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*[-–]\s*(\d+(?:\.\d+)?))?x(
 INSTR = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*)(?:\s*(?:vs|and|-|–)\s*(\d+(?:,\d{3})*))?\s"
                    r"instructions\b")
 BLOCK = re.compile(r"(<!-- figures: (.+?) -->\n)(.*?)(<!-- /figures -->)", re.S)
+IMG_DIR = os.path.join(ROOT, "docs", "img", "bench")
 SKIP = "<!-- not from a run -->"
 
 
@@ -155,15 +169,105 @@ def figures(line):
                 yield "instructions", q, 1.0
 
 
-def generated_table(run, regex):
+def generated_table(page, run, regex, update, failures):
     an = bench_report.Analysis(run.data, 0.05)
+    svgs = plot_svgs(run)
     out = []
     for (module, op), rows in an.groups.items():
         if re.search(regex, f"{module}/{op}/"):
             out.append(f"**{module}/{op}**\n")
+            name = f"{module}-{op}.svg"
+            if (svgs is not None and name in svgs) or \
+                    (svgs is None and os.path.exists(os.path.join(IMG_DIR, name))):
+                out.append(generated_plot(page, run, f"{module}/{op}", update, failures))
             out += bench_report.table_md(an, rows)
             out.append("")
     return "\n".join(out)
+
+
+def generated_context(run):
+    return "\n".join(f"- {line}" for line in bench_report.context_lines(run.data)) + "\n"
+
+
+def generated_summary(run):
+    an = bench_report.Analysis(run.data, 0.05)
+    out = [bench_report.md_table(*bench_report.summary_table(an))]
+    for title, items in bench_report.notes_sections(an):
+        out.append(f"**{title}**\n")
+        out += [f"- {item}" for item in items]
+        out.append("")
+    losses = an.losses()
+    out.append(f"**Where frugal is slower ({len(losses)})**\n")
+    for c, other, r, v in losses:
+        note = " (not significant: noise?)" if v == "loss?" else ""
+        out.append(f"- {c.module}/{c.op}/{c.arg}: frugal {bench_report.fmt_time(c.med('frugal'))}"
+                   f" vs {other} {bench_report.fmt_time(c.med(other))}: **{r:.2f}x**{note}")
+    if not losses:
+        out.append("- nowhere beyond the threshold")
+    return "\n".join(out) + "\n"
+
+
+def generated_build_cost(run):
+    cost = run.data.get("frugal", {}).get("build_cost")
+    return bench_report.build_cost_md(cost)[0].replace("## The cost of including frugal\n", "") \
+        if cost else ""
+
+
+def generated_instructions(run, regex):
+    text = bench_report.instructions_md(run.data)
+    out, keep = [], False
+    for block in text.split("\n## ")[1:]:
+        head, _, body = block.partition("\n")
+        lines = body.strip("\n").split("\n")
+        rows = [r for r in lines[2:] if re.search(regex, f"{head}/" + r.split("|")[1].strip())]
+        if rows:
+            keep = True
+            out += [f"**{head}**\n", lines[0], lines[1]] + rows + [""]
+    return "\n".join(out) + "\n" if keep else ""
+
+
+_plots = {}
+
+
+def plot_svgs(run):
+    """{file name: svg text} of every plot the run gives; None without matplotlib."""
+    if run.path not in _plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _plots[run.path] = None
+            return None
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            an = bench_report.Analysis(run.data, 0.05)
+            bench_report.make_plots(an, tmp)
+            folder = os.path.join(tmp, "plots")
+            _plots[run.path] = {n: open(os.path.join(folder, n), encoding="utf-8").read()
+                                for n in os.listdir(folder)}
+    return _plots[run.path]
+
+
+def generated_plot(page, run, what, update, failures):
+    name = ("summary" if what == "summary" else what.replace("/", "-")) + ".svg"
+    path = os.path.join(IMG_DIR, name)
+    rel = os.path.relpath(path, os.path.dirname(page))
+    svgs = plot_svgs(run)
+    if svgs is not None:
+        if name not in svgs:
+            failures.append(f"{os.path.relpath(page, ROOT)}: the run "
+                            f"{os.path.relpath(run.path, ROOT)} gives no plot {name}")
+        elif update:
+            os.makedirs(IMG_DIR, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(svgs[name])
+        elif not os.path.exists(path) or open(path, encoding="utf-8").read() != svgs[name]:
+            failures.append(f"{os.path.relpath(path, ROOT)} is not the plot "
+                            f"{os.path.relpath(run.path, ROOT)} gives "
+                            "(run scripts/docs_figures.py update)")
+    elif not os.path.exists(path):
+        failures.append(f"{os.path.relpath(path, ROOT)} is missing (run "
+                        "scripts/docs_figures.py update where matplotlib is installed)")
+    return f"![{what}]({rel})\n"
 
 
 def process(update):
@@ -181,14 +285,47 @@ def process(update):
             runs.append(Run(path))
 
         def regenerate(m):
-            if not runs:
-                failures.append(f"{rel}: a generated table needs a named run")
+            what = m.group(2).strip()
+            named = re.fullmatch(r"(.*?)\s+in\s+(\S+\.json)", what)
+            if named:
+                what = named.group(1)
+                path = os.path.normpath(os.path.join(os.path.dirname(page), named.group(2)))
+                run = next((r for r in runs if r.path == path), None)
+                if run is None:
+                    failures.append(f"{rel}: a generated block names {named.group(2)}, "
+                                    "which the page does not link or which does not exist")
+                    return m.group(0)
+            elif what.startswith("@instructions"):
+                run = next((r for r in runs if r.instructions and not r.times), None) or \
+                    next((r for r in runs if r.instructions), None)
+            else:
+                run = runs[0] if runs else None
+            if run is None:
+                failures.append(f"{rel}: a generated block needs a named run")
                 return m.group(0)
-            body = generated_table(runs[0], m.group(2))
-            if not body:
-                failures.append(f"{rel}: `{m.group(2)}` matches no benchmark of "
-                                f"{os.path.relpath(runs[0].path, ROOT)}")
-            return m.group(1) + body + "\n" + m.group(4)
+            kind, _, arg = what.partition(" ")
+            if kind == "@context":
+                body = generated_context(run)
+            elif kind == "@summary":
+                body = generated_summary(run)
+            elif kind == "@summary-table":
+                body = bench_report.md_table(*bench_report.summary_table(
+                    bench_report.Analysis(run.data, 0.05)))
+            elif kind == "@build-cost":
+                body = generated_build_cost(run)
+            elif kind == "@instructions":
+                body = generated_instructions(run, arg.strip() or ".")
+            elif kind == "@plot":
+                body = generated_plot(page, run, arg.strip(), update, failures)
+            elif kind.startswith("@"):
+                failures.append(f"{rel}: unknown generated block {kind}")
+                return m.group(0)
+            else:
+                body = generated_table(page, run, what, update, failures) + "\n"
+            if not body.strip():
+                failures.append(f"{rel}: `{what}` gives nothing from "
+                                f"{os.path.relpath(run.path, ROOT)}")
+            return m.group(1) + body + m.group(4)
 
         new = BLOCK.sub(regenerate, text)
         if new != text:
