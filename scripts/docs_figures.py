@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Keeps the figures quoted in the README and docs/ true to the runs they name.
 
-Usage: scripts/docs_figures.py update     rewrite the generated tables in the pages
-       scripts/docs_figures.py check      exit 1 when a page disagrees with its runs
+Usage: scripts/docs_figures.py [--root DIR] update   rewrite the generated blocks in the pages
+       scripts/docs_figures.py [--root DIR] check    exit 1 when a page disagrees with its runs
+  --root DIR   the project whose README.md and docs/*.md are checked (default: this one)
 
 A page names the runs its figures come from by linking their raw JSON: docs/benchmarks.json
 (the headline run of `scripts/bench`) or a file under docs/runs/ (another `scripts/bench` run,
@@ -357,6 +358,11 @@ def process(update):
 
 
 def main(argv):
+    global ROOT, IMG_DIR
+    if len(argv) == 3 and argv[0] == "--root":
+        ROOT = os.path.abspath(argv[1])
+        IMG_DIR = os.path.join(ROOT, "docs", "img", "bench")
+        argv = argv[2:]
     if len(argv) != 1 or argv[0] not in ("update", "check"):
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
