@@ -1,0 +1,1095 @@
+// frugal::cache: a concurrent, bounded, expiring in-process cache (Caffeine's and moka's
+// design, for C++).
+//
+//   frugal::cache<std::uint64_t, user> users({.max_capacity = 10'000,
+//                                            .time_to_live = std::chrono::minutes(5)});
+//   std::shared_ptr<const user> u = users.get_with(id, [&] { return db.load_user(id); });
+//
+// Layout: the entries live in a sharded open-addressing table, each shard behind a
+// reader-writer spin lock that readers hold for a lookup and a reference-count increment only.
+// The eviction policy (W-TinyLFU, detail/cache/policy.hpp) sits behind one policy mutex that
+// no read ever waits for: a read records the entry it hit in a per-thread stripe of small lossy
+// ring buffers, and a write appends "added" and "removed" events to a bounded write buffer.
+// Whoever holds the policy mutex (a writer, or a reader that found its stripe full, with a
+// try-lock) drains the buffers and evicts; there is no background thread.
+//
+// Where user code runs:
+// - Hash and Eq: under a shard lock, on the calling thread.
+// - loaders and batch functions: on the thread of the caller that owns the load, no lock held.
+// - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
+//   `get_with` that loaded, or `run_pending_tasks`), after every lock is released; never in
+//   `get`, `visit` or `contains`.
+// - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
+//   reference in the same maintenance, one maintenance after the entry left the table, so a
+//   `get`, `visit` or `contains` never destroys a value itself; a caller that keeps the last
+//   `shared_ptr` of an evicted value destroys it when dropping it.
+#pragma once
+
+#include <frugal/batch.hpp>
+#include <frugal/detail/cache/policy.hpp>
+#include <frugal/detail/config.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+FRUGAL_BEGIN_NAMESPACE
+
+/// Why an entry left the cache, as told to the eviction listener.
+enum class removal_cause : std::uint8_t {
+  size,         ///< evicted by the policy to stay within the capacity
+  expired,      ///< its time to live, time to idle or per-entry expiry passed
+  replaced,     ///< an `insert` (or a load) put a new value under its key
+  invalidated,  ///< removed explicitly: `invalidate`, `invalidate_if`, `invalidate_all`
+};
+
+/// The default hash of a cache: `std::hash<K>`, and for `std::basic_string` keys a transparent
+/// hash of `std::basic_string_view`, so a `std::string`-keyed cache finds a `std::string_view`
+/// (or a string literal) without building a string.
+template <class K>
+struct cache_hash : std::hash<K> {};
+
+/// Hashes any text as a `std::basic_string_view` (transparent).
+template <class C, class T, class A>
+struct cache_hash<std::basic_string<C, T, A>> {
+  using is_transparent = void;
+  /// Returns the standard hash of `text`. Never allocates, never throws.
+  std::size_t operator()(std::basic_string_view<C, T> text) const noexcept {
+    return std::hash<std::basic_string_view<C, T>>{}(text);
+  }
+};
+
+/// What a cache has counted since it was built. Hits and misses come from `get`, `visit`,
+/// `get_with`, `optionally_get_with` and `get_all`; loads from the last three.
+struct cache_stats {
+  std::uint64_t hits = 0;                       ///< lookups that found a live value
+  std::uint64_t misses = 0;                     ///< lookups that found nothing or an expired value
+  std::uint64_t loads = 0;                      ///< loader or batch calls that returned
+  std::uint64_t load_failures = 0;              ///< loader or batch calls that threw
+  std::chrono::nanoseconds total_load_time{0};  ///< time spent in loaders, all together
+  std::uint64_t evicted_size = 0;               ///< removals with removal_cause::size
+  std::uint64_t evicted_expired = 0;            ///< removals with removal_cause::expired
+  std::uint64_t replaced = 0;                   ///< removals with removal_cause::replaced
+  std::uint64_t invalidated = 0;                ///< removals with removal_cause::invalidated
+
+  /// Returns hits / (hits + misses), or 0 before any lookup.
+  double hit_ratio() const noexcept {
+    const std::uint64_t total = hits + misses;
+    return total == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(total);
+  }
+};
+
+/// How a cache is bounded, expires entries and reports removals. Every field has a default;
+/// designated initialisers read best: `{.max_capacity = 10'000, .time_to_live = 5min}`.
+template <class K, class V>
+struct cache_options {
+  /// The bound: the number of entries, or with a `weigher` the total weight. 0 makes a cache
+  /// that stores nothing (every insert is told to the listener as evicted for size at once;
+  /// `get_with` still coalesces concurrent loads and returns the value).
+  std::uint64_t max_capacity = 10'000;
+  /// Returns an entry's weight (at least 0, at most `max_capacity`); empty: every entry
+  /// weighs 1. Called once per insert, on the inserting thread, outside every lock.
+  std::function<std::uint32_t(const K&, const V&)> weigher{};
+  /// How long an entry lives after it was written; empty: forever. Must not be negative.
+  std::optional<std::chrono::nanoseconds> time_to_live{};
+  /// How long an entry lives after it was last read or written; empty: forever. Must not be
+  /// negative.
+  std::optional<std::chrono::nanoseconds> time_to_idle{};
+  /// Returns a per-entry time to live, replacing `time_to_live` for that entry (std::nullopt:
+  /// keep `time_to_live`). A negative duration is rejected at insert (std::invalid_argument).
+  std::function<std::optional<std::chrono::nanoseconds>(const K&, const V&)> expire_after_write{};
+  /// Returns the current time; empty: std::chrono::steady_clock::now. Tests inject a fake.
+  std::function<std::chrono::steady_clock::time_point()> clock{};
+  /// Is told of every entry that leaves the cache and why (not of entries dropped by the
+  /// cache's destructor). See the file comment for the thread it runs on. If it throws, the
+  /// other notifications of that batch are still delivered and the first exception then
+  /// propagates to the caller whose operation ran the maintenance.
+  std::function<void(const K&, const std::shared_ptr<const V>&, removal_cause)> eviction_listener{};
+  /// The most keys one call of a `get_all` batch function receives (at least 1).
+  std::size_t max_batch = 1000;
+  /// The number of table shards and read-buffer stripes, rounded up to a power of two; 0:
+  /// four per hardware thread, at most 64.
+  std::size_t shards = 0;
+  /// The number of add/remove events writers may queue before one of them must drain them
+  /// (at least 2). Between maintenances the cache holds at most the capacity plus this many
+  /// entries.
+  std::size_t write_buffer = 128;
+};
+
+namespace detail::cache {
+
+/// A reader-writer spin lock of one word: readers add 4, a writer sets bit 0, a waiting writer
+/// sets bit 1 so new readers hold back. Waiters yield the CPU after a few spins.
+class rw_lock {
+ public:
+  void lock_shared() noexcept {
+    for (;;) {
+      const std::uint32_t s = state_.fetch_add(4, std::memory_order_acquire);
+      if ((s & 3) == 0) return;
+      state_.fetch_sub(4, std::memory_order_relaxed);
+      for (unsigned spins = 0; (state_.load(std::memory_order_relaxed) & 3) != 0; ++spins) {
+        pause(spins);
+      }
+    }
+  }
+  void unlock_shared() noexcept { state_.fetch_sub(4, std::memory_order_release); }
+  void lock() noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      std::uint32_t s = state_.load(std::memory_order_relaxed);
+      if ((s & ~std::uint32_t{2}) == 0) {
+        if (state_.compare_exchange_weak(s, 1, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+          return;
+        }
+        continue;
+      }
+      if ((s & 2) == 0) state_.fetch_or(2, std::memory_order_relaxed);
+      pause(spins);
+    }
+  }
+  void unlock() noexcept { state_.fetch_and(~std::uint32_t{1}, std::memory_order_release); }
+
+ private:
+  static void pause(unsigned spins) noexcept {
+    if (spins > 16) std::this_thread::yield();
+  }
+  std::atomic<std::uint32_t> state_{0};
+};
+
+/// Mixes a user hash so that identity hashes (std::hash<int>) spread over shards and slots.
+inline std::uint64_t mix(std::uint64_t h) noexcept {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+inline std::int64_t saturating_add(std::int64_t t, std::int64_t d) noexcept {
+  return d > std::numeric_limits<std::int64_t>::max() - t ? std::numeric_limits<std::int64_t>::max()
+                                                          : t + d;
+}
+
+inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+
+template <class H>
+concept transparent = requires {
+  typename H::is_transparent;
+};
+
+}  // namespace detail::cache
+
+/// A concurrent, bounded, expiring map from `K` to immutable `V` values handed out as
+/// `std::shared_ptr<const V>`. Thread-safe: every member function may be called from any
+/// thread at the same time. Not copyable or movable.
+template <class K, class V, class Hash = cache_hash<K>, class Eq = std::equal_to<>>
+class cache {
+  struct entry : detail::cache::policy_hook {
+    template <class KK, class... A>
+    entry(KK&& k, A&&... a) : key(std::forward<KK>(k)), value(std::forward<A>(a)...) {}
+    const K key;
+    const V value;
+    std::int64_t write_deadline = detail::cache::never;  // immutable once in the table
+    std::atomic<std::int64_t> last_access{0};            // time to idle only
+    std::atomic<bool> removed{false};                    // taken out of the table
+  };
+  using entry_ptr = std::shared_ptr<entry>;
+
+ public:
+  using key_type = K;
+  using mapped_type = V;
+  using value_ptr = std::shared_ptr<const V>;
+  using options_type = cache_options<K, V>;
+
+  /// Builds a cache. Allocates the shards, the read buffers, the write buffer and the
+  /// frequency sketch (about max_capacity / 2 bytes, at most 32 MiB). Throws
+  /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
+  /// `max_batch` 0 or `write_buffer` below 2.
+  explicit cache(options_type options = {})
+      : options_(std::move(options)), policy_(options_.max_capacity) {
+    check_duration(options_.time_to_live, "time_to_live");
+    check_duration(options_.time_to_idle, "time_to_idle");
+    if (options_.max_batch == 0) {
+      FRUGAL_THROW(std::invalid_argument("cache: max_batch must be at least 1, got 0"));
+    }
+    if (options_.write_buffer < 2) {
+      FRUGAL_THROW(std::invalid_argument("cache: write_buffer must be at least 2, got " +
+                                         std::to_string(options_.write_buffer)));
+    }
+    std::size_t n = options_.shards;
+    if (n == 0)
+      n = std::min<std::size_t>(64, 4 * std::max(1u, std::thread::hardware_concurrency()));
+    n = std::bit_ceil(std::min<std::size_t>(n, 1024));
+    shard_count_ = n;
+    shard_shift_ = 64u - static_cast<unsigned>(std::countr_zero(n));
+    shards_ = std::make_unique<shard[]>(n);
+    stripes_ = std::make_unique<stripe[]>(n);
+    has_expiry_ = options_.time_to_live || options_.time_to_idle ||
+                  static_cast<bool>(options_.expire_after_write);
+    ttl_ = options_.time_to_live ? options_.time_to_live->count() : detail::cache::never;
+    tti_ = options_.time_to_idle ? options_.time_to_idle->count() : detail::cache::never;
+    events_.reserve(options_.write_buffer);
+    draining_.reserve(options_.write_buffer);
+  }
+
+  cache(const cache&) = delete;
+  cache& operator=(const cache&) = delete;
+
+  /// Destroys every entry (the listener is not told). Values still held by callers live on.
+  ~cache() = default;
+
+  /// Returns the value of `key`, or nullptr when it is absent or expired. O(1) expected;
+  /// never allocates; one reference-count increment on a hit. Takes `key` as any type the
+  /// hash and equality accept when both are transparent (a `std::string_view` on a
+  /// `std::string`-keyed cache). Throws what Hash, Eq or the clock throw.
+  template <class Q = K>
+  requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
+                                  detail::cache::transparent<Eq>)) value_ptr get(const Q& key)
+  const {
+    value_ptr out;
+    lookup(key, [&](const entry_ptr& e) { out = value_ptr(e, &e->value); });
+    return out;
+  }
+
+  /// Calls `f(const V&)` with the value of `key` while the entry is protected by its shard's
+  /// read lock, without touching a reference count; returns true when it found a live value.
+  /// Never allocates. `f` must be short and must not call this cache (writers of the shard
+  /// wait for it). Throws what Hash, Eq, the clock and `f` throw.
+  template <class Q = K, class F>
+  requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
+                                  detail::cache::transparent<Eq>)) bool visit(const Q& key,
+                                                                              F&& f) const {
+    return lookup(key, [&](const entry_ptr& e) { std::forward<F>(f)(std::as_const(e->value)); });
+  }
+
+  /// Returns true when `key` has a live value. Counts no hit or miss and records no access.
+  /// O(1) expected; never allocates.
+  template <class Q = K>
+  requires(std::same_as<Q, K> ||
+           (detail::cache::transparent<Hash> &&
+            detail::cache::transparent<Eq>)) bool contains(const Q& key) const {
+    const std::uint64_t h = hash_of(key);
+    const shard& s = shard_for(h);
+    const std::int64_t now = has_expiry_ ? now_ns() : 0;
+    s.lock.lock_shared();
+    const slot* sl = s.find(h, key, eq_);
+    const bool live = sl != nullptr && (!has_expiry_ || deadline_of(*sl->e) > now);
+    s.lock.unlock_shared();
+    return live;
+  }
+
+  /// Stores `value` under `key`, replacing (and telling the listener of) any previous value.
+  /// Returns the stored value. Allocates once for the entry (key, value and reference count
+  /// together), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
+  /// when the weigher returns more than max_capacity or the per-entry expiry is negative, and
+  /// what V's constructor, Hash, Eq, the weigher and the listener throw; on a throw before
+  /// the store the cache is unchanged.
+  template <class KK, class... Args>
+  value_ptr insert(KK&& key, Args&&... value) {
+    entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
+    value_ptr out(e, &e->value);
+    store(std::move(e), nullptr);
+    after_write();
+    return out;
+  }
+
+  /// Removes `key`'s entry and tells the listener (removal_cause::invalidated); returns true
+  /// when there was one. Never allocates (except the listener's notification list). Throws
+  /// what Hash, Eq and the listener throw.
+  template <class Q = K>
+  requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
+                                  detail::cache::transparent<Eq>)) bool invalidate(const Q& key) {
+    const std::uint64_t h = hash_of(key);
+    shard& s = shard_for(h);
+    bool found = false;
+    for (;;) {
+      s.lock.lock();
+      std::unique_lock buffer(events_mutex_);
+      if (events_.size() + 1 > options_.write_buffer) {
+        buffer.unlock();
+        s.lock.unlock();
+        maintain_blocking();
+        continue;
+      }
+      if (slot* sl = s.find(h, key, eq_)) {
+        events_.push_back({s.take(sl), removal_cause::invalidated, false});
+        found = true;
+      }
+      buffer.unlock();
+      s.lock.unlock();
+      break;
+    }
+    after_write();
+    return found;
+  }
+
+  /// Removes every entry for which `pred(const K&, const V&)` returns true, telling the
+  /// listener (removal_cause::invalidated); returns how many. O(n) over every shard, under the
+  /// policy mutex and each shard's write lock in turn: `pred` must not call this cache. Throws
+  /// what `pred` and the listener throw (entries removed before a throw stay removed).
+  template <class Pred>
+  std::size_t invalidate_if(Pred pred) {
+    std::size_t removed = 0;
+    {
+      std::unique_lock lock(policy_mutex_);
+      maintain_locked(true);
+      for (std::size_t i = 0; i < shard_count_; ++i) {
+        shard& s = shards_[i];
+        s.lock.lock();
+        struct unlock_on_exit {
+          shard& s;
+          ~unlock_on_exit() { s.lock.unlock(); }
+        } guard{s};
+        doomed_.clear();
+        for (std::size_t j = 0; s.slots && j <= s.mask; ++j) {
+          const slot& sl = s.slots[j];
+          if (sl.e && pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
+            doomed_.push_back(sl.e.get());
+          }
+        }
+        for (entry* d : doomed_) {
+          entry_ptr e = s.take(s.find_entry(d));
+          unlink(e.get());
+          note(e, removal_cause::invalidated);
+          retired_.push_back(std::move(e));
+          ++removed;
+        }
+      }
+      publish_sizes();
+    }
+    deliver();
+    return removed;
+  }
+
+  /// Removes every entry, telling the listener of each (removal_cause::invalidated). O(n).
+  void invalidate_all() {
+    invalidate_if([](const K&, const V&) { return true; });
+  }
+
+  /// Returns `key`'s value, or runs `loader()` (returning V, or anything V is constructible
+  /// from), stores its result and returns it. Concurrent callers that miss on the same key
+  /// wait for the one load; the loader runs once. An exception from the loader reaches every
+  /// waiter and nothing is cached. A loader that calls get_with (or optionally_get_with,
+  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
+  /// allocates nothing; a load allocates the coalescing record and the entry.
+  template <class Loader>
+  requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
+  get_with(const K& key, Loader loader) {
+    if (value_ptr hit = get(key)) return hit;
+    return load(key, [&]() -> std::optional<entry_ptr> { return make_entry(key, loader()); });
+  }
+
+  /// Like get_with for a loader returning `std::optional<V>`: nothing is cached for
+  /// std::nullopt, and the caller and every waiter get nullptr.
+  template <class Loader>
+  requires std::same_as<std::remove_cvref_t<std::invoke_result_t<Loader&>>, std::optional<V>>
+      value_ptr optionally_get_with(const K& key, Loader loader) {
+    if (value_ptr hit = get(key)) return hit;
+    return load(key, [&]() -> std::optional<entry_ptr> {
+      std::optional<V> v = loader();
+      if (!v) return std::nullopt;
+      return make_entry(key, std::move(*v));
+    });
+  }
+
+  /// Returns the values of `keys` in order (nullptr for a key the batch function did not
+  /// find): the hits from the cache, the misses loaded by `batch(std::span<const K>)` (the
+  /// batch-function contract of frugal/batch.hpp) with distinct keys, split into calls of at
+  /// most `max_batch` keys. Keys another thread is loading are waited for, not loaded again,
+  /// and concurrent get_with calls wait for this call's loads. Allocates the result, the
+  /// list of missing keys and one coalescing record and one entry per loaded key. Throws
+  /// std::logic_error when `batch` returns another number of results than keys (naming both),
+  /// and what `batch` throws (every key of this call's loads then fails for its waiters).
+  template <class Batch>
+  requires batch_function<Batch, K, V> std::vector<value_ptr> get_all(std::span<const K> keys,
+                                                                      Batch batch) {
+    std::vector<value_ptr> out(keys.size());
+    std::vector<std::pair<std::size_t, std::shared_ptr<load_state>>> waits;
+    std::vector<std::size_t> owned;  // positions in keys of the keys this call loads
+    const void* tag = &owned;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if ((out[i] = get(keys[i]))) continue;
+      const std::uint64_t h = hash_of(keys[i]);
+      shard& s = shard_for(h);
+      s.lock.lock();
+      struct unlock_on_exit {
+        shard& s;
+        ~unlock_on_exit() { s.lock.unlock(); }
+      } guard{s};
+      if (slot* sl = s.find(h, keys[i], eq_); sl && live(*sl->e)) {
+        out[i] = value_ptr(sl->e, &sl->e->value);
+        continue;
+      }
+      auto it = s.loading.find(keys[i]);
+      if (it != s.loading.end()) {
+        if (it->second->tag != tag && it->second->owner == std::this_thread::get_id()) {
+          throw_reentrant();
+        }
+        waits.emplace_back(i, it->second);
+        continue;
+      }
+      auto st = std::make_shared<load_state>();
+      st->tag = tag;
+      s.loading.emplace(keys[i], st);
+      waits.emplace_back(i, std::move(st));
+      owned.push_back(i);
+    }
+    if (!owned.empty()) load_batches(keys, owned, batch);
+    for (auto& [i, st] : waits) out[i] = st->wait();
+    return out;
+  }
+
+  /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
+  /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
+  /// before, and tells the listener. Afterwards entry_count() and weighted_size() are exact
+  /// and within the bound (until the next write). Throws what the listener throws.
+  void run_pending_tasks() {
+    {
+      std::unique_lock lock(policy_mutex_);
+      maintain_locked(true);
+      // A second pass frees what the first retired: nothing of it can be in a read buffer now.
+      maintain_locked(true);
+    }
+    deliver();
+  }
+
+  /// Returns the number of entries as of the last maintenance (exact after
+  /// run_pending_tasks()). O(1), never allocates.
+  std::uint64_t entry_count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+  /// Returns the total weight of the entries (their number without a weigher) as of the last
+  /// maintenance. O(1), never allocates.
+  std::uint64_t weighted_size() const noexcept { return weight_.load(std::memory_order_relaxed); }
+
+  /// Returns the counts so far. O(shards); never allocates. Hits and misses are summed from
+  /// per-stripe counters without a lock, so a snapshot taken while other threads read may
+  /// lag by their latest lookups.
+  cache_stats stats() const noexcept {
+    cache_stats s;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      s.hits += stripes_[i].hits.load(std::memory_order_relaxed);
+      s.misses += stripes_[i].misses.load(std::memory_order_relaxed);
+    }
+    s.loads = loads_.load(std::memory_order_relaxed);
+    s.load_failures = load_failures_.load(std::memory_order_relaxed);
+    s.total_load_time = std::chrono::nanoseconds(load_ns_.load(std::memory_order_relaxed));
+    s.evicted_size = removals_[0].load(std::memory_order_relaxed);
+    s.evicted_expired = removals_[1].load(std::memory_order_relaxed);
+    s.replaced = removals_[2].load(std::memory_order_relaxed);
+    s.invalidated = removals_[3].load(std::memory_order_relaxed);
+    return s;
+  }
+
+  /// Returns the bound given at construction.
+  std::uint64_t max_capacity() const noexcept { return options_.max_capacity; }
+
+  /// Returns the policy's region sizes (window, protected, capacity), for tuning and tests.
+  detail::cache::region_sizes policy_sizes() const {
+    std::lock_guard lock(policy_mutex_);
+    return policy_.sizes();
+  }
+
+ private:
+  struct slot {
+    std::uint64_t hash = 0;
+    entry_ptr e;
+  };
+
+  struct load_state {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    value_ptr value;
+#if FRUGAL_HAS_EXCEPTIONS
+    std::exception_ptr error;
+#endif
+    std::thread::id owner = std::this_thread::get_id();
+    const void* tag = nullptr;
+
+    void finish(value_ptr v) {
+      {
+        std::lock_guard lock(m);
+        value = std::move(v);
+        done = true;
+      }
+      cv.notify_all();
+    }
+#if FRUGAL_HAS_EXCEPTIONS
+    void fail(std::exception_ptr e) {
+      {
+        std::lock_guard lock(m);
+        error = std::move(e);
+        done = true;
+      }
+      cv.notify_all();
+    }
+#endif
+    value_ptr wait() {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return done; });
+#if FRUGAL_HAS_EXCEPTIONS
+      if (error) std::rethrow_exception(error);
+#endif
+      return value;
+    }
+  };
+
+  // One shard: an open-addressing table (linear probing, backward-shift deletion) of slots,
+  // and the loads in flight for its keys.
+  struct alignas(64) shard {
+    mutable detail::cache::rw_lock lock;
+    std::unique_ptr<slot[]> slots;
+    std::size_t mask = 0;
+    std::size_t size = 0;
+    std::unordered_map<K, std::shared_ptr<load_state>, Hash, Eq> loading;
+
+    template <class Q>
+    slot* find(std::uint64_t h, const Q& key, const Eq& eq) const {
+      if (!slots) return nullptr;
+      for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        slot& s = slots[i];
+        if (!s.e) return nullptr;
+        if (s.hash == h && eq(s.e->key, key)) return &s;
+      }
+    }
+    slot* find_entry(const entry* e) const {
+      if (!slots) return nullptr;
+      for (std::size_t i = e->hash & mask;; i = (i + 1) & mask) {
+        slot& s = slots[i];
+        if (!s.e) return nullptr;
+        if (s.e.get() == e) return &s;
+      }
+    }
+    // Makes room for one more slot (doubling at 3/4 full); may throw std::bad_alloc.
+    void reserve_one() {
+      if (slots && (size + 1) * 4 <= (mask + 1) * 3) return;
+      const std::size_t n = slots ? (mask + 1) * 2 : 8;
+      auto fresh = std::make_unique<slot[]>(n);
+      for (std::size_t i = 0; slots && i <= mask; ++i) {
+        if (!slots[i].e) continue;
+        std::size_t j = slots[i].hash & (n - 1);
+        while (fresh[j].e) j = (j + 1) & (n - 1);
+        fresh[j] = std::move(slots[i]);
+      }
+      slots = std::move(fresh);
+      mask = n - 1;
+    }
+    void put(std::uint64_t h, entry_ptr e) noexcept {
+      std::size_t i = h & mask;
+      while (slots[i].e) i = (i + 1) & mask;
+      slots[i].hash = h;
+      slots[i].e = std::move(e);
+      ++size;
+    }
+    entry_ptr take(slot* s) noexcept {
+      entry_ptr out = std::move(s->e);
+      out->removed.store(true, std::memory_order_relaxed);
+      std::size_t i = static_cast<std::size_t>(s - slots.get());
+      for (std::size_t j = (i + 1) & mask; slots[j].e; j = (j + 1) & mask) {
+        const std::size_t k = slots[j].hash & mask;
+        const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        slots[i] = std::move(slots[j]);
+        i = j;
+      }
+      slots[i].e.reset();
+      slots[i].hash = 0;
+      --size;
+      return out;
+    }
+  };
+
+  // One stripe of the read buffer: a lossy ring of the entries recent reads hit (a read that
+  // finds it full drops its record), and this stripe's hit and miss counts.
+  struct alignas(64) stripe {
+    static constexpr std::uint32_t capacity = 16;
+    std::atomic<std::uint32_t> head{0};
+    std::atomic<std::uint32_t> tail{0};
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> misses{0};
+    std::atomic<entry*> ring[capacity] = {};
+  };
+
+  struct event {
+    entry_ptr e;
+    removal_cause cause;
+    bool added;
+  };
+
+  static void check_duration(const std::optional<std::chrono::nanoseconds>& d, const char* name) {
+    if (d && d->count() < 0) {
+      FRUGAL_THROW(std::invalid_argument(std::string("cache: ") + name +
+                                         " must not be negative, got " +
+                                         std::to_string(d->count()) + " ns"));
+    }
+  }
+
+  [[noreturn]] FRUGAL_COLD static void throw_reentrant() {
+    FRUGAL_THROW(std::logic_error(
+        "cache::get_with: the loader called back into the cache for the key it is loading"));
+  }
+
+  template <class Q>
+  std::uint64_t hash_of(const Q& key) const {
+    return detail::cache::mix(static_cast<std::uint64_t>(hash_(key)));
+  }
+  shard& shard_for(std::uint64_t h) const noexcept {
+    return shards_[shard_count_ == 1 ? 0 : static_cast<std::size_t>(h >> shard_shift_)];
+  }
+  stripe& my_stripe() const noexcept {
+    static std::atomic<std::uint32_t> next{0};
+    thread_local const std::uint32_t id = next.fetch_add(1, std::memory_order_relaxed);
+    return stripes_[id & (shard_count_ - 1)];
+  }
+
+  std::int64_t now_ns() const {
+    const auto t = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+  std::int64_t deadline_of(const entry& e) const noexcept {
+    if (tti_ == detail::cache::never) return e.write_deadline;
+    return std::min(e.write_deadline, detail::cache::saturating_add(
+                                          e.last_access.load(std::memory_order_relaxed), tti_));
+  }
+  bool live(const entry& e) const { return !has_expiry_ || deadline_of(e) > now_ns(); }
+
+  // The read path of get and visit: finds a live entry under the shard's read lock, hands it
+  // to `use`, records the access and the hit or miss.
+  template <class Q, class Use>
+  bool lookup(const Q& key, Use&& use) const {
+    const std::uint64_t h = hash_of(key);
+    const shard& s = shard_for(h);
+    stripe& st = my_stripe();
+    const std::int64_t now = has_expiry_ ? now_ns() : 0;
+    bool full = false;
+    s.lock.lock_shared();
+    struct unlock_on_exit {
+      const shard& s;
+      ~unlock_on_exit() { s.lock.unlock_shared(); }
+    } guard{s};
+    const slot* sl = s.find(h, key, eq_);
+    if (sl == nullptr || (has_expiry_ && deadline_of(*sl->e) <= now)) {
+      st.misses.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    entry* e = sl->e.get();
+    if (tti_ != detail::cache::never) e->last_access.store(now, std::memory_order_relaxed);
+    use(sl->e);
+    st.hits.fetch_add(1, std::memory_order_relaxed);
+    // Record the access while the entry is in the table (see drain_reads).
+    std::uint32_t head = st.head.load(std::memory_order_relaxed);
+    if (head - st.tail.load(std::memory_order_acquire) >= stripe::capacity) {
+      full = true;
+    } else if (st.head.compare_exchange_strong(head, head + 1, std::memory_order_relaxed)) {
+      st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_release);
+    }
+    if (full) drain_reads_if_free();
+    return true;
+  }
+
+  template <class KK, class... Args>
+  entry_ptr make_entry(KK&& key, Args&&... value) {
+    entry_ptr e = std::make_shared<entry>(std::forward<KK>(key), std::forward<Args>(value)...);
+    e->hash = hash_of(e->key);
+    if (options_.weigher) {
+      const std::uint32_t w = options_.weigher(e->key, e->value);
+      if (w > options_.max_capacity && options_.max_capacity != 0) {
+        FRUGAL_THROW(std::invalid_argument("cache: the weigher returned " + std::to_string(w) +
+                                           ", more than max_capacity " +
+                                           std::to_string(options_.max_capacity)));
+      }
+      e->weight = w;
+    }
+    if (has_expiry_) {
+      const std::int64_t now = now_ns();
+      std::int64_t ttl = ttl_;
+      if (options_.expire_after_write) {
+        if (auto d = options_.expire_after_write(e->key, e->value)) {
+          if (d->count() < 0) {
+            FRUGAL_THROW(
+                std::invalid_argument("cache: expire_after_write returned a negative duration, " +
+                                      std::to_string(d->count()) + " ns"));
+          }
+          ttl = d->count();
+        }
+      }
+      e->write_deadline =
+          ttl == detail::cache::never ? ttl : detail::cache::saturating_add(now, ttl);
+      e->last_access.store(now, std::memory_order_relaxed);
+    }
+    return e;
+  }
+
+  // Puts `e` in its shard, replacing any entry of the same key, and queues the events; when
+  // `loaded` is given, also ends that load (under the same lock, so a caller either waits for
+  // the load or sees its value).
+  void store(entry_ptr e, const K* loaded) {
+    const std::uint64_t h = e->hash;
+    shard& s = shard_for(h);
+    if (options_.max_capacity == 0) {
+      s.lock.lock();
+      if (loaded != nullptr) s.loading.erase(*loaded);
+      s.lock.unlock();
+      removals_[0].fetch_add(1, std::memory_order_relaxed);
+      if (options_.eviction_listener) {
+        options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+      }
+      return;
+    }
+    for (;;) {
+      s.lock.lock();
+      std::unique_lock buffer(events_mutex_);
+      if (events_.size() + 2 > options_.write_buffer) {
+        buffer.unlock();
+        s.lock.unlock();
+        maintain_blocking();
+        continue;
+      }
+      struct unlock_on_exit {
+        shard& s;
+        ~unlock_on_exit() { s.lock.unlock(); }
+      } guard{s};
+      if (slot* old = s.find(h, e->key, eq_)) {
+        const bool expired = has_expiry_ && deadline_of(*old->e) <= now_ns();
+        old->e->removed.store(true, std::memory_order_relaxed);
+        events_.push_back(
+            {std::move(old->e), expired ? removal_cause::expired : removal_cause::replaced, false});
+        old->e = e;
+      } else {
+        s.reserve_one();
+        s.put(h, e);
+      }
+      events_.push_back({std::move(e), removal_cause::size, true});
+      if (loaded != nullptr) s.loading.erase(*loaded);
+      return;
+    }
+  }
+
+  template <class Make>
+  value_ptr load(const K& key, Make make) {
+    const std::uint64_t h = hash_of(key);
+    shard& s = shard_for(h);
+    std::shared_ptr<load_state> st;
+    bool owner = false;
+    {
+      s.lock.lock();
+      struct unlock_on_exit {
+        shard& s;
+        ~unlock_on_exit() { s.lock.unlock(); }
+      } guard{s};
+      if (slot* sl = s.find(h, key, eq_); sl && live(*sl->e))
+        return value_ptr(sl->e, &sl->e->value);
+      auto it = s.loading.find(key);
+      if (it != s.loading.end()) {
+        if (it->second->owner == std::this_thread::get_id()) throw_reentrant();
+        st = it->second;
+      } else {
+        st = s.loading.emplace(key, std::make_shared<load_state>()).first->second;
+        owner = true;
+      }
+    }
+    if (!owner) return st->wait();
+    const auto start = std::chrono::steady_clock::now();
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      std::optional<entry_ptr> made = make();
+      count_load(start, true);
+      value_ptr out;
+      if (made) {
+        out = value_ptr(*made, &(*made)->value);
+        store(std::move(*made), &key);
+      } else {
+        s.lock.lock();
+        s.loading.erase(key);
+        s.lock.unlock();
+      }
+      st->finish(out);
+      after_write();
+      return out;
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      if (!st->done) {
+        count_load(start, false);
+        s.lock.lock();
+        s.loading.erase(key);
+        s.lock.unlock();
+        st->fail(std::current_exception());
+      }
+      throw;
+    }
+#endif
+  }
+
+  template <class Batch>
+  void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
+    std::size_t done = 0;  // owned keys finished (loaded or failed)
+    std::vector<K> chunk;
+    chunk.reserve(std::min(owned.size(), options_.max_batch));
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      while (done < owned.size()) {
+        const std::size_t n = std::min(owned.size() - done, options_.max_batch);
+        chunk.clear();
+        for (std::size_t i = 0; i < n; ++i) chunk.push_back(keys[owned[done + i]]);
+        const auto start = std::chrono::steady_clock::now();
+        auto&& results = batch(std::span<const K>(chunk));
+        count_load(start, true);
+        std::size_t got = 0;
+        std::vector<std::optional<V>> values;
+        values.reserve(n);
+        for (auto&& r : results) {
+          ++got;
+          if (got <= n) values.emplace_back(std::forward<decltype(r)>(r));
+        }
+        if (got != n) detail::throw_result_count("cache::get_all", got, n);
+        for (std::size_t i = 0; i < n; ++i) {
+          const K& key = keys[owned[done]];
+          finish_owned(key, values[i]);
+          ++done;
+        }
+      }
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      load_failures_.fetch_add(1, std::memory_order_relaxed);
+      auto error = std::current_exception();
+      for (; done < owned.size(); ++done) {
+        const K& key = keys[owned[done]];
+        const std::uint64_t h = hash_of(key);
+        shard& s = shard_for(h);
+        std::shared_ptr<load_state> st;
+        s.lock.lock();
+        if (auto it = s.loading.find(key); it != s.loading.end()) {
+          st = std::move(it->second);
+          s.loading.erase(it);
+        }
+        s.lock.unlock();
+        if (st) st->fail(error);
+      }
+      throw;
+    }
+#endif
+    after_write();
+  }
+
+  void finish_owned(const K& key, std::optional<V>& value) {
+    const std::uint64_t h = hash_of(key);
+    shard& s = shard_for(h);
+    s.lock.lock();
+    std::shared_ptr<load_state> st = s.loading.find(key)->second;
+    s.lock.unlock();
+    value_ptr out;
+    if (value) {
+      entry_ptr e = make_entry(key, std::move(*value));
+      out = value_ptr(e, &e->value);
+      store(std::move(e), &key);
+    } else {
+      s.lock.lock();
+      s.loading.erase(key);
+      s.lock.unlock();
+    }
+    st->finish(std::move(out));
+  }
+
+  void count_load(std::chrono::steady_clock::time_point start, bool ok) noexcept {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    load_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0)),
+                       std::memory_order_relaxed);
+    (ok ? loads_ : load_failures_).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // --- maintenance (policy_mutex_ held) ---
+
+  void after_write() {
+    if (!policy_mutex_.try_lock()) return;
+    {
+      std::unique_lock lock(policy_mutex_, std::adopt_lock);
+      maintain_locked(true);
+    }
+    deliver();
+  }
+
+  void maintain_blocking() {
+    {
+      std::unique_lock lock(policy_mutex_);
+      maintain_locked(true);
+    }
+    deliver();
+  }
+
+  void drain_reads_if_free() const {
+    if (!policy_mutex_.try_lock()) return;
+    std::unique_lock lock(policy_mutex_, std::adopt_lock);
+    drain_reads();
+  }
+
+  // Applies every recorded read. A record is pushed while its entry is in the table, and an
+  // entry is freed only by the maintenance after the one that took it out of the table,
+  // after this drain: so every pointer found here is alive. A slot reserved but not yet
+  // written is waited for (its writer is between two instructions).
+  void drain_reads() const {
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      stripe& st = stripes_[i];
+      const std::uint32_t head = st.head.load(std::memory_order_acquire);
+      std::uint32_t tail = st.tail.load(std::memory_order_relaxed);
+      for (; tail != head; ++tail) {
+        std::atomic<entry*>& cell = st.ring[tail & (stripe::capacity - 1)];
+        entry* e;
+        while ((e = cell.exchange(nullptr, std::memory_order_acquire)) == nullptr) {
+          std::this_thread::yield();
+        }
+        if (e->where != detail::cache::queue::none) policy_.on_access(e);
+      }
+      st.tail.store(tail, std::memory_order_release);
+    }
+  }
+
+  void maintain_locked(bool may_free) {
+    drain_reads();
+    if (may_free) retired_.clear();
+    {
+      std::lock_guard buffer(events_mutex_);
+      draining_.swap(events_);
+    }
+    for (event& ev : draining_) {
+      if (ev.added) {
+        // An entry taken out of the table by invalidate_if before its event came is not linked.
+        if (ev.e->removed.load(std::memory_order_relaxed)) continue;
+        policy_.on_add(ev.e.get());
+        if (has_expiry_) {
+          ev.e->known_deadline = deadline_of(*ev.e);
+          heap_.push(ev.e.get());
+        }
+      } else {
+        unlink(ev.e.get());
+        note(ev.e, ev.cause);
+        retired_.push_back(std::move(ev.e));
+      }
+    }
+    draining_.clear();
+    if (has_expiry_) expire();
+    while (detail::cache::policy_hook* victim = policy_.evict_one()) {
+      evict(static_cast<entry*>(victim), removal_cause::size);
+    }
+    publish_sizes();
+  }
+
+  void expire() {
+    const std::int64_t now = now_ns();
+    while (!heap_.empty() && heap_.top()->known_deadline <= now) {
+      entry* e = static_cast<entry*>(heap_.top());
+      const std::int64_t d = deadline_of(*e);
+      if (d > now) {
+        heap_.rekey(e, d);
+      } else {
+        evict(e, removal_cause::expired);
+      }
+    }
+  }
+
+  void unlink(entry* e) noexcept {
+    policy_.on_remove(e);
+    heap_.erase(e);
+  }
+
+  // Takes a linked entry out of the policy and, when the table still holds it, out of the
+  // table (otherwise a queued removal event will tell its cause).
+  void evict(entry* e, removal_cause cause) {
+    unlink(e);
+    shard& s = shard_for(e->hash);
+    s.lock.lock();
+    slot* sl = s.find_entry(e);
+    entry_ptr taken = sl != nullptr ? s.take(sl) : nullptr;
+    s.lock.unlock();
+    if (taken) {
+      note(taken, cause);
+      retired_.push_back(std::move(taken));
+    }
+  }
+
+  void note(const entry_ptr& e, removal_cause cause) {
+    removals_[static_cast<int>(cause)].fetch_add(1, std::memory_order_relaxed);
+    if (options_.eviction_listener) notes_.push_back({e, cause, false});
+  }
+
+  void publish_sizes() noexcept {
+    count_.store(policy_.entry_count(), std::memory_order_relaxed);
+    weight_.store(policy_.weighted_size(), std::memory_order_relaxed);
+  }
+
+  // Tells the listener what the last maintenance removed, outside every lock.
+  void deliver() {
+    std::vector<event> batch;
+    {
+      std::lock_guard lock(policy_mutex_);
+      if (notes_.empty()) return;
+      batch.swap(notes_);
+    }
+#if FRUGAL_HAS_EXCEPTIONS
+    std::exception_ptr first;
+    for (event& n : batch) {
+      try {
+        options_.eviction_listener(n.e->key, value_ptr(n.e, &n.e->value), n.cause);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+#else
+    for (event& n : batch)
+      options_.eviction_listener(n.e->key, value_ptr(n.e, &n.e->value), n.cause);
+#endif
+  }
+
+  options_type options_;
+  [[no_unique_address]] Hash hash_{};
+  [[no_unique_address]] Eq eq_{};
+  std::size_t shard_count_ = 1;
+  unsigned shard_shift_ = 64;
+  std::unique_ptr<shard[]> shards_;
+  std::unique_ptr<stripe[]> stripes_;
+  bool has_expiry_ = false;
+  std::int64_t ttl_ = detail::cache::never;
+  std::int64_t tti_ = detail::cache::never;
+
+  std::mutex events_mutex_;
+  std::vector<event> events_;
+
+  mutable std::mutex policy_mutex_;
+  mutable detail::cache::w_tinylfu policy_;
+  detail::cache::deadline_heap heap_;
+  std::vector<event> draining_;
+  std::vector<entry_ptr> retired_;
+  std::vector<entry*> doomed_;
+  std::vector<event> notes_;
+
+  std::atomic<std::uint64_t> count_{0}, weight_{0};
+  std::atomic<std::uint64_t> loads_{0}, load_failures_{0}, load_ns_{0};
+  std::atomic<std::uint64_t> removals_[4] = {};
+};
+
+FRUGAL_END_NAMESPACE

@@ -1,0 +1,2 @@
+# cache: the Catch2 cases (those tagged [concurrent] also run under TSan).
+frugal_add_test(cache)

@@ -1,0 +1,771 @@
+#include <frugal/cache.hpp>
+#include <frugal/testing/allocation_counter.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+using frugal::testing::count_allocations;
+using namespace std::chrono_literals;
+
+namespace {
+
+using int_cache = frugal::cache<int, int>;
+using opts = frugal::cache_options<int, int>;
+
+// A clock the test moves by hand.
+struct fake_clock {
+  std::shared_ptr<std::atomic<std::int64_t>> ns = std::make_shared<std::atomic<std::int64_t>>(1000);
+  std::function<std::chrono::steady_clock::time_point()> fn() const {
+    return [n = ns] {
+      return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(n->load()));
+    };
+  }
+  void advance(std::chrono::nanoseconds d) const { ns->fetch_add(d.count()); }
+};
+
+// What the listener heard.
+struct heard {
+  std::vector<std::tuple<int, int, frugal::removal_cause>> events;
+  std::function<void(const int&, const std::shared_ptr<const int>&, frugal::removal_cause)> fn() {
+    return [this](const int& k, const std::shared_ptr<const int>& v, frugal::removal_cause c) {
+      events.emplace_back(k, *v, c);
+    };
+  }
+  std::size_t count(frugal::removal_cause c) const {
+    return static_cast<std::size_t>(
+        std::count_if(events.begin(), events.end(), [&](auto& e) { return std::get<2>(e) == c; }));
+  }
+};
+
+// A value that counts live instances, detects double destruction and may throw on the k-th
+// construction from an int.
+struct tracked {
+  static inline long live = 0;
+  static inline long builds_left = -1;  // throw when it reaches 0; -1: never
+  int v;
+  const tracked* self;
+  explicit tracked(int x) : v(x), self(this) {
+    if (builds_left >= 0 && builds_left-- == 0) throw std::runtime_error("build failed");
+    ++live;
+  }
+  tracked(const tracked& o) : v(o.v), self(this) { ++live; }
+  ~tracked() {
+    REQUIRE(self == this);
+    self = nullptr;
+    --live;
+  }
+};
+
+// Catch2's assertions are not thread-safe: threads count failures, the test checks the count.
+std::atomic<int> thread_failures{0};
+void expect(bool ok) {
+  if (!ok) thread_failures.fetch_add(1);
+}
+
+struct alignas(64) over_aligned {
+  int v;
+};
+
+}  // namespace
+
+TEST_CASE("insert + get + contains + visit and invalidate", "[cache]") {
+  int_cache c({.max_capacity = 100});
+  REQUIRE(c.get(1) == nullptr);
+  REQUIRE_FALSE(c.contains(1));
+  auto p = c.insert(1, 10);
+  REQUIRE(*p == 10);
+  REQUIRE(c.get(1).get() == p.get());  // a hit hands out the same value, no copy
+  REQUIRE(c.contains(1));
+  int seen = 0;
+  REQUIRE(c.visit(1, [&](const int& v) { seen = v; }));
+  REQUIRE(seen == 10);
+  REQUIRE_FALSE(c.visit(2, [&](const int&) { FAIL("visited a missing key"); }));
+  REQUIRE(c.invalidate(1));
+  REQUIRE_FALSE(c.invalidate(1));
+  REQUIRE(c.get(1) == nullptr);
+  REQUIRE(*p == 10);  // a value handed out outlives its entry
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 0);
+  auto s = c.stats();
+  REQUIRE(s.hits == 2);
+  REQUIRE(s.misses == 3);
+  REQUIRE(s.invalidated == 1);
+}
+
+TEST_CASE("a hit allocates nothing + an insert once", "[cache]") {
+  int_cache c({.max_capacity = 100});
+  for (int i = 0; i < 1000; ++i) c.insert(i, i);
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 100);
+  int key = -1;
+  for (int i = 0; i < 1000; ++i) {
+    if (c.contains(i)) key = i;
+  }
+  REQUIRE(key >= 0);
+  std::shared_ptr<const int> hit;
+  REQUIRE(count_allocations([&] { hit = c.get(key); }) == 0);
+  REQUIRE(hit);
+  REQUIRE(count_allocations([&] { c.visit(key, [](const int&) {}); }) == 0);
+  // Steady state: every insert of a new key evicts one; one allocation each.
+  REQUIRE(count_allocations([&] {
+            for (int i = 1000; i < 1100; ++i) c.insert(i, i);
+          }) == 100);
+}
+
+TEST_CASE("heterogeneous lookup: a string_view finds a string key without allocating", "[cache]") {
+  frugal::cache<std::string, int> c({.max_capacity = 10});
+  c.insert(std::string("a key longer than the small string buffer"), 7);
+  const std::string_view k = "a key longer than the small string buffer";
+  std::shared_ptr<const int> v;
+  REQUIRE(count_allocations([&] { v = c.get(k); }) == 0);
+  REQUIRE(*v == 7);
+  REQUIRE(c.contains("a key longer than the small string buffer"));
+  REQUIRE(c.invalidate(k));
+  REQUIRE_FALSE(c.contains(k));
+}
+
+TEST_CASE("constructor and insert reject bad options with the values", "[cache]") {
+  REQUIRE_THROWS_WITH(int_cache(opts{.time_to_live = -1s}),
+                      "cache: time_to_live must not be negative, got -1000000000 ns");
+  REQUIRE_THROWS_WITH(int_cache(opts{.time_to_idle = -5ns}),
+                      "cache: time_to_idle must not be negative, got -5 ns");
+  REQUIRE_THROWS_WITH(int_cache(opts{.max_batch = 0}),
+                      "cache: max_batch must be at least 1, got 0");
+  REQUIRE_THROWS_WITH(int_cache(opts{.write_buffer = 1}),
+                      "cache: write_buffer must be at least 2, got 1");
+  int_cache w({.max_capacity = 10,
+               .weigher = [](const int&, const int& v) { return static_cast<std::uint32_t>(v); }});
+  REQUIRE_THROWS_WITH(w.insert(1, 11), "cache: the weigher returned 11, more than max_capacity 10");
+  REQUIRE_FALSE(w.contains(1));
+  int_cache e({.expire_after_write = [](const int&,
+                                        const int& v) -> std::optional<std::chrono::nanoseconds> {
+    return std::chrono::nanoseconds(v);
+  }});
+  REQUIRE_THROWS_WITH(e.insert(1, -3),
+                      "cache: expire_after_write returned a negative duration, -3 ns");
+  REQUIRE_FALSE(e.contains(1));
+}
+
+TEST_CASE("zero capacity stores nothing and tells the listener", "[cache]") {
+  heard h;
+  int_cache c({.max_capacity = 0, .eviction_listener = h.fn()});
+  auto p = c.insert(1, 1);
+  REQUIRE(*p == 1);
+  REQUIRE_FALSE(c.contains(1));
+  int loads = 0;
+  REQUIRE(*c.get_with(2, [&] {
+    ++loads;
+    return 2;
+  }) == 2);
+  REQUIRE(*c.get_with(2, [&] {
+    ++loads;
+    return 2;
+  }) == 2);
+  REQUIRE(loads == 2);
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 0);
+  REQUIRE(h.count(frugal::removal_cause::size) == 3);
+  REQUIRE(c.stats().evicted_size == 3);
+}
+
+TEST_CASE("the bound holds after run_pending_tasks + by count and by weight", "[cache]") {
+  heard h;
+  int_cache c({.max_capacity = 50, .eviction_listener = h.fn(), .write_buffer = 16});
+  for (int i = 0; i < 500; ++i) {
+    c.insert(i, i);
+    REQUIRE(c.entry_count() <= 50);
+  }
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 50);
+  REQUIRE(h.count(frugal::removal_cause::size) == 450);
+  int present = 0;
+  for (int i = 0; i < 500; ++i) present += c.contains(i) ? 1 : 0;
+  REQUIRE(present == 50);
+
+  int_cache w({.max_capacity = 100,
+               .weigher = [](const int&, const int& v) { return static_cast<std::uint32_t>(v); }});
+  for (int i = 0; i < 200; ++i) w.insert(i, i % 20);
+  w.run_pending_tasks();
+  REQUIRE(w.weighted_size() <= 100);
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (auto v = w.get(i)) sum += static_cast<std::uint64_t>(*v);
+  }
+  REQUIRE(sum == w.weighted_size());
+}
+
+TEST_CASE("time to live + time to idle and per-entry expiry under a fake clock", "[cache]") {
+  fake_clock t;
+  heard h;
+  SECTION("time to live") {
+    int_cache c({.time_to_live = 10s, .clock = t.fn(), .eviction_listener = h.fn()});
+    c.insert(1, 1);
+    t.advance(9s);
+    REQUIRE(c.get(1));
+    t.advance(1s);
+    REQUIRE(c.get(1) == nullptr);  // expired: a miss at once
+    REQUIRE_FALSE(c.contains(1));
+    c.run_pending_tasks();
+    REQUIRE(c.entry_count() == 0);
+    REQUIRE(h.count(frugal::removal_cause::expired) == 1);
+  }
+  SECTION("time to idle - reads keep an entry alive") {
+    int_cache c({.time_to_idle = 10s, .clock = t.fn(), .eviction_listener = h.fn()});
+    c.insert(1, 1);
+    c.insert(2, 2);
+    for (int i = 0; i < 5; ++i) {
+      t.advance(6s);
+      REQUIRE(c.get(1));
+      c.run_pending_tasks();
+    }
+    REQUIRE(c.contains(1));
+    REQUIRE_FALSE(c.contains(2));
+    REQUIRE(h.count(frugal::removal_cause::expired) == 1);
+    REQUIRE(std::get<0>(h.events[0]) == 2);
+  }
+  SECTION("per-entry expiry replaces time to live") {
+    int_cache c({.time_to_live = 100s,
+                 .expire_after_write = [](const int& k,
+                                          const int&) -> std::optional<std::chrono::nanoseconds> {
+                   if (k == 1) return 5s;
+                   return std::nullopt;
+                 },
+                 .clock = t.fn()});
+    c.insert(1, 1);
+    c.insert(2, 2);
+    t.advance(5s);
+    REQUIRE_FALSE(c.contains(1));
+    REQUIRE(c.contains(2));
+    t.advance(95s);
+    REQUIRE_FALSE(c.contains(2));
+  }
+  SECTION("replacing an expired entry tells expired + a live one replaced") {
+    int_cache c({.time_to_live = 10s, .clock = t.fn(), .eviction_listener = h.fn()});
+    c.insert(1, 1);
+    c.insert(1, 2);
+    t.advance(10s);
+    c.insert(1, 3);
+    c.run_pending_tasks();
+    REQUIRE(h.count(frugal::removal_cause::replaced) == 1);
+    REQUIRE(h.count(frugal::removal_cause::expired) == 1);
+    REQUIRE(*c.get(1) == 3);
+  }
+}
+
+TEST_CASE("W-TinyLFU keeps popular keys through a scan", "[cache]") {
+  int_cache c({.max_capacity = 100});
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 50; ++k) {
+      if (!c.get(k)) c.insert(k, k);
+    }
+    c.run_pending_tasks();
+  }
+  for (int k = 1000; k < 3000; ++k) c.insert(k, k);  // a one-off scan
+  c.run_pending_tasks();
+  int kept = 0;
+  for (int k = 0; k < 50; ++k) kept += c.contains(k) ? 1 : 0;
+  REQUIRE(kept >= 45);
+  auto sizes = c.policy_sizes();
+  REQUIRE(sizes.window == 1);
+  REQUIRE(sizes.protected_ == 79);
+}
+
+TEST_CASE("get_with loads once + caches + and does not cache a failure", "[cache]") {
+  int_cache c({.max_capacity = 10});
+  int calls = 0;
+  REQUIRE(*c.get_with(1, [&] {
+    ++calls;
+    return 5;
+  }) == 5);
+  REQUIRE(*c.get_with(1, [&] {
+    ++calls;
+    return 6;
+  }) == 5);
+  REQUIRE(calls == 1);
+  REQUIRE_THROWS_WITH(c.get_with(2,
+                                 [&]() -> int {
+                                   ++calls;
+                                   throw std::runtime_error("db down");
+                                 }),
+                      "db down");
+  REQUIRE_FALSE(c.contains(2));
+  REQUIRE(*c.get_with(2, [&] {
+    ++calls;
+    return 7;
+  }) == 7);
+  REQUIRE(calls == 3);
+  auto s = c.stats();
+  REQUIRE(s.loads == 2);
+  REQUIRE(s.load_failures == 1);
+  REQUIRE(s.hits == 1);
+  REQUIRE(s.misses == 3);
+}
+
+TEST_CASE("a loader re-entering get_with for its own key is a logic_error", "[cache]") {
+  int_cache c({.max_capacity = 10});
+  REQUIRE_THROWS_AS(c.get_with(1, [&] { return *c.get_with(1, [] { return 2; }); }),
+                    std::logic_error);
+  REQUIRE_FALSE(c.contains(1));
+  // Another key from inside a loader is fine.
+  REQUIRE(*c.get_with(1, [&] { return *c.get_with(2, [] { return 2; }) + 1; }) == 3);
+  REQUIRE(*c.get(2) == 2);
+  std::vector<int> keys{1, 5};
+  REQUIRE_THROWS_AS(c.get_with(5,
+                               [&] {
+                                 c.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+                                   return std::vector<std::optional<int>>(ks.size(), 0);
+                                 });
+                                 return 0;
+                               }),
+                    std::logic_error);
+}
+
+TEST_CASE("optionally_get_with caches nothing for nullopt", "[cache]") {
+  int_cache c({.max_capacity = 10});
+  int calls = 0;
+  REQUIRE(c.optionally_get_with(1, [&]() -> std::optional<int> {
+    ++calls;
+    return std::nullopt;
+  }) == nullptr);
+  REQUIRE_FALSE(c.contains(1));
+  REQUIRE(*c.optionally_get_with(1, [&]() -> std::optional<int> {
+    ++calls;
+    return 4;
+  }) == 4);
+  REQUIRE(*c.optionally_get_with(1, [&]() -> std::optional<int> {
+    ++calls;
+    return 5;
+  }) == 4);
+  REQUIRE(calls == 2);
+}
+
+TEST_CASE("get_all: hits from the cache + distinct misses in batches of max_batch", "[cache]") {
+  int_cache c({.max_capacity = 100, .max_batch = 3});
+  c.insert(2, 20);
+  std::vector<std::vector<int>> calls;
+  auto batch = [&](std::span<const int> ks) {
+    calls.emplace_back(ks.begin(), ks.end());
+    std::vector<std::optional<int>> out;
+    for (int k : ks) out.push_back(k == 9 ? std::nullopt : std::optional<int>(k * 10));
+    return out;
+  };
+  std::vector<int> keys{1, 2, 3, 1, 4, 5, 9, 6};
+  auto got = c.get_all(std::span<const int>(keys), batch);
+  REQUIRE(got.size() == keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == 9) {
+      REQUIRE(got[i] == nullptr);
+    } else {
+      REQUIRE(*got[i] == keys[i] * 10);
+    }
+  }
+  REQUIRE(got[0].get() == got[3].get());
+  REQUIRE(calls == std::vector<std::vector<int>>{{1, 3, 4}, {5, 9, 6}});
+  REQUIRE(c.contains(5));
+  REQUIRE_FALSE(c.contains(9));
+  calls.clear();
+  got = c.get_all(std::span<const int>(keys), batch);
+  REQUIRE(calls == std::vector<std::vector<int>>{{9}});
+  REQUIRE(c.stats().loads == 3);
+}
+
+TEST_CASE("get_all: a wrong result count and a throwing batch fail every key", "[cache]") {
+  int_cache c({.max_capacity = 100});
+  std::vector<int> keys{1, 2, 3};
+  REQUIRE_THROWS_WITH(
+      c.get_all(std::span<const int>(keys),
+                [](std::span<const int>) { return std::vector<std::optional<int>>(2); }),
+      "cache::get_all: the batch function returned 2 results for 3 keys");
+  REQUIRE_THROWS_WITH(c.get_all(std::span<const int>(keys),
+                                [](std::span<const int>) -> std::vector<std::optional<int>> {
+                                  throw std::runtime_error("batch failed");
+                                }),
+                      "batch failed");
+  for (int k : keys) REQUIRE_FALSE(c.contains(k));
+  // Nothing is left half-loaded: the keys load again.
+  auto got = c.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+    return std::vector<std::optional<int>>(ks.size(), 1);
+  });
+  REQUIRE(*got[2] == 1);
+  REQUIRE(c.stats().load_failures == 2);
+}
+
+TEST_CASE("random operations against a model under a fake clock", "[cache]") {
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    fake_clock t;
+    // The model: what should be present (key -> value, write time, last access).
+    struct state {
+      int value;
+      std::int64_t written;
+      std::int64_t accessed;
+    };
+    std::map<int, state> model;
+    std::map<int, int> removed_by;  // listener counts per cause
+    const bool bounded = seed % 2 == 0;
+    const std::uint64_t cap = bounded ? 8 : 1000;
+    int_cache c(
+        {.max_capacity = cap,
+         .time_to_live = 50ns,
+         .time_to_idle = 20ns,
+         .clock = t.fn(),
+         .eviction_listener =
+             [&](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause why) {
+               ++removed_by[static_cast<int>(why)];
+               if (why == frugal::removal_cause::size) model.erase(k);
+             },
+         .write_buffer = 4});
+    auto alive = [&](const state& s) {
+      const std::int64_t now = t.ns->load();
+      return now < s.written + 50 && now < s.accessed + 20;
+    };
+    for (int step = 0; step < 400; ++step) {
+      const int k = static_cast<int>(rng() % 16);
+      const std::int64_t now = t.ns->load();
+      switch (rng() % 6) {
+        case 0:
+        case 1: {
+          auto v = c.get(k);
+          auto it = model.find(k);
+          if (!bounded) {
+            const bool expect = it != model.end() && alive(it->second);
+            REQUIRE(static_cast<bool>(v) == expect);
+          }
+          if (v) {
+            REQUIRE(it != model.end());
+            REQUIRE(*v == it->second.value);
+            it->second.accessed = now;
+          }
+          break;
+        }
+        case 2:
+          c.insert(k, step);
+          model[k] = {step, now, now};
+          break;
+        case 3:
+          c.invalidate(k);
+          model.erase(k);
+          break;
+        case 4:
+          t.advance(std::chrono::nanoseconds(rng() % 12));
+          break;
+        case 5:
+          c.run_pending_tasks();
+          REQUIRE(c.entry_count() <= cap);
+          std::uint64_t live = 0;
+          for (int j = 0; j < 16; ++j) live += c.contains(j) ? 1 : 0;
+          REQUIRE(live <= c.entry_count());
+          break;
+      }
+    }
+    c.run_pending_tasks();
+    for (auto it = model.begin(); it != model.end();) {
+      it = alive(it->second) ? std::next(it) : model.erase(it);
+    }
+    for (int j = 0; j < 16; ++j) {
+      if (!bounded) REQUIRE(c.contains(j) == model.contains(j));
+      if (c.contains(j)) REQUIRE(model.contains(j));
+    }
+    if (!bounded) REQUIRE(c.entry_count() == model.size());
+    auto s = c.stats();
+    REQUIRE(s.evicted_size == static_cast<std::uint64_t>(removed_by[0]));
+    REQUIRE(s.evicted_expired == static_cast<std::uint64_t>(removed_by[1]));
+    REQUIRE(s.replaced == static_cast<std::uint64_t>(removed_by[2]));
+    REQUIRE(s.invalidated == static_cast<std::uint64_t>(removed_by[3]));
+    if (!bounded) REQUIRE(s.evicted_size == 0);
+  }
+}
+
+TEST_CASE("values are destroyed once + none leak", "[cache]") {
+  REQUIRE(tracked::live == 0);
+  {
+    frugal::cache<int, tracked> c({.max_capacity = 20});
+    for (int i = 0; i < 100; ++i) c.insert(i, i);
+    for (int i = 0; i < 100; ++i) c.get_with(i, [&] { return tracked(i); });
+    c.run_pending_tasks();
+    REQUIRE(tracked::live == 20);
+    auto kept = c.get(c.contains(99) ? 99 : 0);
+    c.invalidate_all();
+    c.run_pending_tasks();
+    REQUIRE(tracked::live == (kept ? 1 : 0));
+    for (int i = 0; i < 10; ++i) c.insert(i, i);
+  }
+  REQUIRE(tracked::live == 0);
+}
+
+TEST_CASE(
+    "a throwing value constructor + weigher or loader at the k-th call leaves the cache whole",
+    "[cache]") {
+  for (long k = 0; k < 12; ++k) {
+    tracked::builds_left = k;
+    {
+      frugal::cache<int, tracked> c({.max_capacity = 8});
+      int ok = 0;
+      for (int i = 0; i < 12; ++i) {
+        try {
+          c.insert(i, i);
+          ++ok;
+        } catch (const std::runtime_error&) {
+          REQUIRE_FALSE(c.contains(i));
+        }
+      }
+      REQUIRE(ok == 11);
+      c.run_pending_tasks();
+      REQUIRE(c.entry_count() == 8);
+      REQUIRE(tracked::live == 8);
+    }
+    REQUIRE(tracked::live == 0);
+    tracked::builds_left = -1;
+  }
+  for (int k = 0; k < 6; ++k) {
+    int calls = 0;
+    int_cache w({.max_capacity = 100, .weigher = [&](const int&, const int&) -> std::uint32_t {
+                   if (calls++ == k) throw std::runtime_error("weigher");
+                   return 1;
+                 }});
+    int stored = 0;
+    for (int i = 0; i < 6; ++i) {
+      try {
+        w.insert(i, i);
+        ++stored;
+      } catch (const std::runtime_error&) {
+        REQUIRE_FALSE(w.contains(i));
+      }
+    }
+    w.run_pending_tasks();
+    REQUIRE(stored == 5);
+    REQUIRE(w.entry_count() == 5);
+  }
+}
+
+TEST_CASE("a throwing listener: every notification delivered + the first exception rethrown",
+          "[cache]") {
+  for (int k = 0; k < 4; ++k) {
+    int told = 0;
+    int_cache c({.max_capacity = 100,
+                 .eviction_listener = [&](const int&, const std::shared_ptr<const int>&,
+                                          frugal::removal_cause) {
+                   if (told++ == k) throw std::runtime_error("listener");
+                 }});
+    for (int i = 0; i < 4; ++i) c.insert(i, i);
+    REQUIRE_THROWS_WITH(c.invalidate_all(), "listener");
+    REQUIRE(told == 4);
+    REQUIRE(c.entry_count() == 0);
+  }
+}
+
+TEST_CASE("aliasing: values and keys from the cache itself", "[cache]") {
+  frugal::cache<std::string, std::string> c({.max_capacity = 4});
+  c.insert(std::string("a"), std::string("value of a"));
+  auto v = c.get("a");
+  c.insert(std::string("a"), *v);  // a value read from the entry being replaced
+  REQUIRE(*c.get("a") == "value of a");
+  c.insert(*c.get("a"), std::string("x"));  // a key taken from a value of the cache
+  REQUIRE(*c.get("value of a") == "x");
+  // The listener re-inserts what is evicted under another key: no deadlock, no lost entry.
+  frugal::cache<int, int>* self = nullptr;
+  int_cache r({.max_capacity = 2,
+               .eviction_listener = [&](const int& k, const std::shared_ptr<const int>& val,
+                                        frugal::removal_cause why) {
+                 if (why == frugal::removal_cause::size && k < 100) self->insert(k + 100, *val);
+               }});
+  self = &r;
+  for (int i = 0; i < 5; ++i) r.insert(i, i);
+  r.run_pending_tasks();
+  REQUIRE(r.entry_count() <= 2);
+}
+
+TEST_CASE("move-only + over-aligned and string values", "[cache]") {
+  frugal::cache<int, std::unique_ptr<int>> m({.max_capacity = 4});
+  m.insert(1, std::make_unique<int>(3));
+  REQUIRE(**m.get(1) == 3);
+  REQUIRE(**m.get_with(2, [] { return std::make_unique<int>(4); }) == 4);
+  frugal::cache<int, over_aligned> a({.max_capacity = 4});
+  for (int i = 0; i < 8; ++i) {
+    auto p = a.insert(i, over_aligned{i});
+    REQUIRE(reinterpret_cast<std::uintptr_t>(p.get()) % 64 == 0);
+  }
+  frugal::cache<std::string, std::string> s({.max_capacity = 4});
+  s.insert(std::string("k"), 5, 'x');  // constructed in place from (5, 'x')
+  REQUIRE(*s.get("k") == "xxxxx");
+}
+
+TEST_CASE("invalidate_if removes what the predicate names", "[cache]") {
+  heard h;
+  int_cache c({.max_capacity = 1000, .eviction_listener = h.fn()});
+  for (int i = 0; i < 100; ++i) c.insert(i, i);
+  REQUIRE(c.invalidate_if([](const int& k, const int&) { return k % 3 == 0; }) == 34);
+  for (int i = 0; i < 100; ++i) REQUIRE(c.contains(i) == (i % 3 != 0));
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 66);
+  REQUIRE(h.count(frugal::removal_cause::invalidated) == 34);
+  REQUIRE_THROWS_WITH(c.invalidate_if([](const int& k, const int&) -> bool {
+    if (k == 50) throw std::runtime_error("pred");
+    return false;
+  }),
+                      "pred");
+  REQUIRE(c.contains(50));
+}
+
+TEST_CASE("1000 concurrent get_with calls on one cold key run the loader once",
+          "[cache][concurrent]") {
+  int_cache c({.max_capacity = 100});
+  std::atomic<int> started{0}, loads{0};
+  constexpr int n = 1000;
+  std::vector<std::thread> threads;
+  std::vector<int> results(n);
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      started.fetch_add(1);
+      results[static_cast<std::size_t>(i)] = *c.get_with(42, [&] {
+        while (started.load() < n) std::this_thread::yield();
+        loads.fetch_add(1);
+        return 7;
+      });
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(loads.load() == 1);
+  REQUIRE(std::all_of(results.begin(), results.end(), [](int r) { return r == 7; }));
+  REQUIRE(c.stats().loads == 1);
+}
+
+TEST_CASE("a failing load reaches every waiter and is not cached", "[cache][concurrent]") {
+  int_cache c({.max_capacity = 100});
+  std::atomic<int> started{0}, loads{0}, failures{0};
+  constexpr int n = 16;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&] {
+      started.fetch_add(1);
+      try {
+        c.get_with(1, [&]() -> int {
+          while (started.load() < n) std::this_thread::yield();
+          loads.fetch_add(1);
+          throw std::runtime_error("down");
+        });
+      } catch (const std::runtime_error&) {
+        failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(failures.load() == n);
+  REQUIRE(loads.load() >= 1);  // a caller that came after a failure loads again
+  REQUIRE_FALSE(c.contains(1));
+}
+
+TEST_CASE("concurrent gets + inserts + invalidations + get_with and get_all on overlapping keys",
+          "[cache][concurrent]") {
+  std::atomic<long> told{0};
+  int_cache c({.max_capacity = 64,
+               .eviction_listener = [&](const int&, const std::shared_ptr<const int>&,
+                                        frugal::removal_cause) { told.fetch_add(1); },
+               .write_buffer = 8});
+  std::atomic<int> loads_per_key[128] = {};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<std::uint32_t>(t + 1));
+      for (int i = 0; i < 3000; ++i) {
+        const int k = static_cast<int>(rng() % 128);
+        switch (rng() % 6) {
+          case 0:
+            if (auto v = c.get(k)) expect(*v % 1000 == k);
+            break;
+          case 1:
+            c.insert(k, k + 1000 * static_cast<int>(rng() % 5));
+            break;
+          case 2:
+            c.invalidate(k);
+            break;
+          case 3:
+            expect(*c.get_with(k,
+                               [&] {
+                                 loads_per_key[k].fetch_add(1);
+                                 return k;
+                               }) %
+                       1000 ==
+                   k);
+            break;
+          case 4: {
+            std::vector<int> ks{k, (k + 1) % 128, k};
+            auto got = c.get_all(std::span<const int>(ks), [](std::span<const int> keys) {
+              std::vector<std::optional<int>> out;
+              for (int key : keys) out.emplace_back(key);
+              return out;
+            });
+            expect(*got[0] % 1000 == k);
+            expect(*got[2] % 1000 == k);
+            break;
+          }
+          case 5:
+            c.visit(k, [&](const int& v) { expect(v % 1000 == k); });
+            break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(thread_failures.load() == 0);
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() <= 64);
+  std::uint64_t present = 0;
+  for (int k = 0; k < 128; ++k) present += c.contains(k) ? 1 : 0;
+  REQUIRE(present == c.entry_count());
+}
+
+TEST_CASE("get_all and get_with on the same keys share loads", "[cache][concurrent]") {
+  int_cache c({.max_capacity = 1000});
+  std::atomic<int> loaded[64] = {};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      std::vector<int> keys(64);
+      for (int i = 0; i < 64; ++i) keys[static_cast<std::size_t>(i)] = (i * (t + 1)) % 64;
+      if (t % 2 == 0) {
+        auto got = c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+          std::vector<std::optional<int>> out;
+          for (int k : ks) {
+            loaded[k].fetch_add(1);
+            out.emplace_back(k * 2);
+          }
+          return out;
+        });
+        for (std::size_t i = 0; i < keys.size(); ++i) expect(*got[i] == keys[i] * 2);
+      } else {
+        for (int k : keys) {
+          expect(*c.get_with(k, [&] {
+            loaded[k].fetch_add(1);
+            return k * 2;
+          }) == k * 2);
+        }
+      }
+    });
+  }
+  go.store(true);
+  for (auto& t : threads) t.join();
+  REQUIRE(thread_failures.load() == 0);
+  for (auto& l : loaded) REQUIRE(l.load() == 1);  // nothing is evicted: each key loads once
+}
