@@ -1,4 +1,4 @@
-// Compiled by clang-16 with -Werror=dangling once per CASE. Cases 1 to 21 and 24 to 27 keep a
+// Compiled by clang-16 with -Werror=dangling once per CASE. Cases 1 to 21 and 24 to 45 keep a
 // view whose storage dies at the end of the statement or of the function and must be
 // diagnosed; cases 22 and 23 pass a temporary cow_string, an owner, and must not compile;
 // cases from 100 on use views correctly and must compile cleanly with -Werror (no false
@@ -188,6 +188,115 @@ std::size_t run() {
   std::array<int, 3> a{1, 2, 3};
   auto w = frugal::windows(a, 2);
   return total + v.size() + head.size() + rest.size() + w.size();
+}
+#elif CASE == 28
+std::size_t run() {
+  auto v = frugal::split(make_cow().view(), ',');
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 29
+std::size_t run() {
+  auto v = frugal::split(make_cow().view(), "::");
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 30
+std::size_t run() {
+  auto v = frugal::splitn(make_cow().view(), 2, ',');
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 31
+std::size_t run() {
+  auto v = frugal::rsplit(make_cow().view(), ',');
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 32
+std::size_t run() {
+  auto v = frugal::rsplitn(make_cow().view(), 2, "::");
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 33
+std::size_t run() {
+  auto v = frugal::split_terminator(make_cow().view(), ';');
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 34
+std::size_t run() {
+  auto v = frugal::split_inclusive(make_cow().view(), '\n');
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 35
+std::size_t run() {
+  auto v = frugal::lines(make_cow().view());
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 36
+std::size_t run() {
+  auto v = frugal::split_whitespace(make_cow().view());
+  return static_cast<std::size_t>(v.begin() == v.end());
+}
+#elif CASE == 37
+std::size_t run() {
+  auto v = frugal::rsplit_once(make_cow().view(), ' ');
+  return static_cast<std::size_t>(v->first.size());
+}
+#elif CASE == 38
+std::size_t run() {
+  auto v = frugal::trim_matches(make_cow().view(), 'x');
+  return static_cast<std::size_t>(v.size());
+}
+#elif CASE == 39
+std::size_t run() {
+  auto v = frugal::trim_start_matches(make_cow().view(), "xx");
+  return static_cast<std::size_t>(v.size());
+}
+#elif CASE == 40
+std::size_t run() {
+  auto v = frugal::trim_end_matches(make_cow().view(), is_space);
+  return static_cast<std::size_t>(v.size());
+}
+#elif CASE == 41
+std::size_t run() {
+  auto v = frugal::strip_prefix(make_cow().view(), 'x');
+  return static_cast<std::size_t>(v->size());
+}
+#elif CASE == 42
+std::size_t run() {
+  auto v = frugal::first(make_cow().view());
+  return static_cast<std::size_t>(v.has_value());
+}
+#elif CASE == 43
+std::size_t run() {
+  auto v = frugal::last(make_cow().view());
+  return static_cast<std::size_t>(v.has_value());
+}
+#elif CASE == 44
+std::size_t run() {
+  auto v = frugal::get(make_cow().view(), 1);
+  return static_cast<std::size_t>(v.has_value());
+}
+#elif CASE == 45
+std::size_t run() {
+  auto v = frugal::rchunks_exact(make_cow().view(), 3);
+  return static_cast<std::size_t>(v.size());
+}
+#elif CASE == 103
+std::size_t run() {
+  char buffer[] = "k=v;a b\nc\r\n";
+  const std::string_view text(buffer);
+  std::size_t total = 0;
+  auto parts = frugal::split(text, ';');
+  auto words = frugal::split_whitespace(text);
+  auto pairs = frugal::splitn(text, 2, "=");
+  for (auto p : parts) total += p.size();
+  for (auto w : words) total += w.size();
+  for (auto p : pairs) total += p.size();
+  const frugal::cow_string kept = make_cow();
+  for (auto l : frugal::lines(kept)) total += l.size();
+  auto last = frugal::rsplit_once(kept, ' ');
+  auto trimmed = frugal::trim_matches(kept, 'x');
+  auto head = frugal::first(kept);
+  auto value = frugal::parse<int>(frugal::trim(make_cow().view()));
+  return total + last.has_value() + trimmed.size() + head.has_value() + value.has_value();
 }
 #else
 #error "define CASE"
