@@ -18,3 +18,7 @@ if(FRUGAL_CLANG16)
   set_tests_properties(compile_fail/small_vector_dangling_views_warn
     compile_fail/small_vector_dangling_within_expression_is_clean PROPERTIES LABELS unit)
 endif()
+
+# pop_back_val, truncate, default_init, the allocator-extended constructors from the base,
+# std::hash and the *_range members over every kind of range.
+target_sources(small_vector_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/small_vector_api_test.cpp)

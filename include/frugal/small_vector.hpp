@@ -36,6 +36,15 @@
 
 FRUGAL_BEGIN_NAMESPACE
 
+/// Selects the constructor and `resize` overload that default-initialise new elements
+/// (Boost.Container's `default_init`): scalars and other trivially default-constructible
+/// types are left indeterminate, to be overwritten, instead of zeroed.
+struct default_init_t {
+  explicit default_init_t() = default;
+};
+/// The `default_init_t` value: `small_vector<char, 256> buf(n, frugal::default_init)`.
+inline constexpr default_init_t default_init{};
+
 namespace detail {
 
 // Where a stateful allocator lives in the header: followed by explicit padding up to a
@@ -71,26 +80,29 @@ using allocator_slot = std::conditional_t<std::is_empty_v<A>, A, padded_allocato
                                  " >= size " + std::to_string(size)));
 }
 
-// A 32-bit element count that element stores cannot alias. A `uint32_t` member would share
-// its alias set with `int` and `unsigned` elements, so every `push_back` of an int would force
-// the compiler to reload the size from memory; a scoped enum is a distinct type, so the size
-// stays in a register across a push_back loop.
-enum class count32 : std::uint32_t {};
+// An element count of the unsigned type U that element stores cannot alias. A `uint32_t`
+// member would share its alias set with `int` and `unsigned` elements, so every `push_back` of
+// an int would force the compiler to reload the size from memory; a scoped enum is a distinct
+// type, so the size stays in a register across a push_back loop.
+template <class U>
+struct basic_count {
+  using value_type = U;
+  enum class raw_type : U {};
+  raw_type raw{};
 
-struct stored_count {
-  count32 raw{};
-
-  constexpr stored_count() noexcept = default;
-  constexpr explicit stored_count(std::uint32_t v) noexcept : raw(static_cast<count32>(v)) {}
-  constexpr operator std::uint32_t() const noexcept { return static_cast<std::uint32_t>(raw); }
-  constexpr stored_count& operator=(std::uint32_t v) noexcept {
-    raw = static_cast<count32>(v);
+  constexpr basic_count() noexcept = default;
+  constexpr explicit basic_count(U v) noexcept : raw(static_cast<raw_type>(v)) {}
+  constexpr operator U() const noexcept { return static_cast<U>(raw); }
+  constexpr basic_count& operator=(U v) noexcept {
+    raw = static_cast<raw_type>(v);
     return *this;
   }
-  constexpr stored_count& operator++() noexcept { return *this = *this + 1u; }
-  constexpr stored_count& operator--() noexcept { return *this = *this - 1u; }
-  constexpr stored_count& operator+=(std::uint32_t v) noexcept { return *this = *this + v; }
+  constexpr basic_count& operator++() noexcept { return *this = static_cast<U>(*this + 1u); }
+  constexpr basic_count& operator--() noexcept { return *this = static_cast<U>(*this - 1u); }
+  constexpr basic_count& operator+=(U v) noexcept { return *this = static_cast<U>(*this + v); }
 };
+// small_vector's size and capacity.
+using stored_count = basic_count<std::uint32_t>;
 
 struct synth_three_way_fn {
   template <class T, class U>
@@ -124,6 +136,39 @@ concept length_known_in_advance = std::sized_sentinel_for<It, It> || std::forwar
 template <class It>
 concept indexable_iterator = std::random_access_iterator<It> ||
     legacy_category_at_least<It, std::random_access_iterator_tag>;
+
+// A type whose `std::hash` specialisation is enabled.
+template <class T>
+concept std_hashable = std::is_default_constructible_v<std::hash<T>> && requires(const T& x) {
+  { std::hash<T>{}(x) } -> std::convertible_to<std::size_t>;
+};
+
+// Folds `value` into `state`: a 64 x 64 -> 128-bit multiply whose halves are xor-ed, so every
+// input bit reaches every output bit (identity hashes such as std::hash<int> included).
+inline std::size_t hash_mix(std::size_t state, std::size_t value) noexcept {
+  constexpr std::uint64_t multiplier = 0x9e3779b97f4a7c15u;
+#if defined(__SIZEOF_INT128__)
+  __extension__ using uint128 = unsigned __int128;
+  const uint128 m = static_cast<uint128>(static_cast<std::uint64_t>(state + value)) * multiplier;
+  return static_cast<std::size_t>(static_cast<std::uint64_t>(m) ^
+                                  static_cast<std::uint64_t>(m >> 64));
+#else
+  std::uint64_t x = (static_cast<std::uint64_t>(state) + value) * multiplier;
+  x ^= x >> 32;
+  return static_cast<std::size_t>((x * multiplier) ^ (x >> 29));
+#endif
+}
+
+// The hash of a sequence: each element's std::hash folded in order, then the length (so that
+// sequences nested in sequences do not collide by regrouping: {{1}, {2, 3}} and {{1, 2}, {3}}).
+template <class T>
+std::size_t hash_sequence(const T* first,
+                          std::size_t n) noexcept(noexcept(std::hash<T>{}(*first))) {
+  std::size_t state = 0;
+  const std::hash<T> h{};
+  for (std::size_t i = 0; i < n; ++i) state = hash_mix(state, h(first[i]));
+  return hash_mix(state, n);
+}
 
 // Runs `body()`; if it throws, runs `cleanup()` and rethrows.
 template <class Body, class Cleanup>
@@ -159,6 +204,250 @@ class allocator_temporary {
   A& alloc_;
   alignas(T) unsigned char storage_[sizeof(T)];
 };
+
+// The element algorithms of frugal's vectors that work within the capacity and never
+// allocate, shared by small_vector and static_vector: `size_` elements live at `data_`, with
+// room for more after them whenever an operation adds elements. Each vector makes one of these
+// for the duration of a call (`Size` is its size field, updated in place).
+template <class A, class T, class Size>
+struct vector_elements {
+  using alloc_traits = std::allocator_traits<A>;
+  using size_type = std::size_t;
+  using stored_size = typename Size::value_type;
+
+  A& alloc_;
+  T* data_;
+  Size& size_;
+
+  A& alloc() const noexcept { return alloc_; }
+
+  // The length of [first, last), read without consuming the range: `last - first` for sized
+  // sentinels, a count over a copy of `first` otherwise (multi-pass iterators only).
+  template <class It>
+  static size_type distance_of(It first, It last) {
+    if constexpr (std::sized_sentinel_for<It, It>) {
+      const auto d = last - first;
+      FRUGAL_ASSERT(d >= 0);
+      return static_cast<size_type>(d);
+    } else {
+      size_type n = 0;
+      for (; first != last; ++first) ++n;
+      return n;
+    }
+  }
+
+  // Whether `it` points at an element of this vector (only contiguous iterators of T can).
+  template <class It>
+  bool points_into_this(const It& it) const noexcept {
+    if constexpr (std::contiguous_iterator<It> &&
+                  std::is_same_v<std::remove_cv_t<std::iter_value_t<It>>, T>) {
+      const T* p = std::to_address(it);
+      return !std::less<const T*>{}(p, data_) && std::less<const T*>{}(p, data_ + size_);
+    } else {
+      return false;
+    }
+  }
+
+  // Move-assigns the `n` elements at `first` to `first + by`, last one first.
+  static void shift_right(T* first, size_type n, size_type by) {
+    if constexpr (std::is_trivially_copyable_v<T>) {
+      if (n != 0)
+        std::memmove(static_cast<void*>(first + by), static_cast<const void*>(first),
+                     n * sizeof(T));
+    } else {
+      for (size_type i = n; i != 0; --i) first[i - 1 + by] = std::move(first[i - 1]);
+    }
+  }
+
+  // Opens a gap of `count` elements at `index` (capacity suffices) and fills it with
+  // `source(i)`, i in [0, count): move-constructs into the uninitialised tail, shifts the rest
+  // with move assignment, and copy-assigns or constructs the new elements.
+  template <class Source>
+  void insert_in_place(size_type index, size_type count, Source&& source) {
+    T* const pos = data_ + index;
+    T* const old_end = data_ + size_;
+    const size_type after = size_ - index;
+    if (after > count) {
+      uninitialized_move_if_noexcept_n(alloc(), old_end - count, count, old_end);
+      size_ += static_cast<stored_size>(count);
+      shift_right(pos, after - count, count);
+      for (size_type i = 0; i < count; ++i) pos[i] = source(i);
+    } else {
+      T* out = old_end;
+      construction_guard<A, T> guard(alloc(), old_end, out);
+      for (size_type i = after; i < count; ++i, ++out)
+        alloc_traits::construct(alloc(), out, source(i));
+      uninitialized_move_if_noexcept_n(alloc(), pos, after, out);
+      guard.release();
+      size_ += static_cast<stored_size>(count);
+      for (size_type i = 0; i < after; ++i) pos[i] = source(i);
+    }
+  }
+
+  // Constructs `count` elements at `dst`, each by `make(p)`; on a throw destroys those built.
+  template <class Make>
+  void construct_each(T* dst, size_type count, Make&& make) {
+    T* out = dst;
+    construction_guard<A, T> guard(alloc(), dst, out);
+    for (T* const end = dst + count; out != end; ++out) make(out);
+    guard.release();
+  }
+  void fill_construct(T* dst, size_type count, const T& value) {
+    construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p, value); });
+  }
+  template <class It>
+  void copy_construct(T* dst, It first, size_type count) {
+    if constexpr (is_plain_allocator_v<A, T>) {
+      if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> &&
+                    std::is_same_v<std::iter_value_t<It>, T>) {
+        copy_trivial(dst, std::to_address(first), count);
+      } else if constexpr (legacy_category_at_least<It, std::input_iterator_tag>) {
+        std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
+      } else {
+        construct_each(dst, count, [&](T* p) {
+          ::new (static_cast<void*>(p)) T(*first);
+          ++first;
+        });
+      }
+    } else {
+      construct_each(dst, count, [&](T* p) {
+        alloc_traits::construct(alloc(), p, *first);
+        ++first;
+      });
+    }
+  }
+
+  // Inserts `count` copies of `value` (which may be an element) at `index`.
+  void insert_copies(size_type index, size_type count, const T& value) {
+    // `value` may be an element that is about to move; the copy is built through the
+    // allocator, like the elements.
+    allocator_temporary<A, T> copy(alloc(), value);
+    insert_in_place(index, count, [&](size_type) -> const T& { return *copy.get(); });
+  }
+
+  // Inserts the `count` elements of the range starting at `first` at `index`. The range may be
+  // a part of this vector when its iterators are contiguous.
+  template <class It>
+  void insert_counted(size_type index, It first, size_type count) {
+    if (index != size_ && !points_into_this(first)) {
+      if constexpr (indexable_iterator<It>) {
+        insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
+          return first[static_cast<std::iter_difference_t<It>>(i)];
+        });
+        return;
+      }
+    }
+    // Copies at the end (from an untouched source, when it aliases), then rotates into place.
+    copy_construct(data_ + size_, first, count);
+    size_ += static_cast<stored_size>(count);
+    std::rotate(data_ + index, data_ + size_ - count, data_ + size_);
+  }
+
+  // Constructs an element from `args` at `index < size_`.
+  template <class... Args>
+  void emplace_in_place(size_type index, Args&&... args) {
+    // Built first, since `args` may refer to an element; through the allocator, so that a
+    // std::pmr element uses this vector's memory resource.
+    allocator_temporary<A, T> value(alloc(), std::forward<Args>(args)...);
+    T* last = data_ + size_;
+    alloc_traits::construct(alloc(), last, std::move(last[-1]));
+    ++size_;
+    shift_right(data_ + index, size_ - 2 - index, 1);  // size_ counts the new last element
+    data_[index] = std::move(*value.get());
+  }
+
+  // Removes [f, l); returns the position after the removed ones.
+  T* erase(T* f, T* l) {
+    if (f != l) {
+      T* new_end = std::move(l, data_ + size_, f);
+      destroy_n(alloc(), new_end, static_cast<size_type>(data_ + size_ - new_end));
+      size_ = static_cast<stored_size>(new_end - data_);
+    }
+    return f;
+  }
+
+  // Replaces the elements with `count` copies of `value` (which may be an element).
+  void assign_copies(size_type count, const T& value) {
+    if constexpr (std::is_copy_assignable_v<T>) {
+      const size_type common = count < size_ ? count : size_;
+      std::fill_n(data_, common, value);
+      if (count > size_) {
+        fill_construct(data_ + size_, count - size_, value);
+      } else {
+        destroy_n(alloc(), data_ + count, size_ - count);
+      }
+      size_ = static_cast<stored_size>(count);
+    } else {
+      allocator_temporary<A, T> copy(alloc(), value);  // `value` may die
+      clear();
+      fill_construct(data_, count, *copy.get());
+      size_ = static_cast<stored_size>(count);
+    }
+  }
+
+  // Replaces the elements with the `count` elements of the range starting at `first`.
+  template <class It>
+  void assign_counted(It first, size_type count) {
+    if constexpr (std::is_assignable_v<T&, std::iter_reference_t<It>>) {
+      const size_type common = count < size_ ? count : size_type{size_};
+      if constexpr (std::contiguous_iterator<It>) {
+        std::copy_n(first, common, data_);
+        first += static_cast<std::iter_difference_t<It>>(common);
+      } else {
+        for (size_type i = 0; i < common; ++i, ++first) data_[i] = *first;
+      }
+      if (count > size_) {
+        copy_construct(data_ + size_, first, count - size_);
+      } else {
+        destroy_n(alloc(), data_ + count, size_ - count);
+      }
+    } else {
+      clear();
+      copy_construct(data_, first, count);
+    }
+    size_ = static_cast<stored_size>(count);
+  }
+
+  // Destroys the elements past the first `n` (n <= size_).
+  void truncate(size_type n) noexcept {
+    destroy_n(alloc(), data_ + n, size_ - n);
+    size_ = static_cast<stored_size>(n);
+  }
+  void clear() noexcept { truncate(0); }
+
+  // Default-initialises `count` elements at `dst`: trivially default-constructible ones are
+  // left indeterminate.
+  void default_init_construct(T* dst, size_type count) {
+    construct_each(dst, count, [&](T* p) {
+      if constexpr (std::is_trivially_default_constructible_v<T>) {
+        ::new (static_cast<void*>(p)) T;
+      } else {
+        alloc_traits::construct(alloc(), p);
+      }
+    });
+  }
+  // Value-initialises `count` elements at `dst` (zero for scalars).
+  void value_init_construct(T* dst, size_type count) {
+    if constexpr (is_plain_allocator_v<A, T>) {
+      std::uninitialized_value_construct_n(dst, count);  // memset for scalars
+    } else {
+      construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p); });
+    }
+  }
+};
+
+// Compares [a, a + na) and [b, b + nb) lexicographically, like std::vector's `<=>`.
+template <class T>
+auto three_way_sequence(const T* a, std::size_t na, const T* b, std::size_t nb) {
+  using ordering =
+      decltype(synth_three_way_fn{}(std::declval<const T&>(), std::declval<const T&>()));
+  const std::size_t n = na < nb ? na : nb;
+  for (std::size_t i = 0; i < n; ++i) {
+    const ordering c = synth_three_way_fn{}(a[i], b[i]);
+    if (c != 0) return c;
+  }
+  return static_cast<ordering>(na <=> nb);
+}
 
 }  // namespace detail
 
@@ -384,6 +673,24 @@ class small_vector_base {
     alloc_traits::destroy(alloc(), data_ + size_);
   }
 
+  /// Removes the last element and returns it, moved out (LLVM's `pop_back_val`, Rust's
+  /// `Vec::pop` without the optional). O(1); never allocates. Throws only what T's move
+  /// constructor throws, and the vector is unchanged then. Precondition `!empty()`, checked by
+  /// FRUGAL_ASSERT.
+  [[nodiscard]] T pop_back_val() requires std::move_constructible<T> {
+    FRUGAL_ASSERT(size_ != 0);
+    T value(std::move(data_[size_ - 1]));
+    pop_back();
+    return value;
+  }
+
+  /// Destroys the elements past the first `n` and keeps the capacity; does nothing when
+  /// `n >= size()` (Rust's `Vec::truncate`; LLVM's `truncate` asserts instead). O(size() - n);
+  /// never allocates, never throws.
+  void truncate(size_type n) noexcept {
+    if (n < size_) elements().truncate(n);
+  }
+
   /// Inserts `value` before `pos` and returns an iterator to it. O(size() - index). Safe when
   /// `value` is an element of this vector. Basic exception guarantee (strong at the end).
   iterator insert(const_iterator pos, const T& value) { return emplace(pos, value); }
@@ -397,10 +704,7 @@ class small_vector_base {
     if (capacity_ - size_ < count) {
       grow_insert(index, count, [&](T* dst) { fill_construct(dst, count, value); });
     } else {
-      // `value` may be an element that is about to move; the copy is built through the
-      // allocator, like the elements.
-      detail::allocator_temporary<Allocator, T> copy(alloc(), value);
-      insert_in_place(index, count, [&](size_type) -> const T& { return *copy.get(); });
+      elements().insert_copies(index, count, value);
     }
     return data_ + index;
   }
@@ -421,18 +725,7 @@ class small_vector_base {
         grow_insert(index, count, [&](T* dst) { copy_construct(dst, first, count); });
         return data_ + index;
       }
-      if (index != size_ && !points_into_this(first)) {
-        if constexpr (detail::indexable_iterator<It>) {
-          insert_in_place(index, count, [&](size_type i) -> decltype(auto) {
-            return first[static_cast<std::iter_difference_t<It>>(i)];
-          });
-          return data_ + index;
-        }
-      }
-      // Copies at the end (from an untouched source, when it aliases), then rotates into place.
-      copy_construct(data_ + size_, first, count);
-      size_ += static_cast<stored_size>(count);
-      std::rotate(data_ + index, data_ + size_ - count, data_ + size_);
+      elements().insert_counted(index, std::move(first), count);
       return data_ + index;
     } else {
       // Single-pass ranges of unknown length: append, then rotate into place.
@@ -459,14 +752,7 @@ class small_vector_base {
         alloc_traits::construct(alloc(), dst, std::forward<Args>(args)...);
       });
     } else {
-      // Built first, since `args` may refer to an element; through the allocator, so that a
-      // std::pmr element uses this vector's memory resource.
-      detail::allocator_temporary<Allocator, T> value(alloc(), std::forward<Args>(args)...);
-      T* last = data_ + size_;
-      alloc_traits::construct(alloc(), last, std::move(last[-1]));
-      ++size_;
-      shift_right(data_ + index, size_ - 2 - index, 1);  // size_ counts the new last element
-      data_[index] = std::move(*value.get());
+      elements().emplace_in_place(index, std::forward<Args>(args)...);
     }
     return data_ + index;
   }
@@ -482,14 +768,7 @@ class small_vector_base {
   /// Precondition: a valid range of this vector (FRUGAL_ASSERT).
   iterator erase(const_iterator first, const_iterator last) {
     FRUGAL_ASSERT(begin() <= first && first <= last && last <= end());
-    T* f = data_ + (first - data_);
-    T* l = data_ + (last - data_);
-    if (f != l) {
-      T* new_end = std::move(l, data_ + size_, f);
-      detail::destroy_n(alloc(), new_end, static_cast<size_type>(data_ + size_ - new_end));
-      size_ = static_cast<stored_size>(new_end - data_);
-    }
-    return f;
+    return elements().erase(data_ + (first - data_), data_ + (last - data_));
   }
 
   /// Replaces the contents with `count` copies of `value`, which may be an element of this
@@ -500,21 +779,7 @@ class small_vector_base {
       assign_fresh(count, [&](T* dst) { fill_construct(dst, count, value); });
       return;
     }
-    if constexpr (std::is_copy_assignable_v<T>) {
-      const size_type common = count < size_ ? count : size_;
-      std::fill_n(data_, common, value);
-      if (count > size_) {
-        fill_construct(data_ + size_, count - size_, value);
-      } else {
-        detail::destroy_n(alloc(), data_ + count, size_ - count);
-      }
-      size_ = static_cast<stored_size>(count);
-    } else {
-      detail::allocator_temporary<Allocator, T> copy(alloc(), value);  // `value` may die
-      clear();
-      fill_construct(data_, count, *copy.get());
-      size_ = static_cast<stored_size>(count);
-    }
+    elements().assign_copies(count, value);
   }
 
   /// Replaces the contents with the elements of [first, last). Allocates only when the range
@@ -530,24 +795,7 @@ class small_vector_base {
         assign_fresh(count, [&](T* dst) { copy_construct(dst, first, count); });
         return;
       }
-      if constexpr (std::is_assignable_v<T&, std::iter_reference_t<It>>) {
-        const size_type common = count < size_ ? count : size_type{size_};
-        if constexpr (std::contiguous_iterator<It>) {
-          std::copy_n(first, common, data_);
-          first += static_cast<std::iter_difference_t<It>>(common);
-        } else {
-          for (size_type i = 0; i < common; ++i, ++first) data_[i] = *first;
-        }
-        if (count > size_) {
-          copy_construct(data_ + size_, first, count - size_);
-        } else {
-          detail::destroy_n(alloc(), data_ + count, size_ - count);
-        }
-      } else {
-        clear();
-        copy_construct(data_, first, count);
-      }
-      size_ = static_cast<stored_size>(count);
+      elements().assign_counted(std::move(first), count);
     } else {
       clear();
       for (; first != last; ++first) emplace_back(*first);
@@ -598,13 +846,7 @@ class small_vector_base {
 
   /// Resizes to `n` elements, value-initialising new ones (zero for scalars).
   void resize(size_type n) {
-    resize_with(n, [&](T* dst, size_type count) {
-      if constexpr (detail::is_plain_allocator_v<Allocator, T>) {
-        std::uninitialized_value_construct_n(dst, count);  // memset for scalars
-      } else {
-        construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p); });
-      }
-    });
+    resize_with(n, [&](T* dst, size_type count) { elements().value_init_construct(dst, count); });
   }
   /// Resizes to `n` elements, copying `value` into new ones; `value` may be an element.
   void resize(size_type n, const T& value) {
@@ -614,16 +856,10 @@ class small_vector_base {
   /// to be overwritten by the caller (LLVM's `resize_for_overwrite`, C++23's
   /// `resize_and_overwrite` idea). Saves the zeroing that `resize` does.
   void resize_for_overwrite(size_type n) {
-    resize_with(n, [&](T* dst, size_type count) {
-      construct_each(dst, count, [&](T* p) {
-        if constexpr (std::is_trivially_default_constructible_v<T>) {
-          ::new (static_cast<void*>(p)) T;
-        } else {
-          alloc_traits::construct(alloc(), p);
-        }
-      });
-    });
+    resize_with(n, [&](T* dst, size_type count) { elements().default_init_construct(dst, count); });
   }
+  /// Same as `resize_for_overwrite(n)` (Boost.Container's spelling).
+  void resize(size_type n, default_init_t) { resize_for_overwrite(n); }
 
   /// Exchanges the contents with `other`, which may have another N. A heap buffer changes
   /// hands in O(1) when the allocators compare equal or propagate and it is bigger than the
@@ -650,14 +886,7 @@ class small_vector_base {
   }
   /// Compares lexicographically, like `std::vector`.
   friend auto operator<=>(const small_vector_base& a, const small_vector_base& b) {
-    using ordering =
-        decltype(detail::synth_three_way_fn{}(std::declval<const T&>(), std::declval<const T&>()));
-    const size_type n = a.size_ < b.size_ ? a.size_ : b.size_;
-    for (size_type i = 0; i < n; ++i) {
-      const ordering c = detail::synth_three_way_fn{}(a.data_[i], b.data_[i]);
-      if (c != 0) return c;
-    }
-    return static_cast<ordering>(a.size_ <=> b.size_);
+    return detail::three_way_sequence(a.data_, a.size_, b.data_, b.size_);
   }
 
  protected:
@@ -912,36 +1141,24 @@ class small_vector_base {
   T* allocate(size_type n) { return alloc_traits::allocate(alloc(), n); }
   void deallocate(T* p, size_type n) noexcept { alloc_traits::deallocate(alloc(), p, n); }
 
+  using elements_type = detail::vector_elements<Allocator, T, detail::stored_count>;
+  // The element algorithms shared with static_vector, on this vector's elements.
+  elements_type elements() noexcept { return {alloc(), data_, size_}; }
+  template <class It>
+  static size_type distance_of(It first, It last) {
+    return elements_type::distance_of(std::move(first), std::move(last));
+  }
+  void fill_construct(T* dst, size_type count, const T& value) {
+    elements().fill_construct(dst, count, value);
+  }
+  template <class It>
+  void copy_construct(T* dst, It first, size_type count) {
+    elements().copy_construct(dst, std::move(first), count);
+  }
+
   size_type index_of(const_iterator pos) const noexcept {
     FRUGAL_ASSERT(pos >= begin() && pos <= end());
     return static_cast<size_type>(pos - data_);
-  }
-
-  // The length of [first, last), read without consuming the range: `last - first` for sized
-  // sentinels, a count over a copy of `first` otherwise (multi-pass iterators only).
-  template <class It>
-  static size_type distance_of(It first, It last) {
-    if constexpr (std::sized_sentinel_for<It, It>) {
-      const auto d = last - first;
-      FRUGAL_ASSERT(d >= 0);
-      return static_cast<size_type>(d);
-    } else {
-      size_type n = 0;
-      for (; first != last; ++first) ++n;
-      return n;
-    }
-  }
-
-  // Whether `it` points at an element of this vector (only contiguous iterators of T can).
-  template <class It>
-  bool points_into_this(const It& it) const noexcept {
-    if constexpr (std::contiguous_iterator<It> &&
-                  std::is_same_v<std::remove_cv_t<std::iter_value_t<It>>, T>) {
-      const T* p = std::to_address(it);
-      return !std::less<const T*>{}(p, data_) && std::less<const T*>{}(p, data_ + size_);
-    } else {
-      return false;
-    }
   }
 
   // The capacity to grow to for `needed` elements: twice the size (twice the capacity when
@@ -1048,42 +1265,6 @@ class small_vector_base {
     return data_[size_ - 1];
   }
 
-  // Move-assigns the `n` elements at `first` to `first + by`, last one first.
-  static void shift_right(T* first, size_type n, size_type by) {
-    if constexpr (std::is_trivially_copyable_v<T>) {
-      if (n != 0)
-        std::memmove(static_cast<void*>(first + by), static_cast<const void*>(first),
-                     n * sizeof(T));
-    } else {
-      for (size_type i = n; i != 0; --i) first[i - 1 + by] = std::move(first[i - 1]);
-    }
-  }
-
-  // Opens a gap of `count` elements at `index` (capacity suffices) and fills it with
-  // `source(i)`, i in [0, count): move-constructs into the uninitialised tail, shifts the rest
-  // with move assignment, and copy-assigns or constructs the new elements.
-  template <class Source>
-  void insert_in_place(size_type index, size_type count, Source&& source) {
-    T* const pos = data_ + index;
-    T* const old_end = data_ + size_;
-    const size_type after = size_ - index;
-    if (after > count) {
-      detail::uninitialized_move_if_noexcept_n(alloc(), old_end - count, count, old_end);
-      size_ += static_cast<stored_size>(count);
-      shift_right(pos, after - count, count);
-      for (size_type i = 0; i < count; ++i) pos[i] = source(i);
-    } else {
-      T* out = old_end;
-      detail::construction_guard<Allocator, T> guard(alloc(), old_end, out);
-      for (size_type i = after; i < count; ++i, ++out)
-        alloc_traits::construct(alloc(), out, source(i));
-      detail::uninitialized_move_if_noexcept_n(alloc(), pos, after, out);
-      guard.release();
-      size_ += static_cast<stored_size>(count);
-      for (size_type i = 0; i < after; ++i) pos[i] = source(i);
-    }
-  }
-
   // Replaces the contents with `count` elements built by `build(dst)` into a new buffer.
   template <class Build>
   void assign_fresh(size_type count, Build&& build) {
@@ -1104,39 +1285,6 @@ class small_vector_base {
     } else {
       const size_type count = n - size_;
       grow_insert(size_, count, [&](T* dst) { build(dst, count); });
-    }
-  }
-
-  // Constructs `count` elements at `dst`, each by `make(p)`; on a throw destroys those built.
-  template <class Make>
-  void construct_each(T* dst, size_type count, Make&& make) {
-    T* out = dst;
-    detail::construction_guard<Allocator, T> guard(alloc(), dst, out);
-    for (T* const end = dst + count; out != end; ++out) make(out);
-    guard.release();
-  }
-  void fill_construct(T* dst, size_type count, const T& value) {
-    construct_each(dst, count, [&](T* p) { alloc_traits::construct(alloc(), p, value); });
-  }
-  template <class It>
-  void copy_construct(T* dst, It first, size_type count) {
-    if constexpr (detail::is_plain_allocator_v<Allocator, T>) {
-      if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> &&
-                    std::is_same_v<std::iter_value_t<It>, T>) {
-        detail::copy_trivial(dst, std::to_address(first), count);
-      } else if constexpr (detail::legacy_category_at_least<It, std::input_iterator_tag>) {
-        std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
-      } else {
-        construct_each(dst, count, [&](T* p) {
-          ::new (static_cast<void*>(p)) T(*first);
-          ++first;
-        });
-      }
-    } else {
-      construct_each(dst, count, [&](T* p) {
-        alloc_traits::construct(alloc(), p, *first);
-        ++first;
-      });
     }
   }
 
@@ -1376,6 +1524,12 @@ class small_vector : public small_vector_base<T, Allocator> {
   explicit small_vector(size_type n, const Allocator& a = Allocator()) : small_vector(a) {
     this->resize(n);
   }
+  /// Constructs `n` default-initialised elements (scalars are left indeterminate, to be
+  /// overwritten); allocates once when `n > N`. Throws `std::length_error` when
+  /// `n > max_size()`.
+  small_vector(size_type n, default_init_t, const Allocator& a = Allocator()) : small_vector(a) {
+    this->resize_for_overwrite(n);
+  }
   /// Constructs `n` copies of `value`; allocates once when `n > N`. Never assigns elements,
   /// so T need not be assignable (likewise for every constructor).
   small_vector(size_type n, const T& value, const Allocator& a = Allocator()) : small_vector(a) {
@@ -1427,18 +1581,27 @@ class small_vector : public small_vector_base<T, Allocator> {
   /// elements one by one into memory from `a`, allocating once when there are more than N.
   /// `other` is left empty.
   small_vector(small_vector&& other, const std::type_identity_t<Allocator>& a) : small_vector(a) {
-    if (alloc_traits::is_always_equal::value || a == other.get_allocator()) {
-      this->steal_or_move_from(other);
-    } else {
-      this->append_counted(std::make_move_iterator(other.begin()), other.size());
-      other.clear();
-    }
+    move_elements_from(other, a);
   }
   /// Takes the elements of any small_vector (any N) with the same T and allocator: its heap
   /// buffer when that is bigger than N, otherwise the elements one by one. Allocates (once)
   /// only when `other` is inline with more than N elements. `other` is left empty.
   explicit small_vector(base&& other) : small_vector(other.get_allocator()) {
     this->steal_or_move_from(other);
+  }
+  /// Copies the elements of any small_vector (any N) with the same T and allocator type into
+  /// memory from `a`. Allocates once when `other` has more than N elements; throws what the
+  /// allocator and T's copy constructor throw.
+  explicit small_vector(const base& other, const std::type_identity_t<Allocator>& a)
+      : small_vector(a) {
+    this->append_counted(other.begin(), other.size());
+  }
+  /// Takes the elements of any small_vector (any N) with the same T and allocator type, with
+  /// `a` as the allocator: like `small_vector(base&&)` when `a == other.get_allocator()`;
+  /// otherwise moves the elements one by one into memory from `a`, allocating once when there
+  /// are more than N. `other` is left empty.
+  explicit small_vector(base&& other, const std::type_identity_t<Allocator>& a) : small_vector(a) {
+    move_elements_from(other, a);
   }
 
   ~small_vector() {
@@ -1509,6 +1672,16 @@ class small_vector : public small_vector_base<T, Allocator> {
   using base::swap;
 
  private:
+  // The allocator-extended moves; this vector is new and has `a`.
+  void move_elements_from(base& other, const Allocator& a) {
+    if (alloc_traits::is_always_equal::value || a == other.get_allocator()) {
+      this->steal_or_move_from(other);
+    } else {
+      this->append_counted(std::make_move_iterator(other.begin()), other.size());
+      other.clear();
+    }
+  }
+
   // The inline buffer; at least 4 bytes so that it can remember N while the elements are
   // on the heap.
   static constexpr std::size_t storage_bytes =
@@ -1547,3 +1720,21 @@ typename small_vector_base<T, Allocator>::size_type erase_if(small_vector_base<T
 }
 
 FRUGAL_END_NAMESPACE
+
+/// Hashes a small_vector (any N) when its element type has an enabled `std::hash`: the
+/// elements' hashes folded in order, then the size (like `absl::Hash` of a container), so
+/// equal vectors hash alike whatever their N. O(size()); never allocates; throws only what
+/// `std::hash<T>` throws.
+template <class T, class Allocator>
+requires frugal::detail::std_hashable<T>
+struct std::hash<frugal::small_vector_base<T, Allocator>> {
+  std::size_t operator()(const frugal::small_vector_base<T, Allocator>& v) const
+      noexcept(noexcept(std::hash<T>{}(std::declval<const T&>()))) {
+    return frugal::detail::hash_sequence(v.data(), v.size());
+  }
+};
+template <class T, std::size_t N, class Allocator>
+requires frugal::detail::std_hashable<T>
+struct std::hash<frugal::small_vector<T, N, Allocator>>
+    : std::hash<frugal::small_vector_base<T, Allocator>> {
+};
