@@ -121,6 +121,13 @@ void acquire_release_frugal(benchmark::State& state) {
   }
 }
 
+// The clock read that expiry costs per cycle, alone (limit: what frugal:guide adds at least).
+void clock_read_limit(benchmark::State& state) {
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+  }
+}
+
 // Both pools hand out working objects and count every use: checked once, outside any timed
 // loop, before the benchmarks run.
 const bool checked = [] {
@@ -160,6 +167,7 @@ const bool registered = [] {
   add("frugal", acquire_release_frugal<std::chrono::steady_clock, false>);
   add("frugal:guide", acquire_release_frugal<std::chrono::steady_clock, true>);
   add("frugal:coarse_clock", acquire_release_frugal<coarse_clock, true>);
+  benchmark::RegisterBenchmark("pool/clock_read/limit:steady_clock/1", clock_read_limit);
   return true;
 }();
 
@@ -168,3 +176,4 @@ const bool registered = [] {
 // The claim: frugal's pool, uncontended and with the guide's expiry on, is within 1.5x of the
 // naive mutex + deque and allocates nothing per cycle. 2 cores: 1 and 2 threads only.
 FRUGAL_BENCH_HEADLINE("^pool/acquire_release/.*threads:(1|2)$");
+FRUGAL_BENCH_HEADLINE("^pool/clock_read/");

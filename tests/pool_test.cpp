@@ -359,16 +359,19 @@ TEST_CASE("idle timeout and max lifetime, on acquire, release and reap", "[pool]
   test_clock::current = {};
   conn_pool<test_clock> p(f, opts(4, 1, 100ms, 1000ms));
 
-  SECTION("the oldest idle object expires on release, down to min_idle") {
+  SECTION("expired idle objects go on the next acquire, down to min_idle") {
     auto a = p.acquire(), b = p.acquire(), c = p.acquire();
     a.reset();
     test_clock::advance(60ms);
-    b.reset();
-    test_clock::advance(50ms);  // a: idle 110 ms, b: 50 ms
-    c.reset();                  // checks a, the oldest: expired
+    b.reset();  // a release reads no clock: idle since the last acquire's time, 0
+    test_clock::advance(50ms);
+    auto d = p.acquire();  // a and b idle for 110 ms: both go (2 remain), a new one is made
+    REQUIRE(d->id == 4);
     auto s = p.stats();
-    REQUIRE(s.idle == 2);
-    REQUIRE(s.destroyed == 1);
+    REQUIRE(s.idle == 0);
+    REQUIRE(s.destroyed == 2);
+    c.reset();
+    d.reset();
     test_clock::advance(200ms);  // both expired now, but min_idle is 1
     REQUIRE(p.reap().destroyed == 1);
     s = p.stats();
@@ -388,9 +391,11 @@ TEST_CASE("idle timeout and max lifetime, on acquire, release and reap", "[pool]
   SECTION("lifetime ends at release and at hand-out") {
     auto a = p.acquire(), b = p.acquire();
     test_clock::advance(1000ms);
-    a.reset();  // lifetime over: destroyed
+    a.reset();  // lifetime over, but a release reads no clock: kept until the next acquire
+    REQUIRE(p.stats().destroyed == 0);
+    REQUIRE(p.stats().idle == 1);
+    auto c = p.acquire();  // sees a's lifetime over: destroyed, a new one made
     REQUIRE(p.stats().destroyed == 1);
-    auto c = p.acquire();
     REQUIRE(c->id == 3);
     test_clock::advance(999ms);
     c.reset();
@@ -577,6 +582,7 @@ TEST_CASE("random operations agree with a simple model", "[pool]") {
     std::vector<std::pair<frugal::pool_lease<conn, test_clock>, model_obj>> out;
     int next_id = 0;
     std::uint64_t destroyed = 0;
+    std::int64_t latest = 0;  // the latest time the pool read: releases stamp with it
     const auto now = [] { return test_clock::now().time_since_epoch().count(); };
     const auto size = [&] { return idle.size() + out.size(); };
     const auto life_over = [&](const model_obj& o) {
@@ -590,6 +596,7 @@ TEST_CASE("random operations agree with a simple model", "[pool]") {
       const std::int64_t op = pick(10);
       if (op < 4) {  // acquire
         std::optional<model_obj> expect;
+        if (expiry) latest = now();
         while (!idle.empty() && expiry) {
           if (life_over(idle.back()) || idle_over(idle.back(), size() - 1)) {
             idle.pop_back();
@@ -625,20 +632,16 @@ TEST_CASE("random operations agree with a simple model", "[pool]") {
           out[i].first.reset();
         }
         out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
-        if (discard || life_over(o)) {
+        if (discard || (life != 0 && latest - o.created >= life)) {
           ++destroyed;
         } else {
-          o.idle_since = now();
+          o.idle_since = latest;
           idle.push_front(o);
-          if (expiry && idle.size() > 1 &&
-              (life_over(idle.back()) || idle_over(idle.back(), size() - 1))) {
-            idle.pop_back();
-            ++destroyed;
-          }
         }
       } else if (op < 9) {
         test_clock::advance(std::chrono::milliseconds(pick(30)));
       } else {  // reap
+        if (expiry) latest = now();
         std::deque<model_obj> kept;
         std::size_t remaining = size();
         for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
@@ -650,7 +653,7 @@ TEST_CASE("random operations agree with a simple model", "[pool]") {
           }
         }
         idle = kept;
-        while (size() < min) idle.push_front(model_obj{++next_id, now(), now()});
+        while (size() < min) idle.push_front(model_obj{++next_id, now(), latest});
         (void)p.reap();
       }
       const auto s = p.stats();

@@ -246,6 +246,7 @@ struct pool_state {
   std::uint64_t destroyed = 0;
   std::uint64_t create_failures = 0;
   std::uint64_t check_failures = 0;
+  typename Clock::time_point latest{};  // the latest time read, when expiry is on
   std::string last_error;
 
   std::size_t size() const noexcept { return in_use + idle + pending; }
@@ -380,9 +381,10 @@ struct pool_state {
 #else
     s->object.emplace(pool_invoke<std::function<T()>>{factory});
 #endif
-    if (error == nullptr && max_lifetime.count() != 0) s->created = Clock::now();
+    if (error == nullptr && expiry) s->created = Clock::now();
     lk.lock();
     --pending;
+    if (error == nullptr && expiry) note_time(s->created);
     if (error != nullptr) {
       note_failure(error);
       return false;
@@ -406,6 +408,8 @@ struct pool_state {
   }
 
   // Ends a lease (lock not held). Returns true when the caller must delete the state.
+  // Reads no clock unless it hands the object to a waiter: the object is stamped with the
+  // latest time an acquire read, which errs towards expiring it early, never late.
   bool release(slot* s, bool discard) noexcept {
     bool keep = !discard;
     if (keep && checks.reusable && !run_check(checks.reusable, *s->object)) {
@@ -413,15 +417,19 @@ struct pool_state {
       std::lock_guard<std::mutex> g(mu);
       ++check_failures;
     }
-    typename Clock::time_point now{};
-    if (keep && expiry) {
-      now = Clock::now();
-      if (lifetime_over(*s, now)) keep = false;
-    }
-    std::unique_lock<std::mutex> lk(mu);
+    mu.lock();
     --in_use;
-    if (keep && !closed) {
-      if (wait_head != nullptr) {
+    if (FRUGAL_LIKELY(keep && !closed && wait_head == nullptr &&
+                      !(expiry && lifetime_over(*s, latest)))) {
+      s->idle_since = latest;
+      push_idle(s);
+      mu.unlock();
+      return false;
+    }
+    std::unique_lock<std::mutex> lk(mu, std::adopt_lock);
+    if (keep && !closed && wait_head != nullptr) {
+      if (expiry) note_time(Clock::now());
+      if (!(expiry && lifetime_over(*s, latest))) {
         waiter* w = dequeue_head();
         w->given = s;
         ++in_use;
@@ -429,19 +437,24 @@ struct pool_state {
         w->cv.notify_one();
         return false;
       }
-      s->idle_since = now;
-      push_idle(s);
-      // Checks the oldest idle object, so that a busy pool expires idle ones without reap().
-      if (expiry && idle_tail != s && expired(*idle_tail, now)) {
-        slot* old = idle_tail;
-        unlink_idle(old);
-        ++pending;
-        return retire(lk, old);
-      }
-      return false;
     }
     ++pending;
     return retire(lk, s);
+  }
+
+  void note_time(typename Clock::time_point now) noexcept {
+    if (now > latest) latest = now;
+  }
+
+  // Takes the newest idle object off the list and lends it out (lock held, list not empty).
+  slot* lend_head() noexcept {
+    slot* s = idle_head;
+    idle_head = s->next;
+    (idle_head != nullptr ? idle_head->prev : idle_tail) = nullptr;
+    --idle;
+    ++in_use;
+    ++acquired;
+    return s;
   }
 
   // Takes an idle object for a caller with nobody queued ahead (lock held), destroying
@@ -449,11 +462,11 @@ struct pool_state {
   slot* take_idle(std::unique_lock<std::mutex>& lk) noexcept {
     while (idle_head != nullptr) {
       if (expiry) {
-        const auto now = Clock::now();
+        note_time(Clock::now());
         slot* old = idle_tail;
-        if (!expired(*old, now)) {
+        if (!expired(*old, latest)) {
           old = idle_head;
-          if (!lifetime_over(*old, now)) break;
+          if (!lifetime_over(*old, latest)) break;
         }
         unlink_idle(old);
         ++pending;
@@ -462,12 +475,7 @@ struct pool_state {
       }
       break;
     }
-    slot* s = idle_head;
-    if (s == nullptr) return nullptr;
-    unlink_idle(s);
-    ++in_use;
-    ++acquired;
-    return s;
+    return idle_head != nullptr ? lend_head() : nullptr;
   }
 };
 
@@ -593,16 +601,26 @@ class pool {
   template <class Rep, class Period>
   lease acquire_for(std::chrono::duration<Rep, Period> timeout) {
     state& st = *st_;
-    std::unique_lock<std::mutex> lk(st.mu);
-    if (FRUGAL_LIKELY(st.wait_head == nullptr)) {
-      if (slot* s = st.take_idle(lk)) {
-        if (!st.checks.validate) return lease(st_, s);
-        lk.unlock();
-        if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
-        lk.lock();
+    // The fast path: an idle object, nobody queued, nothing expired. One clock read when
+    // expiry is on, taken before the lock so that the lock is held for a few loads and stores.
+    const typename Clock::time_point now = st.expiry ? Clock::now() : typename Clock::time_point{};
+    st.mu.lock();
+    if (st.expiry) st.note_time(now);
+    if (FRUGAL_LIKELY(st.wait_head == nullptr && st.idle_head != nullptr)) {
+      if (FRUGAL_LIKELY(!st.expiry || (!st.expired(*st.idle_tail, st.latest) &&
+                                       !st.lifetime_over(*st.idle_head, st.latest)))) {
+        slot* s = st.lend_head();
+        st.mu.unlock();
+        if (FRUGAL_LIKELY(!st.checks.validate) ||
+            state::run_check(st.checks.validate, *s->object)) {
+          return lease(st_, s);
+        }
+        std::unique_lock<std::mutex> lk(st.mu);
         failed_check(lk, s);
+        return acquire_slow(lk, timeout);
       }
     }
+    std::unique_lock<std::mutex> lk(st.mu, std::adopt_lock);
     return acquire_slow(lk, timeout);
   }
 
@@ -616,8 +634,9 @@ class pool {
     state& st = *st_;
     reap_result r;
     std::unique_lock<std::mutex> lk(st.mu);
+    if (st.expiry) st.note_time(Clock::now());
     if (st.expiry && st.idle != 0) {
-      const auto now = Clock::now();
+      const auto now = st.latest;
       slot* doomed = nullptr;
       std::size_t remaining = st.size();
       for (slot* s = st.idle_tail; s != nullptr;) {
@@ -654,7 +673,7 @@ class pool {
         ++st.acquired;
         w->cv.notify_one();
       } else {
-        s->idle_since = st.expiry ? Clock::now() : typename Clock::time_point{};
+        s->idle_since = st.latest;
         st.push_idle(s);
       }
     }
