@@ -682,7 +682,6 @@ class cache {
     const shard& s = shard_for(h);
     stripe& st = my_stripe();
     const std::int64_t now = has_expiry_ ? now_ns() : 0;
-    bool full = false;
     s.lock.lock_shared();
     struct unlock_on_exit {
       const shard& s;
@@ -698,13 +697,18 @@ class cache {
     use(sl->e);
     st.hits.fetch_add(1, std::memory_order_relaxed);
     // Record the access while the entry is in the table (see drain_reads).
-    std::uint32_t head = st.head.load(std::memory_order_relaxed);
-    if (head - st.tail.load(std::memory_order_acquire) >= stripe::capacity) {
-      full = true;
-    } else if (st.head.compare_exchange_strong(head, head + 1, std::memory_order_relaxed)) {
-      st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_release);
+    // A full stripe is drained first when the policy mutex is free (so one thread loses no
+    // record); under contention the record is dropped.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::uint32_t head = st.head.load(std::memory_order_relaxed);
+      if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity) {
+        if (st.head.compare_exchange_strong(head, head + 1, std::memory_order_relaxed)) {
+          st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_release);
+        }
+        break;
+      }
+      if (attempt == 0 && !drain_reads_if_free()) break;
     }
-    if (full) drain_reads_if_free();
     return true;
   }
 
@@ -941,10 +945,11 @@ class cache {
     deliver();
   }
 
-  void drain_reads_if_free() const {
-    if (!policy_mutex_.try_lock()) return;
+  bool drain_reads_if_free() const {
+    if (!policy_mutex_.try_lock()) return false;
     std::unique_lock lock(policy_mutex_, std::adopt_lock);
     drain_reads();
+    return true;
   }
 
   // Applies every recorded read. A record is pushed while its entry is in the table, and an
