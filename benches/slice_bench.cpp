@@ -5,11 +5,14 @@
 
 #include <frugal/slice.hpp>
 
+#include <charconv>
 #include <cstdint>
+#include <exception>
 #include <numeric>
 #include <random>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace {
@@ -245,6 +248,154 @@ void split_csv_frugal(benchmark::State& state) {
   state.counters["check"] = static_cast<double>(total);
 }
 
+// The same line split by a character and by a two-character string, as a user writes it
+// without split: a std::string_view::find loop.
+template <class Sep>
+std::size_t split_find_loop(std::string_view line, Sep sep, std::size_t sep_size) {
+  std::size_t total = 0;
+  std::size_t start = 0;
+  for (std::size_t at; (at = line.find(sep, start)) != std::string_view::npos;
+       start = at + sep_size) {
+    total += at - start;
+  }
+  return total + (line.size() - start);
+}
+
+void split_csv_char_limit(benchmark::State& state) {
+  const std::string line = make_csv_line(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(line.data());
+    total = split_find_loop(line, ',', 1);
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void split_csv_char_frugal(benchmark::State& state) {
+  const std::string line = make_csv_line(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(line.data());
+    total = 0;
+    for (auto f : frugal::split(line, ',')) total += f.size();
+    benchmark::DoNotOptimize(total);
+  }
+  if (total != split_find_loop(line, ',', 1)) state.SkipWithError("wrong fields");
+  state.counters["check"] = static_cast<double>(total);
+}
+
+std::string make_path(std::size_t parts) {
+  std::string path;
+  for (std::size_t i = 0; i < parts; ++i) {
+    if (i != 0) path += "::";
+    path += "module" + std::to_string(i * 7);
+  }
+  return path;
+}
+
+void split_str_limit(benchmark::State& state) {
+  const std::string path = make_path(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(path.data());
+    total = split_find_loop(path, std::string_view("::"), 2);
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void split_str_frugal(benchmark::State& state) {
+  const std::string path = make_path(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(path.data());
+    total = 0;
+    for (auto f : frugal::split(path, "::")) total += f.size();
+    benchmark::DoNotOptimize(total);
+  }
+  if (total != split_find_loop(path, std::string_view("::"), 2)) {
+    state.SkipWithError("wrong parts");
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void lines_frugal(benchmark::State& state) {
+  const std::string text = make_lines();
+  std::uint64_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(text.data());
+    total = 0;
+    for (auto line : frugal::lines(text)) total += line.size() * line.size();
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total % 1000);
+}
+
+// Parsing the numbers of a query string: what a request parser does per field. ---------------
+
+std::vector<std::string> make_numbers() {
+  std::vector<std::string> numbers;
+  std::mt19937 rng(5);
+  for (int i = 0; i < 64; ++i) numbers.push_back(std::to_string(rng() % 1000000));
+  numbers.push_back("12x");  // one bad field
+  return numbers;
+}
+
+// naive: std::stoi, which needs a std::string, skips whitespace, accepts a trailing suffix
+// unless checked, and throws on bad input.
+void parse_int_naive(benchmark::State& state) {
+  const auto numbers = make_numbers();
+  std::vector<std::string_view> fields(numbers.begin(), numbers.end());
+  long total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(fields.data());
+    total = 0;
+    for (auto f : fields) {
+      try {
+        std::size_t used = 0;
+        const int v = std::stoi(std::string(f), &used);
+        if (used == f.size()) total += v;
+      } catch (const std::exception&) {
+      }
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void parse_int_std(benchmark::State& state) {
+  const auto numbers = make_numbers();
+  std::vector<std::string_view> fields(numbers.begin(), numbers.end());
+  long total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(fields.data());
+    total = 0;
+    for (auto f : fields) {
+      int v = 0;
+      const auto r = std::from_chars(f.data(), f.data() + f.size(), v);
+      if (r.ec == std::errc() && r.ptr == f.data() + f.size()) total += v;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void parse_int_frugal(benchmark::State& state) {
+  const auto numbers = make_numbers();
+  std::vector<std::string_view> fields(numbers.begin(), numbers.end());
+  long total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(fields.data());
+    total = 0;
+    for (auto f : fields) {
+      if (auto v = frugal::parse<int>(f)) total += *v;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
 const bool registered = [] {
   for (std::int64_t n : {10, 100, 1000, 10000}) {
     benchmark::RegisterBenchmark("slice/first_ten/naive", first_ten_naive)->Arg(n);
@@ -267,7 +418,15 @@ const bool registered = [] {
   for (std::int64_t n : {8, 32}) {
     benchmark::RegisterBenchmark("slice/split_csv/naive", split_csv_naive)->Arg(n);
     benchmark::RegisterBenchmark("slice/split_csv/frugal", split_csv_frugal)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_csv/limit:find", split_csv_char_limit)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_csv/frugal:char", split_csv_char_frugal)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_str/limit:find", split_str_limit)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_str/frugal", split_str_frugal)->Arg(n);
   }
+  benchmark::RegisterBenchmark("slice/split_lines_1MiB/frugal:lines", lines_frugal);
+  benchmark::RegisterBenchmark("slice/parse_int/naive", parse_int_naive);
+  benchmark::RegisterBenchmark("slice/parse_int/std", parse_int_std);
+  benchmark::RegisterBenchmark("slice/parse_int/frugal", parse_int_frugal);
   return true;
 }();
 
