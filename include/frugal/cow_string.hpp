@@ -39,6 +39,17 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <version>
+
+// std::format: where the standard library has it (libc++ 16 with -fexperimental-library has it
+// without announcing it).
+#if defined(__cpp_lib_format) || (defined(_LIBCPP_VERSION) && _LIBCPP_VERSION >= 160000 && \
+                                  !defined(_LIBCPP_HAS_NO_INCOMPLETE_FORMAT))
+#include <format>
+#define FRUGAL_COW_HAS_FORMAT 1
+#else
+#define FRUGAL_COW_HAS_FORMAT 0
+#endif
 
 FRUGAL_BEGIN_NAMESPACE
 
@@ -61,9 +72,11 @@ class basic_cow_string {
   /// Borrows `text`, which must outlive this object. Never allocates.
   constexpr basic_cow_string(view_type text FRUGAL_LIFETIMEBOUND) noexcept : borrowed_(text) {}
   /// Borrows the C string `text`, which must outlive this object. Never allocates.
-  constexpr basic_cow_string(const CharT* text FRUGAL_LIFETIMEBOUND) : borrowed_(text) {}
+  constexpr basic_cow_string(const CharT* text FRUGAL_LIFETIMEBOUND)
+      : borrowed_(text), terminated_(true) {}
   /// Borrows the contents of `text`, which must outlive this object (and not change size).
-  basic_cow_string(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept : borrowed_(text) {}
+  basic_cow_string(const string_type& text FRUGAL_LIFETIMEBOUND) noexcept
+      : borrowed_(text), terminated_(true) {}
   /// Takes ownership of `text` by moving it. Never copies characters.
   basic_cow_string(string_type&& text) noexcept : owned_(std::move(text)), is_owned_(true) {}
   /// Deleted: a const temporary string can be neither moved in nor borrowed beyond the
@@ -110,6 +123,7 @@ class basic_cow_string {
       owned_ = other.owned_;
       borrowed_ = other.borrowed_;
       is_owned_ = other.is_owned_;
+      terminated_ = other.terminated_;
     }
     return *this;
   }
@@ -123,6 +137,7 @@ class basic_cow_string {
       owned_ = std::move(other.owned_);
       borrowed_ = other.borrowed_;
       is_owned_ = other.is_owned_;
+      terminated_ = other.terminated_;
     }
     return *this;
   }
@@ -168,7 +183,121 @@ class basic_cow_string {
     owned_.clear();
     borrowed_ = view_type();
     is_owned_ = false;
+    terminated_ = false;
     return out;
+  }
+
+  /// Returns a copy of the text as a std::string; this cow is unchanged. One allocation
+  /// unless the text fits the short-string buffer; throws what std::string's copy throws.
+  string_type to_owned() const& { return string_type(view(), owned_.get_allocator()); }
+  /// Returns the text as a std::string, moved out when owned (see `into_owned`).
+  string_type to_owned() && { return std::move(*this).into_owned(); }
+
+  /// Returns the text followed by a '\0'. Free when owned, and when borrowed from a C string
+  /// or a std::string (whose terminator it reuses). Otherwise a borrowed view is not known to
+  /// be terminated: the text is first copied into an owned string (one allocation unless it
+  /// fits the short-string buffer; may throw bad_alloc, leaving this cow unchanged), which
+  /// is why this member is not const. Valid as `data()` is.
+  const CharT* c_str() FRUGAL_LIFETIMEBOUND {
+    if (!is_owned_ && !terminated_) to_mut();
+    return is_owned_ ? owned_.c_str() : borrowed_.data();
+  }
+
+  /// Appends `text`. A borrowed cow stays borrowed when `text` is empty; otherwise it turns
+  /// owned, copying its text and `text` into one allocation of the exact size (none when
+  /// short). An owned cow appends as std::string does (amortised O(size of text)). `text`
+  /// may view this cow's own text. Throws std::length_error when the result would exceed
+  /// max_size(), bad_alloc when allocation fails; either way this cow is unchanged.
+  basic_cow_string& append(view_type text) {
+    if (text.empty()) return *this;
+    const view_type current = view();
+    if (text.size() > owned_.max_size() - current.size()) throw_append_length();
+    if (!is_owned_) {
+      owned_.clear();
+      owned_.reserve(current.size() + text.size());  // the one allocation
+      owned_.append(current.data(), current.size());
+      owned_.append(text.data(), text.size());
+      is_owned_ = true;
+      return *this;
+    }
+    const std::less_equal<const CharT*> not_after;
+    const CharT* const begin = owned_.data();
+    if (not_after(begin, text.data()) &&
+        not_after(text.data() + text.size(), begin + owned_.size())) {
+      // `text` is part of the owned string, which growing may move: read it by position.
+      const auto offset = static_cast<size_type>(text.data() - begin);
+      owned_.reserve(owned_.size() + text.size());
+      owned_.append(owned_.data() + offset, text.size());
+    } else {
+      owned_.append(text.data(), text.size());
+    }
+    return *this;
+  }
+  /// Appends `count` copies of `ch`, as `append(view)` does (nothing changes when `count` is
+  /// 0).
+  basic_cow_string& append(size_type count, CharT ch) {
+    if (count == 0) return *this;
+    const view_type current = view();
+    if (count > owned_.max_size() - current.size()) throw_append_length();
+    if (!is_owned_) {
+      owned_.clear();
+      owned_.reserve(current.size() + count);
+      owned_.append(current.data(), current.size());
+      is_owned_ = true;
+    }
+    owned_.append(count, ch);
+    return *this;
+  }
+  /// Appends `text`; see `append`.
+  basic_cow_string& operator+=(view_type text) { return append(text); }
+  /// Appends one character; see `append`.
+  basic_cow_string& operator+=(CharT ch) { return append(1, ch); }
+
+  // The read-only members of std::basic_string_view, on the text. None allocates.
+
+  static constexpr size_type npos = view_type::npos;
+
+  /// Returns the first character (precondition: not empty, checked by FRUGAL_ASSERT).
+  CharT front() const noexcept {
+    FRUGAL_ASSERT(!empty());
+    return view().front();
+  }
+  /// Returns the last character (precondition: not empty, checked by FRUGAL_ASSERT).
+  CharT back() const noexcept {
+    FRUGAL_ASSERT(!empty());
+    return view().back();
+  }
+  /// Returns the position of the first `text` at or after `pos`, or npos. O(size * size of
+  /// text) at worst, as std::string_view::find.
+  size_type find(view_type text, size_type pos = 0) const noexcept {
+    return view().find(text, pos);
+  }
+  size_type find(CharT ch, size_type pos = 0) const noexcept { return view().find(ch, pos); }
+  /// Returns the position of the last `text` starting at or before `pos`, or npos.
+  size_type rfind(view_type text, size_type pos = npos) const noexcept {
+    return view().rfind(text, pos);
+  }
+  size_type rfind(CharT ch, size_type pos = npos) const noexcept { return view().rfind(ch, pos); }
+  /// Returns true when the text starts with `text`. O(size of text).
+  bool starts_with(view_type text) const noexcept { return view().starts_with(text); }
+  bool starts_with(CharT ch) const noexcept { return view().starts_with(ch); }
+  /// Returns true when the text ends with `text`. O(size of text).
+  bool ends_with(view_type text) const noexcept { return view().ends_with(text); }
+  bool ends_with(CharT ch) const noexcept { return view().ends_with(ch); }
+  /// Returns true when `text` occurs in the text (C++23's string_view::contains).
+  bool contains(view_type text) const noexcept { return view().find(text) != npos; }
+  bool contains(CharT ch) const noexcept { return view().find(ch) != npos; }
+  /// Compares the text with `text` as std::string_view::compare does: negative, zero or
+  /// positive.
+  int compare(view_type text) const noexcept { return view().compare(text); }
+  /// Returns a borrowed cow of `[pos, pos + min(count, size - pos))`: a view of this cow's
+  /// text, valid while that text is (for an owned cow, while this object lives unchanged).
+  /// Never allocates. Throws std::out_of_range naming both values when `pos > size()`, as
+  /// std::string_view::substr does.
+  basic_cow_string substr(size_type pos = 0, size_type count = npos) const FRUGAL_LIFETIMEBOUND {
+    const view_type v = view();
+    if (pos > v.size()) throw_substr(pos, v.size());
+    return basic_cow_string(v.substr(pos, count));
   }
 
   friend constexpr bool operator==(const basic_cow_string& a, const basic_cow_string& b) noexcept {
@@ -220,9 +349,18 @@ class basic_cow_string {
     owned_.erase(0, offset);
   }
 
+  [[noreturn]] FRUGAL_COLD static void throw_append_length() {
+    FRUGAL_THROW(std::length_error("cow_string::append: result longer than max_size"));
+  }
+  [[noreturn]] FRUGAL_COLD static void throw_substr(size_type pos, size_type size) {
+    FRUGAL_THROW(std::out_of_range("cow_string::substr: pos " + std::to_string(pos) + " > size " +
+                                   std::to_string(size)));
+  }
+
   string_type owned_;
   view_type borrowed_;
   bool is_owned_ = false;
+  bool terminated_ = false;  // borrowed_ is followed by a '\0' (from a C string or a string)
 };
 
 using cow_string = basic_cow_string<char>;
@@ -622,6 +760,232 @@ requires std::same_as<C, cow_string> cow_string escape_html(C&& s) {
   return escape_html(s.view());
 }
 
+namespace detail {
+
+constexpr char hex_digits_upper[] = "0123456789ABCDEF";
+constexpr char hex_digits_lower[] = "0123456789abcdef";
+
+// The number of bytes escape_json writes for `c`: 2 for '"' and '\\', 6 for a control
+// character (\u00XX), else 1.
+constexpr std::size_t json_escaped_size(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  if (u < 0x20) return 6;
+  return (c == '"' || c == '\\') ? 2 : 1;
+}
+
+// Returns the index of the first byte escape_json replaces, or the size. Eight bytes per step:
+// a byte needs escaping when it is below 0x20, '"' or '\\'.
+inline std::size_t find_json_special(std::string_view s) noexcept {
+  std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t high = 0x8080808080808080ULL;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      auto zero_bytes = [](std::uint64_t v) { return (v - ones) & ~v & high; };
+      // Below 0x20: the byte's value minus 0x20 borrows; exact for the lowest set byte.
+      const std::uint64_t m = ((w - 0x20 * ones) & ~w & high) | zero_bytes(w ^ ('"' * ones)) |
+                              zero_bytes(w ^ ('\\' * ones));
+      if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+    }
+  }
+  while (i < s.size() && json_escaped_size(s[i]) == 1) ++i;
+  return i;
+}
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether `s[i]` starts a valid "%XX" escape.
+constexpr bool is_percent_escape(std::string_view s, std::size_t i) noexcept {
+  return s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0;
+}
+
+// RFC 3986's unreserved characters, which percent_encode leaves as they are.
+constexpr bool is_url_unreserved(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+constexpr char ascii_lower(char c) noexcept {
+  return is_ascii_upper(c) ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+}  // namespace detail
+
+/// Returns `s` escaped for the inside of a JSON string (RFC 8259): '"' and '\\' get a
+/// backslash, the control characters U+0000 to U+001F become "\u00XX" (lower-case hex); every
+/// other byte, UTF-8 included, is kept (invalid UTF-8 too: validating is not its job). Borrowed
+/// when nothing needs escaping, else one allocation of the exact result size. O(size).
+/// Throws std::length_error when the result would exceed max_size().
+inline cow_string escape_json(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  const std::size_t first = detail::find_json_special(s);
+  if (first == s.size()) return cow_string::borrowed(s);
+  std::size_t grow = 0;
+  for (std::size_t i = first; i < s.size(); ++i) grow += detail::json_escaped_size(s[i]) - 1;
+  if (grow > std::string().max_size() - s.size()) detail::throw_cow_length("escape_json");
+  cow_string result(std::string{});
+  std::string& out = result.to_mut();
+  out.resize(s.size() + grow);  // the one allocation
+  std::char_traits<char>::copy(out.data(), s.data(), first);
+  char* w = out.data() + first;
+  for (std::size_t i = first; i < s.size(); ++i) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20) {
+      const char esc[6] = {
+          '\\', 'u', '0', '0', detail::hex_digits_lower[u >> 4], detail::hex_digits_lower[u & 0xF]};
+      std::char_traits<char>::copy(w, esc, 6);
+      w += 6;
+    } else if (c == '"' || c == '\\') {
+      *w++ = '\\';
+      *w++ = c;
+    } else {
+      *w++ = c;
+    }
+  }
+  return result;
+}
+/// Escapes `s`: returned as is (owned, no allocation) when nothing needs escaping, else one
+/// allocation.
+template <class S>
+requires std::same_as<S, std::string> cow_string escape_json(S&& s) {
+  cow_string escaped = escape_json(std::string_view(s));
+  if (escaped.is_borrowed()) return cow_string(std::move(s));
+  return escaped;
+}
+/// Escapes an owned cow without copying when nothing changes; a borrowed one as the view
+/// overload.
+template <class C>
+requires std::same_as<C, cow_string> cow_string escape_json(C&& s) {
+  if (s.is_owned()) return escape_json(std::move(s).into_owned());
+  return escape_json(s.view());
+}
+
+/// Returns `s` with every "%XX" (two hex digits, either case) replaced by the byte it names,
+/// for URL components (RFC 3986). '+' is kept (it means a space only in form bodies). A '%'
+/// not followed by two hex digits is kept as it is, as WHATWG URL's percent-decode does;
+/// decoded bytes may be anything, '\0' and invalid UTF-8 included. Borrowed when there is no
+/// escape, else one allocation of the exact result size. O(size). Never throws but bad_alloc.
+inline cow_string percent_decode(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  std::size_t first = s.find('%');
+  while (first != std::string_view::npos && !detail::is_percent_escape(s, first)) {
+    first = s.find('%', first + 1);
+  }
+  if (first == std::string_view::npos) return cow_string::borrowed(s);
+  std::size_t escapes = 0;
+  for (std::size_t i = first; i < s.size();) {
+    if (detail::is_percent_escape(s, i)) {
+      ++escapes;
+      i += 3;
+    } else {
+      ++i;
+    }
+  }
+  cow_string result(std::string{});
+  std::string& out = result.to_mut();
+  out.resize(s.size() - 2 * escapes);  // the one allocation
+  std::char_traits<char>::copy(out.data(), s.data(), first);
+  char* w = out.data() + first;
+  for (std::size_t i = first; i < s.size();) {
+    if (detail::is_percent_escape(s, i)) {
+      *w++ = static_cast<char>(detail::hex_value(s[i + 1]) * 16 + detail::hex_value(s[i + 2]));
+      i += 3;
+    } else {
+      *w++ = s[i++];
+    }
+  }
+  return result;
+}
+
+/// Returns `s` with every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~)
+/// written as "%XX" (upper-case hex), fit for any URL component: path segments, query keys
+/// and values. Borrowed when every byte is unreserved, else one allocation of the exact
+/// result size. O(size). Throws std::length_error when the result would exceed max_size().
+inline cow_string percent_encode(std::string_view s FRUGAL_LIFETIMEBOUND) {
+  std::size_t first = 0;
+  while (first < s.size() && detail::is_url_unreserved(s[first])) ++first;
+  if (first == s.size()) return cow_string::borrowed(s);
+  std::size_t encoded = 0;
+  for (std::size_t i = first; i < s.size(); ++i) encoded += !detail::is_url_unreserved(s[i]);
+  if (encoded > (std::string().max_size() - s.size()) / 2) {
+    detail::throw_cow_length("percent_encode");
+  }
+  cow_string result(std::string{});
+  std::string& out = result.to_mut();
+  out.resize(s.size() + 2 * encoded);  // the one allocation
+  std::char_traits<char>::copy(out.data(), s.data(), first);
+  char* w = out.data() + first;
+  for (std::size_t i = first; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (detail::is_url_unreserved(s[i])) {
+      *w++ = s[i];
+    } else {
+      *w++ = '%';
+      *w++ = detail::hex_digits_upper[u >> 4];
+      *w++ = detail::hex_digits_upper[u & 0xF];
+    }
+  }
+  return result;
+}
+
+/// Returns true when `a` and `b` are equal ignoring ASCII case (Rust's
+/// `eq_ignore_ascii_case`): A-Z match a-z, every other byte, UTF-8 included, matches only
+/// itself. O(size); never allocates, never throws.
+constexpr bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+/// A transparent hash that ignores ASCII case, for unordered containers keyed by header
+/// names and the like: "Content-Type" and "content-type" hash alike, and lookups with a
+/// std::string_view, a C string or a cow_string build no std::string. Use it with
+/// string_equal_ignore_case. O(size), eight bytes per step; never allocates, never throws.
+struct string_hash_ignore_case {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ULL;
+    std::uint64_t h = s.size() * k;
+    auto mix = [&h](std::uint64_t w) {
+      // Lower-case the word: the case-change mask's high bits, moved to 0x20, set the bit.
+      w |= detail::case_change_mask<false>(w) >> 2;
+      h = (h ^ w) * k;
+      h ^= h >> 29;
+    };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      mix(w);
+    }
+    if (i < s.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      mix(w);
+    }
+    h ^= h >> 32;
+    h *= k;
+    h ^= h >> 29;
+    return static_cast<std::size_t>(h);
+  }
+};
+
+/// The transparent equality that goes with string_hash_ignore_case (`equals_ignore_case`).
+struct string_equal_ignore_case {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept {
+    return equals_ignore_case(a, b);
+  }
+};
+
 FRUGAL_END_NAMESPACE
 
 /// Hashes the text, agreeing with std::hash<std::basic_string_view>.
@@ -632,3 +996,17 @@ struct std::hash<frugal::basic_cow_string<CharT, Traits, Allocator>> {
     return std::hash<std::basic_string_view<CharT, Traits>>{}(s.view());
   }
 };
+
+#if FRUGAL_COW_HAS_FORMAT
+/// Formats the text as std::formatter<std::basic_string_view> does, with its format spec
+/// (`std::format("{:>8}", cow)`).
+template <class CharT, class Allocator>
+struct std::formatter<frugal::basic_cow_string<CharT, std::char_traits<CharT>, Allocator>, CharT>
+    : std::formatter<std::basic_string_view<CharT>, CharT> {
+  template <class FormatContext>
+  auto format(const frugal::basic_cow_string<CharT, std::char_traits<CharT>, Allocator>& s,
+              FormatContext& ctx) const {
+    return std::formatter<std::basic_string_view<CharT>, CharT>::format(s.view(), ctx);
+  }
+};
+#endif
