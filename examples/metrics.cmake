@@ -5,7 +5,7 @@ if(PkgConfig_FOUND)
   pkg_check_modules(FRUGAL_CPP_HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
 endif()
 find_package(Threads)
-if(TARGET PkgConfig::FRUGAL_CPP_HTTPLIB AND Threads_FOUND
+if(TARGET PkgConfig::FRUGAL_CPP_HTTPLIB AND Threads_FOUND AND NOT FRUGAL_NO_EXCEPTIONS
     AND NOT CMAKE_CXX_FLAGS MATCHES "stdlib=libc\\+\\+")
   # httplib.h warns under the project's flags: a SYSTEM include.
   get_target_property(_httplib_includes PkgConfig::FRUGAL_CPP_HTTPLIB
@@ -17,7 +17,4 @@ if(TARGET PkgConfig::FRUGAL_CPP_HTTPLIB AND Threads_FOUND
   frugal_add_example(metrics_http_middleware
     ${CMAKE_CURRENT_SOURCE_DIR}/interop/metrics_http_middleware.cpp
     LIBS PkgConfig::FRUGAL_CPP_HTTPLIB Threads::Threads)
-  set(FRUGAL_METRICS_EXAMPLE metrics_http_middleware CACHE INTERNAL "")
-else()
-  unset(FRUGAL_METRICS_EXAMPLE CACHE)
 endif()

@@ -39,3 +39,21 @@ if(FRUGAL_PROMTOOL)
     COMMAND sh -c "set -e; $<TARGET_FILE:metrics_promtool> > metrics_promtool.txt; ${FRUGAL_PROMTOOL} check metrics < metrics_promtool.txt")
   set_tests_properties("metrics: promtool check metrics finds nothing" PROPERTIES LABELS unit)
 endif()
+
+# End to end, in the dev configuration only: the example service scraped by a real Prometheus
+# (the fixture), whose stored counter and histogram must equal what the service counted.
+include(${CMAKE_CURRENT_SOURCE_DIR}/fixtures/fixtures.cmake)
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(FRUGAL_CPP_HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+endif()
+# examples/metrics.cmake builds the service under the same conditions.
+if(FRUGAL_BUILD_SERVER_TESTS AND FRUGAL_BUILD_EXAMPLES AND TARGET PkgConfig::FRUGAL_CPP_HTTPLIB
+    AND NOT CMAKE_CXX_FLAGS MATCHES "stdlib=libc\\+\\+")
+  add_test(NAME "metrics (server): Prometheus scrapes the example service"
+    COMMAND ${FRUGAL_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/metrics_e2e/scrape_test.py
+      $<TARGET_FILE:metrics_http_middleware>)
+  set_tests_properties("metrics (server): Prometheus scrapes the example service"
+    PROPERTIES TIMEOUT 120)
+  frugal_requires_servers("metrics (server): Prometheus scrapes the example service" prometheus)
+endif()
