@@ -22,3 +22,7 @@ endif()
 # pop_back_val, truncate, default_init, the allocator-extended constructors from the base,
 # std::hash and the *_range members over every kind of range.
 target_sources(small_vector_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/small_vector_api_test.cpp)
+
+# static_vector shares small_vector's element algorithms (detail::vector_elements): its own
+# test binary, the same model checks.
+frugal_add_test(static_vector)

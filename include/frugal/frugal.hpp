@@ -10,3 +10,4 @@
 #include <frugal/shared_config.hpp>
 #include <frugal/slice.hpp>
 #include <frugal/small_vector.hpp>
+#include <frugal/static_vector.hpp>

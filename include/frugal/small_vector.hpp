@@ -299,7 +299,7 @@ struct vector_elements {
   void copy_construct(T* dst, It first, size_type count) {
     if constexpr (is_plain_allocator_v<A, T>) {
       if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> &&
-                    std::is_same_v<std::iter_value_t<It>, T>) {
+                    std::is_copy_assignable_v<T> && std::is_same_v<std::iter_value_t<It>, T>) {
         copy_trivial(dst, std::to_address(first), count);
       } else if constexpr (legacy_category_at_least<It, std::input_iterator_tag>) {
         std::uninitialized_copy_n(first, count, dst);  // memmove for trivial types
