@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory_resource>
 #include <random>
@@ -682,4 +686,514 @@ TEST_CASE("transformations of an owned cow rvalue work in its own string", "[cow
     REQUIRE(r.data() == heap);
     REQUIRE(r.view() == text);
   }
+}
+
+// Appending ------------------------------------------------------------------------------------
+
+TEST_CASE("append and += turn a borrowed cow owned only when something is added",
+          "[cow_string][append]") {
+  const std::string text = long_string();
+  cow_string c(text);
+  c += ""sv;
+  c.append(""sv);
+  c.append(0, '!');
+  CHECK(c.is_borrowed());
+  CHECK(c.data() == text.data());
+  c += "!";
+  CHECK(c.is_owned());
+  CHECK(c == text + "!");
+  c += '?';
+  c.append(3, '.');
+  c.append(std::string("ab"));
+  c += cow_string("cd");
+  CHECK(c == text + "!?...abcd");
+  cow_string empty;
+  empty += "";
+  CHECK(empty.is_borrowed());
+  empty += std::string_view("\0x", 2);
+  CHECK(empty.view() == std::string_view("\0x", 2));
+  CHECK(&(c += "x") == &c);
+  CHECK(&c.append(1, 'y') == &c);
+}
+
+TEST_CASE("append matches std::string on random sequences, self views included",
+          "[cow_string][append][alias]") {
+  std::mt19937 rng(99);
+  for (int round = 0; round < 400; ++round) {
+    const std::string source = random_text(rng, 40);
+    cow_string c(source);
+    std::string model = source;
+    for (int step = 0; step < 12; ++step) {
+      const std::string piece = random_text(rng, 20);
+      switch (rng() % 6) {
+        case 0:
+          c += piece;
+          model += piece;
+          break;
+        case 1: {
+          const char ch = piece.empty() ? 'z' : piece[0];
+          c += ch;
+          model += ch;
+          break;
+        }
+        case 2: {
+          const std::size_t n = rng() % 5;
+          c.append(n, '#');
+          model.append(n, '#');
+          break;
+        }
+        case 3: {  // a view of the cow's own text, whatever it holds
+          const std::size_t from = model.empty() ? 0 : rng() % model.size();
+          const std::size_t len = rng() % (model.size() - from + 1);
+          c.append(c.view().substr(from, len));
+          model += model.substr(from, len);
+          break;
+        }
+        case 4:
+          c += c.view();
+          model += model;
+          break;
+        default:
+          c.append(c.substr(model.size() / 2));
+          model += model.substr(model.size() / 2);
+      }
+      REQUIRE(c.view() == model);
+      if (model.size() > source.size()) REQUIRE(c.is_owned());
+    }
+  }
+}
+
+TEST_CASE("append allocates exactly once from borrowed, not at all within capacity",
+          "[cow_string][append][alloc]") {
+  const std::string text = long_string();
+  cow_string c(text);
+  REQUIRE(count_allocations([&] { c += "tail"; }) == 1);  // text and tail in one allocation
+  CHECK(c == text + "tail");
+  c.to_mut().reserve(200);
+  REQUIRE(count_allocations([&] {
+            c += "more";
+            c += c.view().substr(0, 10);
+            c.append(5, '-');
+          }) == 0);
+  cow_string short_cow("ab"sv);
+  REQUIRE(count_allocations([&] { short_cow += "cd"; }) == 0);  // fits the short buffer
+  CHECK(short_cow.is_owned());
+  cow_string borrowed_long(text);
+  REQUIRE(count_allocations([&] { borrowed_long.append(100, 'x'); }) == 1);
+  REQUIRE(count_allocations([&] { borrowed_long += ""; }) == 0);
+  // Appending its own text when full: one allocation, the text read from where it moved.
+  cow_string full{std::string(text)};
+  full.to_mut().shrink_to_fit();
+  REQUIRE(count_allocations([&] { full += full.view(); }) == 1);
+  CHECK(full == text + text);
+}
+
+TEST_CASE("append past max_size throws std::length_error and leaves the cow unchanged",
+          "[cow_string][append]") {
+  cow_string c("abc"sv);
+  const std::size_t too_many = std::string().max_size() - 1;
+  CHECK_THROWS_AS(c.append(too_many, 'x'), std::length_error);
+  CHECK_THROWS_WITH(c.append(too_many, 'x'), "cow_string::append: result longer than max_size");
+  CHECK(c.is_borrowed());
+  CHECK(c == "abc");
+  c += "d";
+  CHECK_THROWS_AS(c.append(too_many, 'x'), std::length_error);
+  CHECK(c == "abcd");
+}
+
+TEST_CASE("append uses the cow's allocator: stateful and pmr", "[cow_string][append][allocator]") {
+  using tagged = tagged_allocator<char, false>;
+  using cow = frugal::basic_cow_string<char, std::char_traits<char>, tagged>;
+  const std::string text = long_string();
+  cow c{std::string_view(text)};
+  const std::size_t before = tagged::allocations;
+  c += "!";
+  CHECK(tagged::allocations == before + 1);
+  CHECK(c.view() == text + "!");
+  counting_resource r;
+  std::pmr::set_default_resource(&r);
+  using pmr_cow =
+      frugal::basic_cow_string<char, std::char_traits<char>, std::pmr::polymorphic_allocator<char>>;
+  pmr_cow p{std::string_view(text)};
+  p += p.view();
+  CHECK(r.allocations == 1);
+  CHECK(p.view() == text + text);
+  std::pmr::set_default_resource(nullptr);
+}
+
+// to_owned and c_str ---------------------------------------------------------------------------
+
+TEST_CASE("to_owned copies an lvalue and moves an rvalue", "[cow_string]") {
+  const std::string text = long_string();
+  const cow_string borrowed(text);
+  std::string copy;
+  REQUIRE(count_allocations([&] { copy = borrowed.to_owned(); }) == 1);
+  CHECK(copy == text);
+  CHECK(borrowed.is_borrowed());
+  CHECK(borrowed.data() == text.data());
+  const cow_string owned{std::string(text)};
+  REQUIRE(count_allocations([&] { copy = owned.to_owned(); }) == 1);
+  CHECK(owned == text);
+  cow_string moved{std::string(text)};
+  const char* const where = moved.data();
+  std::string out;
+  REQUIRE(count_allocations([&] { out = std::move(moved).to_owned(); }) == 0);
+  CHECK(out.data() == where);
+  CHECK(cow_string("x"sv).to_owned() == "x");
+}
+
+TEST_CASE("c_str is free when owned or borrowed from a terminated string", "[cow_string]") {
+  const std::string text = long_string();
+  cow_string from_string(text);
+  const char* p = nullptr;
+  REQUIRE(count_allocations([&] { p = from_string.c_str(); }) == 0);
+  CHECK(p == text.c_str());
+  CHECK(from_string.is_borrowed());
+  cow_string from_c("a C string");
+  REQUIRE(count_allocations([&] { p = from_c.c_str(); }) == 0);
+  CHECK(std::string_view(p) == "a C string");
+  CHECK(from_c.is_borrowed());
+  cow_string owned{std::string(text)};
+  REQUIRE(count_allocations([&] { p = owned.c_str(); }) == 0);
+  CHECK(p == owned.data());
+  // A view is not known to be terminated: copied once, then owned.
+  cow_string part(std::string_view(text).substr(0, 40));
+  REQUIRE(count_allocations([&] { p = part.c_str(); }) == 1);
+  CHECK(part.is_owned());
+  CHECK(std::string_view(p) == text.substr(0, 40));
+  CHECK(p[40] == '\0');
+  REQUIRE(count_allocations([&] { p = part.c_str(); }) == 0);
+  // Copies and assignment carry whether the borrowed text is terminated.
+  cow_string copy = from_c;
+  REQUIRE(count_allocations([&] { p = copy.c_str(); }) == 0);
+  cow_string assigned;
+  assigned = cow_string(std::string_view("xy"));
+  assigned.c_str();
+  CHECK(assigned.is_owned());
+  cow_string empty;
+  CHECK(std::string_view(empty.c_str()).empty());
+  cow_string nul(std::string_view("a\0b", 3));
+  CHECK(std::memcmp(nul.c_str(), "a\0b\0", 4) == 0);
+  cow_string taken(text);
+  const std::string gone = std::move(taken).into_owned();
+  CHECK(std::string_view(taken.c_str()).empty());
+}
+
+// The read-only members ------------------------------------------------------------------------
+
+TEST_CASE("find, rfind, starts_with, ends_with, contains, compare agree with string_view",
+          "[cow_string]") {
+  std::mt19937 rng(17);
+  for (int round = 0; round < 2000; ++round) {
+    const std::string text = random_text(rng, 12);
+    const std::string needle = random_text(rng, 3);
+    const std::string_view v = text;
+    const cow_string c = round % 2 ? cow_string(text) : cow_string(std::string(text));
+    const std::size_t pos = rng() % 15;
+    REQUIRE(c.find(needle, pos) == v.find(needle, pos));
+    REQUIRE(c.find(needle) == v.find(needle));
+    REQUIRE(c.rfind(needle, pos) == v.rfind(needle, pos));
+    REQUIRE(c.rfind(needle) == v.rfind(needle));
+    REQUIRE(c.starts_with(needle) == v.starts_with(needle));
+    REQUIRE(c.ends_with(needle) == v.ends_with(needle));
+    REQUIRE(c.contains(needle) == (v.find(needle) != v.npos));
+    REQUIRE((c.compare(needle) < 0) == (v.compare(needle) < 0));
+    REQUIRE((c.compare(needle) == 0) == (v.compare(needle) == 0));
+    if (!needle.empty()) {
+      const char ch = needle[0];
+      REQUIRE(c.find(ch, pos) == v.find(ch, pos));
+      REQUIRE(c.rfind(ch, pos) == v.rfind(ch, pos));
+      REQUIRE(c.find(ch) == v.find(ch));
+      REQUIRE(c.rfind(ch) == v.rfind(ch));
+      REQUIRE(c.starts_with(ch) == v.starts_with(ch));
+      REQUIRE(c.ends_with(ch) == v.ends_with(ch));
+      REQUIRE(c.contains(ch) == (v.find(ch) != v.npos));
+    }
+    if (!text.empty()) {
+      REQUIRE(c.front() == v.front());
+      REQUIRE(c.back() == v.back());
+    }
+    const std::size_t from = rng() % (text.size() + 1);
+    const std::size_t count = rng() % 20;
+    REQUIRE(c.substr(from, count).view() == v.substr(from, count));
+    REQUIRE(c.substr(from).view() == v.substr(from));
+  }
+  STATIC_REQUIRE(cow_string::npos == std::string_view::npos);
+  CHECK(cow_string("").contains(""));
+  CHECK(cow_string("abc").starts_with(""));
+  CHECK(cow_string("abc").compare("abd") < 0);
+  CHECK(cow_string("abd").compare("abc") > 0);
+  CHECK(cow_string("abc").compare("abc") == 0);
+}
+
+TEST_CASE("substr borrows this cow's text, never allocates, and names bad positions",
+          "[cow_string]") {
+  const std::string text = long_string('q') + "tail";
+  const cow_string owned(std::string{text});
+  cow_string part;
+  REQUIRE(count_allocations([&] { part = owned.substr(60, 3); }) == 0);
+  CHECK(part.is_borrowed());
+  CHECK(part.data() == owned.data() + 60);
+  CHECK(part == "qqq");
+  CHECK(owned.substr(owned.size()).empty());
+  CHECK(owned.substr(0, SIZE_MAX) == text);
+  CHECK_THROWS_AS(owned.substr(owned.size() + 1), std::out_of_range);
+  CHECK_THROWS_WITH(cow_string("abc").substr(5, 1), "cow_string::substr: pos 5 > size 3");
+  // Assigned back to the cow it views: the text is kept, no allocation.
+  cow_string self(std::string{text});
+  REQUIRE(count_allocations([&] { self = self.substr(64); }) == 0);
+  CHECK(self.is_owned());
+  CHECK(self == "tail");
+}
+
+TEST_CASE("operator<< and std::format write the text", "[cow_string]") {
+  std::ostringstream out;
+  out << cow_string("borrowed") << ' ' << cow_string(std::string("owned"));
+  CHECK(out.str() == "borrowed owned");
+#if FRUGAL_COW_HAS_FORMAT
+  CHECK(std::format("[{:>6}|{}]", cow_string("ab"), cow_string(std::string("cd"))) ==
+        "[    ab|cd]");
+#endif
+}
+
+// escape_json ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string ref_escape_json(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string random_bytes(std::mt19937& rng, std::size_t max_len) {
+  std::string s(rng() % (max_len + 1), ' ');
+  for (char& c : s) {
+    // Half of the bytes from the interesting ones, half anything.
+    static constexpr char picks[] = "aZ09 \"\\/%+~-._\n\t\x01\x1f\x7f\x80\xC3\xA9\xFF";
+    c = rng() % 2 ? picks[rng() % (sizeof(picks) - 1)] : static_cast<char>(rng() % 256);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("escape_json escapes quotes, backslashes and control characters (RFC 8259)",
+          "[cow_string][json]") {
+  CHECK(frugal::escape_json("plain text, / and \xC3\xA9") == "plain text, / and \xC3\xA9");
+  CHECK(frugal::escape_json("plain").is_borrowed());
+  CHECK(frugal::escape_json("").is_borrowed());
+  CHECK(frugal::escape_json("say \"hi\"") == "say \\\"hi\\\"");
+  CHECK(frugal::escape_json("C:\\dir") == "C:\\\\dir");
+  CHECK(frugal::escape_json("a\nb\tc\r") == "a\\u000ab\\u0009c\\u000d");
+  CHECK(frugal::escape_json(std::string_view("\0", 1)) == "\\u0000");
+  CHECK(frugal::escape_json("\x1f\x7f") == "\\u001f\x7f");  // DEL needs no escape
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    REQUIRE(frugal::escape_json(std::string_view(&c, 1)) ==
+            ref_escape_json(std::string_view(&c, 1)));
+  }
+  std::mt19937 rng(23);
+  for (int round = 0; round < 3000; ++round) {
+    const std::string s = random_bytes(rng, 40);
+    const cow_string e = frugal::escape_json(s);
+    REQUIRE(e == ref_escape_json(s));
+    REQUIRE(e.is_borrowed() == (ref_escape_json(s) == s));
+    if (e.is_borrowed()) REQUIRE(e.data() == s.data());
+  }
+}
+
+TEST_CASE("escape_json allocates once when it changes something, never otherwise",
+          "[cow_string][json][alloc]") {
+  const std::string clean(100, 'a');
+  const std::string dirty = std::string(99, 'a') + "\"";
+  REQUIRE(count_allocations([&] { auto c = frugal::escape_json(clean); }) == 0);
+  REQUIRE(count_allocations([&] { auto c = frugal::escape_json(dirty); }) == 1);
+  std::string moved = clean;
+  cow_string r;
+  REQUIRE(count_allocations([&] { r = frugal::escape_json(std::move(moved)); }) == 0);
+  CHECK(r.is_owned());
+  CHECK(r == clean);
+  std::string moved_dirty = dirty;
+  REQUIRE(count_allocations([&] { r = frugal::escape_json(std::move(moved_dirty)); }) == 1);
+  CHECK(r == std::string(99, 'a') + "\\\"");
+  cow_string owned(std::string{clean});
+  REQUIRE(count_allocations([&] { r = frugal::escape_json(std::move(owned)); }) == 0);
+  CHECK(r == clean);
+  cow_string borrowed(clean);
+  r = frugal::escape_json(std::move(borrowed));
+  CHECK(r.is_borrowed());
+  CHECK(r.data() == clean.data());
+  // Assigned back to the cow it read: the text is kept.
+  cow_string self(std::string{clean});
+  REQUIRE(count_allocations([&] { self = frugal::escape_json(self); }) == 0);
+  CHECK(self == clean);
+}
+
+// percent_decode and percent_encode -----------------------------------------------------------
+
+namespace {
+
+std::string ref_percent_encode(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", u);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string ref_percent_decode(std::string_view s) {
+  std::string out;
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) && hex(s[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("percent_encode keeps RFC 3986's unreserved characters only", "[cow_string][url]") {
+  CHECK(frugal::percent_encode("a-Z_0.9~") == "a-Z_0.9~");
+  CHECK(frugal::percent_encode("a-Z_0.9~").is_borrowed());
+  CHECK(frugal::percent_encode("").is_borrowed());
+  CHECK(frugal::percent_encode("a b&c=d/e?f#g+h%") == "a%20b%26c%3Dd%2Fe%3Ff%23g%2Bh%25");
+  CHECK(frugal::percent_encode("\xC3\xA9") == "%C3%A9");
+  CHECK(frugal::percent_encode(std::string_view("\0", 1)) == "%00");
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    REQUIRE(frugal::percent_encode(std::string_view(&c, 1)) ==
+            ref_percent_encode(std::string_view(&c, 1)));
+  }
+}
+
+TEST_CASE("percent_decode decodes %XX, keeps '+' and malformed escapes", "[cow_string][url]") {
+  CHECK(frugal::percent_decode("a%20b") == "a b");
+  CHECK(frugal::percent_decode("%c3%A9") == "\xC3\xA9");
+  CHECK(frugal::percent_decode("a+b") == "a+b");
+  CHECK(frugal::percent_decode("a+b").is_borrowed());
+  CHECK(frugal::percent_decode("100%") == "100%");
+  CHECK(frugal::percent_decode("100%").is_borrowed());
+  CHECK(frugal::percent_decode("%4").is_borrowed());
+  CHECK(frugal::percent_decode("%zz%4g%%41") == "%zz%4g%A");
+  CHECK(frugal::percent_decode("%00") == std::string_view("\0", 1));
+  CHECK(frugal::percent_decode("%2541") == "%41");  // decoded once, not twice
+  CHECK(frugal::percent_decode("") == "");
+  CHECK(frugal::percent_decode("x%41").size() == 2);
+}
+
+TEST_CASE("percent_decode and percent_encode match references and round-trip",
+          "[cow_string][url]") {
+  std::mt19937 rng(31);
+  for (int round = 0; round < 3000; ++round) {
+    const std::string s = random_bytes(rng, 30);
+    const cow_string enc = frugal::percent_encode(s);
+    REQUIRE(enc == ref_percent_encode(s));
+    REQUIRE(enc.is_borrowed() == (enc.view() == std::string_view(s)));
+    REQUIRE(frugal::percent_decode(enc.view()) == s);
+    const cow_string dec = frugal::percent_decode(s);
+    REQUIRE(dec == ref_percent_decode(s));
+    // Every escape shortens the text: borrowed exactly when there is none.
+    REQUIRE(dec.is_borrowed() == (ref_percent_decode(s).size() == s.size()));
+    if (dec.is_borrowed()) REQUIRE(dec.data() == s.data());
+  }
+}
+
+TEST_CASE("percent_decode and percent_encode allocate once when they change something",
+          "[cow_string][url][alloc]") {
+  const std::string clean(100, 'a');
+  const std::string spaced = std::string(99, 'a') + " ";
+  const std::string escaped = std::string(99, 'a') + "%20";
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_encode(clean); }) == 0);
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_encode(spaced); }) == 1);
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_decode(clean); }) == 0);
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_decode(escaped); }) == 1);
+  const std::string bad = clean + "%zz";
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_decode(bad); }) == 0);
+  REQUIRE(count_allocations([&] { auto c = frugal::percent_decode("a%20b"sv); }) == 0);  // short
+}
+
+// Case-insensitive comparison and hashing ------------------------------------------------------
+
+TEST_CASE("equals_ignore_case folds ASCII letters only", "[cow_string][ignore_case]") {
+  CHECK(frugal::equals_ignore_case("Content-Type", "content-TYPE"));
+  CHECK(frugal::equals_ignore_case("", ""));
+  CHECK(!frugal::equals_ignore_case("a", ""));
+  CHECK(!frugal::equals_ignore_case("abc", "abd"));
+  CHECK(!frugal::equals_ignore_case("\xC3\xA9", "\xC3\x89"));  // é and É differ: not ASCII
+  CHECK(!frugal::equals_ignore_case("@", "`"));  // 0x40 and 0x60 differ by the case bit only
+  CHECK(!frugal::equals_ignore_case("[", "{"));
+  CHECK(frugal::equals_ignore_case(std::string_view("a\0B", 3), std::string_view("A\0b", 3)));
+  STATIC_REQUIRE(frugal::equals_ignore_case("Host", "HOST"));
+  std::mt19937 rng(41);
+  for (int round = 0; round < 3000; ++round) {
+    const std::string a = random_bytes(rng, 20);
+    std::string b = a;
+    for (char& c : b) {
+      if (rng() % 2) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (rng() % 3 == 0 && !b.empty()) b[rng() % b.size()] = static_cast<char>(rng() % 256);
+    const bool same = ref_lower(a) == ref_lower(b);
+    REQUIRE(frugal::equals_ignore_case(a, b) == same);
+    if (same) {
+      REQUIRE(frugal::string_hash_ignore_case{}(a) == frugal::string_hash_ignore_case{}(b));
+    }
+  }
+}
+
+TEST_CASE("the case-insensitive hash spreads keys and looks up without allocating",
+          "[cow_string][ignore_case][alloc]") {
+  const frugal::string_hash_ignore_case h;
+  // Lengths around the eight-byte step, and keys that differ in one byte anywhere.
+  std::unordered_set<std::size_t> seen;
+  std::size_t keys = 0;
+  for (std::size_t len = 0; len <= 24; ++len) {
+    for (std::size_t at = 0; at < std::max<std::size_t>(len, 1); ++at) {
+      for (char c : {'a', 'b', '0', '-'}) {
+        std::string k(len, 'x');
+        if (len != 0) k[at] = c;
+        seen.insert(h(k));
+        ++keys;
+      }
+    }
+  }
+  CHECK(seen.size() > keys / 5);  // duplicate keys hash alike; distinct ones spread
+  CHECK(h("x") != h("xx"));
+  CHECK(h("") != h(std::string_view("\0", 1)));
+  std::unordered_map<std::string, int, frugal::string_hash_ignore_case,
+                     frugal::string_equal_ignore_case>
+      headers{{"Content-Type", 1}, {"X-Request-Id", 2}};
+  int found = 0;
+  REQUIRE(count_allocations([&] {
+            found += headers.find(std::string_view("content-type"))->second;
+            found += headers.find("X-REQUEST-ID")->second;
+            found += headers.count(cow_string("x-request-id").view()) != 0;
+            found += headers.find("missing") == headers.end();
+          }) == 0);
+  CHECK(found == 5);
 }
