@@ -1,0 +1,391 @@
+// The Redis client layer and tiered_cache without a server: options, codecs, key buffers, and
+// every path where Redis cannot be reached (a port nobody listens on). The same code against a
+// real redis-server is in redis_server_test.cpp.
+#include <frugal/interop/redis.hpp>
+#include <frugal/testing/allocation_counter.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using frugal::testing::count_allocations;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A loopback port that nobody listens on: bound, read and closed.
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+frugal::redis_options nowhere() {
+  return {.port = closed_port(), .connect_timeout = 100ms, .command_timeout = 50ms};
+}
+
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+struct point {
+  std::int32_t x, y;
+  double weight;
+  bool operator==(const point&) const = default;
+};
+
+struct alignas(32) wide {
+  std::uint64_t a[4];
+  bool operator==(const wide&) const = default;
+};
+
+using users = frugal::tiered_cache<std::uint64_t, std::string>;
+
+users::options_type user_options(frugal::redis_options redis) {
+  return {.redis = redis,
+          .local = {.max_capacity = 100},
+          .key =
+              [](std::uint64_t id, std::string& out) {
+                out.append("user:");
+                frugal::append_decimal(out, id);
+              },
+          .channel = ""};
+}
+
+}  // namespace
+
+TEST_CASE("redis_options are checked, naming the bad value", "[redis]") {
+  frugal::redis_options o;
+  o.port = 0;
+  CHECK(message_of([&] { frugal::validate(o); }) ==
+        "redis_options: port must be 1 to 65535, got 0");
+  o.port = 70000;
+  CHECK_THROWS_AS(frugal::validate(o), std::invalid_argument);
+  o.unix_socket = "/tmp/redis.sock";  // the port is then ignored
+  CHECK_NOTHROW(frugal::validate(o));
+  o = {};
+  o.database = -1;
+  CHECK(message_of([&] { frugal::validate(o); }) ==
+        "redis_options: database must be at least 0, got -1");
+  o = {};
+  o.connect_timeout = 0ms;
+  CHECK(message_of([&] { frugal::validate(o); }) ==
+        "redis_options: connect_timeout must be positive, got 0 ms");
+  o = {};
+  o.command_timeout = -1ms;
+  CHECK(message_of([&] { frugal::validate(o); }) ==
+        "redis_options: command_timeout must not be negative, got -1 ms");
+  o = {};
+  o.command_timeout = 0ms;  // waits forever: allowed
+  CHECK_NOTHROW(frugal::validate(o));
+  o.port = 1;
+  o.port = 65535;
+  CHECK_NOTHROW(frugal::validate(o));
+  CHECK_THROWS_AS(frugal::redis_connection(frugal::redis_options{.port = -3}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(frugal::redis_connection::open({.database = -2}), std::invalid_argument);
+}
+
+TEST_CASE("connecting to a port nobody listens on throws redis_error naming the server",
+          "[redis]") {
+  const auto o = nowhere();
+  try {
+    frugal::redis_connection c(o);
+    FAIL("connected to a closed port");
+  } catch (const frugal::redis_error& e) {
+    CHECK(e.code() == frugal::redis_errc::io);
+    const std::string m = e.what();
+    CHECK(m.find("redis 127.0.0.1:" + std::to_string(o.port) + ": cannot connect") == 0);
+  }
+}
+
+TEST_CASE("open() on a closed port returns a broken connection and never throws", "[redis]") {
+  auto c = frugal::redis_connection::open(nowhere());
+  CHECK(c.broken());
+  CHECK(c.fd() == -1);
+  CHECK(c.error().find("cannot connect") != std::string::npos);
+  CHECK_FALSE(c.try_command({"PING"}));
+  CHECK_FALSE(c.try_append({"PING"}));
+  CHECK_FALSE(c.try_read_reply());
+  CHECK_FALSE(c.set_command_timeout(10ms));
+  CHECK_FALSE(frugal::redis_try_lock(c, "k", 100ms));
+  CHECK_FALSE(frugal::redis_unlock(c, "k", frugal::redis_lock_token{}));
+  CHECK_THROWS_AS(c.command({"PING"}), frugal::redis_error);
+  CHECK_THROWS_AS(c.read_reply(), frugal::redis_error);
+  CHECK_THROWS_AS(c.append({"PING"}), frugal::redis_error);
+  CHECK_THROWS_AS(c.reconnect(), frugal::redis_error);
+  CHECK_FALSE(c.try_reconnect());
+  // Moving keeps the state; the moved-from connection is broken too.
+  frugal::redis_connection d = std::move(c);
+  CHECK(d.broken());
+  CHECK(d.error().find("cannot connect") != std::string::npos);
+  CHECK(c.broken());  // NOLINT(bugprone-use-after-move): documented state
+  c = std::move(d);
+  CHECK(c.error().find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("a unix socket that does not exist is named in the error", "[redis]") {
+  auto c = frugal::redis_connection::open({.unix_socket = "/nonexistent/frugal-redis.sock"});
+  CHECK(c.broken());
+  CHECK(c.error().find("redis /nonexistent/frugal-redis.sock: cannot connect") == 0);
+}
+
+TEST_CASE("make_key fills a reusable buffer: prefix, then the user's key, no allocation",
+          "[redis]") {
+  auto c = frugal::redis_connection::open({.port = closed_port(), .key_prefix = "svc:"});
+  auto write = [](std::uint64_t id) {
+    return [id](std::string& out) {
+      out.append("user:");
+      frugal::append_decimal(out, id);
+    };
+  };
+  CHECK(c.make_key(write(42)) == "svc:user:42");
+  CHECK(c.make_key(write(18446744073709551615u)) == "svc:user:18446744073709551615");
+  std::string_view k;
+  CHECK(count_allocations([&] { k = c.make_key(write(7)); }) == 0);
+  CHECK(k == "svc:user:7");
+  // A key with spaces, a newline and a NUL byte is kept byte for byte.
+  const std::string odd("a b\r\nSET x\0y", 12);
+  CHECK(c.make_key([&](std::string& out) { out.append(odd); }) == "svc:" + odd);
+  c.scratch().reserve(64);
+  CHECK(count_allocations([&] { c.scratch().assign(40, 'x'); }) == 0);
+}
+
+TEST_CASE("append_decimal writes integers of every width and sign", "[redis]") {
+  std::string s;
+  frugal::append_decimal(s, -12);
+  frugal::append_decimal(s, std::uint8_t{255});
+  frugal::append_decimal(s, std::int64_t{-9223372036854775807 - 1});
+  CHECK(s == "-12255-9223372036854775808");
+}
+
+TEST_CASE("codecs round-trip strings, bytes and trivially copyable types", "[redis]") {
+  std::string out;
+  const std::string text("binary\0\r\n data", 15);
+  frugal::redis_codec<std::string>::encode(text, out);
+  CHECK(out == text);
+  CHECK(frugal::redis_codec<std::string>::decode(out) == text);
+
+  out.clear();
+  const auto b = frugal::bytes::copy_from(std::string_view(text));
+  frugal::redis_codec<frugal::bytes>::encode(b, out);
+  CHECK(out == text);
+  auto back = frugal::redis_codec<frugal::bytes>::decode(out);
+  REQUIRE(back);
+  CHECK(back->as_string_view() == text);
+  CHECK(count_allocations([&] { (void)frugal::redis_codec<frugal::bytes>::decode(""); }) == 0);
+
+  out.clear();
+  const point p{-3, 7, 0.5};
+  frugal::redis_codec<point>::encode(p, out);
+  CHECK(out.size() == sizeof(point));
+  CHECK(frugal::redis_codec<point>::decode(out) == p);
+  CHECK_FALSE(frugal::redis_codec<point>::decode(std::string_view(out).substr(1)));
+  CHECK_FALSE(frugal::redis_codec<point>::decode(out + "x"));
+  CHECK_FALSE(frugal::redis_codec<point>::decode(""));
+
+  out.clear();
+  const wide w{{1, 2, 3, 4}};  // over-aligned: decode must not read it in place
+  frugal::redis_codec<wide>::encode(w, out);
+  CHECK(frugal::redis_codec<wide>::decode(std::string_view(out)) == w);
+  std::string shifted = "x" + out;
+  CHECK(frugal::redis_codec<wide>::decode(std::string_view(shifted).substr(1)) == w);
+
+  std::string reserved;
+  reserved.reserve(64);
+  CHECK(count_allocations([&] {
+          frugal::redis_codec<std::uint64_t>::encode(42, reserved);
+          (void)frugal::redis_codec<std::uint64_t>::decode(reserved);
+        }) == 0);
+  static_assert(frugal::redis_codec_for<frugal::redis_codec<std::string>, std::string>);
+  static_assert(frugal::redis_codec_for<frugal::redis_codec<double>, double>);
+  static_assert(!frugal::redis_codec_for<frugal::redis_codec<double>, std::string>);
+}
+
+TEST_CASE("lock tokens are 32 hex digits and differ", "[redis]") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const auto t = frugal::detail::redis::make_token();
+    const std::string s(t.view());
+    CHECK(s.size() == 32);
+    CHECK(s.find_first_not_of("0123456789abcdef") == std::string::npos);
+    seen.insert(s);
+  }
+  CHECK(seen.size() == 200);
+  auto c = frugal::redis_connection::open(nowhere());
+  CHECK(message_of([&] { (void)frugal::redis_try_lock(c, "k", 0ms); }) ==
+        "redis_try_lock: ttl must be positive, got 0 ms");
+}
+
+TEST_CASE("a nil redis_value answers every query harmlessly", "[redis]") {
+  frugal::redis_value v;
+  CHECK(v.is_nil());
+  CHECK_FALSE(v.is_string());
+  CHECK_FALSE(v.is_integer());
+  CHECK_FALSE(v.is_array());
+  CHECK_FALSE(v.is_error());
+  CHECK(v.str().empty());
+  CHECK(v.integer() == 0);
+  CHECK(v.size() == 0);
+  frugal::redis_reply r;
+  frugal::redis_reply s = std::move(r);
+  CHECK(s.is_nil());
+}
+
+TEST_CASE("tiered_cache options are checked, naming the bad value", "[redis]") {
+  auto base = user_options(nowhere());
+  auto o = base;
+  o.key = nullptr;
+  CHECK(message_of([&] { users c(o); }) == "tiered_cache: the key function is empty");
+  o = base;
+  o.ttl = 0s;
+  CHECK(message_of([&] { users c(o); }) == "tiered_cache: ttl must be at least 1 s, got 0 s");
+  o = base;
+  o.lock_poll = 0ms;
+  CHECK(message_of([&] { users c(o); }).find("lock_poll 0 ms") != std::string::npos);
+  o = base;
+  o.lock_ttl = -1ms;
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
+  o.lock_poll_max = 1ms;
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
+  o.retry = 0ms;
+  CHECK(message_of([&] { users c(o); }).find("retry 0 ms") != std::string::npos);
+  o = base;
+  o.retry_max = 1ms;
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
+  o.redis.port = 0;
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
+  o.connections = 0;
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
+  o.lock_ttl = 0ms;  // no lock: allowed
+  CHECK_NOTHROW(users(o));
+}
+
+TEST_CASE("tiered_cache with Redis unreachable: the loader answers, errors are counted",
+          "[redis]") {
+  std::vector<std::string> logged;
+  auto o = user_options(nowhere());
+  o.log = [&](std::string_view m) { logged.emplace_back(m); };
+  o.retry = 10'000ms;
+  o.retry_max = 10'000ms;
+  users c(o);
+  int loads = 0;
+  auto v = c.get_with(1, [&] {
+    ++loads;
+    return std::string("ada");
+  });
+  REQUIRE(v);
+  CHECK(*v == "ada");
+  CHECK(loads == 1);
+  auto s = c.stats();
+  CHECK(s.l2_errors == 1);
+  CHECK(s.loads == 1);
+  CHECK(s.l2_hits == 0);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].find("tiered_cache: connect: redis 127.0.0.1:") == 0);
+  // The L1 answers now, without Redis.
+  CHECK(*c.get_with(1, [&] { return std::string("other"); }) == "ada");
+  // Another key: Redis is skipped during the backoff, the loader answers at once.
+  CHECK(*c.get_with(2, [] { return std::string("bob"); }) == "bob");
+  s = c.stats();
+  CHECK(s.l2_errors == 1);
+  CHECK(s.l2_skipped >= 1);
+  CHECK(s.loads == 2);
+  CHECK_FALSE(c.invalidate(1));
+  CHECK_FALSE(c.local().contains(std::uint64_t{1}));
+  CHECK(c.wait_subscribed(1ms));  // no channel: nothing to wait for
+}
+
+TEST_CASE("tiered_cache: a throwing loader reaches the caller and caches nothing", "[redis]") {
+  auto o = user_options(nowhere());
+  users c(o);
+  for (int k = 0; k < 3; ++k) {
+    CHECK_THROWS_WITH(c.get_with(5, [&]() -> std::string { throw std::runtime_error("db down"); }),
+                      "db down");
+    CHECK_FALSE(c.local().contains(std::uint64_t{5}));
+  }
+  CHECK(*c.get_with(5, [] { return std::string("x"); }) == "x");
+}
+
+TEST_CASE("tiered_cache get_all without Redis: one batch load, the batch's count checked",
+          "[redis]") {
+  users c(user_options(nowhere()));
+  std::vector<std::vector<std::uint64_t>> calls;
+  const std::vector<std::uint64_t> keys{1, 2, 3, 2};
+  auto out = c.get_all(keys, [&](std::span<const std::uint64_t> ask) {
+    calls.emplace_back(ask.begin(), ask.end());
+    std::vector<std::optional<std::string>> r;
+    for (auto k : ask) {
+      r.push_back(k == 3 ? std::nullopt : std::optional<std::string>("u" + std::to_string(k)));
+    }
+    return r;
+  });
+  REQUIRE(out.size() == 4);
+  CHECK(*out[0] == "u1");
+  CHECK(*out[1] == "u2");
+  CHECK(out[2] == nullptr);
+  CHECK(*out[3] == "u2");
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0] == std::vector<std::uint64_t>{1, 2, 3});
+  const std::vector<std::uint64_t> more{7, 8};
+  CHECK_THROWS_AS(c.get_all(more,
+                            [](std::span<const std::uint64_t>) {
+                              return std::vector<std::optional<std::string>>(1);
+                            }),
+                  std::logic_error);
+  CHECK_FALSE(c.local().contains(std::uint64_t{7}));
+}
+
+TEST_CASE("tiered_cache under many threads with Redis unreachable", "[redis][concurrent]") {
+  auto o = user_options(nowhere());
+  o.retry = 5ms;
+  o.retry_max = 20ms;
+  users c(o);
+  std::atomic<int> loads{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::uint64_t i = 0; i < 50; ++i) {
+        const std::uint64_t k = (i * 7 + static_cast<std::uint64_t>(t)) % 20;
+        auto v = c.get_with(k, [&] {
+          loads.fetch_add(1);
+          return std::to_string(k);
+        });
+        CHECK(*v == std::to_string(k));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(loads.load() == 20);  // L1 coalesces: one load per key
+  CHECK(c.stats().loads == 20);
+}
