@@ -722,7 +722,7 @@ class family final : public detail::family_base {
       detail::escape_label_value(s->labels, values[i]);
       s->labels += '"';
     }
-    series_.reserve(series_.size() + 1);
+    if (series_.size() == series_.capacity()) series_.reserve(2 * series_.size() + 4);
     index_.emplace(h, s.get());
     series_.push_back(std::move(s));
     return series_.back()->metric;
@@ -915,7 +915,7 @@ class registry {
     if (names_.find(name) != names_.end()) {
       detail::invalid("metrics: \"" + std::string(name) + "\" is already registered");
     }
-    families_.reserve(families_.size() + 1);
+    if (families_.size() == families_.capacity()) families_.reserve(2 * families_.size() + 4);
     names_.emplace(name);
     family<Metric>& ref = *f;
     families_.push_back(std::move(f));
