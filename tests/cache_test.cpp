@@ -605,7 +605,7 @@ TEST_CASE("move-only + over-aligned and string values", "[cache]") {
     REQUIRE(reinterpret_cast<std::uintptr_t>(p.get()) % 64 == 0);
   }
   frugal::cache<std::string, std::string> s({.max_capacity = 4});
-  s.insert(std::string("k"), 5, 'x');  // constructed in place from (5, 'x')
+  s.insert(std::string("k"), std::size_t{5}, 'x');  // constructed in place from (5, 'x')
   REQUIRE(*s.get("k") == "xxxxx");
 }
 
