@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -191,5 +192,69 @@ TEST_CASE("transformations fail cleanly and leave rvalue inputs unchanged", "[co
                            [&] { result = frugal::to_upper_ascii(std::move(c)); },
                            [&](bool threw) {
                              if (threw) REQUIRE(c.data() == long_text.data());
+                           }) == 1);
+}
+
+TEST_CASE("append keeps the cow as it was when its allocation fails", "[cow_string]") {
+  cow_string c;
+  const std::string tail(40, 't');
+  // Borrowed: the one allocation holds both texts; on failure the cow still borrows.
+  REQUIRE(for_each_failure([&] { c = cow_string(long_text); }, [&] { c += tail; },
+                           [&](bool threw) {
+                             REQUIRE(c.is_borrowed() == threw);
+                             REQUIRE(c.view() == (threw ? long_text : long_text + tail));
+                           }) == 1);
+  REQUIRE(for_each_failure([&] { c = cow_string(long_text); }, [&] { c.append(50, '!'); },
+                           [&](bool threw) {
+                             REQUIRE(c.is_borrowed() == threw);
+                             if (threw) REQUIRE(c.data() == long_text.data());
+                           }) == 1);
+  // Owned and full, appending its own text: the text survives a failed growth.
+  REQUIRE(for_each_failure(
+              [&] {
+                c = cow_string(std::string(long_text));
+                c.to_mut().shrink_to_fit();
+              },
+              [&] { c += c.view(); },
+              [&](bool threw) {
+                REQUIRE(c.is_owned());
+                REQUIRE(c.view() == (threw ? long_text : long_text + long_text));
+              }) == 1);
+  // c_str of a borrowed view: the copy either happens whole or not at all.
+  const std::string_view part = std::string_view(long_text).substr(0, 50);
+  // (A fresh cow each time: one that was owned keeps its string's capacity and copies into it.)
+  REQUIRE(for_each_failure(
+              [&] {
+                std::destroy_at(&c);
+                std::construct_at(&c, part);
+              },
+              [&] { (void)c.c_str(); },
+              [&](bool threw) {
+                REQUIRE(c.is_borrowed() == threw);
+                REQUIRE(c.view() == part);
+              }) == 1);
+}
+
+TEST_CASE("escape_json, percent_decode and percent_encode fail cleanly", "[cow_string]") {
+  cow_string result;
+  const std::string json_input = long_text + "\"\n";
+  REQUIRE(for_each_failure([] {}, [&] { result = frugal::escape_json(json_input); },
+                           [&](bool threw) {
+                             if (!threw) REQUIRE(result.view().ends_with("\\\"\\u000a"));
+                           }) == 1);
+  std::string s;
+  REQUIRE(for_each_failure([&] { s = json_input; },
+                           [&] { result = frugal::escape_json(std::move(s)); },
+                           [&](bool threw) {
+                             if (threw) REQUIRE(s == json_input);
+                           }) == 1);
+  REQUIRE(for_each_failure([] {}, [&] { result = frugal::percent_encode(long_text); },
+                           [&](bool threw) {
+                             if (!threw) REQUIRE(result.view().starts_with("%20%20Tom%20%26"));
+                           }) == 1);
+  const std::string encoded = std::string(40, 'a') + "%20%41";
+  REQUIRE(for_each_failure([] {}, [&] { result = frugal::percent_decode(encoded); },
+                           [&](bool threw) {
+                             if (!threw) REQUIRE(result.view() == std::string(40, 'a') + " A");
                            }) == 1);
 }
