@@ -14,7 +14,7 @@ foreach(case 20 21 22)
 endforeach()
 
 frugal_add_dangling_tests(cow_string_dangling ${_cow_source}
-  DIAGNOSED 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 CLEAN 100)
+  DIAGNOSED 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 23 24 25 26 27 28 CLEAN 100 101)
 
 # Allocation failure at every point: its own operator new, so its own main.
 add_executable(cow_string_fault_test cow_string_fault_test.cpp)

@@ -1,4 +1,4 @@
-// Compiled by clang-16 with -Werror=dangling once per CASE: cases 1 and 2, and 4 to 19, keep a
+// Compiled by clang-16 with -Werror=dangling once per CASE: cases 1 and 2, 4 to 19 and 23 to 28, keep a
 // view of a temporary (or of a local, returned) and must be diagnosed; case 3 and cases from
 // 100 on use views correctly and must compile cleanly with -Werror. Cases 20 to 22 are
 // overloads that can only dangle and are deleted: they must not compile.
@@ -107,6 +107,38 @@ int main() {
   auto f = frugal::trim(e);
   return static_cast<int>(a.size() + b.size() + c.size() + d.size() + f.size() +
                           use(frugal::trim(make_cow().view())) + use(make_cow().view())) -
+         200;
+#elif CASE == 23
+  auto v = make_cow().substr(2);
+  return static_cast<int>(v.size());
+#elif CASE == 24
+  auto p = make_cow().c_str();
+  return static_cast<int>(p[0]);
+#elif CASE == 25
+  auto v = frugal::escape_json(make_cow().view());
+  return static_cast<int>(v.size());
+#elif CASE == 26
+  auto v = frugal::percent_decode(make_cow().view());
+  return static_cast<int>(v.size());
+#elif CASE == 27
+  auto v = frugal::percent_encode(make_cow().view());
+  return static_cast<int>(v.size());
+#elif CASE == 28
+  auto u = frugal::cow_string(make_str()).substr(3);
+  return static_cast<int>(u.size());
+#elif CASE == 101
+  const std::string kept = make_str();
+  frugal::cow_string a(kept);
+  a += "!";
+  auto b = a.substr(1, 3);
+  auto c = frugal::escape_json(std::string_view(kept));
+  auto d = frugal::percent_encode(frugal::trim(std::string_view(kept)));
+  auto e = frugal::percent_decode(kept);
+  frugal::cow_string f = make_cow();
+  f = f.substr(2);
+  return static_cast<int>(b.size() + c.size() + d.size() + e.size() + f.size() +
+                          use(make_cow().substr(1)) + use(frugal::escape_json(make_cow().view())) +
+                          std::string_view(a.c_str()).size()) -
          200;
 #else
 #error "define CASE"
