@@ -6,6 +6,7 @@
 #include <frugal/bytes.hpp>
 #include <frugal/cow_string.hpp>
 #include <frugal/config.hpp>
+#include <frugal/metrics.hpp>
 #include <frugal/pool.hpp>
 #include <frugal/shared_config.hpp>
 #include <frugal/slice.hpp>
