@@ -964,9 +964,9 @@ class cache {
       for (; tail != head; ++tail) {
         std::atomic<entry*>& cell = st.ring[tail & (stripe::capacity - 1)];
         entry* e;
-        while ((e = cell.exchange(nullptr, std::memory_order_acquire)) == nullptr) {
-          std::this_thread::yield();
-        }
+        // Only the policy mutex's holder empties cells: a load and a store, no exchange.
+        while ((e = cell.load(std::memory_order_acquire)) == nullptr) std::this_thread::yield();
+        cell.store(nullptr, std::memory_order_relaxed);
         if (e->where != detail::cache::queue::none) policy_.on_access(e);
       }
       st.tail.store(tail, std::memory_order_release);

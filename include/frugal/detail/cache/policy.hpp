@@ -87,20 +87,24 @@ class frequency_sketch {
 
   /// Returns the estimated number of recent occurrences of `hash`, 0 to 15.
   unsigned frequency(std::uint64_t hash) const noexcept {
+    const std::uint64_t mixed = spread(hash);
+    const std::size_t block = block_of(hash);
     unsigned least = 15;
     for (unsigned i = 0; i < 4; ++i) {
-      least =
-          std::min(least, static_cast<unsigned>((table_[index(hash, i)] >> shift(hash, i)) & 15));
+      least = std::min(
+          least, static_cast<unsigned>((table_[index(block, mixed, i)] >> shift(mixed, i)) & 15));
     }
     return least;
   }
 
   /// Counts one occurrence of `hash`; halves every counter after `sample_size` increments.
   void increment(std::uint64_t hash) noexcept {
+    const std::uint64_t mixed = spread(hash);
+    const std::size_t block = block_of(hash);
     bool added = false;
     for (unsigned i = 0; i < 4; ++i) {
-      std::uint64_t& word = table_[index(hash, i)];
-      const unsigned s = shift(hash, i);
+      std::uint64_t& word = table_[index(block, mixed, i)];
+      const unsigned s = shift(mixed, i);
       if (((word >> s) & 15) != 15) {
         word += std::uint64_t{1} << s;
         added = true;
@@ -126,12 +130,14 @@ class frequency_sketch {
     h ^= h >> 32;
     return h;
   }
-  std::size_t index(std::uint64_t hash, unsigned i) const noexcept {
-    const std::uint64_t block = (hash & (words_ - 1)) & ~std::uint64_t{7};
-    return static_cast<std::size_t>(block + ((spread(hash) >> (8 * i)) & 7));
+  std::size_t block_of(std::uint64_t hash) const noexcept {
+    return static_cast<std::size_t>(hash & (words_ - 1) & ~std::uint64_t{7});
   }
-  static unsigned shift(std::uint64_t hash, unsigned i) noexcept {
-    return static_cast<unsigned>(((spread(hash) >> (32 + 8 * i)) & 15) << 2);
+  static std::size_t index(std::size_t block, std::uint64_t mixed, unsigned i) noexcept {
+    return block + static_cast<std::size_t>((mixed >> (8 * i)) & 7);
+  }
+  static unsigned shift(std::uint64_t mixed, unsigned i) noexcept {
+    return static_cast<unsigned>(((mixed >> (32 + 8 * i)) & 15) << 2);
   }
 
   std::unique_ptr<std::uint64_t[]> table_;
