@@ -4,6 +4,7 @@
 #include <frugal/batch.hpp>
 #include <frugal/builder.hpp>
 #include <frugal/bytes.hpp>
+#include <frugal/cache.hpp>
 #include <frugal/cow_string.hpp>
 #include <frugal/config.hpp>
 #include <frugal/metrics.hpp>
