@@ -4,6 +4,7 @@
 #include "server.hpp"
 
 #include <frugal/interop/redis.hpp>
+#include <frugal/testing/allocation_counter.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -603,4 +605,200 @@ TEST_CASE("connections killed under load: no caller sees an error", "[redis]") {
   CHECK(wrong.load() == 0);
   CHECK(a.stats().l2_errors >= 1);
   CHECK(a.stats().l2_hits >= 1);
+}
+
+TEST_CASE("exact allocations: an L1 hit none, an L2 hit the L1 entry and coalescing record",
+          "[redis]") {
+  flushall();
+  auto o = user_options();
+  o.channel = "";
+  users a(o), b(o);
+  (void)a.get_with(1, [] { return user{1, 1}; });
+  (void)b.get_with(2, [] { return user{2, 2}; });  // warms b's connection and key buffer
+  b.local().run_pending_tasks();
+  CHECK(frugal::testing::count_allocations([&] { (void)a.get_with(1, [] { return user{}; }); }) ==
+        0);
+  // An L2 hit: what frugal::cache allocates to load (coalescing record and entry); the key
+  // buffer, the argument arrays and the codec allocate nothing (hiredis's reply is malloc'd).
+  const auto l1_load = frugal::testing::count_allocations([&] {
+    (void)b.local().get_with(3, [] { return user{3, 3}; });
+  });
+  b.local().invalidate(std::uint64_t{3});
+  b.local().run_pending_tasks();
+  CHECK(frugal::testing::count_allocations([&] { (void)b.get_with(1, [] { return user{}; }); }) ==
+        l1_load);
+  CHECK(b.stats().l2_hits == 1);
+}
+
+TEST_CASE("differential: random reads, writes and drops against a model database", "[redis]") {
+  flushall();
+  auto o = user_options();
+  o.channel = "";
+  o.local.max_capacity = 16;  // small: evictions mix in
+  users a(o);
+  std::unordered_map<std::uint64_t, std::uint32_t> db;  // the model: the source of truth
+  auto c = admin();
+  std::mt19937 rng(7);
+  int loads = 0;
+  for (int step = 0; step < 600; ++step) {
+    const std::uint64_t k = rng() % 40;
+    const auto load = [&] {
+      ++loads;
+      return user{k, db[k]};
+    };
+    switch (rng() % 6) {
+      case 0:  // the row changes, then the cache is told
+        db[k] = static_cast<std::uint32_t>(rng());
+        REQUIRE(a.invalidate(k));
+        break;
+      case 1:  // L1 forgets (eviction, another instance's invalidation)
+        a.local().invalidate(k);
+        break;
+      case 2: {  // Redis forgets (expiry, eviction)
+        std::string key = "t:user:" + std::to_string(k);
+        c.command({"DEL", key});
+        break;
+      }
+      case 3: {
+        std::vector<std::uint64_t> keys{k, (k + 1) % 40, (k + 7) % 40, k};
+        auto out = a.get_all(keys, [&](std::span<const std::uint64_t> ask) {
+          std::vector<std::optional<user>> r;
+          for (auto x : ask) {
+            ++loads;
+            r.push_back(user{x, db[x]});
+          }
+          return r;
+        });
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          REQUIRE(*out[i] == user{keys[i], db[keys[i]]});
+        break;
+      }
+      default:
+        REQUIRE(*a.get_with(k, load) == user{k, db[k]});
+    }
+  }
+  CHECK(a.stats().l2_errors == 0);
+  CHECK(a.stats().l2_hits > 0);
+  CHECK(loads > 0);
+}
+
+namespace {
+
+// A value that counts its instances, with a codec that throws on the k-th call.
+struct tracked {
+  static inline int live = 0;
+  std::string text;
+  explicit tracked(std::string t) : text(std::move(t)) { ++live; }
+  tracked(const tracked& o) : text(o.text) { ++live; }
+  tracked(tracked&& o) noexcept : text(std::move(o.text)) { ++live; }
+  ~tracked() { --live; }
+};
+
+struct flaky_codec {
+  static inline int calls = 0, fail_at = -1;
+  static void tick() {
+    if (++calls == fail_at) throw std::runtime_error("codec failure");
+  }
+  static void encode(const tracked& v, std::string& out) {
+    tick();
+    out.append(v.text);
+  }
+  static std::optional<tracked> decode(std::string_view data) {
+    tick();
+    return tracked(std::string(data));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fault injection: a codec that throws on the k-th call, for every k", "[redis]") {
+  // A throwing decode is a miss (counted, overwritten); a throwing encode skips the write-back
+  // (counted); the caller always gets the loader's value, and no lock or instance leaks.
+  auto o = frugal::tiered_cache<std::uint64_t, tracked, flaky_codec>::options_type{
+      .redis = opts("f:"),
+      .key = [](std::uint64_t id, std::string& out) { frugal::append_decimal(out, id); }};
+  o.channel = "";
+  for (int k = 1; k <= 8; ++k) {
+    flushall();
+    {
+      frugal::tiered_cache<std::uint64_t, tracked, flaky_codec> a(o), b(o);
+      flaky_codec::calls = 0;
+      flaky_codec::fail_at = k;
+      for (std::uint64_t key = 0; key < 3; ++key) {
+        for (auto* t : {&a, &b}) {
+          std::string got;
+          CHECK_NOTHROW(
+              got = t->get_with(key, [&] { return tracked("v" + std::to_string(key)); })->text);
+          CHECK(got == "v" + std::to_string(key));
+        }
+      }
+      const auto errors = a.stats().l2_errors + b.stats().l2_errors + a.stats().decode_errors +
+                          b.stats().decode_errors;
+      CHECK(errors == (k <= flaky_codec::calls ? 1u : 0u));
+      flaky_codec::fail_at = -1;
+      for (std::uint64_t key = 0; key < 3; ++key) {
+        CHECK(admin().command({"EXISTS", "f:" + std::to_string(key) + ":lock"}).integer() == 0);
+        b.local().invalidate(key);
+        CHECK(b.get_with(key, [&] { return tracked("v" + std::to_string(key)); })->text ==
+              "v" + std::to_string(key));
+      }
+    }
+    CHECK(tracked::live == 0);
+  }
+}
+
+namespace {
+
+struct box_codec {
+  static void encode(const std::unique_ptr<int>& v, std::string& out) {
+    frugal::append_decimal(out, *v);
+  }
+  static std::optional<std::unique_ptr<int>> decode(std::string_view data) {
+    int v = 0;
+    if (std::from_chars(data.data(), data.data() + data.size(), v).ec != std::errc{}) return {};
+    return std::make_unique<int>(v);
+  }
+};
+
+struct alignas(64) block {
+  std::uint64_t words[8];
+};
+
+}  // namespace
+
+TEST_CASE("move-only and over-aligned values", "[redis]") {
+  flushall();
+  frugal::tiered_cache<std::string, std::unique_ptr<int>, box_codec> boxes(
+      {.redis = opts("m:"), .key = [](const std::string& k, std::string& out) { out.append(k); }});
+  CHECK(**boxes.get_with("a b\n", [] { return std::make_unique<int>(5); }) == 5);
+  boxes.local().invalidate(std::string("a b\n"));
+  CHECK(**boxes.get_with("a b\n", [] { return std::make_unique<int>(6); }) == 5);  // from L2
+  CHECK(admin().command({"GET", "m:a b\n"}).str() == "5");
+
+  frugal::tiered_cache<std::uint64_t, block> blocks(
+      {.redis = opts("b:"),
+       .key = [](std::uint64_t k, std::string& out) { frugal::append_decimal(out, k); }});
+  auto v = blocks.get_with(1, [] { return block{{1, 2, 3, 4, 5, 6, 7, 8}}; });
+  CHECK(reinterpret_cast<std::uintptr_t>(v.get()) % 64 == 0);
+  blocks.local().invalidate(std::uint64_t{1});
+  auto w = blocks.get_with(1, [] { return block{}; });
+  CHECK(w->words[7] == 8);
+  CHECK(reinterpret_cast<std::uintptr_t>(w.get()) % 64 == 0);
+}
+
+TEST_CASE("aliasing: arguments that view the connection's own buffers", "[redis]") {
+  flushall();
+  frugal::redis_connection c(opts("a:"));
+  const std::string_view k = c.make_key([](std::string& out) { out.append("self"); });
+  c.command({"SET", k, k});  // the key buffer as key and value
+  CHECK(c.command({"GET", "a:self"}).str() == "a:self");
+  c.scratch() = "payload";
+  c.append({"SET", c.make_key([](std::string& out) { out.append("s"); }), c.scratch()});
+  CHECK(c.read_reply().str() == "OK");
+  CHECK(c.command({"GET", "a:s"}).str() == "payload");
+  // A reply's view stays valid while the reply lives, across later commands.
+  auto r = c.command({"GET", "a:self"});
+  const std::string_view seen = r.str();
+  c.command({"SET", "a:self", "changed"});
+  CHECK(seen == "a:self");
 }

@@ -737,8 +737,8 @@ class redis_subscriber {
             c.try_command({std::string_view("SUBSCRIBE"), std::string_view(channel_)}) &&
             c.set_command_timeout(std::chrono::milliseconds(0))) {
           backoff = std::chrono::milliseconds(50);
-          set_subscribed(true);
           if (on_subscribed_) on_subscribed_();
+          set_subscribed(true);
           listen(c);
           set_subscribed(false);
         }
@@ -1064,15 +1064,47 @@ class tiered_cache {
     }
     succeeded();
     if (r->is_nil()) return std::nullopt;
-    std::optional<V> v = Codec::decode(r->str());
+    return decode(r->str());
+  }
+
+  // The codec's answer, or nullopt (counted) when it rejects the bytes or throws.
+  std::optional<V> decode(std::string_view data) {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      return counted(Codec::decode(data));
+    } catch (const std::exception& e) {
+      log(e.what());
+      return counted(std::nullopt);
+    }
+#else
+    return counted(Codec::decode(data));
+#endif
+  }
+  std::optional<V> counted(std::optional<V> v) {
     if (!v) detail::redis::bump(n_.decode_errors);
     return v;
+  }
+
+  // Appends the encoding of `v`; false (counted as an error) when the codec throws.
+  bool encode(const V& v, std::string& out) {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      Codec::encode(v, out);
+    } catch (const std::exception& e) {
+      detail::redis::bump(n_.l2_errors);
+      log(e.what());
+      return false;
+    }
+#else
+    Codec::encode(v, out);
+#endif
+    return true;
   }
 
   void set_l2(lease& c, std::string_view k, const V& v) {
     std::string& buf = c->scratch();
     buf.clear();
-    Codec::encode(v, buf);
+    if (!encode(v, buf)) return;
     std::optional<redis_reply> r =
         c->try_command({std::string_view("SET"), k, std::string_view(buf), std::string_view("EX"),
                         std::string_view(ttl_text_)});
@@ -1188,10 +1220,7 @@ class tiered_cache {
       } else {
         succeeded();
         for (std::size_t i = 0; i < missing.size(); ++i) {
-          if (!(*r)[i].is_nil()) {
-            out[i] = Codec::decode((*r)[i].str());
-            if (!out[i]) detail::redis::bump(n_.decode_errors);
-          }
+          if (!(*r)[i].is_nil()) out[i] = decode((*r)[i].str());
           if (out[i]) {
             detail::redis::bump(n_.l2_hits);
           } else {
@@ -1222,14 +1251,17 @@ class tiered_cache {
     if (keys.empty()) build_keys();
     std::string values;
     std::vector<std::size_t> value_ends;
+    std::vector<bool> encoded;
     for (std::size_t i : absent) {
-      if (out[i]) Codec::encode(*out[i], values);
+      const std::size_t before = values.size();
+      encoded.push_back(out[i] && encode(*out[i], values));
+      if (!encoded.back()) values.resize(before);
       value_ends.push_back(values.size());
     }
     std::size_t queued = 0;
     bool ok = true;
     for (std::size_t j = 0; ok && j < absent.size(); ++j) {
-      if (!out[absent[j]]) continue;
+      if (!encoded[j]) continue;
       const std::size_t b = j == 0 ? 0 : value_ends[j - 1];
       ok = (*c)->try_append({std::string_view("SET"), key_at(absent[j]),
                              std::string_view(values).substr(b, value_ends[j] - b),
