@@ -770,3 +770,16 @@ TEST_CASE("updates after a thread's exit hook still count", "[metrics]") {
   REQUIRE(c.value() == 11);
   REQUIRE(h.count() == 1);
 }
+
+TEST_CASE("an exited thread leaves no cells behind, even after a late update", "[metrics]") {
+  m::counter c;
+  c.inc();
+  const std::size_t live = m::detail::table().live_threads();
+  std::thread([&] {
+    late.c = &c;
+    c.inc();
+  }).join();
+  std::thread([&] { c.inc(); }).join();
+  REQUIRE(m::detail::table().live_threads() == live);
+  REQUIRE(c.value() == 13);
+}
