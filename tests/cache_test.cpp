@@ -769,3 +769,74 @@ TEST_CASE("get_all and get_with on the same keys share loads", "[cache][concurre
   REQUIRE(thread_failures.load() == 0);
   for (auto& l : loaded) REQUIRE(l.load() == 1);  // nothing is evicted: each key loads once
 }
+
+namespace {
+
+// A value that notes when it is destroyed inside a get.
+thread_local bool inside_get = false;
+std::atomic<int> destroyed_inside_get{0};
+struct noisy {
+  int v;
+  explicit noisy(int x) : v(x) {}
+  noisy(const noisy&) = default;
+  ~noisy() {
+    if (inside_get) destroyed_inside_get.fetch_add(1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a get never destroys a value: the cache drops its references in writes", "[cache]") {
+  frugal::cache<int, noisy> c({.max_capacity = 16});
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 40; ++i) c.insert(round * 100 + i, round);
+    // Many reads, enough to fill and drain every read buffer, of live and evicted keys.
+    inside_get = true;
+    for (int r = 0; r < 200; ++r) {
+      auto v = c.get(round * 100 + r % 40);
+      c.visit(round * 100 + r % 40, [](const noisy&) {});
+      REQUIRE(!c.contains(-1));
+      inside_get = false;  // dropping `v` here is the caller's own doing
+      v.reset();
+      inside_get = true;
+    }
+    inside_get = false;
+  }
+  REQUIRE(destroyed_inside_get.load() == 0);
+}
+
+TEST_CASE("a zero time to live keeps nothing and a huge one never overflows", "[cache]") {
+  fake_clock t;
+  int_cache zero({.time_to_live = 0ns, .clock = t.fn()});
+  zero.insert(1, 1);
+  REQUIRE_FALSE(zero.contains(1));
+  zero.run_pending_tasks();
+  REQUIRE(zero.entry_count() == 0);
+  int_cache huge({.time_to_live = std::chrono::nanoseconds::max(),
+                  .time_to_idle = std::chrono::nanoseconds::max(),
+                  .clock = t.fn()});
+  huge.insert(1, 1);
+  t.advance(std::chrono::hours(24 * 365));
+  REQUIRE(huge.get(1));
+  huge.run_pending_tasks();
+  REQUIRE(huge.entry_count() == 1);
+}
+
+TEST_CASE("entry_count and weighted_size follow the policy after each maintenance", "[cache]") {
+  frugal::cache<std::string, std::string> c(
+      {.max_capacity = 100, .weigher = [](const std::string&, const std::string& v) {
+         return static_cast<std::uint32_t>(v.size());
+       }});
+  c.insert(std::string("a"), std::string(10, 'x'));
+  c.insert(std::string("b"), std::string(30, 'x'));
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 2);
+  REQUIRE(c.weighted_size() == 40);
+  c.insert(std::string("a"), std::string(5, 'x'));  // replacing changes the weight
+  c.run_pending_tasks();
+  REQUIRE(c.weighted_size() == 35);
+  c.insert(std::string("c"), std::string(80, 'x'));  // over the bound: something goes
+  c.run_pending_tasks();
+  REQUIRE(c.weighted_size() <= 100);
+  REQUIRE(c.max_capacity() == 100);
+}
