@@ -16,7 +16,7 @@ struct service_clock {
   using rep = duration::rep;
   using period = duration::period;
   using time_point = std::chrono::time_point<service_clock>;
-  static constexpr bool is_steady = true;
+  [[maybe_unused]] static constexpr bool is_steady = true;
   static inline time_point current{};
   static time_point now() noexcept { return current; }
 };

@@ -32,7 +32,7 @@ struct test_clock {
   using period = std::milli;
   using duration = std::chrono::milliseconds;
   using time_point = std::chrono::time_point<test_clock>;
-  static constexpr bool is_steady = true;
+  [[maybe_unused]] static constexpr bool is_steady = true;
   static inline time_point current{};
   static time_point now() noexcept { return current; }
   static void advance(duration d) noexcept { current += d; }
