@@ -8,9 +8,14 @@
 #include "bench_support.hpp"
 
 #include <frugal/small_vector.hpp>
+#include <frugal/static_vector.hpp>
 
 #include <absl/container/inlined_vector.h>
 #include <boost/container/small_vector.hpp>
+#include <boost/container/static_vector.hpp>
+#include <boost/container_hash/hash.hpp>
+
+#include <array>
 
 #include <cstdint>
 #include <functional>
@@ -325,6 +330,99 @@ void resize_boost_default_init(benchmark::State& state) {
   }
 }
 
+// static_vector: a bounded list built per request --------------------------------------------
+// Capacity 32 for every peer; naive is the std::vector a user reserves, limit an array with a
+// separate count.
+
+constexpr std::size_t kStatic = 32;
+
+template <class V>
+void static_build(benchmark::State& state) {
+  const auto values = make_values<int>(arg(state));
+  for (auto _ : frugal::bench::counted(state)) {
+    V v;
+    if constexpr (std::is_same_v<V, std::vector<int>>) v.reserve(kStatic);
+    for (int x : values) v.push_back(x);
+    benchmark::DoNotOptimize(v.data());
+    benchmark::ClobberMemory();
+  }
+  V check;
+  for (int x : values) check.push_back(x);
+  if (!same(check, values)) fail(state, "wrong result");
+}
+
+void static_build_limit(benchmark::State& state) {
+  const auto values = make_values<int>(arg(state));
+  for (auto _ : frugal::bench::counted(state)) {
+    std::array<int, kStatic> a;
+    std::size_t n = 0;
+    for (int x : values) a[n++] = x;
+    benchmark::DoNotOptimize(a.data());
+    benchmark::DoNotOptimize(n);
+    benchmark::ClobberMemory();
+  }
+}
+
+// Bounded appends that must not fail loudly: try_push_back against the check a user writes.
+void static_try_push_frugal(benchmark::State& state) {
+  const auto values = make_values<int>(arg(state));
+  std::size_t kept = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    frugal::static_vector<int, kStatic> v;
+    for (int x : values) {
+      if (v.try_push_back(x) == nullptr) break;
+    }
+    kept = v.size();
+    benchmark::DoNotOptimize(v.data());
+    benchmark::ClobberMemory();
+  }
+  if (kept != std::min(values.size(), kStatic)) fail(state, "wrong count");
+}
+
+void static_try_push_boost(benchmark::State& state) {
+  const auto values = make_values<int>(arg(state));
+  std::size_t kept = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    boost::container::static_vector<int, kStatic> v;
+    for (int x : values) {
+      if (v.size() == v.capacity()) break;
+      v.push_back(x);
+    }
+    kept = v.size();
+    benchmark::DoNotOptimize(v.data());
+    benchmark::ClobberMemory();
+  }
+  if (kept != std::min(values.size(), kStatic)) fail(state, "wrong count");
+}
+
+// Hashing a vector of ints: std::hash<small_vector> against the loop a user writes with the
+// classic hash_combine, and boost::hash_range.
+
+std::size_t naive_hash(const frugal_vec<int>& v) {
+  std::size_t seed = v.size();
+  for (int x : v) seed ^= std::hash<int>{}(x) + 0x9e3779b9 + (seed << 6) + (seed >> 2);
+  return seed;
+}
+
+template <int Impl>
+void hash_ints(benchmark::State& state) {
+  const auto values = make_values<int>(arg(state));
+  const frugal_vec<int> v(values.begin(), values.end());
+  for (auto _ : frugal::bench::counted(state)) {
+    const frugal_vec<int>* p = &v;
+    benchmark::DoNotOptimize(p);
+    std::size_t h = 0;
+    if constexpr (Impl == 0) h = naive_hash(*p);
+    if constexpr (Impl == 1) h = boost::hash_range(p->begin(), p->end());
+    if constexpr (Impl == 2) h = std::hash<frugal_vec<int>>{}(*p);
+    benchmark::DoNotOptimize(h);
+  }
+  if (std::hash<frugal_vec<int>>{}(v) != std::hash<frugal::small_vector<int, 64>>{}(
+                                             frugal::small_vector<int, 64>(v.begin(), v.end()))) {
+    fail(state, "hash depends on N");
+  }
+}
+
 // Memory: many vectors whose sizes follow a geometric distribution (mean 3) -----------------
 
 template <class V>
@@ -449,6 +547,17 @@ const bool registered = [] {
   resize_impls.push_back({"boost:default_init", resize_boost_default_init});
   resize_impls.push_back({"frugal:default_init", resize_frugal_for_overwrite});
   add("resize_int", resize_impls, sizes({8, 32, 1024}));
+
+  add("static_build_int",
+      {{"naive", static_build<std::vector<int>>},
+       {"boost", static_build<boost::container::static_vector<int, kStatic>>},
+       {"frugal", static_build<frugal::static_vector<int, kStatic>>},
+       {"limit", static_build_limit}},
+      sizes({4, 8, 32}));
+  add("static_try_push_int", {{"boost", static_try_push_boost}, {"frugal", static_try_push_frugal}},
+      sizes({8, 40}));
+  add("hash_int", {{"naive", hash_ints<0>}, {"boost", hash_ints<1>}, {"frugal", hash_ints<2>}},
+      sizes({4, 32, 1024}));
 
   for (const impl& i : peers<op_memory_geometric, int>()) {
     benchmark::RegisterBenchmark(

@@ -26,3 +26,23 @@ target_sources(small_vector_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/small_vecto
 # static_vector shares small_vector's element algorithms (detail::vector_elements): its own
 # test binary, the same model checks.
 frugal_add_test(static_vector)
+
+# Keeping a pointer, reference or iterator into a temporary static_vector is diagnosed by
+# clang-16 (-Werror=dangling); using one within the full-expression is not.
+frugal_add_dangling_tests(static_vector_dangling
+  ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/static_vector_dangling.cpp
+  DIAGNOSED 1 2 3 4 5 6 7 8 9 10 11 12 13 CLEAN 100)
+
+# Preconditions of the newer calls abort with the file, line and condition in hardened builds.
+add_executable(small_vector_abort_probe small_vector_abort_probe.cpp)
+target_link_libraries(small_vector_abort_probe PRIVATE frugal::frugal)
+target_compile_definitions(small_vector_abort_probe PRIVATE FRUGAL_HARDENED)
+frugal_target_warnings(small_vector_abort_probe)
+foreach(case IN ITEMS small_vector_pop_back_val_empty static_vector_unchecked_push_back_full
+    static_vector_index static_vector_pop_back_empty static_vector_pop_back_val_empty
+    static_vector_erase_end)
+  add_test(NAME abort/${case}
+    COMMAND ${CMAKE_COMMAND} -DCOMMAND=$<TARGET_FILE:small_vector_abort_probe> -DARGS=${case}
+      "-DEXPECT=frugal: assertion failed:" -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
+  set_tests_properties(abort/${case} PROPERTIES LABELS unit)
+endforeach()
