@@ -64,6 +64,7 @@ int main() {
       last = conn->query(served);
       if (++served == 500) conn->dropped_by_server = true;
     }
+    for (auto& conn : in_flight) conn.reset();  // returned in order (not the vector's)
     service_clock::current += 100ms;
   }
   auto s = db.stats();
