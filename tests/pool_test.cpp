@@ -60,16 +60,19 @@ struct conn {
 
 // A factory numbering its objects, which can be told to fail.
 struct counter_factory {
-  std::shared_ptr<int> next = std::make_shared<int>(0);
-  std::shared_ptr<int> fail_left = std::make_shared<int>(0);   // calls that throw before success
-  std::shared_ptr<long> fail_on = std::make_shared<long>(-1);  // throw on the k-th call (0-based)
-  std::shared_ptr<long> calls = std::make_shared<long>(0);
+  // Atomics: the pool calls its factory outside its lock, from several threads at once.
+  std::shared_ptr<std::atomic<int>> next = std::make_shared<std::atomic<int>>(0);
+  // Calls that throw before one succeeds.
+  std::shared_ptr<std::atomic<int>> fail_left = std::make_shared<std::atomic<int>>(0);
+  // The call (0-based) that throws; -1: none.
+  std::shared_ptr<std::atomic<long>> fail_on = std::make_shared<std::atomic<long>>(-1);
+  std::shared_ptr<std::atomic<long>> calls = std::make_shared<std::atomic<long>>(0);
   conn operator()() const {
     const long k = (*calls)++;
-    if (*fail_left > 0) {
-      --*fail_left;
+    if ((*fail_left)-- > 0) {
       throw std::runtime_error("connection refused (attempt " + std::to_string(k) + ")");
     }
+    ++*fail_left;
     if (k == *fail_on) throw std::runtime_error("factory fault");
     return conn(++*next);
   }
