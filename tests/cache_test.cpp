@@ -840,3 +840,35 @@ TEST_CASE("entry_count and weighted_size follow the policy after each maintenanc
   REQUIRE(c.weighted_size() <= 100);
   REQUIRE(c.max_capacity() == 100);
 }
+
+TEST_CASE("the frequency sketch saturates at 15 and halves after its sample", "[cache]") {
+  frugal::detail::cache::frequency_sketch s(64);
+  REQUIRE(s.sample_size() == 640);
+  const std::uint64_t hot = frugal::detail::cache::mix(12345);
+  for (int i = 0; i < 40; ++i) s.increment(hot);
+  REQUIRE(s.frequency(hot) == 15);
+  REQUIRE(s.frequency(frugal::detail::cache::mix(999)) == 0);
+  // Enough other keys to reach the sample size: every counter is halved once.
+  for (std::uint64_t k = 0; k < 700; ++k) s.increment(frugal::detail::cache::mix(k + 1'000'000));
+  REQUIRE(s.frequency(hot) == 7);
+}
+
+TEST_CASE("W-TinyLFU regions: window and protected stay within their sizes", "[cache]") {
+  frugal::detail::cache::w_tinylfu p(100);
+  std::vector<frugal::detail::cache::policy_hook> hooks(200);
+  for (std::size_t i = 0; i < hooks.size(); ++i) {
+    hooks[i].hash = frugal::detail::cache::mix(i);
+    p.on_add(&hooks[i]);
+    while (auto* victim = p.evict_one()) p.on_remove(victim);
+    REQUIRE(p.weighted_size() <= 100);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (auto& h : hooks) {
+      if (h.where != frugal::detail::cache::queue::none) p.on_access(&h);
+    }
+  }
+  REQUIRE(p.protected_weight() <= p.sizes().protected_);
+  REQUIRE(p.protected_weight() >= p.sizes().protected_ - 1);
+  REQUIRE(p.window_weight() <= p.sizes().window);
+  REQUIRE(p.entry_count() == 100);
+}

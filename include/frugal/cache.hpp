@@ -223,7 +223,8 @@ class cache {
   using options_type = cache_options<K, V>;
 
   /// Builds a cache. Allocates the shards, the read buffers, the write buffer and the
-  /// frequency sketch (about max_capacity / 2 bytes, at most 32 MiB). Throws
+  /// frequency sketch (8 to 16 bytes per unit of max_capacity, at least 512 bytes, at most
+  /// 32 MiB); nothing else until the first insert. Throws
   /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
   /// `max_batch` 0 or `write_buffer` below 2.
   explicit cache(options_type options = {})
@@ -937,7 +938,7 @@ class cache {
     deliver();
   }
 
-  void maintain_blocking() {
+  FRUGAL_NOINLINE void maintain_blocking() {
     {
       std::unique_lock lock(policy_mutex_);
       maintain_locked(true);
@@ -945,7 +946,7 @@ class cache {
     deliver();
   }
 
-  bool drain_reads_if_free() const {
+  FRUGAL_NOINLINE bool drain_reads_if_free() const {
     if (!policy_mutex_.try_lock()) return false;
     std::unique_lock lock(policy_mutex_, std::adopt_lock);
     drain_reads();

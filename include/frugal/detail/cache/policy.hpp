@@ -273,6 +273,8 @@ class w_tinylfu {
   }
 
   std::uint64_t weighted_size() const noexcept { return total_weight_; }
+  std::uint64_t window_weight() const noexcept { return window_weight_; }
+  std::uint64_t protected_weight() const noexcept { return protected_weight_; }
   std::uint64_t entry_count() const noexcept { return count_; }
   const region_sizes& sizes() const noexcept { return sizes_; }
   const frequency_sketch& sketch() const noexcept { return sketch_; }
