@@ -872,3 +872,23 @@ TEST_CASE("W-TinyLFU regions: window and protected stay within their sizes", "[c
   REQUIRE(p.window_weight() <= p.sizes().window);
   REQUIRE(p.entry_count() == 100);
 }
+
+TEST_CASE("get_all with a batch function that throws on its k-th call", "[cache]") {
+  for (int k = 0; k < 5; ++k) {
+    int_cache c({.max_capacity = 100, .max_batch = 2});
+    std::vector<int> keys(10);
+    for (int i = 0; i < 10; ++i) keys[static_cast<std::size_t>(i)] = i;
+    int calls = 0;
+    auto batch = [&](std::span<const int> ks) {
+      if (calls++ == k) throw std::runtime_error("batch " + std::to_string(k));
+      return std::vector<std::optional<int>>(ks.begin(), ks.end());
+    };
+    REQUIRE_THROWS_WITH(c.get_all(std::span<const int>(keys), batch), "batch " + std::to_string(k));
+    for (int i = 0; i < 10; ++i) REQUIRE(c.contains(i) == (i < 2 * k));
+    calls = 100;  // never throws again
+    auto got = c.get_all(std::span<const int>(keys), batch);
+    for (int i = 0; i < 10; ++i) REQUIRE(*got[static_cast<std::size_t>(i)] == i);
+    REQUIRE(calls == 100 + (10 - 2 * k + 1) / 2);
+    REQUIRE(c.stats().load_failures == 1);
+  }
+}
