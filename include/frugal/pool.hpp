@@ -557,8 +557,11 @@ class pool {
   using slot = typename state::slot;
 
  public:
+  /// The type of the pooled objects.
   using value_type = T;
+  /// The RAII handle `acquire()` returns.
   using lease = pool_lease<T, Clock>;
+  /// The clock of idle and lifetime expiry.
   using clock = Clock;
 
   /// Makes an empty pool: no object is created until the first `acquire()` or `reap()`.
