@@ -892,3 +892,25 @@ TEST_CASE("get_all with a batch function that throws on its k-th call", "[cache]
     REQUIRE(c.stats().load_failures == 1);
   }
 }
+
+TEST_CASE("admission: a scan of new keys does not displace frequent keys from probation",
+          "[cache]") {
+  int_cache c({.max_capacity = 100});
+  // 150 keys compete for 100 places many times over: the sketch learns they are frequent.
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 150; ++k) {
+      if (!c.get(k)) c.insert(k, k);
+    }
+    c.run_pending_tasks();
+  }
+  int before = 0;
+  for (int k = 0; k < 150; ++k) before += c.contains(k) ? 1 : 0;
+  REQUIRE(before >= 98);
+  // A scan of three times the capacity, each key seen once (much longer scans age the sketch
+  // until the old keys' counts fade, as they should).
+  for (int k = 1000; k < 1300; ++k) c.insert(k, k);
+  c.run_pending_tasks();
+  int after = 0;
+  for (int k = 0; k < 150; ++k) after += c.contains(k) ? 1 : 0;
+  REQUIRE(after >= before - 2);  // only the window's place goes to the scan
+}
