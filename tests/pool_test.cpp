@@ -300,7 +300,7 @@ TEST_CASE("discard destroys the object and frees its place", "[pool]") {
   REQUIRE(s.size() == 1);
 }
 
-TEST_CASE("reusable decides at release; validate before hand-out", "[pool]") {
+TEST_CASE("reusable decides at release, validate before hand-out", "[pool]") {
   counter_factory f;
   bool validate_throws = false;
   int validations = 0;
@@ -458,7 +458,7 @@ TEST_CASE("a pool destroyed while leases are out", "[pool]") {
   REQUIRE(conn::live == 0);  // the shared state went with the last lease (ASan: no leak)
 }
 
-TEST_CASE("leases move; self-assignment keeps the object", "[pool]") {
+TEST_CASE("leases move, and self-assignment keeps the object", "[pool]") {
   counter_factory f;
   conn_pool<> p(f, opts(2));
   auto a = p.acquire();
