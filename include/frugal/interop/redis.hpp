@@ -1068,20 +1068,21 @@ class tiered_cache {
   }
 
   // The codec's answer, or nullopt (counted) when it rejects the bytes or throws.
-  std::optional<V> decode(std::string_view data) {
+  // `count`: false where the same bytes were counted by an earlier GET of this lookup.
+  std::optional<V> decode(std::string_view data, bool count = true) {
 #if FRUGAL_HAS_EXCEPTIONS
     try {
-      return counted(Codec::decode(data));
+      return counted(Codec::decode(data), count);
     } catch (const std::exception& e) {
       log(e.what());
-      return counted(std::nullopt);
+      return counted(std::nullopt, count);
     }
 #else
-    return counted(Codec::decode(data));
+    return counted(Codec::decode(data), count);
 #endif
   }
-  std::optional<V> counted(std::optional<V> v) {
-    if (!v) detail::redis::bump(n_.decode_errors);
+  std::optional<V> counted(std::optional<V> v, bool count) {
+    if (!v && count) detail::redis::bump(n_.decode_errors);
     return v;
   }
 
@@ -1154,22 +1155,47 @@ class tiered_cache {
     return v;
   }
 
-  // Takes the lock (returns nullopt: the caller loads), or polls GET with backoff while
-  // another instance holds it: its value, or nullopt once lock_ttl has passed.
+  // Takes the lock (returns nullopt: the caller loads), or waits while another instance holds
+  // it: its value, or nullopt once lock_ttl has passed. Each try is one round trip, `SET lock
+  // token NX PX ttl` pipelined with `GET key`, so a holder that finished between our first GET
+  // and the try is seen, and its loader is not run a second time.
   std::optional<V> wait_or_lock(std::optional<lease>& c, const K& key, lock_guard& held) {
     held.key = (*c)->make_key([&](std::string& out) {
       options_.key(key, out);
       out.append(":lock");
     });
+    char px[24];
+    const auto px_end = std::to_chars(px, px + sizeof px, options_.lock_ttl.count()).ptr;
+    const std::string_view ttl(px, static_cast<std::size_t>(px_end - px));
     const auto deadline = std::chrono::steady_clock::now() + options_.lock_ttl;
     auto pause = options_.lock_poll;
     bool waited = false;
     for (;;) {
-      held.token = redis_try_lock(**c, held.key, options_.lock_ttl);
+      const redis_lock_token token = detail::redis::make_token();
+      redis_connection& conn = **c;
+      const std::string_view k = conn.make_key([&](std::string& out) { options_.key(key, out); });
+      bool ok = conn.try_append({std::string_view("SET"), std::string_view(held.key), token.view(),
+                                 std::string_view("NX"), std::string_view("PX"), ttl}) &&
+                conn.try_append({std::string_view("GET"), k});
+      std::optional<redis_reply> lock = ok ? conn.try_read_reply() : std::nullopt;
+      const bool lock_refused = ok && !lock && !conn.broken();  // an error reply (OOM)
+      std::optional<redis_reply> value =
+          ok && !conn.broken() ? conn.try_read_reply() : std::nullopt;
       detail::redis::bump(n_.round_trips);
+      if (!ok || conn.broken() || (!value && !lock_refused)) {
+        failed(*c, "SET NX + GET");
+        return std::nullopt;
+      }
+      if (lock && !lock->is_nil()) held.token = token;
+      if (value && !value->is_nil()) {
+        if (std::optional<V> v = decode(value->str(), waited)) {
+          if (waited) detail::redis::bump(n_.lock_wait_hits);
+          return v;
+        }
+      }
       if (held.token) return std::nullopt;
-      if ((*c)->broken() || !(*c)->error().empty()) {
-        if ((*c)->broken()) failed(*c, "SET NX");
+      if (lock_refused) {
+        failed(*c, "SET NX");
         return std::nullopt;
       }
       if (!waited) detail::redis::bump(n_.lock_waits);
@@ -1177,12 +1203,6 @@ class tiered_cache {
       if (std::chrono::steady_clock::now() + pause > deadline) return std::nullopt;
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, options_.lock_poll_max);
-      const std::string_view k = (*c)->make_key([&](std::string& out) { options_.key(key, out); });
-      if (std::optional<V> v = get_l2(c, k)) {
-        detail::redis::bump(n_.lock_wait_hits);
-        return v;
-      }
-      if (!c) return std::nullopt;
     }
   }
 
