@@ -697,3 +697,17 @@ TEST_CASE("aliasing: arguments that are elements of the vector", "[static_vector
   v.emplace(v.begin(), v[2]);
   REQUIRE(ints(v) == std::vector<int>{2, 3, 1, 2, 3, 3});
 }
+
+TEST_CASE("self-assignment keeps elements that cannot be assigned", "[static_vector]") {
+  struct named {
+    const std::string name;
+  };
+  static_vector<named, 3> v;
+  v.push_back({std::string(40, 'a')});  // on the heap: a use after destruction would show
+  v.push_back({std::string(40, 'b')});
+  const auto& same = v;
+  v = same;
+  REQUIRE(v.size() == 2);
+  REQUIRE(v[0].name == std::string(40, 'a'));
+  REQUIRE(v[1].name == std::string(40, 'b'));
+}
