@@ -26,18 +26,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -184,17 +183,30 @@ struct bucket_layout {
   std::vector<std::string> le;  // one per bound, then "+Inf"
 };
 
+// Mixes one 64-bit word into `h` (a multiply and a fold, as in wyhash and FxHash).
+inline std::uint64_t hash_word(std::uint64_t h, std::uint64_t w) noexcept {
+  h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
 // A hash of label values that includes their lengths, so ("ab","c") and ("a","bc") differ.
+// Eight bytes per step.
 inline std::uint64_t hash_values(std::span<const std::string_view> values) noexcept {
   std::uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](unsigned char c) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  };
   for (std::string_view v : values) {
-    for (char c : v) mix(static_cast<unsigned char>(c));
+    const char* p = v.data();
     std::size_t n = v.size();
-    for (int i = 0; i < 8; ++i, n >>= 8) mix(static_cast<unsigned char>(n & 0xFF));
+    h = hash_word(h, n);
+    for (; n >= 8; n -= 8, p += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      h = hash_word(h, w);
+    }
+    if (n != 0) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      h = hash_word(h, w);
+    }
   }
   return h;
 }
@@ -553,7 +565,7 @@ class family_base {
 /// Series of one metric told apart by label values: `family<counter>` with labels
 /// {"method", "path"} holds one counter per (method, path) seen. Resolve a series once with
 /// `with(...)` and keep the reference (valid as long as the family); looking one up again
-/// allocates nothing when it exists. Thread-safe. Series are never removed.
+/// allocates nothing and takes no lock when it exists. Thread-safe. Series are never removed.
 template <class Metric>
 class family final : public detail::family_base {
  public:
@@ -617,20 +629,16 @@ class family final : public detail::family_base {
   family& operator=(const family&) = delete;
 
   /// Returns the series with these label values (in the order of the label names), creating
-  /// it on first use. An existing series: a shared lock and a hash lookup, never allocates.
-  /// A new one: an exclusive lock and a few allocations. Throws std::invalid_argument naming
-  /// the counts when the number of values differs from the number of label names, or when a
-  /// new series' value is not UTF-8; std::bad_alloc.
+  /// it on first use. An existing series: no lock, a hash of the values, an acquire load and
+  /// a probe of an open-addressing index; never allocates. A new one: the family's lock and a
+  /// few allocations. Throws std::invalid_argument naming the counts when the number of
+  /// values differs from the number of label names, or when a new series' value is not
+  /// UTF-8; std::bad_alloc (the family is then unchanged).
   Metric& with(std::span<const std::string_view> values) {
     if (FRUGAL_UNLIKELY(values.size() != labels_.size())) wrong_count(values.size());
     const std::uint64_t h = detail::hash_values(values);
-    {
-      std::shared_lock lock(mutex_);
-      if (Metric* m = find_locked(values, h)) return *m;
-    }
-    std::lock_guard lock(mutex_);
-    if (Metric* m = find_locked(values, h)) return *m;
-    return create_locked(values, h);
+    if (Metric* m = find(values, h)) return *m;
+    return create(values, h);
   }
 
   /// As the span overload: `family.with({"GET", "/users"})`.
@@ -638,9 +646,9 @@ class family final : public detail::family_base {
     return with(std::span<const std::string_view>(values));
   }
 
-  /// Returns the number of series. Takes the shared lock; never throws.
+  /// Returns the number of series. Takes the family's lock; never throws.
   std::size_t size() const {
-    std::shared_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     return series_.size();
   }
 
@@ -651,7 +659,7 @@ class family final : public detail::family_base {
   /// without a registry). Throws std::bad_alloc.
   void write(std::string& out) const {
     auto& t = detail::table();
-    std::shared_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     out.reserve(out.size() + size_bound_locked());
     std::lock_guard table_lock(t.mutex);
     write_locked_impl(detail::text_sink{&out, [](void* s, const char* p, std::size_t n) {
@@ -659,15 +667,16 @@ class family final : public detail::family_base {
                                         }});
   }
 
-  // Appends the exposition: takes this family's shared lock, then the table lock.
+  // Appends the exposition: takes this family's lock, then the table lock (the order series
+  // creation takes them in). Lookups of existing series do not wait.
   void write_to(const detail::text_sink& out) const override {
-    std::shared_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     std::lock_guard table_lock(detail::table().mutex);
     write_locked_impl(out);
   }
 
   std::size_t size_bound() const override {
-    std::shared_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     return size_bound_locked();
   }
 
@@ -689,15 +698,41 @@ class family final : public detail::family_base {
                     ")");
   }
 
-  Metric* find_locked(std::span<const std::string_view> values, std::uint64_t h) const {
-    auto [it, end] = index_.equal_range(h);
-    for (; it != end; ++it) {
-      const series& s = *it->second;
-      if (std::equal(s.values.begin(), s.values.end(), values.begin(), values.end())) {
-        return &it->second->metric;
+  // An open-addressing table of series pointers, linear probing, at most half full. Readers
+  // load the current table and its slots with acquire and never lock; the writer (holding
+  // mutex_) fills an empty slot with a release store, or publishes a table twice the size.
+  // Replaced tables stay allocated until the family is destroyed (a reader may still probe
+  // one), so all of them together take at most twice the current one.
+  struct index_table {
+    explicit index_table(std::size_t n)
+        : mask(n - 1), slots(std::make_unique<std::atomic<series*>[]>(n)) {}
+    std::size_t mask;
+    std::unique_ptr<std::atomic<series*>[]> slots;
+  };
+
+  Metric* find(std::span<const std::string_view> values, std::uint64_t h) const noexcept {
+    const index_table* t = index_.load(std::memory_order_acquire);
+    if (t == nullptr) return nullptr;
+    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+      series* s = t->slots[i].load(std::memory_order_acquire);
+      if (s == nullptr) return nullptr;
+      if (s->hash == h &&
+          std::equal(s->values.begin(), s->values.end(), values.begin(), values.end())) {
+        return &s->metric;
       }
     }
-    return nullptr;
+  }
+
+  static void insert(const index_table& t, series* s) noexcept {
+    std::size_t i = s->hash & t.mask;
+    while (t.slots[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & t.mask;
+    t.slots[i].store(s, std::memory_order_release);
+  }
+
+  Metric& create(std::span<const std::string_view> values, std::uint64_t h) {
+    std::lock_guard lock(mutex_);
+    if (Metric* m = find(values, h)) return *m;
+    return create_locked(values, h);
   }
 
   Metric& create_locked(std::span<const std::string_view> values, std::uint64_t h) {
@@ -714,6 +749,11 @@ class family final : public detail::family_base {
       s = std::make_unique<series>();
     }
     s->hash = h;
+    s->values.reserve(values.size());
+    std::size_t text = 0;  // the label text's length when nothing needs escaping
+    for (std::size_t i = 0; i < values.size(); ++i)
+      text += labels_[i].size() + values[i].size() + 4;
+    s->labels.reserve(text);
     for (std::size_t i = 0; i < values.size(); ++i) {
       s->values.emplace_back(values[i]);
       if (i > 0) s->labels += ',';
@@ -723,7 +763,19 @@ class family final : public detail::family_base {
       s->labels += '"';
     }
     if (series_.size() == series_.capacity()) series_.reserve(2 * series_.size() + 4);
-    index_.emplace(h, s.get());
+    const index_table* t = index_.load(std::memory_order_relaxed);
+    if (t == nullptr || 2 * (series_.size() + 1) > t->mask + 1) {
+      // Grow: fill a table twice the size (8 slots at first), then publish it.
+      const std::size_t n = t == nullptr ? 8 : 2 * (t->mask + 1);
+      if (tables_.size() == tables_.capacity()) tables_.reserve(2 * tables_.size() + 4);
+      auto fresh = std::make_unique<index_table>(n);
+      for (const auto& old : series_) insert(*fresh, old.get());
+      insert(*fresh, s.get());
+      index_.store(fresh.get(), std::memory_order_release);
+      tables_.push_back(std::move(fresh));
+    } else {
+      insert(*t, s.get());
+    }
     series_.push_back(std::move(s));
     return series_.back()->metric;
   }
@@ -799,9 +851,10 @@ class family final : public detail::family_base {
   std::vector<std::string> labels_;
   std::string header_;
   std::shared_ptr<const detail::bucket_layout> layout_;
-  mutable std::shared_mutex mutex_;
+  mutable std::mutex mutex_;  // guards series_ and tables_, and serialises index writers
   std::vector<std::unique_ptr<series>> series_;
-  std::unordered_multimap<std::uint64_t, series*> index_;
+  std::atomic<const index_table*> index_{nullptr};
+  std::vector<std::unique_ptr<index_table>> tables_;
 };
 
 /// Owns metric families and writes them all in the Prometheus text format. Thread-safe:
