@@ -3,7 +3,8 @@
 // Every function takes a contiguous range (a C array, std::array, std::vector, std::string,
 // std::span, std::string_view, frugal::small_vector, ...) and returns views into it, never
 // copies: `std::span<T>` for element ranges and `std::basic_string_view<C>` for strings
-// (std::basic_string and std::basic_string_view). Nothing allocates; everything is constexpr.
+// (std::basic_string and std::basic_string_view). Nothing allocates; everything is constexpr
+// but `parse`, which reads numbers with std::from_chars.
 //
 // Lifetimes: a view never outlives its range. Passing a temporary container that owns its
 // elements (`first_n(std::vector<int>{1, 2, 3}, 2)`) does not compile, because the result
@@ -13,6 +14,11 @@
 // `last_n`), give an empty std::optional where Rust returns Option (`subslice`,
 // `try_split_at`, `split_first`, `strip_prefix`, ...), and throw where Rust panics
 // (`split_at` throws std::out_of_range; a chunk size of 0 throws std::invalid_argument).
+//
+// Strings are split by a character, a string or a predicate (`split`, `rsplit`, `splitn`,
+// `lines`, `split_whitespace`, ...) into lazy views whose pieces are string views, and read
+// as numbers by `parse<T>`, which returns an empty std::optional unless the whole input is
+// one number.
 #pragma once
 
 #include <frugal/detail/config.hpp>
