@@ -431,6 +431,19 @@ TEST_CASE("idle timeout and max lifetime, on acquire, release and reap", "[pool]
   }
 }
 
+TEST_CASE("a clock stepping backwards never makes objects look older", "[pool]") {
+  counter_factory f;
+  test_clock::current = test_clock::time_point(1000ms);
+  conn_pool<test_clock> p(f, opts(2, 0, 100ms));
+  { auto a = p.acquire(); }  // idle since 1000
+  test_clock::current = test_clock::time_point(0ms);
+  { auto b = p.acquire(); }  // the pool keeps 1000 as the latest time it has seen
+  test_clock::current = test_clock::time_point(150ms);
+  auto c = p.acquire();
+  REQUIRE(c->id == 1);
+  REQUIRE(p.stats().destroyed == 0);
+}
+
 TEST_CASE("no expiry when both timeouts are zero", "[pool]") {
   counter_factory f;
   test_clock::current = {};
