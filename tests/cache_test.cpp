@@ -914,3 +914,30 @@ TEST_CASE("admission: a scan of new keys does not displace frequent keys from pr
   for (int k = 0; k < 150; ++k) after += c.contains(k) ? 1 : 0;
   REQUIRE(after >= before - 2);  // only the window's place goes to the scan
 }
+
+TEST_CASE("invalidate_all racing with inserts leaves no entry linked twice or freed early",
+          "[cache][concurrent]") {
+  for (int rep = 0; rep < 20; ++rep) {
+    int_cache c({.max_capacity = 1000, .shards = 4, .write_buffer = 64});
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 2; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+          c.insert(t * 100'000 + i % 5000, i);
+          if (i % 7 == 0) c.get(t * 100'000 + (i / 2) % 5000);
+        }
+      });
+    }
+    for (int i = 0; i < 30; ++i) c.invalidate_all();
+    stop.store(true);
+    for (auto& w : writers) w.join();
+    c.run_pending_tasks();
+    std::uint64_t present = 0;
+    for (int t = 0; t < 2; ++t) {
+      for (int k = 0; k < 5000; ++k) present += c.contains(t * 100'000 + k) ? 1 : 0;
+    }
+    REQUIRE(present == c.entry_count());
+    REQUIRE(c.entry_count() <= 1000);
+  }
+}
