@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstdint>
 #include <forward_list>
 #include <functional>
@@ -600,5 +601,23 @@ TEST_CASE("append_range, insert_range and assign_range match std::vector for eve
       REQUIRE(std::vector<std::string>(v.begin(), v.end()) == model);
       REQUIRE(v.size() <= v.capacity());
     }
+  }
+}
+
+TEST_CASE("std::hash sets every output bit about half the time", "[small_vector][differential]") {
+  // Keys of small consecutive ints, the worst case for identity element hashes: a weak fold
+  // leaves some output bits mostly set or mostly clear, which crowds hash-table buckets.
+  constexpr int keys = 20000;
+  std::array<int, 64> ones{};
+  for (int i = 0; i < keys; ++i) {
+    const small_vector<int, 4> v{i % 100, i / 100};
+    const std::uint64_t h = std::hash<small_vector<int, 4>>{}(v);
+    for (int bit = 0; bit < 64; ++bit)
+      ones[static_cast<std::size_t>(bit)] += static_cast<int>((h >> bit) & 1u);
+  }
+  for (int bit = 0; bit < 64; ++bit) {
+    INFO("bit " << bit);
+    REQUIRE(ones[static_cast<std::size_t>(bit)] > keys * 45 / 100);
+    REQUIRE(ones[static_cast<std::size_t>(bit)] < keys * 55 / 100);
   }
 }
