@@ -169,9 +169,9 @@ namespace detail {
 
 template <class T, class TimePoint>
 struct pool_slot {
-  pool_slot* prev = nullptr;  // idle list only
-  pool_slot* next = nullptr;  // idle list, free list, retire chains
-  TimePoint created{};
+  pool_slot* prev = nullptr;               // idle list only
+  pool_slot* next = nullptr;               // idle list, free list, retire chains
+  TimePoint retire_at = TimePoint::max();  // creation + max_lifetime
   TimePoint idle_since{};
   std::optional<T> object;
 };
@@ -211,8 +211,10 @@ struct pool_state {
         checks(std::move(c)),
         options(o),
         slots(new slot[o.max_size]),
-        idle_timeout(o.idle_timeout),
-        max_lifetime(o.max_lifetime),
+        idle_timeout(o.idle_timeout.count() != 0
+                         ? std::chrono::ceil<typename Clock::duration>(o.idle_timeout)
+                         : Clock::duration::max()),
+        max_lifetime(std::chrono::ceil<typename Clock::duration>(o.max_lifetime)),
         expiry(o.idle_timeout.count() != 0 || o.max_lifetime.count() != 0) {
     for (std::size_t i = o.max_size; i-- > 0;) {
       slots[i].next = free;
@@ -225,7 +227,7 @@ struct pool_state {
   pool_checks<T> checks;
   pool_options options;
   std::unique_ptr<slot[]> slots;
-  typename Clock::duration idle_timeout;
+  typename Clock::duration idle_timeout;  // duration::max() when off
   typename Clock::duration max_lifetime;
   bool expiry;
 
@@ -251,14 +253,15 @@ struct pool_state {
 
   std::size_t size() const noexcept { return in_use + idle + pending; }
 
-  bool lifetime_over(const slot& s, typename Clock::time_point now) const noexcept {
-    return max_lifetime.count() != 0 && now - s.created >= max_lifetime;
+  // Expiry compares with instants and durations computed in advance (an expiry that is off
+  // is the largest value), so that the fast path makes two comparisons per object.
+  static bool lifetime_over(const slot& s, typename Clock::time_point now) noexcept {
+    return now >= s.retire_at;
   }
   // Idle expiry of one object, given how many objects would remain without it.
   bool idle_over(const slot& s, typename Clock::time_point now,
                  std::size_t remaining) const noexcept {
-    return idle_timeout.count() != 0 && remaining >= options.min_idle &&
-           now - s.idle_since >= idle_timeout;
+    return now - s.idle_since >= idle_timeout && remaining >= options.min_idle;
   }
   bool expired(const slot& s, typename Clock::time_point now) const noexcept {
     return lifetime_over(s, now) || idle_over(s, now, size() - 1);
@@ -381,10 +384,17 @@ struct pool_state {
 #else
     s->object.emplace(pool_invoke<std::function<T()>>{factory});
 #endif
-    if (error == nullptr && expiry) s->created = Clock::now();
+    typename Clock::time_point made{};
+    if (error == nullptr && expiry) {
+      using time_point = typename Clock::time_point;
+      made = Clock::now();
+      s->retire_at = max_lifetime.count() == 0 || made > time_point::max() - max_lifetime
+                         ? time_point::max()
+                         : made + max_lifetime;
+    }
     lk.lock();
     --pending;
-    if (error == nullptr && expiry) note_time(s->created);
+    if (error == nullptr && expiry) note_time(made);
     if (error != nullptr) {
       note_failure(error);
       return false;
