@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -237,6 +238,9 @@ TEST_CASE("lock tokens are 32 hex digits and differ", "[redis]") {
     seen.insert(s);
   }
   CHECK(seen.size() == 200);
+  std::set<char> digits;  // every hex digit shows up: 6400 digits drawn
+  for (const auto& s : seen) digits.insert(s.begin(), s.end());
+  CHECK(digits.size() == 16);
   auto c = frugal::redis_connection::open(nowhere());
   CHECK(message_of([&] { (void)frugal::redis_try_lock(c, "k", 0ms); }) ==
         "redis_try_lock: ttl must be positive, got 0 ms");
@@ -392,4 +396,28 @@ TEST_CASE("tiered_cache under many threads with Redis unreachable", "[redis][con
   CHECK_FALSE(c.wait_subscribed(1ms));
   CHECK(loads.load() >= 20);  // L1 coalesces concurrent loads of a key; invalidate drops it
   CHECK(c.stats().loads == static_cast<std::uint64_t>(loads.load()));
+}
+
+TEST_CASE("a subscriber rejects an empty channel and bad options, and stops while failing",
+          "[redis]") {
+  auto nothing = [](std::string_view) {};
+  CHECK(message_of([&] { frugal::redis_subscriber s(nowhere(), "", nothing); }) ==
+        "redis_subscriber: the channel is empty");
+  CHECK_THROWS_AS(frugal::redis_subscriber({.port = 0}, "c", nothing), std::invalid_argument);
+  std::vector<std::string> logged;
+  std::mutex m;
+  {
+    frugal::redis_subscriber s(
+        nowhere(), "c", nothing, [] {},
+        [&](std::string_view e) {
+          std::lock_guard lock(m);
+          logged.emplace_back(e);
+        });
+    CHECK_FALSE(s.wait_subscribed(100ms));
+    CHECK_FALSE(s.subscribed());
+    CHECK(s.subscriptions() == 0);
+  }
+  std::lock_guard lock(m);
+  REQUIRE_FALSE(logged.empty());
+  CHECK(logged[0].find("cannot connect") != std::string::npos);
 }
