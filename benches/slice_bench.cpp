@@ -5,6 +5,9 @@
 
 #include <frugal/slice.hpp>
 
+#include <absl/strings/numbers.h>
+#include <absl/strings/str_split.h>
+
 #include <charconv>
 #include <cstdint>
 #include <exception>
@@ -332,6 +335,34 @@ void lines_frugal(benchmark::State& state) {
   state.counters["check"] = static_cast<double>(total % 1000);
 }
 
+void split_csv_char_absl(benchmark::State& state) {
+  const std::string line = make_csv_line(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(line.data());
+    total = 0;
+    for (absl::string_view f : absl::StrSplit(line, ',')) total += f.size();
+    benchmark::DoNotOptimize(total);
+  }
+  if (total != split_find_loop(line, ',', 1)) state.SkipWithError("wrong fields");
+  state.counters["check"] = static_cast<double>(total);
+}
+
+void split_str_absl(benchmark::State& state) {
+  const std::string path = make_path(static_cast<std::size_t>(state.range(0)));
+  std::size_t total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(path.data());
+    total = 0;
+    for (absl::string_view f : absl::StrSplit(path, "::")) total += f.size();
+    benchmark::DoNotOptimize(total);
+  }
+  if (total != split_find_loop(path, std::string_view("::"), 2)) {
+    state.SkipWithError("wrong parts");
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
 // Parsing the numbers of a query string: what a request parser does per field. ---------------
 
 std::vector<std::string> make_numbers() {
@@ -396,6 +427,24 @@ void parse_int_frugal(benchmark::State& state) {
   state.counters["check"] = static_cast<double>(total);
 }
 
+// absl::SimpleAtoi also skips surrounding whitespace, which the others do not. (Debian's
+// Abseil has its own string_view type, hence the conversions.)
+void parse_int_absl(benchmark::State& state) {
+  const auto numbers = make_numbers();
+  std::vector<std::string_view> fields(numbers.begin(), numbers.end());
+  long total = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    benchmark::DoNotOptimize(fields.data());
+    total = 0;
+    for (auto f : fields) {
+      int v = 0;
+      if (absl::SimpleAtoi(absl::string_view(f.data(), f.size()), &v)) total += v;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["check"] = static_cast<double>(total);
+}
+
 const bool registered = [] {
   for (std::int64_t n : {10, 100, 1000, 10000}) {
     benchmark::RegisterBenchmark("slice/first_ten/naive", first_ten_naive)->Arg(n);
@@ -422,11 +471,14 @@ const bool registered = [] {
     benchmark::RegisterBenchmark("slice/split_csv/frugal:char", split_csv_char_frugal)->Arg(n);
     benchmark::RegisterBenchmark("slice/split_str/limit:find", split_str_limit)->Arg(n);
     benchmark::RegisterBenchmark("slice/split_str/frugal", split_str_frugal)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_csv/absl", split_csv_char_absl)->Arg(n);
+    benchmark::RegisterBenchmark("slice/split_str/absl", split_str_absl)->Arg(n);
   }
   benchmark::RegisterBenchmark("slice/split_lines_1MiB/frugal:lines", lines_frugal);
   benchmark::RegisterBenchmark("slice/parse_int/naive", parse_int_naive);
   benchmark::RegisterBenchmark("slice/parse_int/std", parse_int_std);
   benchmark::RegisterBenchmark("slice/parse_int/frugal", parse_int_frugal);
+  benchmark::RegisterBenchmark("slice/parse_int/absl", parse_int_absl);
   return true;
 }();
 
