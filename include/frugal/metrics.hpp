@@ -43,7 +43,7 @@
 FRUGAL_BEGIN_NAMESPACE
 namespace metrics {
 
-/// The HTTP Content-Type of the text that `registry::write` produces.
+/// Names the HTTP Content-Type of the text that `registry::write` produces.
 inline constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
 
 namespace detail {
@@ -389,6 +389,7 @@ class [[nodiscard]] histogram_timer {
   /// Starts timing for `h`. Reads std::chrono::steady_clock; never throws.
   explicit histogram_timer(histogram& h) noexcept
       : h_(&h), start_(std::chrono::steady_clock::now()) {}
+  /// Takes over `other`'s timing; `other` then observes nothing. Never throws.
   histogram_timer(histogram_timer&& other) noexcept
       : h_(std::exchange(other.h_, nullptr)), start_(other.start_) {}
   histogram_timer& operator=(histogram_timer&&) = delete;
@@ -461,10 +462,10 @@ class histogram {
   /// Returns the bounds, without +Inf. Never throws.
   std::span<const double> bounds() const noexcept { return {bounds_, n_bounds_}; }
 
-  /// A consistent read of a histogram: per-bucket (not cumulative) counts, the last for +Inf,
+  /// Holds one read of a histogram: per-bucket (not cumulative) counts, the last for +Inf,
   /// their total and the sum.
   struct snapshot_type {
-    std::vector<std::uint64_t> buckets;
+    std::vector<std::uint64_t> buckets;  // one per bound, then +Inf
     std::uint64_t count = 0;
     double sum = 0;
   };
@@ -675,6 +676,7 @@ class family final : public detail::family_base {
     write_locked_impl(out);
   }
 
+  // Returns an upper bound of the exposition's length. Takes the family's lock.
   std::size_t size_bound() const override {
     std::lock_guard lock(mutex_);
     return size_bound_locked();
@@ -992,10 +994,10 @@ FRUGAL_METRICS_EXPORT inline registry& default_registry() {
 /// `<prefix>_request_duration_seconds{method,path}` (a histogram), resolved together.
 class request_metrics {
  public:
-  /// The handles of one (method, path): keep it in the route's handler. Never throws.
+  /// Holds the handles of one (method, path): keep it in the route's handler.
   struct route {
-    counter* requests;
-    histogram* duration;
+    counter* requests;    // <prefix>_requests_total{method, path}
+    histogram* duration;  // <prefix>_request_duration_seconds{method, path}
 
     /// Counts one request that took `seconds`. Allocates only as `counter::inc`.
     void record(double seconds) {
@@ -1004,11 +1006,12 @@ class request_metrics {
     }
   };
 
-  /// Counts a request and observes its duration on destruction. Move-only.
+  /// Counts a request and observes its duration when destroyed. Move-only.
   class [[nodiscard]] timer {
    public:
     /// Starts timing a request of `r`. Never throws.
     explicit timer(route r) noexcept : r_(r), start_(std::chrono::steady_clock::now()) {}
+    /// Takes over `o`'s request; `o` then records nothing. Never throws.
     timer(timer&& o) noexcept
         : r_(std::exchange(o.r_, route{nullptr, nullptr})), start_(o.start_) {}
     timer& operator=(timer&&) = delete;
