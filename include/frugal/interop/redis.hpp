@@ -1120,6 +1120,16 @@ class tiered_cache {
     std::optional<redis_lock_token> token;
     ~lock_guard() {
       if (!token) return;
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+        release();
+      } catch (...) {  // std::bad_alloc: the lock then expires after lock_ttl
+      }
+#else
+      release();
+#endif
+    }
+    void release() {
       std::optional<lease> c = self->connection();
       if (!c) return;
       redis_unlock(**c, key, *token);
