@@ -939,5 +939,40 @@ TEST_CASE("invalidate_all racing with inserts leaves no entry linked twice or fr
     }
     REQUIRE(present == c.entry_count());
     REQUIRE(c.entry_count() <= 1000);
+    // Push every linked entry out through the policy: one freed early would be touched here.
+    for (int k = 0; k < 3000; ++k) c.insert(1'000'000 + k, k);
+    c.run_pending_tasks();
+    REQUIRE(c.entry_count() == 1000);
   }
+}
+
+TEST_CASE("invalidate_if takes an entry whose add event is still queued", "[cache][concurrent]") {
+  int_cache c({.max_capacity = 100, .shards = 2});
+  auto shard_of = [](int k) { return frugal::detail::cache::mix(std::hash<int>{}(k)) >> 63; };
+  int y = 0, x = 1;
+  while (shard_of(y) != 0) ++y;
+  while (shard_of(x) != 1) ++x;
+  c.insert(y, 0);
+  std::atomic<int> step{0};
+  std::thread writer([&] {
+    while (step.load() != 1) std::this_thread::yield();
+    c.insert(x, 1);  // the policy lock is held by invalidate_if: the add event stays queued
+    step.store(2);
+  });
+  const std::size_t removed = c.invalidate_if([&](const int& k, const int&) {
+    if (k == y) {
+      step.store(1);
+      while (step.load() != 2) std::this_thread::yield();
+      return false;
+    }
+    return k == x;
+  });
+  writer.join();
+  REQUIRE(removed == 1);
+  c.run_pending_tasks();
+  REQUIRE_FALSE(c.contains(x));
+  REQUIRE(c.entry_count() == 1);
+  for (int k = 1000; k < 1300; ++k) c.insert(k, k);
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 100);
 }
