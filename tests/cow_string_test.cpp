@@ -801,6 +801,44 @@ TEST_CASE("append past max_size throws std::length_error and leaves the cow unch
   CHECK(c == "abcd");
 }
 
+namespace {
+
+// An allocator whose strings hold a few dozen characters at most, so that appending past
+// max_size() can be tried without a huge allocation.
+template <class T>
+struct small_allocator {
+  using value_type = T;
+  small_allocator() = default;
+  template <class U>
+  small_allocator(const small_allocator<U>&) {}
+  std::size_t max_size() const noexcept { return 100; }
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  friend bool operator==(const small_allocator&, const small_allocator&) { return true; }
+};
+
+}  // namespace
+
+TEST_CASE("append of a view past max_size names the call and changes nothing",
+          "[cow_string][append]") {
+  using cow = frugal::basic_cow_string<char, std::char_traits<char>, small_allocator<char>>;
+  const std::size_t limit = cow::string_type().max_size();
+  REQUIRE(limit < 100);
+  const std::string half(limit / 2 + 1, 'h');
+  cow c{std::string_view(half)};
+  CHECK_THROWS_WITH(c.append(std::string_view(half)),
+                    "cow_string::append: result longer than max_size");
+  CHECK(c.is_borrowed());
+  CHECK(c.view() == half);
+  CHECK_THROWS_WITH(c += std::string_view(half), "cow_string::append: result longer than max_size");
+  c += "x";
+  CHECK(c.is_owned());
+  CHECK_THROWS_AS(c.append(std::string_view(half)), std::length_error);
+  CHECK(c.view() == half + "x");
+  CHECK_THROWS_AS(c.append(limit, 'y'), std::length_error);
+  CHECK(c.view() == half + "x");
+}
+
 TEST_CASE("append uses the cow's allocator: stateful and pmr", "[cow_string][append][allocator]") {
   using tagged = tagged_allocator<char, false>;
   using cow = frugal::basic_cow_string<char, std::char_traits<char>, tagged>;
@@ -939,6 +977,8 @@ TEST_CASE("substr borrows this cow's text, never allocates, and names bad positi
   CHECK(owned.substr(0, SIZE_MAX) == text);
   CHECK_THROWS_AS(owned.substr(owned.size() + 1), std::out_of_range);
   CHECK_THROWS_WITH(cow_string("abc").substr(5, 1), "cow_string::substr: pos 5 > size 3");
+  CHECK_THROWS_WITH(cow_string("abc").substr(4), "cow_string::substr: pos 4 > size 3");
+  CHECK(cow_string("abc").substr(3).empty());
   // Assigned back to the cow it views: the text is kept, no allocation.
   cow_string self(std::string{text});
   REQUIRE(count_allocations([&] { self = self.substr(64); }) == 0);

@@ -936,10 +936,23 @@ inline cow_string percent_encode(std::string_view s FRUGAL_LIFETIMEBOUND) {
 
 /// Returns true when `a` and `b` are equal ignoring ASCII case (Rust's
 /// `eq_ignore_ascii_case`): A-Z match a-z, every other byte, UTF-8 included, matches only
-/// itself. O(size); never allocates, never throws.
+/// itself. O(size), eight bytes per step; never allocates, never throws.
 constexpr bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
+  std::size_t i = 0;
+  if (!std::is_constant_evaluated()) {
+    // Eight bytes at a time: setting the 0x20 bit of exactly the A-Z bytes lower-cases a word.
+    for (; i + 8 <= a.size(); i += 8) {
+      std::uint64_t x;
+      std::uint64_t y;
+      std::memcpy(&x, a.data() + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      x |= detail::case_change_mask<false>(x) >> 2;
+      y |= detail::case_change_mask<false>(y) >> 2;
+      if (x != y) return false;
+    }
+  }
+  for (; i < a.size(); ++i) {
     if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
   }
   return true;

@@ -1421,14 +1421,11 @@ constexpr std::optional<T> parse(std::string_view s, int base = 10) {
     if (s == "false") return false;
     return std::nullopt;
   } else {
-    // std::from_chars takes no '+'; Rust does, once, before digits.
+    // std::from_chars takes no '+'; Rust does, once, before digits. (Like Rust, from_chars
+    // takes no '-' for unsigned types, not even in "-0".)
     if (!s.empty() && s.front() == '+') {
       s.remove_prefix(1);
       if (!s.empty() && (s.front() == '+' || s.front() == '-')) return std::nullopt;
-    }
-    if constexpr (std::unsigned_integral<T>) {
-      // Rust rejects '-' for unsigned types, even "-0".
-      if (!s.empty() && s.front() == '-') return std::nullopt;
     }
     T value{};
     const char* const end = s.data() + s.size();
