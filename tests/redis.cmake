@@ -8,3 +8,14 @@ if(TARGET frugal::redis)
   include(${CMAKE_CURRENT_SOURCE_DIR}/fixtures/fixtures.cmake)
   frugal_add_server_test(redis FIXTURES redis LIBRARIES frugal::redis)
 endif()
+
+# The header alone, with the project's warnings as errors: it includes all it uses.
+if(TARGET frugal::redis)
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/redis_header_alone.cpp
+    "#include <frugal/interop/redis.hpp>\n")
+  add_test(NAME "redis: header compiles alone"
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -Wall -Wextra -Wpedantic -Wconversion
+      -Wshadow -Werror ${HIREDIS_CFLAGS} -I${PROJECT_SOURCE_DIR}/include
+      ${CMAKE_CURRENT_BINARY_DIR}/redis_header_alone.cpp)
+  set_tests_properties("redis: header compiles alone" PROPERTIES LABELS unit)
+endif()
