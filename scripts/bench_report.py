@@ -67,7 +67,7 @@ def samples_of(data):
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
         name = b.get("run_name", b["name"])
-        s = out.setdefault(name, {"ns": [], "allocs": [], "bytes": []})
+        s = out.setdefault(name, {"ns": [], "allocs": [], "bytes": [], "counters": {}})
         # With N threads, Google Benchmark divides the wall time by the iterations of all
         # threads together: a throughput figure. Each thread pays N times that per operation,
         # and that per-thread cost is what the report shows.
@@ -77,7 +77,13 @@ def samples_of(data):
             s["allocs"].append(b["allocs/op"])
         if b.get("bytes/op") is not None:
             s["bytes"].append(b["bytes/op"])
+        # Other exact per-operation counts a benchmark reports (queries/op, round_trips/op).
+        for key, value in b.items():
+            if key.endswith("/op") and key not in ("allocs/op", "bytes/op") and \
+                    isinstance(value, (int, float)):
+                s["counters"].setdefault(key[:-3], []).append(value)
     for s in out.values():
+        s["counters"] = {k: bench_stats.median(v) for k, v in s["counters"].items()}
         s["allocs"] = bench_stats.median(s["allocs"]) if s["allocs"] else None
         s["bytes"] = bench_stats.median(s["bytes"]) if s["bytes"] else None
     return out
@@ -470,6 +476,8 @@ def table_cells(an, rows):
             sp = bench_stats.spread(s["ns"])
             text = f"{fmt_time(m)} ±{sp:.0%}" if len(s["ns"]) > 1 else fmt_time(m)
             text += f"<br>{fmt_count(s['allocs'])} allocs, {fmt_count(s['bytes'])} B"
+            for key, value in s.get("counters", {}).items():
+                text += f", {fmt_count(value)} {key.replace('_', ' ')}"
             cells.append((text, "frugal" if i == "frugal" else ""))
         r = c.ratio("naive")
         v = verdict(r, c.p_value("naive"), an.threshold)
