@@ -30,8 +30,9 @@ an `--instructions` run, a service load test, ...). Then:
   ratio such as `0.079x`, `13x` or `1.24-1.26x`, an instruction count such as `23 instructions`)
   must be a value of a named run, to the precision quoted: a median of some benchmark, or the
   ratio (either way round) of two implementations of one case. A line that ends with
-  `<!-- not from a run -->` quotes a figure from elsewhere (another library's published number)
-  and is skipped; it must say where the figure comes from.
+  `<!-- not from a run -->` or `<!-- not from a run: WHERE FROM -->` quotes a figure from
+  elsewhere (a default option, a goal, another library's published number) and is skipped;
+  the line or the comment says where the figure comes from.
 
 Exit codes: 0 all figures agree; 1 some do not (each named, with its page and line); 2 bad use.
 """
@@ -53,7 +54,7 @@ INSTR = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*)(?:\s*(?:vs|and|-|–)\s*(\d+(?:,
                    r"instructions\b")
 BLOCK = re.compile(r"(<!-- figures: (.+?) -->\n)(.*?)(<!-- /figures -->)", re.S)
 IMG_DIR = os.path.join(ROOT, "docs", "img", "bench")
-SKIP = "<!-- not from a run -->"
+SKIP = re.compile(r"<!-- not from a run(?:: [^>]*)? -->\s*$")
 
 
 def pages():
@@ -337,7 +338,7 @@ def process(update):
                 failures.append(f"{rel}: a generated table differs from its run "
                                 "(run scripts/docs_figures.py update)")
         for n, line in prose_lines(new):
-            if line.rstrip().endswith(SKIP):
+            if SKIP.search(line):
                 continue
             for kind, quoted, scale in figures(line):
                 if not runs:
