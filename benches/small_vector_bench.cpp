@@ -577,3 +577,5 @@ FRUGAL_BENCH_HEADLINE("^small_vector/build_string/[a-z]+/(4|8|32)$");
 FRUGAL_BENCH_HEADLINE("^small_vector/copy_int/[a-z]+/(4|8|32)$");
 FRUGAL_BENCH_HEADLINE("^small_vector/swap_int/[a-z]+/(4/4|32/32)$");
 FRUGAL_BENCH_HEADLINE("^small_vector/push_back_by_ref_int/");
+FRUGAL_BENCH_HEADLINE("^small_vector/static_build_int/[a-z]+/(4|8|32)$");
+FRUGAL_BENCH_HEADLINE("^small_vector/hash_int/[a-z]+/32$");
