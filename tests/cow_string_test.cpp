@@ -1145,6 +1145,11 @@ TEST_CASE("percent_decode decodes %XX, keeps '+' and malformed escapes", "[cow_s
   CHECK(frugal::percent_decode("%2541") == "%41");  // decoded once, not twice
   CHECK(frugal::percent_decode("") == "");
   CHECK(frugal::percent_decode("x%41").size() == 2);
+  // An escape cut by the end of the view is not completed from the bytes after it.
+  const std::string_view cut = std::string_view("a%4A%2").substr(0, 3);
+  CHECK(frugal::percent_decode(cut) == "a%4");
+  CHECK(frugal::percent_decode(cut).is_borrowed());
+  CHECK(frugal::percent_decode(std::string_view("%41%2F").substr(0, 5)) == "A%2");
 }
 
 TEST_CASE("percent_decode and percent_encode match references and round-trip",
@@ -1224,6 +1229,15 @@ TEST_CASE("the case-insensitive hash spreads keys and looks up without allocatin
   }
   CHECK(seen.size() > keys / 5);  // duplicate keys hash alike; distinct ones spread
   CHECK(h("x") != h("xx"));
+  // Every byte counts, the ones after the last full word included.
+  CHECK(h("ab") != h("ac"));
+  CHECK(h("abcdefghX") != h("abcdefghY"));
+  CHECK(h("Xbcdefgh") != h("Ybcdefgh"));
+  CHECK(h("abcdefgh-ijklmno") != h("abcdefgh-ijklmnp"));
+  CHECK(h("a") != h(std::string_view("a\0", 2)));  // the length counts too
+  CHECK(h(std::string_view("abcdefgh\0", 9)) != h("abcdefgh"));
+  CHECK(h("ab") == h("AB"));
+  CHECK(h("abcdefghX") == h("ABCDEFGHx"));
   CHECK(h("") != h(std::string_view("\0", 1)));
   std::unordered_map<std::string, int, frugal::string_hash_ignore_case,
                      frugal::string_equal_ignore_case>
