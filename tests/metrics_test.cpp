@@ -748,25 +748,35 @@ TEST_CASE("gauges and registration race safely with scrapes", "[metrics][concurr
 }
 
 namespace {
-// Constructed on a thread before its first update, so destroyed after the thread's exit
-// hook: its update goes to the retired sums.
+// Armed on a thread before its first update, so destroyed after the thread's exit hook (a
+// function-local thread_local: registered for destruction when first reached, before the
+// hook is): its update goes to the retired sums.
+std::atomic<bool> late_saw_exited{false};
 struct late_updater {
   m::counter* c = nullptr;
   ~late_updater() {
-    if (c != nullptr) c->inc(10);
+    if (c != nullptr) {
+      late_saw_exited = m::detail::tls_cells.exited;
+      c->inc(10);
+    }
   }
 };
-thread_local late_updater late;
+void arm_late_update(m::counter* c) {
+  thread_local late_updater late;
+  late.c = c;
+}
 }  // namespace
 
 TEST_CASE("updates after a thread's exit hook still count", "[metrics]") {
   m::counter c;
   m::histogram h(m::histogram_buckets{1});
+  late_saw_exited = false;
   std::thread([&] {
-    late.c = &c;
+    arm_late_update(&c);
     c.inc();
     h.observe(3);
   }).join();
+  REQUIRE(late_saw_exited);
   REQUIRE(c.value() == 11);
   REQUIRE(h.count() == 1);
 }
@@ -775,11 +785,23 @@ TEST_CASE("an exited thread leaves no cells behind, even after a late update", "
   m::counter c;
   c.inc();
   const std::size_t live = m::detail::table().live_threads();
+  late_saw_exited = false;
   std::thread([&] {
-    late.c = &c;
+    arm_late_update(&c);
     c.inc();
   }).join();
+  REQUIRE(late_saw_exited);
   std::thread([&] { c.inc(); }).join();
   REQUIRE(m::detail::table().live_threads() == live);
   REQUIRE(c.value() == 13);
+}
+
+TEST_CASE("slots split from a freed range are never shared", "[metrics]") {
+  // A freed histogram leaves a range of 1,002 slots; counters made afterwards take single
+  // slots from the freed ranges, splitting them.
+  { m::histogram wide(m::histogram_buckets::linear(0, 1, 1000)); }
+  std::vector<std::unique_ptr<m::counter>> cs;
+  for (int i = 0; i < 2000; ++i) cs.push_back(std::make_unique<m::counter>());
+  for (std::size_t i = 0; i < cs.size(); ++i) cs[i]->inc(i + 1);
+  for (std::size_t i = 0; i < cs.size(); ++i) REQUIRE(cs[i]->value() == i + 1);
 }
