@@ -344,3 +344,5 @@ const bool registered = [] {
 
 // The cases that carry this module's claims: `scripts/bench` runs these by default.
 FRUGAL_BENCH_HEADLINE("^cow_string/(to_lower|escape_html)/[a-z]+/(8|64|1024)/(0|100)$");
+FRUGAL_BENCH_HEADLINE("^cow_string/(escape_json|percent_encode|percent_decode)/[a-z]+/1024/");
+FRUGAL_BENCH_HEADLINE("^cow_string/header_lookup/");

@@ -486,3 +486,4 @@ const bool registered = [] {
 
 // The cases that carry this module's claims: `scripts/bench` runs these by default.
 FRUGAL_BENCH_HEADLINE("^slice/(first_half|split_csv|chunks_1MiB|windows_1MiB)/");
+FRUGAL_BENCH_HEADLINE("^slice/(split_str|parse_int|first_ten)/");

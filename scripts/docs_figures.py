@@ -163,7 +163,7 @@ def figures(line):
                 yield "time", q, UNITS[m.group(3)]
     for m in RATIO.finditer(clean):
         for q in (m.group(1), m.group(2)):
-            if q:
+            if q and float(q) != 0:  # `0x` is a hexadecimal prefix, never a ratio
                 yield "ratio", q, 1.0
     for m in INSTR.finditer(clean):
         for q in (m.group(1), m.group(2)):
