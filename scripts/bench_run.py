@@ -347,7 +347,7 @@ def run_instructions(args, chosen, report):
             parts = split_name(name)
             if not parts or not impls.fullmatch(parts[2]):
                 continue
-            if threads_of(name) > 1:
+            if threads_of(name) > 1 or binary.own_threads(name):
                 continue  # callgrind serialises threads: the count would not mean the same
             with tempfile.TemporaryDirectory() as tmp:
                 wrapper = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
