@@ -350,8 +350,12 @@ def summary_table(an):
         s = an.module_summary(cases)
         if not s["n_naive"] and not s["n_peer"]:
             continue
-        g = f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)" \
-            if s["vs_naive"] else "-"
+        if s["vs_naive"] and s["vs_naive"] <= 1:
+            g = f"{fmt_x(s['vs_naive'])} ({1 / s['vs_naive']:.1f}x faster, {s['n_naive']} cases)"
+        elif s["vs_naive"]:
+            g = f"{fmt_x(s['vs_naive'])} ({s['vs_naive']:.1f}x slower, {s['n_naive']} cases)"
+        else:
+            g = "-"
         b = fmt_x(s["best_vs_naive"]) if s["best_vs_naive"] else "-"
         p = f"{s['vs_peer']:.2f}x ({s['n_peer']} cases)" if s["vs_peer"] else "-"
         a = (f"{fmt_count(s['naive_allocs'])} → {fmt_count(s['frugal_allocs'])} "
