@@ -1,0 +1,726 @@
+// The service (examples/service/README.md) built from frugal's parts: the request is read
+// through views (slice helpers over cpp-httplib's strings, never copied), text is normalised
+// and escaped with cow_string (borrowed unless something changes), ids and posts sit in
+// small_vector/static_vector, the configuration in a shared_config reloaded by a sigwait
+// thread, responses are built in one reserved buffer and moved into cpp-httplib's response,
+// users go through a tiered_cache (frugal::cache in front of Redis, one `= ANY($1)` query for
+// the misses of a page), PostgreSQL sessions come from a pool, POST /posts is one multi-row
+// INSERT, and the metrics are frugal's. docs/service.md says which part saves what.
+#define FRUGAL_DEFINE_ALLOCATION_METER
+#include "meter_shim.hpp"
+#include "posts_json.hpp"
+
+#include <frugal/builder.hpp>
+#include <frugal/cow_string.hpp>
+#include <frugal/interop/postgres.hpp>
+#include <frugal/interop/redis.hpp>
+#include <frugal/metrics.hpp>
+#include <frugal/shared_config.hpp>
+#include <frugal/slice.hpp>
+#include <frugal/small_vector.hpp>
+#include <frugal/static_vector.hpp>
+
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace {
+
+using namespace std::literals;
+
+// Configuration -----------------------------------------------------------------------------
+
+struct service_config {
+  std::uint64_t max_ids = 100;
+  std::uint64_t max_batch = 100;
+  std::uint64_t cache_ttl_seconds = 300;
+  std::uint64_t cache_capacity = 10'000;
+};
+
+// Reads `key = value` lines (`#` starts a comment) over the defaults; every value is a
+// positive integer. Returns nothing and says why in `error` for anything else.
+std::optional<service_config> read_config(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot open " + path;
+    return std::nullopt;
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  service_config c;
+  int number = 0;
+  for (std::string_view line : frugal::lines(text)) {
+    ++number;
+    if (auto comment = frugal::split_once(line, '#')) line = comment->first;
+    line = frugal::trim(line);
+    if (line.empty()) continue;
+    const auto kv = frugal::split_once(line, '=');
+    const auto where = path + ":" + std::to_string(number) + ": ";
+    if (!kv) {
+      error = where + "expected key = value";
+      return std::nullopt;
+    }
+    const std::string_view key = frugal::trim(kv->first);
+    const std::string_view value = frugal::trim(kv->second);
+    const auto parsed = frugal::parse<std::uint64_t>(value);
+    if (!parsed || *parsed < 1 || value.front() == '+' ||
+        *parsed > static_cast<std::uint64_t>(INT64_MAX)) {
+      error =
+          where + std::string(key) + " needs a positive integer, not '" + std::string(value) + "'";
+      return std::nullopt;
+    }
+    if (key == "max_ids") {
+      c.max_ids = *parsed;
+    } else if (key == "max_batch") {
+      c.max_batch = *parsed;
+    } else if (key == "cache_ttl_seconds") {
+      c.cache_ttl_seconds = *parsed;
+    } else if (key == "cache_capacity") {
+      c.cache_capacity = *parsed;
+    } else {
+      error = where + "unknown key '" + std::string(key) + "'";
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
+// Metrics -----------------------------------------------------------------------------------
+
+namespace metrics = frugal::metrics;
+
+enum class route : std::uint8_t { user, user_posts, users, posts, health, metrics, other, count };
+
+constexpr std::string_view route_names[] = {"/users/{id}", "/users/{id}/posts", "/users", "/posts",
+                                            "/health",     "/metrics",          "other"};
+
+struct route_metrics {
+  metrics::histogram* duration = nullptr;
+  metrics::counter* allocations = nullptr;
+  metrics::counter* allocation_bytes = nullptr;
+  metrics::float_counter* cpu = nullptr;
+};
+
+struct service_metrics {
+  metrics::registry registry;
+  metrics::family<metrics::counter>& requests = registry.add_counter_family(
+      "service_requests_total", "Requests answered, by route and status.", {"route", "status"});
+  metrics::family<metrics::histogram>& duration = registry.add_histogram_family(
+      "service_request_duration_seconds", "Time spent in the handler, by route.", {"route"},
+      metrics::histogram_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1, 0.25, 0.5, 1, 2.5});
+  metrics::family<metrics::counter>& allocations =
+      registry.add_counter_family("service_handler_allocations_total",
+                                  "Heap allocations made by the handlers, by route.", {"route"});
+  metrics::family<metrics::counter>& allocation_bytes =
+      registry.add_counter_family("service_handler_allocation_bytes_total",
+                                  "Bytes allocated by the handlers, by route.", {"route"});
+  metrics::family<metrics::float_counter>& cpu = registry.add_float_counter_family(
+      "service_handler_cpu_seconds_total", "Thread CPU time spent in the handlers, by route.",
+      {"route"});
+  metrics::gauge& l1_hits = registry.add_gauge(
+      "service_cache_local_hits", "User lookups answered by the local cache (at the scrape).");
+  metrics::gauge& l2_hits = registry.add_gauge("service_cache_redis_hits",
+                                               "User lookups answered by Redis (at the scrape).");
+  metrics::gauge& loads = registry.add_gauge("service_cache_database_loads",
+                                             "Users looked up in PostgreSQL (at the scrape).");
+  metrics::gauge& redis_errors = registry.add_gauge(
+      "service_redis_errors", "Redis failures, each served as a cache miss (at the scrape).");
+  route_metrics routes[static_cast<int>(route::count)];
+
+  service_metrics() {
+    for (int r = 0; r < static_cast<int>(route::count); ++r) {
+      const std::string_view name = route_names[r];
+      routes[r] = {&duration.with({name}), &allocations.with({name}),
+                   &allocation_bytes.with({name}), &cpu.with({name})};
+    }
+  }
+
+  // Counts one answer; the series exists after the first request with this status, and the
+  // lookup then takes no lock and allocates nothing.
+  void count(route r, int status) {
+    char digits[12];
+    const auto end = std::to_chars(digits, digits + sizeof digits, status).ptr;
+    requests.with({route_names[static_cast<int>(r)], std::string_view(digits, end)}).inc();
+  }
+};
+
+double thread_cpu_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Errors and responses ----------------------------------------------------------------------
+
+// PostgreSQL could not answer (down, refused, a session lost twice in a row): 503.
+struct database_unavailable {};
+// An id with no user, thrown by the cache's loader (nothing is cached for it).
+struct no_such_user {};
+
+// Hands `body` to cpp-httplib without copying it: Response::body is a std::string, and
+// set_content would copy into it, so the buffer we built is moved in.
+void send_json(httplib::Response& res, int status, std::string&& body) {
+  res.status = status;
+  res.body = std::move(body);
+  res.set_header("Content-Type", "application/json");
+}
+
+void send_error(httplib::Response& res, int status, std::string_view message) {
+  send_json(res, status, frugal::str_cat("{\"error\":\"", message, "\"}"));
+}
+
+// Parses an id as the contract spells it: 1..2^63-1, digits only, no leading zero.
+std::optional<std::int64_t> parse_id(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 19 || s.front() < '1' || s.front() > '9') return std::nullopt;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return frugal::parse<std::int64_t>(s);  // empty when past 2^63-1
+}
+
+// The service ------------------------------------------------------------------------------
+
+using user_cache = frugal::tiered_cache<std::int64_t, std::string>;
+
+struct service_options {
+  int port = 0;
+  std::string postgres;
+  int redis_port = 0;
+  std::string config_file;
+  int threads = 8;
+};
+
+class api {
+ public:
+  api(const service_options& o, const service_config& c)
+      : config_(c),
+        db_(frugal::make_pg_pool(o.postgres, pg_options(o.threads))),
+        users_(cache_options(o, c)) {}
+
+  frugal::shared_config<service_config>& config() noexcept { return config_; }
+  service_metrics& stats() noexcept { return metrics_; }
+
+  // Answers one request routed to a handler: times it, meters its allocations and CPU time,
+  // and counts its status.
+  void serve(const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = thread_cpu_seconds();
+    frugal::allocation_meter_scope scope;
+    route r = route::other;
+    try {
+      r = dispatch(req, res);
+    } catch (const database_unavailable&) {
+      send_error(res, 503, "database unavailable");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "service-frugal: %s: %s\n", req.path.c_str(), e.what());
+      send_error(res, 500, "internal error");
+    }
+    scope.stop();
+    const frugal::allocation_totals totals = scope.totals();
+    const route_metrics& m = metrics_.routes[static_cast<int>(r)];
+    m.allocations->inc(totals.allocations);
+    m.allocation_bytes->inc(totals.bytes);
+    m.cpu->inc(thread_cpu_seconds() - cpu_start);
+    m.duration->observe(std::chrono::steady_clock::now() - start);
+    metrics_.count(r, res.status);
+  }
+
+ private:
+  static frugal::pg_pool_options pg_options(int threads) {
+    frugal::pg_pool_options p;
+    // One session per worker is all the workers can use at once; a refused connect is retried
+    // for a short while only, so that a request answers 503 quickly while PostgreSQL is down.
+    p.max_connections = static_cast<std::size_t>(threads);
+    p.acquire_timeout = 300ms;
+    return p;
+  }
+
+  frugal::tiered_cache_options<std::int64_t, std::string> cache_options(const service_options& o,
+                                                                        const service_config& c) {
+    frugal::tiered_cache_options<std::int64_t, std::string> t;
+    t.redis.port = o.redis_port;
+    t.local.max_capacity = c.cache_capacity;
+    // The local time to live follows reloads of the configuration; Redis's is set at start.
+    t.local.time_to_live = std::chrono::seconds(c.cache_ttl_seconds);
+    t.local.expire_after_write = [this](const std::int64_t&, const std::string&) {
+      return std::optional<std::chrono::nanoseconds>(
+          std::chrono::seconds(config_.read()->cache_ttl_seconds));
+    };
+    t.key = [](const std::int64_t& id, std::string& out) {
+      out.append("user:");
+      frugal::append_decimal(out, id);
+    };
+    t.ttl = std::chrono::seconds(c.cache_ttl_seconds);
+    t.channel.clear();  // nothing here invalidates users: no subscriber
+    t.lock_ttl = 0ms;   // a user's row loads in one short query: no stampede lock
+    t.connections = static_cast<std::size_t>(o.threads);
+    return t;
+  }
+
+  route dispatch(const httplib::Request& req, httplib::Response& res) {
+    const std::string_view path = req.path;
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (path == "/users") return get ? get_users(req, res) : not_allowed(res, route::users);
+    if (path == "/posts") {
+      return req.method == "POST" ? post_posts(req, res) : not_allowed(res, route::posts);
+    }
+    if (path == "/health") return get ? health(res) : not_allowed(res, route::health);
+    if (path == "/metrics") return get ? scrape(res) : not_allowed(res, route::metrics);
+    if (const auto rest = frugal::strip_prefix(path, "/users/")) {
+      const auto parts = frugal::split_once(*rest, '/');
+      if (!parts) return get ? get_user(*rest, res) : not_allowed(res, route::user);
+      if (parts->second == "posts") {
+        return get ? get_user_posts(parts->first, res) : not_allowed(res, route::user_posts);
+      }
+    }
+    send_error(res, 404, "not found");
+    return route::other;
+  }
+
+  static route not_allowed(httplib::Response& res, route r) {
+    send_error(res, 405, "method not allowed");
+    return r;
+  }
+
+  // Runs `f(connection)` on a pooled session. A session the server dropped (a restart, a
+  // terminated backend) shows only when a statement fails: it is discarded and `f` runs once
+  // more on a fresh one. Unavailable PostgreSQL throws database_unavailable.
+  template <class F>
+  auto with_db(F f) {
+    for (int attempt = 0;; ++attempt) {
+      frugal::pool_lease<frugal::pg_connection> conn;
+      try {
+        conn = db_.acquire();
+      } catch (const frugal::pool_timeout&) {
+        throw database_unavailable{};
+      }
+      try {
+        return f(*conn);
+      } catch (const frugal::pg_error& e) {
+        const std::string_view state = e.sqlstate();
+        const bool lost =
+            !conn->ok() || state.empty() || state.starts_with("08") || state.starts_with("57P");
+        if (!lost) throw;
+        conn.discard();
+        if (attempt == 1) throw database_unavailable{};
+      }
+    }
+  }
+
+  // The user's JSON as GET /users/{id} answers it: the name escaped, the e-mail lower-cased
+  // and escaped, each borrowed from the row unless it changes; one allocation of the total.
+  static std::string user_json(std::string_view id, std::string_view name, std::string_view email) {
+    const frugal::cow_string lower = frugal::to_lower_ascii(email);
+    const frugal::cow_string escaped_name = frugal::escape_json(name);
+    const frugal::cow_string escaped_email = frugal::escape_json(lower.view());
+    return frugal::str_cat("{\"id\":", id, ",\"name\":\"", escaped_name.view(), "\",\"email\":\"",
+                           escaped_email.view(), "\"}");
+  }
+
+  std::string load_user(std::int64_t id) {
+    return with_db([&](frugal::pg_connection& c) {
+      const frugal::pg_result r = c.query("SELECT id, name, email FROM users WHERE id = $1", id);
+      if (r.rows() == 0) throw no_such_user{};
+      return user_json(r.text(0, 0), r.text(0, 1), r.text(0, 2));
+    });
+  }
+
+  route get_user(std::string_view id_text, httplib::Response& res) {
+    const auto id = parse_id(id_text);
+    if (!id) {
+      send_error(res, 400, "invalid id");
+      return route::user;
+    }
+    try {
+      const user_cache::value_ptr user = users_.get_with(*id, [&] { return load_user(*id); });
+      // The one copy cpp-httplib forces: the cached JSON is shared, the body is a std::string.
+      send_json(res, 200, std::string(*user));
+    } catch (const no_such_user&) {
+      send_error(res, 404, "not found");
+    }
+    return route::user;
+  }
+
+  route get_user_posts(std::string_view id_text, httplib::Response& res) {
+    const auto id = parse_id(id_text);
+    if (!id) {
+      send_error(res, 400, "invalid id");
+      return route::user_posts;
+    }
+    with_db([&](frugal::pg_connection& c) {
+      // One round trip answers both questions: no row, no user; a NULL post id, no posts.
+      const frugal::pg_result r = c.query(
+          "SELECT p.id, p.title, p.body FROM users u LEFT JOIN posts p ON p.user_id = u.id "
+          "WHERE u.id = $1 ORDER BY p.id",
+          *id);
+      if (r.rows() == 0) {
+        send_error(res, 404, "not found");
+        return;
+      }
+      const int posts = r.is_null(0, 0) ? 0 : r.rows();
+      std::size_t hint = 32 + id_text.size();
+      for (int i = 0; i < posts; ++i) {
+        hint += 32 + r.text(i, 0).size() + r.text(i, 1).size() + r.text(i, 2).size();
+      }
+      frugal::builder<std::string> b(hint);
+      b.append("{\"user_id\":", id_text, ",\"posts\":[");
+      for (int i = 0; i < posts; ++i) {
+        const frugal::cow_string title = frugal::escape_json(r.text(i, 1));
+        const frugal::cow_string body = frugal::escape_json(r.text(i, 2));
+        b.append(i == 0 ? "{\"id\":" : ",{\"id\":", r.text(i, 0), ",\"title\":\"", title.view(),
+                 "\",\"body\":\"", body.view(), "\"}");
+      }
+      b.append("]}");
+      send_json(res, 200, std::move(b).build());
+    });
+    return route::user_posts;
+  }
+
+  route get_users(const httplib::Request& req, httplib::Response& res) {
+    const auto cfg = config_.read();
+    // cpp-httplib has already split and decoded the query; the first `ids` is read in place.
+    const auto param = req.params.find("ids");
+    if (param == req.params.end() || param->second.empty()) {
+      send_error(res, 400, "invalid id");
+      return route::users;
+    }
+    const std::string_view value = param->second;
+    const auto parts = frugal::split(value, ',');
+    if (static_cast<std::uint64_t>(std::ranges::distance(parts)) > cfg->max_ids) {
+      send_error(res, 400, "too many ids");
+      return route::users;
+    }
+    frugal::small_vector<std::int64_t, 32> ids;
+    for (const std::string_view part : parts) {
+      const auto id = parse_id(part);
+      if (!id) {
+        send_error(res, 400, "invalid id");
+        return route::users;
+      }
+      ids.push_back(*id);
+    }
+    const auto found =
+        users_.get_all(std::span<const std::int64_t>(ids.data(), ids.size()),
+                       [&](std::span<const std::int64_t> missing) { return load_users(missing); });
+    std::size_t size = 12;
+    for (const auto& u : found) size += 1 + (u ? u->size() : 4);
+    frugal::builder<std::string> b(size);
+    b.append("{\"users\":[");
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (i > 0) b.append(',');
+      if (found[i]) {
+        b.append(*found[i]);
+      } else {
+        b.append("null");
+      }
+    }
+    b.append("]}");
+    send_json(res, 200, std::move(b).build());
+    return route::users;
+  }
+
+  // batch's contract for get_all: one result per key, in key order, std::nullopt for an id
+  // without a user; one `= ANY($1)` query for all of them.
+  std::vector<std::optional<std::string>> load_users(std::span<const std::int64_t> ids) {
+    return with_db([&](frugal::pg_connection& c) {
+      struct row {
+        std::int64_t id;
+        std::string json;
+      };
+      auto rows = frugal::pg_fetch_any(
+          c, "SELECT id, name, email FROM users WHERE id = ANY($1) ORDER BY id", ids,
+          [](const frugal::pg_result& r, int i) {
+            return row{r.get<std::int64_t>(i, 0),
+                       user_json(r.text(i, 0), r.text(i, 1), r.text(i, 2))};
+          });
+      std::vector<std::optional<std::string>> out;
+      out.reserve(ids.size());
+      for (const std::int64_t id : ids) {
+        const auto it = std::ranges::lower_bound(rows, id, {}, &row::id);
+        if (it != rows.end() && it->id == id) {
+          out.emplace_back(it->json);
+        } else {
+          out.emplace_back(std::nullopt);
+        }
+      }
+      return out;
+    });
+  }
+
+  route post_posts(const httplib::Request& req, httplib::Response& res) {
+    service::posts_request parsed;
+    if (!parsed.parse(req.body, config_.read()->max_batch)) {
+      send_error(res, 400, "bad json");
+      return route::posts;
+    }
+    const auto& items = parsed.items();
+    frugal::small_vector<std::int64_t, 16> users;
+    for (const auto& item : items) users.push_back(item.user_id);
+    std::ranges::sort(users);
+    const auto distinct = std::ranges::unique(users);
+    users.erase(distinct.begin(), distinct.end());
+
+    const bool known = with_db([&](frugal::pg_connection& c) {
+      c.exec("BEGIN");
+      try {
+        const std::string array =
+            frugal::pg_array(std::span<const std::int64_t>(users.data(), users.size()));
+        const frugal::pg_result n = c.query("SELECT count(*) FROM users WHERE id = ANY($1)", array);
+        if (n.get<std::uint64_t>(0, 0) != users.size()) {
+          c.exec("ROLLBACK");
+          return false;
+        }
+        const auto statements = frugal::insert_rows(
+            "posts", {"user_id", "title", "body"}, items,
+            [](const service::post_item& p) {
+              return frugal::static_vector<const char*, 3>{p.user_id_text, p.title, p.body};
+            },
+            {.suffix = " RETURNING id"});
+        frugal::builder<std::string> b(16 + 21 * items.size());
+        b.append("{\"ids\":[");
+        bool first = true;
+        for (const auto& st : statements) {
+          const frugal::pg_result r = c.query_values(
+              st.sql, std::span<const char* const>(st.params.data(), st.params.size()));
+          for (int i = 0; i < r.rows(); ++i) {
+            b.append(first ? "" : ",", r.text(i, 0));
+            first = false;
+          }
+        }
+        b.append("]}");
+        c.exec("COMMIT");
+        send_json(res, 201, std::move(b).build());
+        return true;
+      } catch (...) {
+        // A session left inside a transaction is closed by the pool at release; one that still
+        // talks is rolled back so that it can be reused.
+        if (c.ok()) {
+          try {
+            c.exec("ROLLBACK");
+          } catch (const frugal::pg_error&) {
+          }
+        }
+        throw;
+      }
+    });
+    if (!known) send_error(res, 422, "unknown user");
+    return route::posts;
+  }
+
+  route health(httplib::Response& res) {
+    try {
+      with_db([](frugal::pg_connection& c) { c.exec("SELECT 1"); });
+      res.status = 200;
+      res.body = "ok";
+      res.set_header("Content-Type", "text/plain");
+    } catch (const database_unavailable&) {
+      res.status = 503;
+      res.body = "database unavailable";
+      res.set_header("Content-Type", "text/plain");
+    }
+    return route::health;
+  }
+
+  route scrape(httplib::Response& res) {
+    const frugal::tiered_cache_stats s = users_.stats();
+    const auto l1 = users_.local().stats();
+    metrics_.l1_hits.set(static_cast<double>(l1.hits));
+    metrics_.l2_hits.set(static_cast<double>(s.l2_hits));
+    metrics_.loads.set(static_cast<double>(s.loads));
+    metrics_.redis_errors.set(static_cast<double>(s.l2_errors));
+    // The exposition is written straight into the response's own string, reserved once from
+    // an upper bound of its size: a buffer kept between scrapes would have to be copied into
+    // the response anyway.
+    metrics_.registry.write(res.body);
+    res.status = 200;
+    res.set_header("Content-Type", "text/plain; version=0.0.4");
+    return route::metrics;
+  }
+
+  frugal::shared_config<service_config> config_;
+  service_metrics metrics_;
+  frugal::pg_pool db_;
+  user_cache users_;
+};
+
+// Server ------------------------------------------------------------------------------------
+
+// cpp-httplib listens with a backlog of 5; the contract wants 1,024 pending connections.
+class http_server : public httplib::Server {
+ public:
+  void raise_backlog() { ::listen(svr_sock_, 1024); }
+};
+
+// Whether the request reached a known path (for 405 against 404 on methods without handlers).
+bool known_path(std::string_view path) {
+  if (path == "/users" || path == "/posts" || path == "/health" || path == "/metrics") return true;
+  const auto rest = frugal::strip_prefix(path, "/users/");
+  if (!rest) return false;
+  const auto parts = frugal::split_once(*rest, '/');
+  return !parts || parts->second == "posts";
+}
+
+// Header lines cpp-httplib adds to each request itself, not counted against the limit.
+bool added_by_httplib(std::string_view name) {
+  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+         name == "LOCAL_PORT";
+}
+
+[[noreturn]] void usage(const std::string& message) {
+  std::cerr << "service-frugal: " << message
+            << "\nusage: service-frugal --port P --postgres CONNINFO --redis-port R"
+               " [--config FILE] [--threads N]\n";
+  std::exit(2);
+}
+
+service_options parse_options(int argc, char** argv) {
+  service_options o;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string_view name = argv[i];
+    if (i + 1 >= argc) usage("missing value for " + std::string(name));
+    const std::string_view value = argv[i + 1];
+    auto number = [&] {
+      const auto n = frugal::parse<int>(value);
+      if (!n || *n <= 0) usage("bad value for " + std::string(name) + ": " + std::string(value));
+      return *n;
+    };
+    if (name == "--port") {
+      o.port = number();
+    } else if (name == "--postgres") {
+      o.postgres = value;
+    } else if (name == "--redis-port") {
+      o.redis_port = number();
+    } else if (name == "--config") {
+      o.config_file = value;
+    } else if (name == "--threads") {
+      o.threads = number();
+    } else {
+      usage("unknown option " + std::string(name));
+    }
+  }
+  if (o.port == 0 || o.postgres.empty() || o.redis_port == 0) {
+    usage("--port, --postgres and --redis-port are required");
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const service_options opts = parse_options(argc, argv);
+  service_config initial;
+  if (!opts.config_file.empty()) {
+    std::string error;
+    auto loaded = read_config(opts.config_file, error);
+    if (!loaded) {
+      std::cerr << "service-frugal: " << error << "\n";
+      return 2;
+    }
+    initial = *loaded;
+  }
+
+  // Signals go to one sigwait thread: every thread started from here on has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  api svc(opts, initial);
+  http_server server;
+  const int threads = opts.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_max_count(10'000);
+  server.set_payload_max_length(64 * 1024);
+
+  server.set_pre_routing_handler([&svc](const httplib::Request& req, httplib::Response& res) {
+    std::size_t count = 0;
+    for (const auto& header : req.headers) count += added_by_httplib(header.first) ? 0 : 1;
+    if (count <= 64) return httplib::Server::HandlerResponse::Unhandled;
+    send_error(res, 431, "headers too large");
+    svc.stats().count(route::other, 431);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Answers what cpp-httplib refused before any handler ran (a handler's answer has a body).
+  server.set_error_handler([&svc](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 400) {
+      // A request line that parsed leaves its path: then a header line was at fault (cpp-httplib
+      // refuses one over 8 KiB).
+      if (req.path.empty()) {
+        send_error(res, 400, "bad request");
+      } else {
+        send_error(res, 431, "headers too large");
+      }
+    } else if (res.status == 413) {
+      send_error(res, 413, "payload too large");
+    } else if (res.status == 404) {
+      if (known_path(req.path)) {
+        send_error(res, 405, "method not allowed");
+      } else {
+        send_error(res, 404, "not found");
+      }
+    } else if (res.status == 414) {
+      send_error(res, 414, "uri too long");
+    } else {
+      send_error(res, res.status, "bad request");
+    }
+    svc.stats().count(route::other, res.status);
+  });
+
+  auto handler = [&svc](const httplib::Request& req, httplib::Response& res) {
+    svc.serve(req, res);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+
+  if (!server.bind_to_port("127.0.0.1", opts.port)) {
+    std::cerr << "service-frugal: cannot listen on 127.0.0.1:" << opts.port << "\n";
+    return 1;
+  }
+  server.raise_backlog();
+
+  std::thread signal_thread([&server, &svc, signals, file = opts.config_file] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig != SIGHUP) break;
+      if (file.empty()) continue;
+      std::string error;
+      auto loaded = read_config(file, error);
+      if (!loaded) {
+        std::cerr << "service-frugal: keeping the old configuration: " << error << "\n";
+        continue;
+      }
+      svc.config().update([&](const service_config& old) {
+        service_config next = *loaded;
+        next.cache_capacity = old.cache_capacity;  // read at start only
+        return next;
+      });
+    }
+    server.stop();
+  });
+
+  std::cout << "listening on 127.0.0.1:" << opts.port << std::endl;
+  server.listen_after_bind();
+  signal_thread.join();
+  return 0;
+}
