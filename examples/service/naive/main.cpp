@@ -291,9 +291,17 @@ class database {
 
 // ---- Redis: one connection per thread, reconnected after an error ----
 
-thread_local redisContext* redis = nullptr;
+struct redis_holder {
+  redisContext* context = nullptr;
+  ~redis_holder() {
+    if (context != nullptr) redisFree(context);
+  }
+};
+
+thread_local redis_holder redis_of_thread;
 
 redisContext* redis_connection() {
+  redisContext*& redis = redis_of_thread.context;
   if (redis != nullptr && redis->err == 0) return redis;
   if (redis != nullptr) {
     redisFree(redis);
@@ -448,6 +456,12 @@ void post_posts(const httplib::Request& req, httplib::Response& res) {
     return send_error(res, 400, "bad json");
   }
   database db;
+  // Every user is checked before the first insert, so a refused batch takes no post ids.
+  for (const naive::new_post& post : *posts) {
+    if (db.query("SELECT 1 FROM users WHERE id = $1", {std::to_string(post.user_id)}).empty()) {
+      return send_error(res, 422, "unknown user");
+    }
+  }
   db.query("BEGIN", {});
   std::vector<std::string> ids;
   try {
@@ -700,6 +714,5 @@ int main(int argc, char** argv) {
   std::cout << "listening on 127.0.0.1:" << opts.port << std::endl;
   server.listen_after_bind();
   signal_thread.join();
-  if (redis != nullptr) redisFree(redis);
   return 0;
 }
