@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Checks a twin beyond the replay: bad input on raw sockets, server faults, configuration
+reload on SIGHUP (examples/service/README.md).
+
+    checks.py bad_input BINARY   malformed requests answered 4xx, the process still serves
+    checks.py faults BINARY      Redis stopped: reads from PostgreSQL; PostgreSQL stopped: 503
+                                 where it is needed; both back: 200 again, no crash
+    checks.py sighup BINARY      max_ids 100 -> 5 in the config file, SIGHUP, 6 ids refused
+
+Needs the fixture servers (run through ctest: `ctest -R service/`)."""
+
+import os
+import signal
+import sys
+import tempfile
+import time
+
+import twin
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print(f"  not ok: {message}", file=sys.stderr)
+
+
+def expect(service, method, path, status, body=None, payload=b""):
+    response = service.request(method, path, payload)
+    if response is None:
+        check(False, f"{method} {path}: no response")
+        return None
+    got_status, _, got_body = response
+    check(got_status == status, f"{method} {path}: status {got_status}, expected {status}"
+          f" (body {got_body[:200]!r})")
+    if body is not None:
+        check(got_body == body, f"{method} {path}: body {got_body[:200]!r}, expected {body!r}")
+    return response
+
+
+def healthy(service, after):
+    response = service.request("GET", "/health")
+    check(response is not None and response[0] == 200 and response[2] == b"ok",
+          f"GET /health after {after}: {response!r}")
+    check(service.alive(), f"the process died after {after}")
+
+
+def eventually(service, method, path, status, seconds=10.0):
+    """Polls until `path` answers `status` (a server coming back takes a moment)."""
+    deadline = time.monotonic() + seconds
+    response = None
+    while time.monotonic() < deadline:
+        response = service.request(method, path)
+        if response is not None and response[0] == status:
+            return response
+        time.sleep(0.2)
+    check(False, f"{method} {path}: not {status} within {seconds} s, last answer {response!r}")
+    return response
+
+
+def bad_input(binary):
+    twin.reset_data()
+    with twin.twin(binary) as service:
+        for name, data in [
+            ("a request line that is not HTTP", b"GARBAGE\r\n\r\n"),
+            ("a request line without a target", b"GET\r\n\r\n"),
+            ("an unknown HTTP version", b"GET /health HTTP/9.9\r\n\r\n"),
+            ("binary bytes", b"\x00\x01\x02\xff\r\n\r\n"),
+            ("a request line with spaces in the target", b"GET /users /1 HTTP/1.1\r\n\r\n"),
+        ]:
+            response = service.raw(data)
+            check(response is not None and 400 <= response[0] < 500,
+                  f"{name}: expected a 4xx, got {response!r}")
+            healthy(service, name)
+
+        headers = b"".join(b"X-Header-%d: %d\r\n" % (i, i) for i in range(100))
+        response = service.raw(b"GET /users/1 HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        check(response is not None and response[0] == 431 and
+              response[2] == b'{"error":"headers too large"}',
+              f"100 headers: expected 431 headers too large, got {response!r}")
+        healthy(service, "100 headers")
+
+        response = service.raw(b"GET /users/1 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 16384 +
+                               b"\r\n\r\n")
+        check(response is not None and response[0] == 431 and
+              response[2] == b'{"error":"headers too large"}',
+              f"a 16 KiB header: expected 431 headers too large, got {response!r}")
+        healthy(service, "a 16 KiB header")
+
+        body = b"[" + b" " * (1024 * 1024 - 2) + b"]"
+        response = service.raw(b"POST /posts HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                               % len(body) + body)
+        check(response is not None and response[0] == 413 and
+              response[2] == b'{"error":"payload too large"}',
+              f"a 1 MiB body: expected 413 payload too large, got {response!r}")
+        healthy(service, "a 1 MiB body")
+
+        for bad in ["0", "-1", "01", "1x", "18446744073709551616", "", "%00", "1%0a"]:
+            expect(service, "GET", f"/users/{bad}", 400, b'{"error":"invalid id"}')
+            expect(service, "GET", f"/users?ids=1,{bad}", 400, b'{"error":"invalid id"}')
+        healthy(service, "invalid ids")
+
+
+def faults(binary):
+    twin.reset_data()
+    user = lambda i: (f'{{"id":{i},"name":"User {i}","email":"user{i}@example.com"}}').encode()
+    with twin.twin(binary) as service:
+        expect(service, "GET", "/users/20", 200, user(20))
+
+        print("Redis stopped: reads come from PostgreSQL", file=sys.stderr)
+        twin.servers_tool("stop", twin.REDIS_FIXTURE)
+        try:
+            expect(service, "GET", "/users/21", 200, user(21))
+            expect(service, "GET", "/users?ids=22,23", 200,
+                   b'{"users":[' + user(22) + b"," + user(23) + b"]}")
+            expect(service, "GET", "/users/3/posts", 200)
+            expect(service, "GET", "/users/20", 200, user(20))
+        finally:
+            twin.servers_tool("restart", twin.REDIS_FIXTURE)
+        eventually(service, "GET", "/users/24", 200)
+
+        print("PostgreSQL stopped: 503 where it is needed", file=sys.stderr)
+        unavailable = b'{"error":"database unavailable"}'
+        twin.servers_tool("stop", twin.POSTGRES_FIXTURE)
+        try:
+            expect(service, "GET", "/users/30", 503, unavailable)
+            expect(service, "GET", "/users/3/posts", 503, unavailable)
+            expect(service, "GET", "/users?ids=20,31", 503, unavailable)
+            expect(service, "POST", "/posts", 503, unavailable,
+                   b'[{"user_id":1,"title":"t","body":"b"}]')
+            expect(service, "GET", "/health", 503)
+            # Answered by the local cache without the database.
+            expect(service, "GET", "/users/20", 200, user(20))
+            expect(service, "GET", "/users?ids=20,20", 200, b'{"users":[' + user(20) + b"," +
+                   user(20) + b"]}")
+            # Bad input is refused before the database is needed.
+            expect(service, "POST", "/posts", 400, b'{"error":"bad json"}', b"[")
+        finally:
+            twin.servers_tool("restart", twin.POSTGRES_FIXTURE)
+        eventually(service, "GET", "/users/3/posts", 200)
+        expect(service, "GET", "/users/30", 200, user(30))
+        expect(service, "GET", "/health", 200, b"ok")
+
+        print("both stopped, then both restarted", file=sys.stderr)
+        twin.servers_tool("stop", twin.REDIS_FIXTURE)
+        twin.servers_tool("stop", twin.POSTGRES_FIXTURE)
+        try:
+            expect(service, "GET", "/users/40", 503, unavailable)
+            expect(service, "GET", "/users/30", 200, user(30))
+        finally:
+            twin.servers_tool("restart", twin.POSTGRES_FIXTURE)
+            twin.servers_tool("restart", twin.REDIS_FIXTURE)
+        eventually(service, "GET", "/users/40", 200)
+        expect(service, "GET", "/users?ids=41,42", 200,
+               b'{"users":[' + user(41) + b"," + user(42) + b"]}")
+        expect(service, "POST", "/posts", 201, b'{"ids":[15001]}',
+               b'[{"user_id":1,"title":"t","body":"b"}]')
+        healthy(service, "the faults")
+
+
+def sighup(binary):
+    twin.reset_data()
+    ids = lambda n: "/users?ids=" + ",".join(str(i) for i in range(1, n + 1))
+    too_many = b'{"error":"too many ids"}'
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "service.conf")
+
+        def write(text):
+            # A new file renamed over the old one, as an editor or a deployment would.
+            with open(path + ".new", "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(path + ".new", path)
+
+        write("# the service's limits\nmax_ids = 100\nmax_batch = 100\n")
+        with twin.twin(binary, config=path) as service:
+            expect(service, "GET", ids(6), 200)
+
+            write("max_ids = 5  # fewer\nmax_batch = 100\n")
+            service.signal(signal.SIGHUP)
+            eventually(service, "GET", ids(6), 400, seconds=5)
+            expect(service, "GET", ids(6), 400, too_many)
+            expect(service, "GET", ids(5), 200)
+
+            write("max_ids = five\n")
+            service.signal(signal.SIGHUP)
+            time.sleep(1.0)
+            expect(service, "GET", ids(6), 400, too_many)
+            expect(service, "GET", ids(5), 200)
+            check(service.stderr_text().strip() != "",
+                  "a configuration that does not parse: no line on stderr")
+
+            write("max_ids = 100\n")
+            service.signal(signal.SIGHUP)
+            eventually(service, "GET", ids(6), 200, seconds=5)
+            healthy(service, "the reloads")
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("bad_input", "faults", "sighup"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, binary = sys.argv[1], sys.argv[2]
+    globals()[mode](binary)
+    if failures:
+        twin.fail(f"{binary} {mode}: {len(failures)} check(s) failed")
+    print(f"{os.path.basename(binary)} {mode}: every check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+# service: both twins of examples/service held to one contract (examples/service/README.md)
+# against their own PostgreSQL and Redis (fixtures service_postgres and service_redis):
+#   service/<twin>/replay     examples/service/requests.json answered byte for byte as
+#                             examples/service/expected/replay.txt says
+#   service/<twin>/bad_input  malformed requests answered 4xx, the process still serves
+#   service/<twin>/faults     Redis or PostgreSQL stopped and restarted
+#   service/<twin>/sighup     the configuration file reloaded
+# Each test resets the data it reads. The twins are examples, declared after the tests: the
+# tests are registered once the whole project is read, for the twins that were built.
+include(${CMAKE_CURRENT_SOURCE_DIR}/fixtures/fixtures.cmake)
+
+if(FRUGAL_BUILD_SERVER_TESTS AND FRUGAL_BUILD_EXAMPLES)
+  frugal_server_fixture(service_postgres postgres)
+  frugal_server_fixture(service_redis redis)
+  cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL _frugal_service_tests)
+endif()
+
+function(_frugal_service_tests)
+  # The fixture machinery's directory variables, as fixtures.cmake sets them in the tests' scope.
+  set(FRUGAL_FIXTURE_STATE_DIR ${PROJECT_BINARY_DIR}/tests/fixtures)
+  set(FRUGAL_SERVERS_TOOL ${FRUGAL_PYTHON} ${PROJECT_SOURCE_DIR}/tests/fixtures/servers.py
+    --state-dir ${FRUGAL_FIXTURE_STATE_DIR})
+  set(scripts ${PROJECT_SOURCE_DIR}/examples/service/tests)
+  foreach(twin IN ITEMS naive frugal)
+    if(NOT TARGET service-${twin})
+      continue()
+    endif()
+    set(binary $<TARGET_FILE:service-${twin}>)
+    add_test(NAME service/${twin}/replay COMMAND ${FRUGAL_PYTHON} ${scripts}/replay.py ${binary}
+      --actual ${PROJECT_BINARY_DIR}/examples/service-${twin}.replay.txt)
+    foreach(check IN ITEMS bad_input faults sighup)
+      add_test(NAME service/${twin}/${check}
+        COMMAND ${FRUGAL_PYTHON} ${scripts}/checks.py ${check} ${binary})
+    endforeach()
+    foreach(check IN ITEMS replay bad_input faults sighup)
+      frugal_requires_servers(service/${twin}/${check} service_postgres service_redis)
+      set_tests_properties(service/${twin}/${check} PROPERTIES TIMEOUT 180)
+    endforeach()
+  endforeach()
+endfunction()
