@@ -10,8 +10,8 @@
 
 namespace naive {
 
-// Appends `s` to `out` as the inside of a JSON string: `"` and `\` get a backslash, bytes
-// below 0x20 become \b \f \n \r \t or \u00XX (lowercase hex), every other byte is copied.
+// Returns `s` escaped for the inside of a JSON string as the contract says: `"` and `\` get a
+// backslash, every byte below 0x20 becomes \u00XX (lowercase hex), every other byte is copied.
 inline std::string escape_json(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -20,16 +20,6 @@ inline std::string escape_json(const std::string& s) {
       out += "\\\"";
     } else if (c == '\\') {
       out += "\\\\";
-    } else if (c == '\b') {
-      out += "\\b";
-    } else if (c == '\f') {
-      out += "\\f";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
     } else if (u < 0x20) {
       const char* hex = "0123456789abcdef";
       out += "\\u00";
