@@ -9,16 +9,21 @@
 //
 // Counting works by replacing the global `operator new` and `operator delete` (every
 // replaceable form: plain, array, sized, aligned, nothrow) in the one translation unit that
-// defines FRUGAL_DEFINE_ALLOCATION_COUNTER. Counts are per thread and only taken while an
-// `allocation_scope` is alive on that thread, so a scope sees the allocations its own thread
-// makes, never another thread's. Memory obtained with `malloc` directly is not counted.
-#pragma once
+// defines FRUGAL_DEFINE_ALLOCATION_COUNTER. The replacement is the allocation meter's
+// (<frugal/allocation_meter.hpp>, detail/allocation_hook.hpp): a program may define
+// FRUGAL_DEFINE_ALLOCATION_METER, this macro or both in that one translation unit, and gets
+// the operators once. Counts are per thread: a scope sees the allocations its own thread makes
+// while it is alive, never another thread's. Memory obtained with `malloc` directly is not
+// counted.
+//
+// No #pragma once: see detail/allocation_hook.hpp.
+#ifndef FRUGAL_TESTING_ALLOCATION_COUNTER_HPP
+#define FRUGAL_TESTING_ALLOCATION_COUNTER_HPP
 
+#include <frugal/detail/allocation_hook.hpp>
 #include <frugal/detail/config.hpp>
 
 #include <cstddef>
-#include <cstdlib>
-#include <new>
 #include <stdexcept>
 #include <utility>
 
@@ -37,37 +42,19 @@ struct allocation_stats {
 
 namespace detail {
 
-struct thread_counters {
-  std::size_t depth = 0;
-  allocation_stats stats{};
-};
-
-// Constant-initialised, so touching it from inside operator new never allocates.
-inline constinit thread_local thread_counters counters{};
-
-// Set by the translation unit that defines the replacement operators.
-inline constinit bool hooks_linked = false;
-
-inline void on_allocate(std::size_t bytes) noexcept {
-  thread_counters& c = counters;
-  if (c.depth != 0) {
-    ++c.stats.allocations;
-    c.stats.bytes += bytes;
-  }
-}
-
-inline void on_deallocate() noexcept {
-  thread_counters& c = counters;
-  if (c.depth != 0) {
-    ++c.stats.deallocations;
-  }
+inline allocation_stats thread_totals() noexcept {
+  const ::frugal::detail::allocation_hook_totals& t = ::frugal::detail::allocation_hook_thread;
+  return {static_cast<std::size_t>(t.allocations), static_cast<std::size_t>(t.bytes),
+          static_cast<std::size_t>(t.deallocations)};
 }
 
 }  // namespace detail
 
 /// Returns true when the counting `operator new` is linked into this program (one translation
 /// unit defined FRUGAL_DEFINE_ALLOCATION_COUNTER before including this header).
-inline bool allocation_counting_available() noexcept { return detail::hooks_linked; }
+inline bool allocation_counting_available() noexcept {
+  return ::frugal::detail::allocation_hook_linked;
+}
 
 /// Counts the current thread's heap allocations from construction until `stop()` or
 /// destruction. Scopes nest; an inner scope's allocations also count in the outer one.
@@ -82,8 +69,7 @@ class allocation_scope {
           "FRUGAL_DEFINE_ALLOCATION_COUNTER in one translation unit before including "
           "<frugal/testing/allocation_counter.hpp>"));
     }
-    start_ = detail::counters.stats;
-    ++detail::counters.depth;
+    start_ = detail::thread_totals();
   }
   allocation_scope(const allocation_scope&) = delete;
   allocation_scope& operator=(const allocation_scope&) = delete;
@@ -92,15 +78,14 @@ class allocation_scope {
   /// Stops counting; later calls to `stats()` return the figures at this point. Idempotent.
   void stop() noexcept {
     if (active_) {
-      end_ = detail::counters.stats;
-      --detail::counters.depth;
+      end_ = detail::thread_totals();
       active_ = false;
     }
   }
 
   /// Returns what this scope has seen so far (or until `stop()`).
   allocation_stats stats() const noexcept {
-    const allocation_stats now = active_ ? detail::counters.stats : end_;
+    const allocation_stats now = active_ ? detail::thread_totals() : end_;
     return {now.allocations - start_.allocations, now.bytes - start_.bytes,
             now.deallocations - start_.deallocations};
   }
@@ -136,129 +121,8 @@ std::size_t count_allocations(F&& f) {
 }  // namespace testing
 FRUGAL_END_NAMESPACE
 
-#if defined(FRUGAL_DEFINE_ALLOCATION_COUNTER) && !defined(FRUGAL_ALLOCATION_COUNTER_DEFINED)
-#define FRUGAL_ALLOCATION_COUNTER_DEFINED
-namespace frugal::detail_alloc_hooks {
+#endif  // FRUGAL_TESTING_ALLOCATION_COUNTER_HPP
 
-namespace t = ::frugal::testing::detail;
-
-inline const bool linked = (t::hooks_linked = true);
-
-inline void* allocate(std::size_t size) {
-  if (size == 0) size = 1;
-  for (;;) {
-    if (void* p = std::malloc(size)) {
-      t::on_allocate(size);
-      return p;
-    }
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) FRUGAL_THROW(std::bad_alloc());
-    handler();
-  }
-}
-
-inline void* allocate_aligned(std::size_t size, std::align_val_t al) {
-  const auto align = static_cast<std::size_t>(al);
-  std::size_t rounded = size == 0 ? align : (size + align - 1) / align * align;
-  if (rounded < size) FRUGAL_THROW(std::bad_alloc());
-  for (;;) {
-    if (void* p = std::aligned_alloc(align, rounded)) {
-      t::on_allocate(size);
-      return p;
-    }
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) FRUGAL_THROW(std::bad_alloc());
-    handler();
-  }
-}
-
-inline void* allocate_nothrow(std::size_t size) noexcept {
-#if FRUGAL_HAS_EXCEPTIONS
-  try {
-    return allocate(size);
-  } catch (...) {
-    return nullptr;
-  }
-#else
-  if (size == 0) size = 1;
-  void* p = std::malloc(size);
-  if (p) t::on_allocate(size);
-  return p;
-#endif
-}
-
-inline void* allocate_aligned_nothrow(std::size_t size, std::align_val_t al) noexcept {
-#if FRUGAL_HAS_EXCEPTIONS
-  try {
-    return allocate_aligned(size, al);
-  } catch (...) {
-    return nullptr;
-  }
-#else
-  const auto align = static_cast<std::size_t>(al);
-  const std::size_t rounded = size == 0 ? align : (size + align - 1) / align * align;
-  if (rounded < size) return nullptr;
-  void* p = std::aligned_alloc(align, rounded);
-  if (p) t::on_allocate(size);
-  return p;
-#endif
-}
-
-inline void release(void* p) noexcept {
-  if (p != nullptr) {
-    t::on_deallocate();
-    std::free(p);
-  }
-}
-
-}  // namespace frugal::detail_alloc_hooks
-
-// The replaceable global allocation functions ([new.delete]); all of them, so that a sized or
-// aligned delete never reaches a runtime's own operator for memory allocated here.
-void* operator new(std::size_t n) { return frugal::detail_alloc_hooks::allocate(n); }
-void* operator new[](std::size_t n) { return frugal::detail_alloc_hooks::allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return frugal::detail_alloc_hooks::allocate_nothrow(n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return frugal::detail_alloc_hooks::allocate_nothrow(n);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  return frugal::detail_alloc_hooks::allocate_aligned(n, a);
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return frugal::detail_alloc_hooks::allocate_aligned(n, a);
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return frugal::detail_alloc_hooks::allocate_aligned_nothrow(n, a);
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return frugal::detail_alloc_hooks::allocate_aligned_nothrow(n, a);
-}
-void operator delete(void* p) noexcept { frugal::detail_alloc_hooks::release(p); }
-void operator delete[](void* p) noexcept { frugal::detail_alloc_hooks::release(p); }
-void operator delete(void* p, std::size_t) noexcept { frugal::detail_alloc_hooks::release(p); }
-void operator delete[](void* p, std::size_t) noexcept { frugal::detail_alloc_hooks::release(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept { frugal::detail_alloc_hooks::release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  frugal::detail_alloc_hooks::release(p);
-}
-#endif
+// Emits the operators when FRUGAL_DEFINE_ALLOCATION_COUNTER is defined (once per translation
+// unit).
+#include <frugal/detail/allocation_hook.hpp>

@@ -1,0 +1,15 @@
+# allocation_meter: the Catch2 cases (the program's hook comes from test_main.cpp's testing
+# macro, so they also show that one hook serves both APIs).
+frugal_add_test(allocation_meter)
+
+# A program that never defines the hook: the meter reports zeros and never throws.
+# A program whose one translation unit defines both macros: one hook, both APIs count.
+foreach(variant IN ITEMS unlinked both)
+  add_executable(allocation_meter_${variant}_test allocation_meter_${variant}_test.cpp)
+  target_link_libraries(allocation_meter_${variant}_test PRIVATE frugal::frugal Catch2::Catch2)
+  target_compile_features(allocation_meter_${variant}_test PRIVATE cxx_std_20)
+  frugal_target_warnings(allocation_meter_${variant}_test)
+  catch_discover_tests(allocation_meter_${variant}_test
+    TEST_PREFIX "allocation_meter (${variant}): " PROPERTIES LABELS unit
+    ENVIRONMENT "ASAN_OPTIONS=allocator_may_return_null=1")
+endforeach()
