@@ -689,8 +689,8 @@ int main(int argc, char** argv) {
   auto handler = [&svc](const httplib::Request& req, httplib::Response& res) {
     svc.serve(req, res);
   };
-  server.Get(".*", handler);
-  server.Post(".*", handler);
+  server.Get(R"([\s\S]*)", handler);
+  server.Post(R"([\s\S]*)", handler);
 
   if (!server.bind_to_port("127.0.0.1", opts.port)) {
     std::cerr << "service-frugal: cannot listen on 127.0.0.1:" << opts.port << "\n";
