@@ -632,7 +632,7 @@ int main(int argc, char** argv) {
   local_cache = &cache;
 
   httplib::Server server;
-  int threads = opts.threads;
+  std::size_t threads = static_cast<std::size_t>(opts.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_max_count(10000);
   server.set_payload_max_length(64 * 1024);
