@@ -5,7 +5,8 @@ reload on SIGHUP (examples/service/README.md).
     checks.py bad_input BINARY   malformed requests answered 4xx, the process still serves
     checks.py faults BINARY      Redis stopped: reads from PostgreSQL; PostgreSQL stopped: 503
                                  where it is needed; both back: 200 again, no crash
-    checks.py sighup BINARY      max_ids 100 -> 5 in the config file, SIGHUP, 6 ids refused
+    checks.py sighup BINARY      max_ids 100 -> 5 in the config file, SIGHUP, 6 ids refused;
+                                 max_batch too; a file that does not parse changes nothing
 
 Needs the fixture servers (run through ctest: `ctest -R service/`)."""
 
@@ -120,6 +121,19 @@ def faults(binary):
             twin.servers_tool("restart", twin.REDIS_FIXTURE)
         eventually(service, "GET", "/users/24", 200)
 
+        print("Redis paused: a slow cache is a miss, not a hang", file=sys.stderr)
+        twin.servers_tool("pause", twin.REDIS_FIXTURE)
+        try:
+            start = time.monotonic()
+            expect(service, "GET", "/users/25", 200, user(25))
+            expect(service, "GET", "/users?ids=26,25", 200,
+                   b'{"users":[' + user(26) + b"," + user(25) + b"]}")
+            took = time.monotonic() - start
+            check(took < 5.0, f"two reads with Redis paused took {took:.1f} s")
+        finally:
+            twin.servers_tool("resume", twin.REDIS_FIXTURE)
+        eventually(service, "GET", "/users/27", 200)
+
         print("PostgreSQL stopped: 503 where it is needed", file=sys.stderr)
         unavailable = b'{"error":"database unavailable"}'
         twin.servers_tool("stop", twin.POSTGRES_FIXTURE)
@@ -181,6 +195,19 @@ def sighup(binary):
             eventually(service, "GET", ids(6), 400, seconds=5)
             expect(service, "GET", ids(6), 400, too_many)
             expect(service, "GET", ids(5), 200)
+
+            posts = lambda n: ("[" + ",".join('{"user_id":1,"title":"t","body":"b"}'
+                                              for _ in range(n)) + "]").encode()
+            write("max_ids = 5\nmax_batch = 2\n")
+            service.signal(signal.SIGHUP)
+            eventually_post = time.monotonic() + 5
+            while time.monotonic() < eventually_post:
+                response = service.request("POST", "/posts", posts(3))
+                if response is not None and response[0] == 400:
+                    break
+                time.sleep(0.2)
+            expect(service, "POST", "/posts", 400, b'{"error":"bad json"}', posts(3))
+            expect(service, "POST", "/posts", 201, None, posts(2))
 
             write("max_ids = five\n")
             service.signal(signal.SIGHUP)
