@@ -15,6 +15,7 @@
 #include <prometheus/text_serializer.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <chrono>
@@ -555,6 +556,12 @@ bool added_by_httplib(const std::string& name) {
          name == "LOCAL_PORT";
 }
 
+// cpp-httplib listens with a backlog of 5; the contract wants 1,024 pending connections.
+class http_server : public httplib::Server {
+ public:
+  void raise_backlog() { ::listen(svr_sock_, 1024); }
+};
+
 struct options {
   int port = 0;
   std::string postgres;
@@ -631,7 +638,7 @@ int main(int argc, char** argv) {
   lru_cache cache(static_cast<std::size_t>(get_config()->cache_capacity));
   local_cache = &cache;
 
-  httplib::Server server;
+  http_server server;
   std::size_t threads = static_cast<std::size_t>(opts.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_max_count(10000);
@@ -687,6 +694,7 @@ int main(int argc, char** argv) {
               << ": address already in use\n";
     return 1;
   }
+  server.raise_backlog();
 
   std::string config_file = opts.config_file;
   std::thread signal_thread([&server, signals, config_file] {
