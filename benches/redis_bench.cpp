@@ -16,6 +16,15 @@
 // - redis/stampede/frugal/2 and redis/stampede/naive:no_lock/2: two instances (two
 //   tiered_caches, as two processes would have) miss one cold key at once with a 1 ms loader;
 //   loader_calls/op is 1 with the lock, 2 without.
+// - redis/two_processes/<impl>/100000: two service processes share the one Redis. The timed
+//   process forks the second before its loop; both replay the same trace of 10,000 user reads
+//   (Zipf, s = 0.99, over 100,000 ids), each through an L1 of 1,000 entries and its own
+//   database of 200 us per read. loader_calls/op is both processes' database reads per request
+//   of the timed one; the time is the timed process's per request. Implementations:
+//   frugal:tiered (tiered_cache), naive:local_only (the same L1, nothing shared) and
+//   naive:redis_get_set (the same L1 over plain cache-aside: GET, then on a miss the database
+//   and SET EX, no lock). The second process checks every value it gets; the timed one
+//   checks every 97th request of the trace after its loop.
 #include "bench_support.hpp"
 
 #include <frugal/interop/redis.hpp>
@@ -27,8 +36,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +48,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -324,6 +337,199 @@ void redis_stampede(benchmark::State& state, std::chrono::milliseconds lock_ttl)
 void redis_stampede_frugal(benchmark::State& state) { redis_stampede(state, 2000ms); }
 void redis_stampede_naive(benchmark::State& state) { redis_stampede(state, 0ms); }
 
+// Two service processes, one Redis: the timed process forks a second one before the loop;
+// both replay the same trace of user reads through their own cache against the shared Redis,
+// each with its own 200 us database, and count their database calls.
+constexpr std::size_t service_l1 = 1'000;
+constexpr auto database_latency = 200us;
+
+// Draws `length` user ids in 1..ids, Zipf (s = 0.99) over their popularity rank; the
+// popular ids are spread over the range rather than being 1, 2, 3.
+std::vector<std::uint64_t> zipf_ids(std::uint64_t ids, std::size_t length, std::uint64_t seed) {
+  std::vector<double> cdf(ids);
+  double sum = 0;
+  for (std::uint64_t i = 0; i < ids; ++i) {
+    sum += 1.0 / std::pow(static_cast<double>(i + 1), 0.99);
+    cdf[i] = sum;
+  }
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, sum);
+  std::vector<std::uint64_t> out(length);
+  for (auto& id : out) {
+    const auto rank =
+        static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+    id = 1 + (rank * 0x9E3779B97F4A7C15ull) % ids;
+  }
+  return out;
+}
+
+// The database of one service process: a read costs `database_latency`, and is counted.
+struct database {
+  std::uint64_t calls = 0;
+  user load(std::uint64_t id) {
+    ++calls;
+    std::this_thread::sleep_for(database_latency);
+    return make_user(id);
+  }
+};
+
+// frugal:tiered: tiered_cache, L1 of service_l1 entries, Redis, the cross-process load lock.
+class tiered_service {
+ public:
+  tiered_service() : c_(options(service_l1)) {}
+  std::shared_ptr<const user> get(std::uint64_t id, database& db) {
+    return c_.get_with(id, [&] { return db.load(id); });
+  }
+
+ private:
+  users c_;
+};
+
+// naive:local_only: the same L1 and nothing shared; each process loads what it misses.
+class local_service {
+ public:
+  std::shared_ptr<const user> get(std::uint64_t id, database& db) {
+    return c_.get_with(id, [&] { return db.load(id); });
+  }
+
+ private:
+  frugal::cache<std::uint64_t, user> c_{{.max_capacity = service_l1}};
+};
+
+// naive:redis_get_set: the same L1 in front of plain cache-aside on one connection: GET; on a
+// miss (or an error) the database, then SET EX. No lock: processes that miss a key together
+// both load it.
+class get_set_service {
+ public:
+  std::shared_ptr<const user> get(std::uint64_t id, database& db) {
+    return l1_.get_with(id, [&] {
+      const std::string key = "bench:user:" + std::to_string(id);
+      if (auto r = conn_.try_command({"GET", key}); r && r->str().size() == sizeof(user)) {
+        user u;
+        std::memcpy(&u, r->str().data(), sizeof u);
+        return u;
+      }
+      const user u = db.load(id);
+      (void)conn_.try_command(
+          {"SET", key, std::string_view(reinterpret_cast<const char*>(&u), sizeof u), "EX", "300"});
+      return u;
+    });
+  }
+
+ private:
+  frugal::cache<std::uint64_t, user> l1_{{.max_capacity = service_l1}};
+  frugal::redis_connection conn_{{.port = redis().port(), .command_timeout = 1000ms}};
+};
+
+// What the second process sends back once its trace is done.
+struct peer_report {
+  std::uint64_t loads = 0;
+  std::uint64_t wrong = 0;  // values that differ from the database's
+};
+
+bool read_all(int fd, void* p, std::size_t n) {
+  auto* b = static_cast<char*>(p);
+  while (n != 0) {
+    const ssize_t r = ::read(fd, b, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    b += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool write_all(int fd, const void* p, std::size_t n) {
+  const auto* b = static_cast<const char*>(p);
+  while (n != 0) {
+    const ssize_t r = ::write(fd, b, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    b += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+// The second process: builds its service, says it is ready, waits for the start, replays the
+// trace checking every value, and reports. Never returns (no destructor of the parent's
+// objects, no flush of its buffers runs twice).
+template <class Service>
+[[noreturn]] void second_process(int go, int report, const std::vector<std::uint64_t>& trace) {
+  peer_report r;
+  char c = 0;
+  {
+    Service s;
+    database db;
+    if (write_all(report, &c, 1) && read_all(go, &c, 1)) {
+      for (const std::uint64_t id : trace) {
+        if (!(*s.get(id, db) == make_user(id))) ++r.wrong;
+      }
+      r.loads = db.calls;
+      (void)write_all(report, &r, sizeof r);
+    }
+  }
+  ::_exit(0);
+}
+
+template <class Service>
+void redis_two_processes(benchmark::State& state) {
+  if (!ready(state)) return;
+  const auto ids = static_cast<std::uint64_t>(state.range(0));
+  // Built before the fork: both processes replay this very trace.
+  const std::vector<std::uint64_t> trace =
+      zipf_ids(ids, static_cast<std::size_t>(state.max_iterations), 7);
+  flush();
+  int go[2], report[2];
+  if (::pipe(go) != 0 || ::pipe(report) != 0) {
+    state.SkipWithError("pipe failed");
+    return;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(go[1]);
+    ::close(report[0]);
+    second_process<Service>(go[0], report[1], trace);
+  }
+  ::close(go[0]);
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(go[1]);
+    ::close(report[0]);
+    state.SkipWithError("fork failed");
+    return;
+  }
+  Service s;
+  database db;
+  char c = 1;
+  const bool started = read_all(report[0], &c, 1) && write_all(go[1], &c, 1);
+  ::close(go[1]);  // a second process still waiting reads the end and leaves
+  if (!started) state.SkipWithError("the second process did not start");
+  std::size_t i = 0;
+  for (auto _ : frugal::bench::counted(state)) {
+    auto v = s.get(trace[i], db);
+    benchmark::DoNotOptimize(v);
+    if (++i == trace.size()) i = 0;
+  }
+  const std::uint64_t loads = db.calls;
+  peer_report peer;
+  const bool reported = started && read_all(report[0], &peer, sizeof peer);
+  ::close(report[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!started) return;
+  if (!reported || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    state.SkipWithError("the second process failed");
+    return;
+  }
+  std::uint64_t wrong = peer.wrong;
+  for (std::size_t j = 0; j < trace.size(); j += 97) {
+    if (!(*s.get(trace[j], db) == make_user(trace[j]))) ++wrong;
+  }
+  if (wrong != 0) state.SkipWithError("wrong values");
+  counter(state, "loader_calls/op", static_cast<double>(loads + peer.loads));
+}
+
 }  // namespace
 
 BENCHMARK(redis_get_l1_hit)->Name("redis/get/frugal:l1_hit/1");
@@ -342,6 +548,18 @@ BENCHMARK(redis_get_l2_hit)
     ->UseRealTime();
 BENCHMARK(redis_stampede_frugal)->Name("redis/stampede/frugal/2")->Iterations(100);
 BENCHMARK(redis_stampede_naive)->Name("redis/stampede/naive:no_lock/2")->Iterations(100);
+BENCHMARK(redis_two_processes<tiered_service>)
+    ->Name("redis/two_processes/frugal:tiered")
+    ->Arg(100'000)
+    ->Iterations(10'000);
+BENCHMARK(redis_two_processes<local_service>)
+    ->Name("redis/two_processes/naive:local_only")
+    ->Arg(100'000)
+    ->Iterations(10'000);
+BENCHMARK(redis_two_processes<get_set_service>)
+    ->Name("redis/two_processes/naive:redis_get_set")
+    ->Arg(100'000)
+    ->Iterations(10'000);
 
 FRUGAL_BENCH_HEADLINE("^redis/get/(frugal:l1_hit|frugal:l2_hit|limit:hiredis)/1$");
 FRUGAL_BENCH_HEADLINE("^redis/get/frugal:miss/");
@@ -349,5 +567,7 @@ FRUGAL_BENCH_HEADLINE("^redis/get_all/");
 FRUGAL_BENCH_HEADLINE("^redis/get/frugal:l2_hit/.*threads:(1|2)$");
 FRUGAL_BENCH_HEADLINE("^redis/stampede/");
 FRUGAL_BENCH_OWN_THREADS("^redis/stampede/");
+FRUGAL_BENCH_HEADLINE("^redis/two_processes/");
+FRUGAL_BENCH_OWN_THREADS("^redis/two_processes/");
 FRUGAL_BENCH_NOT_LIKE_FOR_LIKE("^redis/get/frugal:l1_hit/",
                                "served from process memory: no Redis round trip");

@@ -14,12 +14,14 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -455,6 +457,94 @@ TEST_CASE("stampede across processes: the loader runs once", "[redis]") {
   });
   CHECK(wait_all(pids) == std::vector<int>(4, 0));
   CHECK(admin().command({"GET", "loader_runs"}).str() == "1");
+}
+
+TEST_CASE("two processes on one cold trace: the tier loads each key once, L1 alone twice",
+          "[redis]") {
+  // A Zipf-like trace over 400 ids (popular ids repeat, most come once or twice).
+  std::mt19937_64 rng(11);
+  std::vector<std::uint64_t> trace;
+  for (int i = 0; i < 1500; ++i) {
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    trace.push_back(1 + static_cast<std::uint64_t>(std::pow(400.0, u)) % 400);
+  }
+  const auto distinct = std::set<std::uint64_t>(trace.begin(), trace.end()).size();
+  // Runs `service` on the trace in two forked processes that start together; returns their
+  // database reads in total. A process whose values are wrong reports ~0.
+  auto in_two_processes = [&](const std::function<std::uint64_t()>& service) {
+    int ready[2], go[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(go) == 0);
+    std::vector<int> results;
+    const auto pids = spawn(2, [&](int) {
+      ::close(ready[0]);
+      ::close(go[1]);
+      char c = 'r';
+      if (::write(ready[1], &c, 1) != 1 || ::read(go[0], &c, 1) != 1) return 1;
+      const std::uint64_t loads = service();
+      return ::write(ready[1], &loads, sizeof loads) == sizeof loads ? 0 : 2;
+    });
+    ::close(ready[1]);
+    ::close(go[0]);
+    char c[2];
+    for (int n = 0; n < 2;) {  // both built their service and wait
+      const auto r = ::read(ready[0], c, 2 - static_cast<std::size_t>(n));
+      REQUIRE(r > 0);
+      n += static_cast<int>(r);
+    }
+    REQUIRE(::write(go[1], "gg", 2) == 2);
+    ::close(go[1]);
+    CHECK(wait_all(pids) == std::vector<int>{0, 0});
+    std::uint64_t total = 0, loads = 0;
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(::read(ready[0], &loads, sizeof loads) == sizeof loads);
+      total += loads;
+    }
+    ::close(ready[0]);
+    return total;
+  };
+  // Each process counts its database reads and checks every value.
+  auto replay = [&](auto& cache) -> std::uint64_t {
+    std::uint64_t loads = 0;
+    for (const std::uint64_t id : trace) {
+      const auto v = cache.get_with(id, [&] {
+        ++loads;
+        std::this_thread::sleep_for(200us);
+        return user{id, static_cast<std::uint32_t>(id % 90)};
+      });
+      if (!(*v == user{id, static_cast<std::uint32_t>(id % 90)})) return ~std::uint64_t{0};
+    }
+    return loads;
+  };
+  auto tier = [&](std::uint64_t l1) {
+    return [&replay, l1] {
+      auto o = user_options();
+      o.channel = "";
+      o.local.max_capacity = l1;
+      // A stalled machine must not turn a GET into a load.
+      o.redis.connect_timeout = 5000ms;
+      o.redis.command_timeout = 5000ms;
+      o.lock_ttl = 10'000ms;
+      users u(o);
+      return replay(u);
+    };
+  };
+  auto local_only = [&](std::uint64_t l1) {
+    return [&replay, l1] {
+      frugal::cache<std::uint64_t, user> c({.max_capacity = l1});
+      return replay(c);
+    };
+  };
+  SECTION("an L1 that holds every key") {
+    flushall();
+    CHECK(in_two_processes(tier(1000)) == distinct);
+    CHECK(in_two_processes(local_only(1000)) == 2 * distinct);
+  }
+  SECTION("an L1 of 50 entries: Redis still holds every key once loaded") {
+    flushall();
+    CHECK(in_two_processes(tier(50)) == distinct);
+    CHECK(in_two_processes(local_only(50)) > 2 * distinct);
+  }
 }
 
 TEST_CASE("stampede between two instances in one process, and a lock holder that fails",
