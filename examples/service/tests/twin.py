@@ -116,7 +116,8 @@ class twin:
             if line.startswith(f"listening on 127.0.0.1:{self.port}"):
                 return self
             self.process.wait(timeout=30)
-            if b"address already in use" not in self.stderr_text().encode():
+            # Another process may have taken the port between free_port() and the bind.
+            if "listen" not in self.stderr_text().lower():
                 fail(f"{self.binary} did not start (exit {self.process.returncode}):\n"
                      f"{line}{self.stderr_text()}")
         fail(f"{self.binary}: no free port after 5 tries")
