@@ -714,6 +714,10 @@ int main(int argc, char** argv) {
         set_config(std::make_shared<config>(*loaded));
         continue;
       }
+      // A signal that comes before the accept loop runs would be lost by stop(): wait for it.
+      for (int i = 0; i < 100 && !server.is_running(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       server.stop();
       return;
     }
