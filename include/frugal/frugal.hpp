@@ -1,6 +1,7 @@
 // The umbrella header: includes every frugal module.
 #pragma once
 
+#include <frugal/allocation_meter.hpp>
 #include <frugal/batch.hpp>
 #include <frugal/builder.hpp>
 #include <frugal/bytes.hpp>
