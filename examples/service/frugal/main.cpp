@@ -647,7 +647,9 @@ int main(int argc, char** argv) {
   api svc(opts, initial);
   http_server server;
   const int threads = opts.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+  };
   server.set_keep_alive_max_count(10'000);
   server.set_payload_max_length(64 * 1024);
 
@@ -721,6 +723,8 @@ int main(int argc, char** argv) {
 
   std::cout << "listening on 127.0.0.1:" << opts.port << std::endl;
   server.listen_after_bind();
+  // Ends the sigwait thread also when the server stopped on its own (an accept failure).
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   return 0;
 }
