@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPTS = ["test", "install-deps", "bench", "build-tuning", "mutate"]
+SCRIPTS = ["test", "install-deps", "bench", "build-tuning", "mutate", "bench-service"]
 
 
 def run(args, **kw):
@@ -37,7 +37,7 @@ class HelpTexts(unittest.TestCase):
                     self.assertTrue(explained, f"{name}: option {option} is not explained")
 
     def test_unknown_option_is_one_line_and_exit_2(self):
-        for name in ["test", "install-deps", "bench", "mutate"]:
+        for name in ["test", "install-deps", "bench", "mutate", "bench-service"]:
             with self.subTest(script=name):
                 r = run([os.path.join(ROOT, "scripts", name), "--no-such-option"])
                 self.assertEqual(r.returncode, 2)
@@ -60,6 +60,18 @@ class MissingDependencies(unittest.TestCase):
             self.assertNotIn("Traceback", r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
             self.assertIn("python3-matplotlib", r.stderr)
+
+
+class BenchService(unittest.TestCase):
+    def test_a_twin_not_built_is_named_in_one_line(self):
+        with tempfile.TemporaryDirectory() as empty:
+            r = run([os.path.join(ROOT, "scripts", "bench-service"), "--no-build",
+                     "--build-dir", empty])
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertNotIn("Traceback", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("not built: service-naive", r.stderr)
+            self.assertIn("service-frugal", r.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""Puts the example service's twins under load and writes report.json and report.md (run it
+through scripts/bench-service, which builds the twins first; `--help` there lists the options).
+
+For each twin (service-naive, service-frugal) and each request mix (scripts/service_mix.lua),
+one run from a cold state: the database reseeded, Redis emptied with its statistics reset, the
+twin started on a free loopback port, /metrics scraped, wrk for --duration seconds, /metrics
+scraped again, the twin's peak RSS read, the twin stopped (SIGTERM), the servers' counters read.
+What each figure is:
+
+- requests/s, latency p50 and p99: wrk's (--latency; its percentiles, read by the Lua done()).
+- handler CPU and allocations per request: the deltas of service_handler_cpu_seconds_total,
+  service_handler_allocations_total and service_handler_allocation_bytes_total over the delta
+  of service_requests_total, every route but /metrics (the contract's metrics).
+- peak RSS: VmHWM of /proc/<pid>/status just before the twin is stopped.
+- database: pg_stat_statements is not available, so two counters of PostgreSQL's statistics,
+  read before the twin starts and after it has exited (a backend reports its counts when it
+  exits): transactions (xact_commit + xact_rollback of the service's database, less the one
+  read before) and table scans (seq_scan + idx_scan of pg_stat_user_tables). A statement
+  outside a transaction block is one transaction; a lookup by key is one index scan per table
+  it reads.
+- Redis commands: the calls of INFO commandstats after the run (CONFIG RESETSTAT before it),
+  less INFO and CONFIG themselves.
+
+Every "per request" divides by the requests the twin answered (the delta of
+service_requests_total without /metrics), which exceeds wrk's count by the requests still in
+flight when wrk stopped.
+
+Figures per request over the twin's whole life include its start (connections, prepared
+statements) and the cold misses of the caches; a longer --duration dilutes both.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SERVICE_DIR = os.path.join(ROOT, "examples", "service")
+SERVERS = os.path.join(ROOT, "tests", "fixtures", "servers.py")
+MIX_SCRIPT = os.path.join(HERE, "service_mix.lua")
+TWINS = {"naive": "service-naive", "frugal": "service-frugal"}
+MIXES = ("cached", "mixed")
+POSTGRES = "bench_service_postgres"
+REDIS = "bench_service_redis"
+
+sys.path.insert(0, os.path.dirname(SERVERS))
+import servers  # noqa: E402  (redis_command: one RESP command)
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(message):
+    print(f"bench-service: {message}", flush=True)
+
+
+def psql_program():
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True,
+                                text=True).stdout.strip()
+        if os.path.exists(os.path.join(bindir, "psql")):
+            return os.path.join(bindir, "psql")
+    return shutil.which("psql")
+
+
+class fixtures:
+    """PostgreSQL and Redis of this run, started and stopped through servers.py."""
+
+    def __init__(self, state_dir):
+        self.state_dir = state_dir
+        self.up = []
+
+    def tool(self, *args):
+        r = subprocess.run([sys.executable, SERVERS, "--state-dir", self.state_dir] + list(args),
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise BenchError(f"servers.py {' '.join(args)}: {r.stderr.strip() or r.stdout}")
+        return r.stdout
+
+    def start(self, name, kind):
+        self.tool("up", name, kind)
+        self.up.append(name)
+        env = {}
+        with open(os.path.join(self.state_dir, name + ".env")) as f:
+            for line in f:
+                key, sep, value = line.rstrip("\n").partition("=")
+                if sep:
+                    env[key] = value
+        return env
+
+    def stop_all(self):
+        for name in reversed(self.up):
+            try:
+                self.tool("down", name)
+            except BenchError as e:
+                print(f"bench-service: {e}", file=sys.stderr)
+        self.up = []
+
+
+def psql(psql_bin, url, *args):
+    r = subprocess.run([psql_bin, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url] +
+                       list(args), capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise BenchError(f"psql {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def database_counters(psql_bin, url):
+    row = psql(psql_bin, url, "-c",
+               "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database "
+               "WHERE datname = current_database()), "
+               "(SELECT coalesce(sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)), 0) "
+               "FROM pg_stat_user_tables)")
+    xacts, scans = row.split("|")
+    return int(xacts), int(scans)
+
+
+def redis_commandstats(port):
+    text = servers.redis_command(port, "INFO", "commandstats", timeout=5.0)
+    calls = {}
+    for m in re.finditer(r"^cmdstat_([^:]+):calls=(\d+)", text, re.M):
+        calls[m.group(1)] = int(m.group(2))
+    return calls
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    if b"transfer-encoding: chunked" in head.lower():
+        out, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            out, rest = out + rest[:size], rest[size + 2:]
+        body = out
+    return status, body.decode(errors="replace")
+
+
+# A sample line: name, labels (values are quoted and may hold braces: route="/users/{id}"),
+# value.
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)')
+
+
+def metric_sums(text, names):
+    """Sums of each metric in `names` over its label sets, leaving out route="...metrics..."."""
+    sums = {n: 0.0 for n in names}
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if not m or m.group(1) not in sums:
+            continue
+        if m.group(2) and re.search(r'route="[^"]*metrics[^"]*"', m.group(2)):
+            continue
+        try:
+            sums[m.group(1)] += float(m.group(3))
+        except ValueError:
+            pass
+    return sums
+
+
+METRICS = ("service_requests_total", "service_handler_cpu_seconds_total",
+           "service_handler_allocations_total", "service_handler_allocation_bytes_total")
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+def start_twin(binary, postgres, redis, threads, log_file):
+    for _ in range(5):
+        port = free_port()
+        p = subprocess.Popen([binary, "--port", str(port), "--postgres", postgres["URL"],
+                              "--redis-port", redis["PORT"], "--threads", str(threads)],
+                             stdout=subprocess.PIPE, stderr=log_file)
+        line = p.stdout.readline().decode(errors="replace")
+        if line.startswith(f"listening on 127.0.0.1:{port}"):
+            # Whatever it prints later must not fill the pipe and block it.
+            threading.Thread(target=p.stdout.read, daemon=True).start()
+            return p, port
+        p.kill()
+        p.wait()
+    raise BenchError(f"{os.path.basename(binary)} did not print 'listening on 127.0.0.1:PORT' "
+                     f"(its stderr: {log_file.name})")
+
+
+def stop_twin(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        code = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "killed after 30 s"
+    return None if code == 0 else f"exit code {code}"
+
+
+def run_wrk(port, mix, args, out_path):
+    command = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections),
+               "-d", f"{args.duration}s", "--latency", "-s", MIX_SCRIPT,
+               f"http://127.0.0.1:{port}", "--", mix]
+    r = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 120)
+    with open(out_path, "w") as f:
+        f.write(" ".join(command) + "\n\n" + r.stdout + r.stderr)
+    m = re.search(r"^wrk-json (\{.*\})$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise BenchError(f"wrk failed (exit {r.returncode}); its output: {out_path}")
+    return json.loads(m.group(1))
+
+
+def one_run(twin, mix, binary, env, psql_bin, args, out_dir):
+    postgres, redis = env
+    url = postgres["URL"]
+    psql(psql_bin, url, "-f", os.path.join(SERVICE_DIR, "seed.sql"))
+    servers.redis_command(redis["PORT"], "FLUSHALL", timeout=10.0)
+    servers.redis_command(redis["PORT"], "CONFIG", "RESETSTAT", timeout=5.0)
+    xacts0, scans0 = database_counters(psql_bin, url)
+    stem = os.path.join(out_dir, f"{twin}-{mix}")
+    with open(stem + ".stderr.txt", "w") as err:
+        p, port = start_twin(binary, postgres, redis, args.service_threads, err)
+        failure = None
+        try:
+            status, before = http_get(port, "/metrics")
+            if status != 200:
+                raise BenchError(f"{twin}: GET /metrics answered {status}")
+            log(f"{twin} / {mix}: {args.duration} s of load on port {port}")
+            w = run_wrk(port, mix, args, stem + ".wrk.txt")
+            status, after = http_get(port, "/metrics")
+            if status != 200:
+                raise BenchError(f"{twin}: GET /metrics answered {status} after the run")
+            rss = peak_rss_kib(p.pid)
+        finally:
+            failure = stop_twin(p)
+    if failure:
+        raise BenchError(f"{twin} did not stop cleanly on SIGTERM ({failure}); "
+                         f"its stderr: {stem}.stderr.txt")
+    xacts1, scans1 = database_counters(psql_bin, url)
+    commands = redis_commandstats(redis["PORT"])
+    for own in ("info", "config", "config|resetstat", "info|commandstats"):
+        commands.pop(own, None)
+    m0, m1 = metric_sums(before, METRICS), metric_sums(after, METRICS)
+    d = {k: m1[k] - m0[k] for k in METRICS}
+    handled = d["service_requests_total"]
+    sent = w["requests"]
+    per = (lambda x: x / handled if handled else None)
+    errors = sum(w["errors"].values())
+    return {
+        "twin": twin, "mix": mix, "binary": shown(binary),
+        "requests": sent, "requests_handled": handled, "errors": w["errors"],
+        "requests_per_s": sent / (w["duration_us"] / 1e6) if w["duration_us"] else None,
+        "latency_us": w["latency_us"],
+        "handler_cpu_us_per_request": per(d["service_handler_cpu_seconds_total"] * 1e6),
+        "allocations_per_request": per(d["service_handler_allocations_total"]),
+        "allocated_bytes_per_request": per(d["service_handler_allocation_bytes_total"]),
+        "peak_rss_kib": rss,
+        "db_transactions_per_request": per(xacts1 - xacts0 - 1),
+        "db_table_scans_per_request": per(scans1 - scans0),
+        "redis_commands_per_request": per(sum(commands.values())),
+        "redis_commands": commands,
+        "ok": errors == 0,
+    }
+
+
+def shown(path):
+    """The path relative to the repository when it lies inside, else absolute."""
+    rel = os.path.relpath(path, ROOT)
+    return path if rel.startswith("..") else rel
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}"
+
+
+def write_report(report, out_dir):
+    with open(os.path.join(out_dir, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    lines = ["# The service twins under load", "",
+             f"{report['date']}, {report['machine']['cpu']} ({report['machine']['cpus']} CPUs), "
+             f"wrk {report['settings']['wrk_threads']} threads, "
+             f"{report['settings']['connections']} connections, "
+             f"{report['settings']['duration_s']} s per run, twins with "
+             f"{report['settings']['service_threads']} threads. Each run from a cold start "
+             "(database reseeded, Redis emptied, the twin started afresh).", "",
+             "| twin | mix | requests/s | p50 | p99 | handler CPU/req | allocs/req | "
+             "bytes/req | peak RSS | DB xacts/req | DB scans/req | Redis cmds/req | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["runs"]:
+        if "failed" in r:
+            lines.append(f"| {r['twin']} | {r['mix']} | failed: {r['failed']} |"
+                         + " |" * 10)
+            continue
+        lat = r["latency_us"]
+        lines.append(
+            f"| {r['twin']} | {r['mix']} | {fmt(r['requests_per_s'], 0)} | "
+            f"{fmt(lat['p50'] / 1000, 3)} ms | {fmt(lat['p99'] / 1000, 3)} ms | "
+            f"{fmt(r['handler_cpu_us_per_request'], 1)} us | "
+            f"{fmt(r['allocations_per_request'], 1)} | "
+            f"{fmt(r['allocated_bytes_per_request'], 0)} | "
+            f"{fmt((r['peak_rss_kib'] or 0) / 1024, 1)} MiB | "
+            f"{fmt(r['db_transactions_per_request'], 3)} | "
+            f"{fmt(r['db_table_scans_per_request'], 3)} | "
+            f"{fmt(r['redis_commands_per_request'], 3)} | {sum(r['errors'].values())} |")
+    lines += ["", "What the columns are: " + report["measures"], ""]
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="scripts/bench-service",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--twins", default="naive,frugal")
+    ap.add_argument("--mixes", default=",".join(MIXES))
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--service-threads", type=int, default=4)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "service"))
+    args = ap.parse_args(argv)
+    for name in ("duration", "connections", "wrk_threads", "service_threads"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.twins = [t for t in args.twins.split(",") if t]
+    args.mixes = [m for m in args.mixes.split(",") if m]
+    for t in args.twins:
+        if t not in TWINS:
+            ap.error(f"unknown twin '{t}' (known: {', '.join(TWINS)})")
+    for m in args.mixes:
+        if m not in MIXES:
+            ap.error(f"unknown mix '{m}' (known: {', '.join(MIXES)})")
+    if not args.twins or not args.mixes:
+        ap.error("--twins and --mixes need at least one name each")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    build_dir = os.path.abspath(args.build_dir)
+    binaries = {t: os.path.join(build_dir, "examples", TWINS[t]) for t in args.twins}
+    missing = [f"{TWINS[t]} ({shown(b)})" for t, b in binaries.items()
+               if not os.access(b, os.X_OK)]
+    if missing:
+        print(f"bench-service: not built: {', '.join(missing)}. The twins follow "
+              "examples/service/README.md and build where their dependencies are found "
+              "(cpp-httplib, libpq, hiredis, prometheus-cpp); run scripts/bench-service "
+              "without --no-build, or build them in that directory.", file=sys.stderr)
+        return 2
+    psql_bin = psql_program()
+    for program, path in (("wrk", shutil.which("wrk")), ("psql", psql_bin)):
+        if not path:
+            print(f"bench-service: {program} is not installed (scripts/install-deps)",
+                  file=sys.stderr)
+            return 2
+    out_dir = os.path.abspath(args.out)
+    os.makedirs(out_dir, exist_ok=True)
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release()},
+        "settings": {"duration_s": args.duration, "connections": args.connections,
+                     "wrk_threads": args.wrk_threads, "service_threads": args.service_threads,
+                     "mix_script": os.path.relpath(MIX_SCRIPT, ROOT)},
+        "measures": ("requests/s and latency from wrk; handler CPU time and allocations per "
+                     "request from the twin's /metrics (service_handler_cpu_seconds_total, "
+                     "service_handler_allocations_total, service_handler_allocation_bytes_total "
+                     "over service_requests_total, /metrics itself left out); peak RSS is VmHWM; "
+                     "DB xacts/req is xact_commit + xact_rollback of pg_stat_database and DB "
+                     "scans/req is seq_scan + idx_scan of pg_stat_user_tables "
+                     "(pg_stat_statements is not available), over the twin's whole life; "
+                     "Redis cmds/req from INFO commandstats; every per-request figure but wrk's divides by "
+                     "the requests the twin answered (service_requests_total)."),
+        "runs": [],
+    }
+    state_dir = tempfile.mkdtemp(prefix="frugal-bench-service-")
+    servers_up = fixtures(state_dir)
+    failed = False
+    try:
+        log("starting PostgreSQL and Redis")
+        postgres = servers_up.start(POSTGRES, "postgres")
+        redis = servers_up.start(REDIS, "redis")
+        psql(psql_bin, postgres["URL"], "-f", os.path.join(SERVICE_DIR, "schema.sql"))
+        for twin in args.twins:
+            for mix in args.mixes:
+                try:
+                    run = one_run(twin, mix, binaries[twin], (postgres, redis), psql_bin, args,
+                                  out_dir)
+                    if not run["ok"]:
+                        failed = True
+                        log(f"{twin} / {mix}: wrk counted errors {run['errors']}")
+                except (BenchError, OSError, subprocess.SubprocessError) as e:
+                    failed = True
+                    run = {"twin": twin, "mix": mix, "failed": str(e)}
+                    print(f"bench-service: {twin} / {mix}: {e}", file=sys.stderr)
+                report["runs"].append(run)
+                write_report(report, out_dir)
+    except BenchError as e:
+        print(f"bench-service: {e}", file=sys.stderr)
+        failed = True
+    finally:
+        servers_up.stop_all()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    write_report(report, out_dir)
+    log(f"report in {shown(out_dir)}/report.md and report.json")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
