@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -623,6 +624,16 @@ service_options parse_options(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals go to one sigwait thread: blocked first, so every thread started later inherits
+  // the mask and a SIGTERM during start-up waits for that thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   const service_options opts = parse_options(argc, argv);
   service_config initial;
   if (!opts.config_file.empty()) {
@@ -634,15 +645,6 @@ int main(int argc, char** argv) {
     }
     initial = *loaded;
   }
-
-  // Signals go to one sigwait thread: every thread started from here on has them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   api svc(opts, initial);
   http_server server;
@@ -700,7 +702,8 @@ int main(int argc, char** argv) {
   }
   server.raise_backlog();
 
-  std::thread signal_thread([&server, &svc, signals, file = opts.config_file] {
+  std::atomic<bool> served{false};
+  std::thread signal_thread([&server, &svc, &served, signals, file = opts.config_file] {
     for (;;) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
@@ -718,11 +721,17 @@ int main(int argc, char** argv) {
         return next;
       });
     }
-    server.stop();
+    // cpp-httplib's stop() does nothing to a server whose accept loop has not started yet: a
+    // signal that arrives that early is answered once the loop runs.
+    while (!served.load()) {
+      server.stop();
+      std::this_thread::sleep_for(10ms);
+    }
   });
 
   std::cout << "listening on 127.0.0.1:" << opts.port << std::endl;
   server.listen_after_bind();
+  served.store(true);
   // Ends the sigwait thread also when the server stopped on its own (an accept failure).
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
