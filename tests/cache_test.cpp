@@ -976,3 +976,59 @@ TEST_CASE("invalidate_if takes an entry whose add event is still queued", "[cach
   c.run_pending_tasks();
   REQUIRE(c.entry_count() == 100);
 }
+
+TEST_CASE("readers without a shared lock: more threads than stripes, writers on the same shards",
+          "[cache][concurrent]") {
+  // Two shards, so readers and writers meet on every shard; more reader threads than read
+  // stripes (four per hardware thread, at most 64), so some share a stripe and take the
+  // shard's read lock. A value is always key * 1000 + version: a reader that saw a half-written
+  // or freed entry would read something else (and ASan or TSan would say so).
+  frugal::cache<int, long> c({.max_capacity = 200, .shards = 2, .write_buffer = 16});
+  const unsigned readers = std::min(2 * 4 * std::max(1u, std::thread::hardware_concurrency()), 80u);
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0}, seen{0};
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < readers; ++r) {
+    threads.emplace_back([&, r] {
+      for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        const int k = static_cast<int>((static_cast<unsigned>(i) * 7 + r) % 300);
+        if (i % 2 == 0) {
+          if (auto v = c.get(k)) {
+            if (*v / 1000 != k) bad.fetch_add(1);
+            seen.fetch_add(1, std::memory_order_relaxed);
+          }
+        } else {
+          c.visit(k, [&](const long& v) {
+            if (v / 1000 != k) bad.fetch_add(1);
+          });
+        }
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 4000; ++i) {
+        const int k = (i * 13 + w) % 300;
+        if (i % 5 == 0) {
+          c.invalidate(k);
+        } else {
+          c.insert(k, static_cast<long>(k) * 1000 + i % 1000);
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  REQUIRE(bad.load() == 0);
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() <= 200);
+  // Every hit is counted once, recorded or dropped.
+  const auto before = c.stats();
+  int hits = 0;
+  for (int k = 0; k < 300; ++k) hits += c.get(k) ? 1 : 0;
+  const auto after = c.stats();
+  REQUIRE(after.hits - before.hits == static_cast<std::uint64_t>(hits));
+  REQUIRE(after.misses - before.misses == static_cast<std::uint64_t>(300 - hits));
+}

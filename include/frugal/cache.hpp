@@ -127,8 +127,9 @@ struct cache_options {
   std::function<void(const K&, const std::shared_ptr<const V>&, removal_cause)> eviction_listener{};
   /// The most keys one call of a `get_all` batch function receives (at least 1).
   std::size_t max_batch = 1000;
-  /// The number of table shards and read-buffer stripes, rounded up to a power of two; 0:
-  /// four per hardware thread, at most 64.
+  /// The number of table shards (each with its own reader-writer lock), rounded up to a power
+  /// of two, at most 1024; 0: sixteen per hardware thread, at least 64, at most 1024. Many
+  /// shards keep threads that read different keys off each other's lock words.
   std::size_t shards = 0;
   /// The number of add/remove events writers may queue before one of them must drain them
   /// (at least 2). Between maintenances the cache holds at most the capacity plus this many
@@ -139,7 +140,8 @@ struct cache_options {
 namespace detail::cache {
 
 /// A reader-writer spin lock of one word: readers add 4, a writer sets bit 0, a waiting writer
-/// sets bit 1 so new readers hold back. Waiters yield the CPU after a few spins.
+/// sets bit 1 so new readers hold back. Waiters yield the CPU after a few spins. The cache's
+/// fast readers do not touch it: they claim their read-buffer stripe instead (cache::lookup).
 class rw_lock {
  public:
   void lock_shared() noexcept {
@@ -157,7 +159,8 @@ class rw_lock {
     for (unsigned spins = 0;; ++spins) {
       std::uint32_t s = state_.load(std::memory_order_relaxed);
       if ((s & ~std::uint32_t{2}) == 0) {
-        if (state_.compare_exchange_weak(s, 1, std::memory_order_acquire,
+        // seq_cst: pairs with the fast readers' slot claim (see cache::lookup).
+        if (state_.compare_exchange_weak(s, 1, std::memory_order_seq_cst,
                                          std::memory_order_relaxed)) {
           return;
         }
@@ -168,6 +171,8 @@ class rw_lock {
     }
   }
   void unlock() noexcept { state_.fetch_and(~std::uint32_t{1}, std::memory_order_release); }
+  /// Returns true while a writer holds the lock.
+  bool writer_active() const noexcept { return (state_.load(std::memory_order_seq_cst) & 1) != 0; }
 
  private:
   static void pause(unsigned spins) noexcept {
@@ -193,6 +198,9 @@ inline std::int64_t saturating_add(std::int64_t t, std::int64_t d) noexcept {
 
 inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
+// The cache line size the layout of entries and shards assumes.
+inline constexpr std::size_t line_size = 64;
+
 template <class H>
 concept transparent = requires {
   typename H::is_transparent;
@@ -205,14 +213,22 @@ concept transparent = requires {
 /// thread at the same time. Not copyable or movable.
 template <class K, class V, class Hash = cache_hash<K>, class Eq = std::equal_to<>>
 class cache {
-  struct entry : detail::cache::policy_hook {
+  struct entry_head : detail::cache::policy_hook {
+    std::atomic<std::int64_t> last_access{0};  // time to idle only
+    std::atomic<bool> removed{false};          // taken out of the table
+  };
+  // The key and value (only read once in the table) start 128 bytes after the start of
+  // make_shared's block (16 bytes of reference counts, then the entry), so they never share a
+  // cache line with the counts or with the policy's hook, which every maintenance that
+  // applies a read rewrites: a thread that reads a key keeps its copy of the line. Padding,
+  // not alignas: an over-aligned entry would need the slower aligned operator new.
+  struct entry : entry_head {
     template <class KK, class... A>
     entry(KK&& k, A&&... a) : key(std::forward<KK>(k)), value(std::forward<A>(a)...) {}
+    std::byte pad[sizeof(entry_head) < 112 ? 112 - sizeof(entry_head) : 1] = {};
     const K key;
     const V value;
     std::int64_t write_deadline = detail::cache::never;  // immutable once in the table
-    std::atomic<std::int64_t> last_access{0};            // time to idle only
-    std::atomic<bool> removed{false};                    // taken out of the table
   };
   using entry_ptr = std::shared_ptr<entry>;
 
@@ -238,14 +254,15 @@ class cache {
       FRUGAL_THROW(std::invalid_argument("cache: write_buffer must be at least 2, got " +
                                          std::to_string(options_.write_buffer)));
     }
+    const std::size_t cpus = std::max(1u, std::thread::hardware_concurrency());
     std::size_t n = options_.shards;
-    if (n == 0)
-      n = std::min<std::size_t>(64, 4 * std::max(1u, std::thread::hardware_concurrency()));
+    if (n == 0) n = std::clamp<std::size_t>(16 * cpus, 64, 1024);
     n = std::bit_ceil(std::min<std::size_t>(n, 1024));
     shard_count_ = n;
     shard_shift_ = 64u - static_cast<unsigned>(std::countr_zero(n));
     shards_ = std::make_unique<shard[]>(n);
-    stripes_ = std::make_unique<stripe[]>(n);
+    stripe_count_ = std::bit_ceil(std::min<std::size_t>(4 * cpus, 64));
+    stripes_ = std::make_unique<stripe[]>(stripe_count_);
     has_expiry_ = options_.time_to_live || options_.time_to_idle ||
                   static_cast<bool>(options_.expire_after_write);
     ttl_ = options_.time_to_live ? options_.time_to_live->count() : detail::cache::never;
@@ -273,8 +290,8 @@ class cache {
     return out;
   }
 
-  /// Calls `f(const V&)` with the value of `key` while the entry is protected by its shard's
-  /// read lock, without touching a reference count; returns true when it found a live value.
+  /// Calls `f(const V&)` with the value of `key` while the shard's writers wait, without
+  /// touching a reference count or a shared lock; returns true when it found a live value.
   /// Never allocates. `f` must be short and must not call this cache (writers of the shard
   /// wait for it). Throws what Hash, Eq, the clock and `f` throw.
   template <class Q = K, class F>
@@ -325,7 +342,7 @@ class cache {
     shard& s = shard_for(h);
     bool found = false;
     for (;;) {
-      s.lock.lock();
+      lock_shard(s);
       std::unique_lock buffer(events_mutex_);
       if (events_.size() + 1 > options_.write_buffer) {
         buffer.unlock();
@@ -357,7 +374,7 @@ class cache {
       maintain_locked(true);
       for (std::size_t i = 0; i < shard_count_; ++i) {
         shard& s = shards_[i];
-        s.lock.lock();
+        lock_shard(s);
         struct unlock_on_exit {
           shard& s;
           ~unlock_on_exit() { s.lock.unlock(); }
@@ -433,7 +450,7 @@ class cache {
       if ((out[i] = get(keys[i]))) continue;
       const std::uint64_t h = hash_of(keys[i]);
       shard& s = shard_for(h);
-      s.lock.lock();
+      lock_shard(s);
       struct unlock_on_exit {
         shard& s;
         ~unlock_on_exit() { s.lock.unlock(); }
@@ -488,8 +505,10 @@ class cache {
   /// lag by their latest lookups.
   cache_stats stats() const noexcept {
     cache_stats s;
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      s.hits += stripes_[i].hits.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < stripe_count_; ++i) {
+      // Every hit either advanced a stripe's head (its read was recorded) or was dropped.
+      s.hits += stripes_[i].head.load(std::memory_order_relaxed) +
+                stripes_[i].dropped.load(std::memory_order_relaxed);
       s.misses += stripes_[i].misses.load(std::memory_order_relaxed);
     }
     s.loads = loads_.load(std::memory_order_relaxed);
@@ -621,14 +640,20 @@ class cache {
     }
   };
 
-  // One stripe of the read buffer: a lossy ring of the entries recent reads hit (a read that
-  // finds it full drops its record), and this stripe's hit and miss counts.
+  // One stripe of the read buffer, used by the threads whose number maps to it. A reader
+  // claims the stripe by writing its shard's number + 1 into `reader` (0: free); while it
+  // holds the claim, writers of that shard wait for it (lock_shard), so the reader needs no
+  // shard lock, and it is the only thread that pushes to `ring`, a single-producer ring of
+  // the entries recent reads hit (the policy mutex's holder consumes it). A reader that finds
+  // the stripe claimed by another thread of the same stripe takes the shard's read lock and
+  // does not record its read. `head` counts the recorded hits and `dropped` the others.
   struct alignas(64) stripe {
-    static constexpr std::uint32_t capacity = 16;
-    std::atomic<std::uint32_t> head{0};
-    std::atomic<std::uint32_t> tail{0};
-    std::atomic<std::uint64_t> hits{0};
+    static constexpr std::uint64_t capacity = 16;
+    std::atomic<std::uint32_t> reader{0};
+    std::atomic<std::uint64_t> head{0};
+    std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> misses{0};
+    alignas(64) std::atomic<std::uint64_t> tail{0};
     std::atomic<entry*> ring[capacity] = {};
   };
 
@@ -655,13 +680,27 @@ class cache {
   std::uint64_t hash_of(const Q& key) const {
     return detail::cache::mix(static_cast<std::uint64_t>(hash_(key)));
   }
-  shard& shard_for(std::uint64_t h) const noexcept {
-    return shards_[shard_count_ == 1 ? 0 : static_cast<std::size_t>(h >> shard_shift_)];
+  std::size_t shard_index(std::uint64_t h) const noexcept {
+    return shard_count_ == 1 ? 0 : static_cast<std::size_t>(h >> shard_shift_);
+  }
+  shard& shard_for(std::uint64_t h) const noexcept { return shards_[shard_index(h)]; }
+
+  // Takes a shard's write lock and waits until no fast reader holds a claim on it (see
+  // lookup). O(stripes).
+  void lock_shard(shard& s) const noexcept {
+    s.lock.lock();
+    const auto claim = static_cast<std::uint32_t>(&s - shards_.get()) + 1;
+    for (std::size_t i = 0; i < stripe_count_; ++i) {
+      for (unsigned spins = 0; stripes_[i].reader.load(std::memory_order_seq_cst) == claim;
+           ++spins) {
+        if (spins > 16) std::this_thread::yield();
+      }
+    }
   }
   stripe& my_stripe() const noexcept {
     static std::atomic<std::uint32_t> next{0};
     thread_local const std::uint32_t id = next.fetch_add(1, std::memory_order_relaxed);
-    return stripes_[id & (shard_count_ - 1)];
+    return stripes_[id & (stripe_count_ - 1)];
   }
 
   std::int64_t now_ns() const {
@@ -675,19 +714,44 @@ class cache {
   }
   bool live(const entry& e) const { return !has_expiry_ || deadline_of(e) > now_ns(); }
 
-  // The read path of get and visit: finds a live entry under the shard's read lock, hands it
-  // to `use`, records the access and the hit or miss.
+  // The read path of get and visit. The fast way: claim this thread's stripe for the key's
+  // shard (one atomic exchange on a line no other thread writes while this one reads),
+  // check that no writer holds the shard, look up and record the hit in the stripe's ring
+  // with plain stores. A writer sets its lock bit before it waits for the claims of its shard
+  // (lock_shard), and a reader claims before it checks the bit: both are sequentially
+  // consistent, so either the reader sees the writer and backs off, or the writer sees the
+  // claim and waits. When the stripe is taken (another thread of the same stripe is reading)
+  // or a writer holds the shard, the shard's read lock is taken instead.
   template <class Q, class Use>
   bool lookup(const Q& key, Use&& use) const {
     const std::uint64_t h = hash_of(key);
-    const shard& s = shard_for(h);
+    const std::size_t index = shard_index(h);
+    const shard& s = shards_[index];
     stripe& st = my_stripe();
     const std::int64_t now = has_expiry_ ? now_ns() : 0;
+    std::uint32_t free_claim = 0;
+    if (st.reader.compare_exchange_strong(free_claim, static_cast<std::uint32_t>(index) + 1,
+                                          std::memory_order_seq_cst)) {
+      if (!s.lock.writer_active()) {
+        struct release_on_exit {
+          stripe& st;
+          ~release_on_exit() { st.reader.store(0, std::memory_order_release); }
+        } guard{st};
+        return find_and_use<true>(s, st, h, key, now, use);
+      }
+      st.reader.store(0, std::memory_order_release);
+    }
     s.lock.lock_shared();
     struct unlock_on_exit {
       const shard& s;
       ~unlock_on_exit() { s.lock.unlock_shared(); }
     } guard{s};
+    return find_and_use<false>(s, st, h, key, now, use);
+  }
+
+  template <bool Claimed, class Q, class Use>
+  bool find_and_use(const shard& s, stripe& st, std::uint64_t h, const Q& key, std::int64_t now,
+                    Use& use) const {
     const slot* sl = s.find(h, key, eq_);
     if (sl == nullptr || (has_expiry_ && deadline_of(*sl->e) <= now)) {
       st.misses.fetch_add(1, std::memory_order_relaxed);
@@ -696,20 +760,19 @@ class cache {
     entry* e = sl->e.get();
     if (tti_ != detail::cache::never) e->last_access.store(now, std::memory_order_relaxed);
     use(sl->e);
-    st.hits.fetch_add(1, std::memory_order_relaxed);
-    // Record the access while the entry is in the table (see drain_reads).
-    // A full stripe is drained first when the policy mutex is free (so one thread loses no
-    // record); under contention the record is dropped.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::uint32_t head = st.head.load(std::memory_order_relaxed);
-      if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity) {
-        if (st.head.compare_exchange_strong(head, head + 1, std::memory_order_relaxed)) {
-          st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_release);
-        }
-        break;
+    if constexpr (Claimed) {
+      // Record the access while the entry is in the table (see drain_reads). A full ring is
+      // drained first when the policy mutex is free (so one thread loses no record); under
+      // contention the record is dropped and counted as a dropped hit.
+      const std::uint64_t head = st.head.load(std::memory_order_relaxed);
+      if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity ||
+          drain_reads_if_free()) {
+        st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_relaxed);
+        st.head.store(head + 1, std::memory_order_release);
+        return true;
       }
-      if (attempt == 0 && !drain_reads_if_free()) break;
     }
+    st.dropped.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -753,7 +816,7 @@ class cache {
     const std::uint64_t h = e->hash;
     shard& s = shard_for(h);
     if (options_.max_capacity == 0) {
-      s.lock.lock();
+      lock_shard(s);
       if (loaded != nullptr) s.loading.erase(*loaded);
       s.lock.unlock();
       removals_[0].fetch_add(1, std::memory_order_relaxed);
@@ -763,7 +826,7 @@ class cache {
       return;
     }
     for (;;) {
-      s.lock.lock();
+      lock_shard(s);
       std::unique_lock buffer(events_mutex_);
       if (events_.size() + 2 > options_.write_buffer) {
         buffer.unlock();
@@ -798,7 +861,7 @@ class cache {
     std::shared_ptr<load_state> st;
     bool owner = false;
     {
-      s.lock.lock();
+      lock_shard(s);
       struct unlock_on_exit {
         shard& s;
         ~unlock_on_exit() { s.lock.unlock(); }
@@ -826,7 +889,7 @@ class cache {
         out = value_ptr(*made, &(*made)->value);
         store(std::move(*made), &key);
       } else {
-        s.lock.lock();
+        lock_shard(s);
         s.loading.erase(key);
         s.lock.unlock();
       }
@@ -837,7 +900,7 @@ class cache {
     } catch (...) {
       if (!st->done) {
         count_load(start, false);
-        s.lock.lock();
+        lock_shard(s);
         s.loading.erase(key);
         s.lock.unlock();
         st->fail(std::current_exception());
@@ -885,7 +948,7 @@ class cache {
         const std::uint64_t h = hash_of(key);
         shard& s = shard_for(h);
         std::shared_ptr<load_state> st;
-        s.lock.lock();
+        lock_shard(s);
         if (auto it = s.loading.find(key); it != s.loading.end()) {
           st = std::move(it->second);
           s.loading.erase(it);
@@ -902,7 +965,7 @@ class cache {
   void finish_owned(const K& key, std::optional<V>& value) {
     const std::uint64_t h = hash_of(key);
     shard& s = shard_for(h);
-    s.lock.lock();
+    lock_shard(s);
     std::shared_ptr<load_state> st = s.loading.find(key)->second;
     s.lock.unlock();
     value_ptr out;
@@ -911,7 +974,7 @@ class cache {
       out = value_ptr(e, &e->value);
       store(std::move(e), &key);
     } else {
-      s.lock.lock();
+      lock_shard(s);
       s.loading.erase(key);
       s.lock.unlock();
     }
@@ -955,19 +1018,15 @@ class cache {
 
   // Applies every recorded read. A record is pushed while its entry is in the table, and an
   // entry is freed only by the maintenance after the one that took it out of the table,
-  // after this drain: so every pointer found here is alive. A slot reserved but not yet
-  // written is waited for (its writer is between two instructions).
+  // after this drain: so every pointer found here is alive.
   void drain_reads() const {
-    for (std::size_t i = 0; i < shard_count_; ++i) {
+    for (std::size_t i = 0; i < stripe_count_; ++i) {
       stripe& st = stripes_[i];
-      const std::uint32_t head = st.head.load(std::memory_order_acquire);
-      std::uint32_t tail = st.tail.load(std::memory_order_relaxed);
+      const std::uint64_t head = st.head.load(std::memory_order_acquire);
+      std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
       for (; tail != head; ++tail) {
-        std::atomic<entry*>& cell = st.ring[tail & (stripe::capacity - 1)];
-        entry* e;
-        // Only the policy mutex's holder empties cells: a load and a store, no exchange.
-        while ((e = cell.load(std::memory_order_acquire)) == nullptr) std::this_thread::yield();
-        cell.store(nullptr, std::memory_order_relaxed);
+        // The head's release store published the cell.
+        entry* e = st.ring[tail & (stripe::capacity - 1)].load(std::memory_order_relaxed);
         if (e->where != detail::cache::queue::none) policy_.on_access(e);
       }
       st.tail.store(tail, std::memory_order_release);
@@ -1027,7 +1086,7 @@ class cache {
   void evict(entry* e, removal_cause cause) {
     unlink(e);
     shard& s = shard_for(e->hash);
-    s.lock.lock();
+    lock_shard(s);
     slot* sl = s.find_entry(e);
     entry_ptr taken = sl != nullptr ? s.take(sl) : nullptr;
     s.lock.unlock();
@@ -1049,6 +1108,7 @@ class cache {
 
   // Tells the listener what the last maintenance removed, outside every lock.
   void deliver() {
+    if (!options_.eviction_listener) return;  // nothing is ever noted
     std::vector<event> batch;
     {
       std::lock_guard lock(policy_mutex_);
@@ -1077,6 +1137,7 @@ class cache {
   std::size_t shard_count_ = 1;
   unsigned shard_shift_ = 64;
   std::unique_ptr<shard[]> shards_;
+  std::size_t stripe_count_ = 1;
   std::unique_ptr<stripe[]> stripes_;
   bool has_expiry_ = false;
   std::int64_t ttl_ = detail::cache::never;
