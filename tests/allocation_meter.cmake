@@ -13,3 +13,20 @@ foreach(variant IN ITEMS unlinked both)
     TEST_PREFIX "allocation_meter (${variant}): " PROPERTIES LABELS unit
     ENVIRONMENT "ASAN_OPTIONS=allocator_may_return_null=1")
 endforeach()
+
+# A -fvisibility=hidden shared library built in another mode than the program (the hook's
+# state has one name in every mode, and is exported) measures through the program's hook.
+add_library(allocation_meter_dso_lib SHARED allocation_meter_dso/lib.cpp)
+target_link_libraries(allocation_meter_dso_lib PRIVATE frugal::frugal)
+target_compile_definitions(allocation_meter_dso_lib PRIVATE
+  $<IF:$<CONFIG:Debug>,NDEBUG,FRUGAL_HARDENED>)
+set_target_properties(allocation_meter_dso_lib PROPERTIES CXX_VISIBILITY_PRESET hidden
+  VISIBILITY_INLINES_HIDDEN ON)
+frugal_target_warnings(allocation_meter_dso_lib)
+add_executable(allocation_meter_dso allocation_meter_dso/main.cpp)
+target_link_libraries(allocation_meter_dso PRIVATE frugal::frugal allocation_meter_dso_lib)
+frugal_target_warnings(allocation_meter_dso)
+add_test(NAME "allocation_meter: a hidden-visibility shared library in another build mode"
+  COMMAND allocation_meter_dso)
+set_tests_properties("allocation_meter: a hidden-visibility shared library in another build mode"
+  PROPERTIES LABELS unit)

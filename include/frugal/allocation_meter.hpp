@@ -53,12 +53,15 @@ struct allocation_totals {
 /// unit defined FRUGAL_DEFINE_ALLOCATION_METER (or FRUGAL_DEFINE_ALLOCATION_COUNTER) before
 /// including this header, and its static initialisation has run (always by `main`).
 /// Never throws. O(1).
-inline bool allocation_meter_available() noexcept { return detail::allocation_hook_linked; }
+inline bool allocation_meter_available() noexcept {
+  return ::frugal::detail_alloc_hooks::allocation_hook_linked;
+}
 
 /// Returns the current thread's running totals since it started (zeros without the hook).
 /// Subtract two readings to measure a stretch of code. Never allocates, never throws. O(1).
 inline allocation_totals thread_allocation_totals() noexcept {
-  const detail::allocation_hook_totals& t = detail::allocation_hook_thread;
+  const ::frugal::detail_alloc_hooks::allocation_hook_totals& t =
+      ::frugal::detail_alloc_hooks::allocation_hook_thread;
   return {t.allocations, t.bytes, t.deallocations};
 }
 
@@ -75,7 +78,8 @@ class allocation_meter_scope {
  public:
   /// Starts measuring. Never throws.
   allocation_meter_scope() noexcept
-      : owner_(&detail::allocation_hook_thread), start_(thread_allocation_totals()) {}
+      : owner_(&::frugal::detail_alloc_hooks::allocation_hook_thread),
+        start_(thread_allocation_totals()) {}
   allocation_meter_scope(const allocation_meter_scope&) = delete;
   allocation_meter_scope& operator=(const allocation_meter_scope&) = delete;
 
@@ -96,7 +100,9 @@ class allocation_meter_scope {
   }
 
  private:
-  bool on_own_thread() const noexcept { return owner_ == &detail::allocation_hook_thread; }
+  bool on_own_thread() const noexcept {
+    return owner_ == &::frugal::detail_alloc_hooks::allocation_hook_thread;
+  }
 
   allocation_totals since_start() const noexcept {
     const allocation_totals now = thread_allocation_totals();
@@ -104,7 +110,7 @@ class allocation_meter_scope {
             now.deallocations - start_.deallocations};
   }
 
-  const detail::allocation_hook_totals* owner_;
+  const ::frugal::detail_alloc_hooks::allocation_hook_totals* owner_;
   allocation_totals start_;
   allocation_totals end_{};
   bool stopped_ = false;

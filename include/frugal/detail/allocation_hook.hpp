@@ -35,9 +35,11 @@
 
 // Outside the versioned inline namespace on purpose: the one translation unit with the
 // operators writes these variables and every other one reads them, whatever its build mode
-// (NDEBUG, FRUGAL_HARDENED, -fno-exceptions), so they must have one name in all of them.
+// (NDEBUG, FRUGAL_HARDENED, -fno-exceptions), so they must have one name in all of them. The
+// namespace has a name of its own: reopening `frugal::detail` would land in the inline
+// namespace's `detail` on g++ (which looks through inline namespaces) and not on clang.
 // Exported, so that shared objects built with -fvisibility=hidden read the program's totals.
-namespace frugal::detail {
+namespace frugal::detail_alloc_hooks {
 
 // One thread's running totals since it started. Trivial, so that touching it from inside
 // `operator new` needs no TLS initialisation guard and never allocates.
@@ -63,7 +65,7 @@ FRUGAL_ALWAYS_INLINE void allocation_hook_on_deallocate() noexcept {
   ++allocation_hook_thread.deallocations;
 }
 
-}  // namespace frugal::detail
+}  // namespace frugal::detail_alloc_hooks
 
 #endif  // FRUGAL_DETAIL_ALLOCATION_HOOK_HPP
 
@@ -75,13 +77,13 @@ FRUGAL_ALWAYS_INLINE void allocation_hook_on_deallocate() noexcept {
 namespace frugal::detail_alloc_hooks {
 
 // Ordered before any later static initialiser of this translation unit.
-[[maybe_unused]] const bool registered = (::frugal::detail::allocation_hook_linked = true);
+[[maybe_unused]] const bool registered = (allocation_hook_linked = true);
 
 // Counts the requested size: `new T[0]` is one allocation of 0 bytes (malloc gets 1).
 inline void* allocate(std::size_t size) {
   for (;;) {
     if (void* p = std::malloc(size == 0 ? 1 : size)) {
-      ::frugal::detail::allocation_hook_on_allocate(size);
+      allocation_hook_on_allocate(size);
       return p;
     }
     std::new_handler handler = std::get_new_handler();
@@ -103,7 +105,7 @@ inline void* allocate_aligned(std::size_t size, std::align_val_t al) {
   if (rounded == 0) FRUGAL_THROW(std::bad_alloc());
   for (;;) {
     if (void* p = std::aligned_alloc(align, rounded)) {
-      ::frugal::detail::allocation_hook_on_allocate(size);
+      allocation_hook_on_allocate(size);
       return p;
     }
     std::new_handler handler = std::get_new_handler();
@@ -121,7 +123,7 @@ inline void* allocate_nothrow(std::size_t size) noexcept {
   }
 #else
   void* p = std::malloc(size == 0 ? 1 : size);
-  if (p) ::frugal::detail::allocation_hook_on_allocate(size);
+  if (p) allocation_hook_on_allocate(size);
   return p;
 #endif
 }
@@ -138,14 +140,14 @@ inline void* allocate_aligned_nothrow(std::size_t size, std::align_val_t al) noe
   const std::size_t rounded = aligned_size(size, align);
   if (rounded == 0) return nullptr;
   void* p = std::aligned_alloc(align, rounded);
-  if (p) ::frugal::detail::allocation_hook_on_allocate(size);
+  if (p) allocation_hook_on_allocate(size);
   return p;
 #endif
 }
 
 inline void release(void* p) noexcept {
   if (p != nullptr) {
-    ::frugal::detail::allocation_hook_on_deallocate();
+    allocation_hook_on_deallocate();
     std::free(p);
   }
 }

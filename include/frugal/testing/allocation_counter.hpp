@@ -43,7 +43,8 @@ struct allocation_stats {
 namespace detail {
 
 inline allocation_stats thread_totals() noexcept {
-  const ::frugal::detail::allocation_hook_totals& t = ::frugal::detail::allocation_hook_thread;
+  const ::frugal::detail_alloc_hooks::allocation_hook_totals& t =
+      ::frugal::detail_alloc_hooks::allocation_hook_thread;
   return {static_cast<std::size_t>(t.allocations), static_cast<std::size_t>(t.bytes),
           static_cast<std::size_t>(t.deallocations)};
 }
@@ -53,7 +54,7 @@ inline allocation_stats thread_totals() noexcept {
 /// Returns true when the counting `operator new` is linked into this program (one translation
 /// unit defined FRUGAL_DEFINE_ALLOCATION_COUNTER before including this header).
 inline bool allocation_counting_available() noexcept {
-  return ::frugal::detail::allocation_hook_linked;
+  return ::frugal::detail_alloc_hooks::allocation_hook_linked;
 }
 
 /// Counts the current thread's heap allocations from construction until `stop()` or
