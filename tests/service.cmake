@@ -2,6 +2,8 @@
 # against their own PostgreSQL and Redis (fixtures service_postgres and service_redis):
 #   service/<twin>/replay     examples/service/requests.json answered byte for byte as
 #                             examples/service/expected/replay.txt says
+#   service/frugal/replay_naive_parts  the same with every part of the frugal twin swapped
+#                             for the naive twin's way (FRUGAL_SERVICE_NAIVE_PARTS=all)
 #   service/<twin>/bad_input  malformed requests answered 4xx, the process still serves
 #   service/<twin>/faults     Redis or PostgreSQL stopped and restarted
 #   service/<twin>/sighup     the configuration file reloaded
@@ -36,5 +38,14 @@ function(_frugal_service_tests)
       frugal_requires_servers(service/${twin}/${check} service_postgres service_redis)
       set_tests_properties(service/${twin}/${check} PROPERTIES TIMEOUT 180)
     endforeach()
+    if(twin STREQUAL "frugal")
+      # Every part swapped for the naive twin's way (--naive-parts all) answers the same.
+      add_test(NAME service/frugal/replay_naive_parts COMMAND ${FRUGAL_PYTHON} ${scripts}/replay.py
+        ${binary} --actual ${PROJECT_BINARY_DIR}/examples/service-frugal-naive-parts.replay.txt)
+      frugal_requires_servers(service/frugal/replay_naive_parts service_postgres service_redis)
+      set_property(TEST service/frugal/replay_naive_parts APPEND PROPERTY ENVIRONMENT
+        FRUGAL_SERVICE_NAIVE_PARTS=all)
+      set_tests_properties(service/frugal/replay_naive_parts PROPERTIES TIMEOUT 180)
+    endif()
   endforeach()
 endfunction()

@@ -6,8 +6,14 @@
 // users go through a tiered_cache (frugal::cache in front of Redis, one `= ANY($1)` query for
 // the misses of a page), PostgreSQL sessions come from a pool, POST /posts is one multi-row
 // INSERT, and the metrics are frugal's. docs/service.md says which part saves what.
+//
+// Each part can be swapped for the naive twin's way of doing the same job
+// (`--naive-parts cache,batch,...` or FRUGAL_SERVICE_NAIVE_PARTS), with the same answers, so
+// that a difference under load can be put down to one part (scripts/bench-service
+// --attribution).
 #define FRUGAL_DEFINE_ALLOCATION_METER
 #include "meter_shim.hpp"
+#include "naive/json.hpp"
 #include "posts_json.hpp"
 
 #include <frugal/builder.hpp>
@@ -20,6 +26,7 @@
 #include <frugal/small_vector.hpp>
 #include <frugal/static_vector.hpp>
 
+#include <hiredis/hiredis.h>
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,19 +38,68 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 namespace {
 
 using namespace std::literals;
+
+// Parts swapped for the naive twin's ------------------------------------------------------
+
+// Which parts do their job the naive twin's way. Set once in main() before any thread starts.
+struct naive_parts {
+  bool cache = false;    // a mutex LRU map + hiredis GET/SETEX instead of tiered_cache
+  bool batch = false;    // one lookup per id of GET /users?ids= instead of one for the page
+  bool pool = false;     // a PostgreSQL connection per request instead of the pool
+  bool json = false;     // std::string escaping and concatenation instead of builder/cow_string
+  bool parse = false;    // std::string copies of the path, the id and the query
+  bool metrics = false;  // a mutex-guarded map of counters instead of frugal metrics
+  bool config = false;   // a mutex-guarded shared_ptr instead of shared_config
+};
+
+naive_parts naive;
+
+constexpr std::string_view part_names[] = {"cache", "batch",   "pool",  "json",
+                                           "parse", "metrics", "config"};
+
+// Reads a comma-separated list of part_names (or `all`, or nothing). Returns nothing and says
+// why in `error` for an unknown name.
+std::optional<naive_parts> parse_naive_parts(std::string_view list, std::string& error) {
+  naive_parts p;
+  bool* flags[] = {&p.cache, &p.batch, &p.pool, &p.json, &p.parse, &p.metrics, &p.config};
+  for (std::string_view name : frugal::split(list, ',')) {
+    name = frugal::trim(name);
+    if (name.empty()) continue;
+    bool known = false;
+    for (std::size_t i = 0; i < std::size(part_names); ++i) {
+      if (name == part_names[i] || name == "all") {
+        *flags[i] = true;
+        known = true;
+      }
+    }
+    if (!known) {
+      error = "unknown part '" + std::string(name) +
+              "' (known: cache, batch, pool, json, parse, metrics, config, all)";
+      return std::nullopt;
+    }
+  }
+  return p;
+}
 
 // Configuration -----------------------------------------------------------------------------
 
@@ -161,6 +217,32 @@ struct service_metrics {
   }
 };
 
+// The naive part for metrics: every series is a string key in one map behind one mutex, the
+// label text built for each update, as a hand-rolled registry does. The histogram keeps only
+// its sum and count.
+class naive_counters {
+ public:
+  void add(const std::string& series, double value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    values_[series] += value;
+  }
+
+  // Appends every series as an exposition line.
+  void write(std::string& out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [series, value] : values_) {
+      std::ostringstream line;
+      line.precision(17);
+      line << series << ' ' << value << '\n';
+      out += line.str();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, double> values_;
+};
+
 double thread_cpu_seconds() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -178,11 +260,19 @@ struct no_such_user {};
 // set_content would copy into it, so the buffer we built is moved in.
 void send_json(httplib::Response& res, int status, std::string&& body) {
   res.status = status;
+  if (naive.json) {
+    res.set_content(body, "application/json");  // the naive part: a copy
+    return;
+  }
   res.body = std::move(body);
   res.set_header("Content-Type", "application/json");
 }
 
 void send_error(httplib::Response& res, int status, std::string_view message) {
+  if (naive.json) {
+    send_json(res, status, "{\"error\":\"" + naive::escape_json(std::string(message)) + "\"}");
+    return;
+  }
   send_json(res, status, frugal::str_cat("{\"error\":\"", message, "\"}"));
 }
 
@@ -194,6 +284,114 @@ std::optional<std::int64_t> parse_id(std::string_view s) noexcept {
   }
   return frugal::parse<std::int64_t>(s);  // empty when past 2^63-1
 }
+
+// The naive part for the cache: an LRU list with a map into it behind one mutex, entries
+// expire after the TTL; Redis through one hiredis connection per thread, GET and SETEX, one
+// command per id.
+class naive_user_cache {
+ public:
+  naive_user_cache(std::size_t capacity, int redis_port)
+      : capacity_(capacity), redis_port_(redis_port) {}
+
+  std::optional<std::string> get_local(std::int64_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto found = index_.find(id);
+    if (found == index_.end()) return std::nullopt;
+    if (found->second->expires < std::chrono::steady_clock::now()) {
+      entries_.erase(found->second);
+      index_.erase(found);
+      return std::nullopt;
+    }
+    entries_.splice(entries_.begin(), entries_, found->second);
+    return found->second->value;
+  }
+
+  void put_local(std::int64_t id, const std::string& value, std::uint64_t ttl_seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto expires = std::chrono::steady_clock::now() +
+                         std::chrono::seconds(static_cast<std::int64_t>(ttl_seconds));
+    const auto found = index_.find(id);
+    if (found != index_.end()) {
+      found->second->value = value;
+      found->second->expires = expires;
+      entries_.splice(entries_.begin(), entries_, found->second);
+      return;
+    }
+    entries_.push_front(entry{id, value, expires});
+    index_[id] = entries_.begin();
+    if (entries_.size() > capacity_) {
+      index_.erase(entries_.back().id);
+      entries_.pop_back();
+    }
+  }
+
+  std::optional<std::string> redis_get(std::int64_t id) {
+    redisContext* c = connection();
+    if (c == nullptr) return std::nullopt;
+    const std::string key = "user:" + std::to_string(id);
+    auto* reply = static_cast<redisReply*>(redisCommand(c, "GET %s", key.c_str()));
+    if (reply == nullptr) return std::nullopt;
+    std::optional<std::string> value;
+    if (reply->type == REDIS_REPLY_STRING) {
+      value = std::string(reply->str, static_cast<std::size_t>(reply->len));
+    }
+    freeReplyObject(reply);
+    return value;
+  }
+
+  void redis_setex(std::int64_t id, std::uint64_t ttl_seconds, const std::string& value) {
+    redisContext* c = connection();
+    if (c == nullptr) return;
+    const std::string key = "user:" + std::to_string(id);
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(c, "SETEX %s %llu %b", key.c_str(),
+                     static_cast<unsigned long long>(ttl_seconds), value.data(), value.size()));
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+
+ private:
+  struct entry {
+    std::int64_t id;
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct redis_holder {
+    redisContext* context = nullptr;
+    ~redis_holder() {
+      if (context != nullptr) redisFree(context);
+    }
+  };
+
+  // This thread's connection, made again after an error; null while Redis does not answer.
+  redisContext* connection() {
+    static thread_local redis_holder holder;
+    redisContext*& c = holder.context;
+    if (c != nullptr && c->err == 0) return c;
+    if (c != nullptr) {
+      redisFree(c);
+      c = nullptr;
+    }
+    const timeval timeout{0, 200'000};
+    redisContext* fresh = redisConnectWithTimeout("127.0.0.1", redis_port_, timeout);
+    if (fresh == nullptr || fresh->err != 0) {
+      if (fresh != nullptr) redisFree(fresh);
+      return nullptr;
+    }
+    redisSetTimeout(fresh, timeout);
+    c = fresh;
+    return c;
+  }
+
+  std::mutex mutex_;
+  std::size_t capacity_;
+  int redis_port_;
+  std::list<entry> entries_;
+  std::unordered_map<std::int64_t, std::list<entry>::iterator> index_;
+};
+
+// The naive part for the pool: the session of the request being served on this thread,
+// opened by its first statement and closed when the request is answered.
+thread_local std::optional<frugal::pg_connection> request_session;
 
 // The service ------------------------------------------------------------------------------
 
@@ -211,11 +409,49 @@ class api {
  public:
   api(const service_options& o, const service_config& c)
       : config_(c),
+        naive_config_(std::make_shared<const service_config>(c)),
+        conninfo_(o.postgres),
         db_(frugal::make_pg_pool(o.postgres, pg_options(o.threads))),
-        users_(cache_options(o, c)) {}
+        users_(cache_options(o, c)),
+        naive_users_(c.cache_capacity, o.redis_port) {}
 
-  frugal::shared_config<service_config>& config() noexcept { return config_; }
-  service_metrics& stats() noexcept { return metrics_; }
+  // The configuration now; cache_capacity keeps the value read at start.
+  service_config settings() {
+    if (naive.config) {
+      std::shared_ptr<const service_config> held;
+      {
+        std::lock_guard<std::mutex> lock(naive_config_mutex_);
+        held = naive_config_;
+      }
+      return *held;
+    }
+    return *config_.read();
+  }
+
+  // Takes a configuration read again from the file (SIGHUP).
+  void reload(const service_config& loaded) {
+    config_.update([&](const service_config& old) {
+      service_config next = loaded;
+      next.cache_capacity = old.cache_capacity;  // read at start only
+      return next;
+    });
+    std::lock_guard<std::mutex> lock(naive_config_mutex_);
+    auto next = std::make_shared<service_config>(loaded);
+    next->cache_capacity = naive_config_->cache_capacity;
+    naive_config_ = std::move(next);
+  }
+
+  // Counts one answer of route `r`.
+  void count(route r, int status) {
+    if (naive.metrics) {
+      naive_metrics_.add("service_requests_total{route=\"" +
+                             std::string(route_names[static_cast<int>(r)]) + "\",status=\"" +
+                             std::to_string(status) + "\"}",
+                         1);
+      return;
+    }
+    metrics_.count(r, status);
+  }
 
   // Answers one request routed to a handler: times it, meters its allocations and CPU time,
   // and counts its status.
@@ -232,8 +468,25 @@ class api {
       std::fprintf(stderr, "service-frugal: %s: %s\n", req.path.c_str(), e.what());
       send_error(res, 500, "internal error");
     }
+    request_session.reset();
     scope.stop();
     const frugal::allocation_totals totals = scope.totals();
+    if (naive.metrics) {
+      const std::string labels =
+          "{route=\"" + std::string(route_names[static_cast<int>(r)]) + "\"}";
+      naive_metrics_.add("service_handler_allocations_total" + labels,
+                         static_cast<double>(totals.allocations));
+      naive_metrics_.add("service_handler_allocation_bytes_total" + labels,
+                         static_cast<double>(totals.bytes));
+      naive_metrics_.add("service_handler_cpu_seconds_total" + labels,
+                         thread_cpu_seconds() - cpu_start);
+      naive_metrics_.add(
+          "service_request_duration_seconds_sum" + labels,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      naive_metrics_.add("service_request_duration_seconds_count" + labels, 1);
+      count(r, res.status);
+      return;
+    }
     const route_metrics& m = metrics_.routes[static_cast<int>(r)];
     m.allocations->inc(totals.allocations);
     m.allocation_bytes->inc(totals.bytes);
@@ -261,7 +514,7 @@ class api {
     t.local.time_to_live = std::chrono::seconds(c.cache_ttl_seconds);
     t.local.expire_after_write = [this](const std::int64_t&, const std::string&) {
       return std::optional<std::chrono::nanoseconds>(
-          std::chrono::seconds(config_.read()->cache_ttl_seconds));
+          std::chrono::seconds(settings().cache_ttl_seconds));
     };
     t.key = [](const std::int64_t& id, std::string& out) {
       out.append("user:");
@@ -275,6 +528,7 @@ class api {
   }
 
   route dispatch(const httplib::Request& req, httplib::Response& res) {
+    if (naive.parse) return dispatch_copying(req, res);
     const std::string_view path = req.path;
     const bool get = req.method == "GET" || req.method == "HEAD";
     if (path == "/users") return get ? get_users(req, res) : not_allowed(res, route::users);
@@ -294,6 +548,33 @@ class api {
     return route::other;
   }
 
+  // dispatch's naive part: the path, its parts and the id copied into std::strings.
+  route dispatch_copying(const httplib::Request& req, httplib::Response& res) {
+    const std::string path = req.path;
+    const std::string method = req.method;
+    const bool get = method == "GET" || method == "HEAD";
+    if (path == "/users") return get ? get_users(req, res) : not_allowed(res, route::users);
+    if (path == "/posts") {
+      return method == "POST" ? post_posts(req, res) : not_allowed(res, route::posts);
+    }
+    if (path == "/health") return get ? health(res) : not_allowed(res, route::health);
+    if (path == "/metrics") return get ? scrape(res) : not_allowed(res, route::metrics);
+    if (path.rfind("/users/", 0) == 0) {
+      const std::string rest = path.substr(7);
+      const std::string::size_type slash = rest.find('/');
+      if (slash == std::string::npos) {
+        const std::string id = rest;
+        return get ? get_user(id, res) : not_allowed(res, route::user);
+      }
+      if (rest.substr(slash) == "/posts") {
+        const std::string id = rest.substr(0, slash);
+        return get ? get_user_posts(id, res) : not_allowed(res, route::user_posts);
+      }
+    }
+    send_error(res, 404, "not found");
+    return route::other;
+  }
+
   static route not_allowed(httplib::Response& res, route r) {
     send_error(res, 405, "method not allowed");
     return r;
@@ -304,6 +585,7 @@ class api {
   // more on a fresh one. Unavailable PostgreSQL throws database_unavailable.
   template <class F>
   auto with_db(F f) {
+    if (naive.pool) return with_request_session(f);
     for (int attempt = 0;; ++attempt) {
       frugal::pool_lease<frugal::pg_connection> conn;
       try {
@@ -324,9 +606,41 @@ class api {
     }
   }
 
+  // with_db's naive part: the request's own session, connected on first use.
+  template <class F>
+  auto with_request_session(F& f) {
+    for (int attempt = 0;; ++attempt) {
+      if (!request_session) {
+        try {
+          request_session.emplace(frugal::pg_connection::connect(conninfo_));
+        } catch (const frugal::pg_error&) {
+          throw database_unavailable{};
+        }
+      }
+      try {
+        return f(*request_session);
+      } catch (const frugal::pg_error& e) {
+        const std::string_view state = e.sqlstate();
+        const bool lost = !request_session->ok() || state.empty() || state.starts_with("08") ||
+                          state.starts_with("57P");
+        if (!lost) throw;
+        request_session.reset();
+        if (attempt == 1) throw database_unavailable{};
+      }
+    }
+  }
+
   // The user's JSON as GET /users/{id} answers it: the name escaped, the e-mail lower-cased
   // and escaped, each borrowed from the row unless it changes; one allocation of the total.
   static std::string user_json(std::string_view id, std::string_view name, std::string_view email) {
+    if (naive.json) {
+      std::string lower(email);
+      for (char& ch : lower) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      }
+      return "{\"id\":" + std::string(id) + ",\"name\":\"" + naive::escape_json(std::string(name)) +
+             "\",\"email\":\"" + naive::escape_json(lower) + "\"}";
+    }
     const frugal::cow_string lower = frugal::to_lower_ascii(email);
     const frugal::cow_string escaped_name = frugal::escape_json(name);
     const frugal::cow_string escaped_email = frugal::escape_json(lower.view());
@@ -346,6 +660,15 @@ class api {
     const auto id = parse_id(id_text);
     if (!id) {
       send_error(res, 400, "invalid id");
+      return route::user;
+    }
+    if (naive.cache) {
+      const std::optional<std::string> user = find_user_naive(*id);
+      if (user) {
+        send_json(res, 200, std::string(*user));
+      } else {
+        send_error(res, 404, "not found");
+      }
       return route::user;
     }
     try {
@@ -375,6 +698,18 @@ class api {
         return;
       }
       const int posts = r.is_null(0, 0) ? 0 : r.rows();
+      if (naive.json) {
+        std::string body = "{\"user_id\":" + std::string(id_text) + ",\"posts\":[";
+        for (int i = 0; i < posts; ++i) {
+          if (i > 0) body += ",";
+          body += "{\"id\":" + std::string(r.text(i, 0)) + ",\"title\":\"" +
+                  naive::escape_json(std::string(r.text(i, 1))) + "\",\"body\":\"" +
+                  naive::escape_json(std::string(r.text(i, 2))) + "\"}";
+        }
+        body += "]}";
+        send_json(res, 200, std::move(body));
+        return;
+      }
       std::size_t hint = 32 + id_text.size();
       for (int i = 0; i < posts; ++i) {
         hint += 32 + r.text(i, 0).size() + r.text(i, 1).size() + r.text(i, 2).size();
@@ -394,46 +729,169 @@ class api {
   }
 
   route get_users(const httplib::Request& req, httplib::Response& res) {
-    const auto cfg = config_.read();
-    // cpp-httplib has already split and decoded the query; the first `ids` is read in place.
-    const auto param = req.params.find("ids");
-    if (param == req.params.end() || param->second.empty()) {
-      send_error(res, 400, "invalid id");
-      return route::users;
-    }
-    const std::string_view value = param->second;
-    const auto parts = frugal::split(value, ',');
-    if (static_cast<std::uint64_t>(std::ranges::distance(parts)) > cfg->max_ids) {
-      send_error(res, 400, "too many ids");
-      return route::users;
-    }
+    const service_config cfg = settings();
     frugal::small_vector<std::int64_t, 32> ids;
-    for (const std::string_view part : parts) {
-      const auto id = parse_id(part);
-      if (!id) {
+    std::vector<std::int64_t> copied_ids;
+    std::span<const std::int64_t> keys;
+    if (naive.parse) {
+      // The naive part: the value copied, split into a vector of strings.
+      if (!req.has_param("ids")) {
         send_error(res, 400, "invalid id");
         return route::users;
       }
-      ids.push_back(*id);
+      const std::string value = req.get_param_value("ids");
+      std::vector<std::string> parts;
+      std::string part;
+      std::stringstream stream(value);
+      while (std::getline(stream, part, ',')) parts.push_back(part);
+      if (!value.empty() && value.back() == ',') parts.push_back("");
+      if (parts.empty()) {
+        send_error(res, 400, "invalid id");
+        return route::users;
+      }
+      if (parts.size() > cfg.max_ids) {
+        send_error(res, 400, "too many ids");
+        return route::users;
+      }
+      for (const std::string& p : parts) {
+        const auto id = parse_id(p);
+        if (!id) {
+          send_error(res, 400, "invalid id");
+          return route::users;
+        }
+        copied_ids.push_back(*id);
+      }
+      keys = copied_ids;
+    } else {
+      // cpp-httplib has already split and decoded the query; the first `ids` is read in place.
+      const auto param = req.params.find("ids");
+      if (param == req.params.end() || param->second.empty()) {
+        send_error(res, 400, "invalid id");
+        return route::users;
+      }
+      const std::string_view value = param->second;
+      const auto parts = frugal::split(value, ',');
+      if (static_cast<std::uint64_t>(std::ranges::distance(parts)) > cfg.max_ids) {
+        send_error(res, 400, "too many ids");
+        return route::users;
+      }
+      for (const std::string_view part : parts) {
+        const auto id = parse_id(part);
+        if (!id) {
+          send_error(res, 400, "invalid id");
+          return route::users;
+        }
+        ids.push_back(*id);
+      }
+      keys = std::span<const std::int64_t>(ids.data(), ids.size());
     }
-    const auto found =
-        users_.get_all(std::span<const std::int64_t>(ids.data(), ids.size()),
-                       [&](std::span<const std::int64_t> missing) { return load_users(missing); });
+    if (naive.cache) {
+      const std::vector<std::optional<std::string>> found = find_users_naive(keys);
+      send_users(res, found.size(), [&](std::size_t i) { return found[i] ? &*found[i] : nullptr; });
+      return route::users;
+    }
+    std::vector<user_cache::value_ptr> found;
+    if (naive.batch) {
+      // The naive part: one lookup (and on a miss, one GET and one query) per id.
+      found.reserve(keys.size());
+      for (const std::int64_t id : keys) {
+        try {
+          found.push_back(users_.get_with(id, [&] { return load_user(id); }));
+        } catch (const no_such_user&) {
+          found.emplace_back();
+        }
+      }
+    } else {
+      found = users_.get_all(
+          keys, [&](std::span<const std::int64_t> missing) { return load_users(missing); });
+    }
+    send_users(res, found.size(), [&](std::size_t i) { return found[i].get(); });
+    return route::users;
+  }
+
+  // Answers {"users":[...]} with `user(i)` (the JSON, or null for no user) for i < n.
+  template <class User>
+  static void send_users(httplib::Response& res, std::size_t n, User user) {
+    if (naive.json) {
+      std::string body = "{\"users\":[";
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0) body += ",";
+        const std::string* u = user(i);
+        body += u != nullptr ? *u : std::string("null");
+      }
+      body += "]}";
+      send_json(res, 200, std::move(body));
+      return;
+    }
     std::size_t size = 12;
-    for (const auto& u : found) size += 1 + (u ? u->size() : 4);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string* u = user(i);
+      size += 1 + (u != nullptr ? u->size() : 4);
+    }
     frugal::builder<std::string> b(size);
     b.append("{\"users\":[");
-    for (std::size_t i = 0; i < found.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       if (i > 0) b.append(',');
-      if (found[i]) {
-        b.append(*found[i]);
+      const std::string* u = user(i);
+      if (u != nullptr) {
+        b.append(*u);
       } else {
         b.append("null");
       }
     }
     b.append("]}");
     send_json(res, 200, std::move(b).build());
-    return route::users;
+  }
+
+  // The cache's naive part for one user: the local map, Redis, then PostgreSQL, each hit
+  // copied; a load is stored in both caches. Nothing for an id without a user.
+  std::optional<std::string> find_user_naive(std::int64_t id) {
+    const std::uint64_t ttl = settings().cache_ttl_seconds;
+    if (std::optional<std::string> hit = naive_users_.get_local(id)) return hit;
+    if (std::optional<std::string> hit = naive_users_.redis_get(id)) {
+      naive_users_.put_local(id, *hit, ttl);
+      return hit;
+    }
+    std::string json;
+    try {
+      json = load_user(id);
+    } catch (const no_such_user&) {
+      return std::nullopt;
+    }
+    naive_users_.put_local(id, json, ttl);
+    naive_users_.redis_setex(id, ttl, json);
+    return json;
+  }
+
+  // The cache's naive part for a page: one lookup per id, or (batch on) the local map and
+  // Redis per id, then one query for what is left.
+  std::vector<std::optional<std::string>> find_users_naive(std::span<const std::int64_t> keys) {
+    std::vector<std::optional<std::string>> out(keys.size());
+    if (naive.batch) {
+      for (std::size_t i = 0; i < keys.size(); ++i) out[i] = find_user_naive(keys[i]);
+      return out;
+    }
+    const std::uint64_t ttl = settings().cache_ttl_seconds;
+    std::vector<std::int64_t> missing;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if ((out[i] = naive_users_.get_local(keys[i]))) continue;
+      if ((out[i] = naive_users_.redis_get(keys[i]))) {
+        naive_users_.put_local(keys[i], *out[i], ttl);
+        continue;
+      }
+      missing.push_back(keys[i]);
+      where.push_back(i);
+    }
+    if (missing.empty()) return out;
+    std::vector<std::optional<std::string>> loaded = load_users(missing);
+    for (std::size_t j = 0; j < missing.size(); ++j) {
+      if (!loaded[j]) continue;
+      naive_users_.put_local(missing[j], *loaded[j], ttl);
+      naive_users_.redis_setex(missing[j], ttl, *loaded[j]);
+      out[where[j]] = std::move(loaded[j]);
+    }
+    return out;
   }
 
   // batch's contract for get_all: one result per key, in key order, std::nullopt for an id
@@ -466,7 +924,7 @@ class api {
 
   route post_posts(const httplib::Request& req, httplib::Response& res) {
     service::posts_request parsed;
-    if (!parsed.parse(req.body, config_.read()->max_batch)) {
+    if (!parsed.parse(req.body, settings().max_batch)) {
       send_error(res, 400, "bad json");
       return route::posts;
     }
@@ -493,20 +951,34 @@ class api {
               return frugal::static_vector<const char*, 3>{p.user_id_text, p.title, p.body};
             },
             {.suffix = " RETURNING id"});
-        frugal::builder<std::string> b(16 + 21 * items.size());
-        b.append("{\"ids\":[");
+        std::optional<frugal::builder<std::string>> b;
+        std::string naive_body;  // the json part's naive version
+        if (naive.json) {
+          naive_body = "{\"ids\":[";
+        } else {
+          b.emplace(16 + 21 * items.size());
+          b->append("{\"ids\":[");
+        }
         bool first = true;
         for (const auto& st : statements) {
           const frugal::pg_result r = c.query_values(
               st.sql, std::span<const char* const>(st.params.data(), st.params.size()));
           for (int i = 0; i < r.rows(); ++i) {
-            b.append(first ? "" : ",", r.text(i, 0));
+            if (naive.json) {
+              naive_body += (first ? "" : ",") + std::string(r.text(i, 0));
+            } else {
+              b->append(first ? "" : ",", r.text(i, 0));
+            }
             first = false;
           }
         }
-        b.append("]}");
         c.exec("COMMIT");
-        send_json(res, 201, std::move(b).build());
+        if (naive.json) {
+          send_json(res, 201, naive_body + "]}");
+        } else {
+          b->append("]}");
+          send_json(res, 201, std::move(*b).build());
+        }
         return true;
       } catch (...) {
         // A session left inside a transaction is closed by the pool at release; one that still
@@ -549,15 +1021,21 @@ class api {
     // an upper bound of its size: a buffer kept between scrapes would have to be copied into
     // the response anyway.
     metrics_.registry.write(res.body);
+    if (naive.metrics) naive_metrics_.write(res.body);
     res.status = 200;
     res.set_header("Content-Type", "text/plain; version=0.0.4");
     return route::metrics;
   }
 
   frugal::shared_config<service_config> config_;
+  std::mutex naive_config_mutex_;  // the config part's naive version
+  std::shared_ptr<const service_config> naive_config_;
+  std::string conninfo_;
   service_metrics metrics_;
+  naive_counters naive_metrics_;
   frugal::pg_pool db_;
   user_cache users_;
+  naive_user_cache naive_users_;
 };
 
 // Server ------------------------------------------------------------------------------------
@@ -586,12 +1064,19 @@ bool added_by_httplib(std::string_view name) {
 [[noreturn]] void usage(const std::string& message) {
   std::cerr << "service-frugal: " << message
             << "\nusage: service-frugal --port P --postgres CONNINFO --redis-port R"
-               " [--config FILE] [--threads N]\n";
+               " [--config FILE] [--threads N]"
+               " [--naive-parts cache,batch,pool,json,parse,metrics,config|all]\n";
   std::exit(2);
 }
 
 service_options parse_options(int argc, char** argv) {
   service_options o;
+  if (const char* parts = std::getenv("FRUGAL_SERVICE_NAIVE_PARTS")) {
+    std::string error;
+    const auto parsed = parse_naive_parts(parts, error);
+    if (!parsed) usage("FRUGAL_SERVICE_NAIVE_PARTS: " + error);
+    naive = *parsed;
+  }
   for (int i = 1; i < argc; i += 2) {
     const std::string_view name = argv[i];
     if (i + 1 >= argc) usage("missing value for " + std::string(name));
@@ -611,6 +1096,11 @@ service_options parse_options(int argc, char** argv) {
       o.config_file = value;
     } else if (name == "--threads") {
       o.threads = number();
+    } else if (name == "--naive-parts") {
+      std::string error;
+      const auto parts = parse_naive_parts(value, error);
+      if (!parts) usage(error);
+      naive = *parts;
     } else {
       usage("unknown option " + std::string(name));
     }
@@ -660,7 +1150,7 @@ int main(int argc, char** argv) {
     for (const auto& header : req.headers) count += added_by_httplib(header.first) ? 0 : 1;
     if (count <= 64) return httplib::Server::HandlerResponse::Unhandled;
     send_error(res, 431, "headers too large");
-    svc.stats().count(route::other, 431);
+    svc.count(route::other, 431);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Answers what cpp-httplib refused before any handler ran (a handler's answer has a body).
@@ -687,7 +1177,7 @@ int main(int argc, char** argv) {
     } else {
       send_error(res, res.status, "bad request");
     }
-    svc.stats().count(route::other, res.status);
+    svc.count(route::other, res.status);
   });
 
   auto handler = [&svc](const httplib::Request& req, httplib::Response& res) {
@@ -715,11 +1205,7 @@ int main(int argc, char** argv) {
         std::cerr << "service-frugal: keeping the old configuration: " << error << "\n";
         continue;
       }
-      svc.config().update([&](const service_config& old) {
-        service_config next = *loaded;
-        next.cache_capacity = old.cache_capacity;  // read at start only
-        return next;
-      });
+      svc.reload(*loaded);
     }
     // cpp-httplib's stop() does nothing to a server whose accept loop has not started yet: a
     // signal that arrives that early is answered once the loop runs.
