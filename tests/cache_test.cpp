@@ -284,9 +284,12 @@ TEST_CASE("W-TinyLFU keeps popular keys through a scan", "[cache]") {
   int kept = 0;
   for (int k = 0; k < 50; ++k) kept += c.contains(k) ? 1 : 0;
   REQUIRE(kept >= 45);
+  // The window adapts (it starts at 1 entry); the main space's protected part stays 80 % of
+  // what the window leaves.
   auto sizes = c.policy_sizes();
-  REQUIRE(sizes.window == 1);
-  REQUIRE(sizes.protected_ == 79);
+  REQUIRE(sizes.window >= 1);
+  REQUIRE(sizes.window <= 80);
+  REQUIRE(sizes.protected_ == (100 - sizes.window) * 8 / 10);
 }
 
 TEST_CASE("get_with loads once + caches + and does not cache a failure", "[cache]") {
