@@ -1,0 +1,643 @@
+// Adversarial tests of frugal::cache: many threads on few keys, tiny capacities, values that
+// check themselves, user code that throws at the worst moment, and awkward value types.
+// Worker threads never assert: they count failures in atomics, checked after join.
+#include <frugal/cache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <memory>
+#include <memory_resource>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+unsigned hw_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// More reader threads than the cache has read-buffer stripes (four per hardware thread, at
+// most 64), so threads share stripes.
+unsigned many_readers() { return std::min(4 * hw_threads() + 4, 72u); }
+
+std::uint64_t checksum(std::uint64_t key) noexcept {
+  std::uint64_t x = key * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  x ^= x >> 31;
+  return x * 0xBF58476D1CE4E5B9ull;
+}
+
+constexpr std::uint64_t alive_magic = 0xA11FEA11FEA11FEull;
+constexpr std::uint64_t dead_magic = 0xDEADDEADDEADDEADull;
+
+std::atomic<long> live_values{0};
+std::atomic<long> bad_destroys{0};
+
+// A value that knows its key, checks itself and counts live instances; destroying one twice
+// (or one never built) is counted.
+struct checked {
+  std::uint64_t key;
+  std::uint64_t sum;
+  std::uint64_t magic = alive_magic;
+  std::vector<std::uint64_t> payload;  // heap memory a freed value would expose to ASan
+
+  explicit checked(std::uint64_t k) : key(k), sum(checksum(k)), payload(4, checksum(k)) {
+    live_values.fetch_add(1, std::memory_order_relaxed);
+  }
+  checked(const checked& o) : key(o.key), sum(o.sum), payload(o.payload) {
+    live_values.fetch_add(1, std::memory_order_relaxed);
+  }
+  checked& operator=(const checked&) = delete;
+  ~checked() {
+    if (magic != alive_magic) bad_destroys.fetch_add(1, std::memory_order_relaxed);
+    magic = dead_magic;
+    sum = 0;
+    live_values.fetch_sub(1, std::memory_order_relaxed);
+  }
+  bool ok_for(std::uint64_t k) const noexcept {
+    return magic == alive_magic && key == k && sum == checksum(k) && payload.size() == 4 &&
+           payload[0] == checksum(k) && payload[3] == checksum(k);
+  }
+};
+
+using checked_cache = frugal::cache<std::uint64_t, checked>;
+using checked_opts = frugal::cache_options<std::uint64_t, checked>;
+
+// Runs `body` on its own thread and fails (then ends the process: a hung thread cannot be
+// joined) when it does not finish within `limit`.
+template <class F>
+void with_watchdog(F body, std::chrono::seconds limit = 10s) {
+  std::packaged_task<void()> task(std::move(body));
+  auto done = task.get_future();
+  std::thread t(std::move(task));
+  if (done.wait_for(limit) != std::future_status::ready) {
+    std::fprintf(stderr, "watchdog: the body did not finish within %lld s (a hang)\n",
+                 static_cast<long long>(limit.count()));
+    std::fflush(stderr);
+    std::_Exit(3);
+  }
+  t.join();
+  done.get();  // rethrows what the body threw
+}
+
+struct fake_clock {
+  std::shared_ptr<std::atomic<std::int64_t>> ns = std::make_shared<std::atomic<std::int64_t>>(1000);
+  std::function<std::chrono::steady_clock::time_point()> fn() const {
+    return [n = ns] {
+      return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(n->load()));
+    };
+  }
+  void advance(std::int64_t d) const { ns->fetch_add(d); }
+};
+
+// Readers and writers on one small key range of one cache; returns the failures counted.
+struct torture_result {
+  long bad_values = 0;
+  std::uint64_t lookups = 0;  // get and visit calls
+  std::uint64_t get_with_calls = 0;
+};
+
+torture_result torture(checked_cache& c, std::uint64_t keys, int reader_ops, int writer_ops,
+                       bool with_get_with) {
+  std::atomic<long> bad{0};
+  std::atomic<std::uint64_t> lookups{0}, get_withs{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  const unsigned readers = many_readers();
+  for (unsigned r = 0; r < readers; ++r) {
+    threads.emplace_back([&, r] {
+      while (!go.load()) std::this_thread::yield();
+      std::minstd_rand rng(r + 1);
+      std::uint64_t mine = 0, mine_gw = 0;
+      for (int i = 0; i < reader_ops; ++i) {
+        const std::uint64_t k = rng() % keys;
+        switch (rng() % (with_get_with ? 4 : 3)) {
+          case 0: {
+            ++mine;
+            if (auto v = c.get(k); v && !v->ok_for(k)) bad.fetch_add(1);
+            break;
+          }
+          case 1: {
+            ++mine;
+            c.visit(k, [&](const checked& v) {
+              if (!v.ok_for(k)) bad.fetch_add(1);
+            });
+            break;
+          }
+          case 2:
+            (void)c.contains(k);
+            break;
+          default: {
+            ++mine_gw;
+            auto v = c.get_with(k, [k] { return checked(k); });
+            if (!v || !v->ok_for(k)) bad.fetch_add(1);
+            break;
+          }
+        }
+      }
+      lookups.fetch_add(mine);
+      get_withs.fetch_add(mine_gw);
+    });
+  }
+  for (unsigned w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      while (!go.load()) std::this_thread::yield();
+      std::minstd_rand rng(1000 + w);
+      for (int i = 0; i < writer_ops; ++i) {
+        const std::uint64_t k = rng() % keys;
+        const auto op = rng() % 100;
+        if (op < 70) {
+          auto v = c.insert(k, k);
+          if (!v || !v->ok_for(k)) bad.fetch_add(1);
+        } else if (op < 90) {
+          (void)c.invalidate(k);
+        } else if (op < 95) {
+          (void)c.invalidate_if([&](const std::uint64_t& key, const checked& v) {
+            if (!v.ok_for(key)) bad.fetch_add(1);
+            return key % 7 == k % 7;
+          });
+        } else if (op < 97) {
+          c.invalidate_all();
+        } else {
+          c.run_pending_tasks();
+        }
+      }
+    });
+  }
+  go.store(true);
+  for (auto& t : threads) t.join();
+  return {bad.load(), lookups.load(), get_withs.load()};
+}
+
+}  // namespace
+
+TEST_CASE("readers see whole values while writers replace and invalidate the same keys",
+          "[cache_stress][concurrent]") {
+  const long before = live_values.load();
+  {
+    checked_cache c({.max_capacity = 32});
+    const auto r = torture(c, 64, 2000, 2000, true);
+    CHECK(r.bad_values == 0);
+    c.run_pending_tasks();
+    CHECK(c.entry_count() <= 32);
+    const auto s = c.stats();
+    // get_with counts one lookup (its own get) per call.
+    CHECK(s.hits + s.misses == r.lookups + r.get_with_calls);
+  }
+  CHECK(live_values.load() == before);
+  CHECK(bad_destroys.load() == 0);
+}
+
+TEST_CASE("stats count every get and visit exactly once after the readers joined",
+          "[cache_stress][concurrent]") {
+  checked_cache c({.max_capacity = 1000});
+  for (std::uint64_t k = 0; k < 50; k += 2) c.insert(k, k);
+  std::atomic<std::uint64_t> hits{0}, misses{0};
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < many_readers(); ++r) {
+    threads.emplace_back([&, r] {
+      std::minstd_rand rng(r + 7);
+      std::uint64_t h = 0, m = 0;
+      for (int i = 0; i < 3000; ++i) {
+        const std::uint64_t k = rng() % 50;
+        const bool found =
+            (i & 1) ? static_cast<bool>(c.get(k)) : c.visit(k, [](const checked&) {});
+        (found ? h : m) += 1;
+      }
+      hits.fetch_add(h);
+      misses.fetch_add(m);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto s = c.stats();
+  CHECK(s.hits == hits.load());
+  CHECK(s.misses == misses.load());
+}
+
+TEST_CASE("tiny and zero capacities stay bounded and whole under concurrency",
+          "[cache_stress][concurrent]") {
+  const long before = live_values.load();
+  for (std::uint64_t cap : {0u, 1u, 2u}) {
+    INFO("max_capacity " << cap);
+    checked_cache c({.max_capacity = cap, .write_buffer = 2});
+    const auto r = torture(c, 8, 800, 800, true);
+    CHECK(r.bad_values == 0);
+    c.run_pending_tasks();
+    CHECK(c.entry_count() <= cap);
+    if (cap == 0) {
+      for (std::uint64_t k = 0; k < 8; ++k) CHECK_FALSE(c.contains(k));
+    }
+  }
+  CHECK(live_values.load() == before);
+  CHECK(bad_destroys.load() == 0);
+}
+
+TEST_CASE("time to idle expires what nobody reads and keeps what readers touch",
+          "[cache_stress][concurrent]") {
+  fake_clock clock;
+  checked_cache c(
+      {.max_capacity = 100, .time_to_idle = std::chrono::nanoseconds(1000), .clock = clock.fn()});
+  c.insert(std::uint64_t{1}, std::uint64_t{1});  // read all along
+  c.insert(std::uint64_t{2}, std::uint64_t{2});  // never read
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0}, missing{0};
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < many_readers(); ++r) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        if (auto v = c.get(std::uint64_t{1}); v && !v->ok_for(1)) bad.fetch_add(1);
+        c.visit(std::uint64_t{1}, [&](const checked& v) {
+          if (!v.ok_for(1)) bad.fetch_add(1);
+        });
+      }
+    });
+  }
+  // The clock moves in steps far below the idle time; after each step this thread reads
+  // key 1 itself, so it is never idle for more than one step.
+  for (int i = 0; i < 300; ++i) {
+    clock.advance(100);
+    if (!c.get(std::uint64_t{1})) missing.fetch_add(1);
+    if (i % 16 == 0) c.run_pending_tasks();
+  }
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(missing.load() == 0);
+  CHECK_FALSE(c.contains(std::uint64_t{2}));
+  c.run_pending_tasks();
+  CHECK(c.stats().evicted_expired >= 1);
+  clock.advance(1001);
+  CHECK_FALSE(c.get(std::uint64_t{1}));
+  c.run_pending_tasks();
+  CHECK(c.entry_count() == 0);
+}
+
+// A read whose clock call returned earlier, but which stores its access time later, must not
+// move the entry's idle deadline back: the last read by the clock was the later one.
+TEST_CASE("a late reader with an older time does not shorten the idle deadline",
+          "[cache_stress][concurrent]") {
+  std::atomic<std::int64_t> now{1000};
+  std::atomic<std::thread::id> slow_reader{};
+  std::atomic<int> slow_state{0};  // 1: the slow reader took its time; 2: it may go on
+  auto clock = [&] {
+    const std::int64_t t = now.load();
+    if (std::this_thread::get_id() == slow_reader.load() && slow_state.load() == 0) {
+      slow_state.store(1);
+      while (slow_state.load() != 2) std::this_thread::yield();
+    }
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(t));
+  };
+  checked_cache c(
+      {.max_capacity = 100, .time_to_idle = std::chrono::nanoseconds(1000), .clock = clock});
+  c.insert(std::uint64_t{1}, std::uint64_t{1});
+  now.store(1100);
+  std::thread slow([&] {
+    slow_reader.store(std::this_thread::get_id());
+    (void)c.get(std::uint64_t{1});  // reads the clock at 1100, stores after the fast read
+  });
+  while (slow_state.load() != 1) std::this_thread::yield();
+  now.store(1900);
+  CHECK(c.get(std::uint64_t{1}));  // the last read: alive until 2900
+  slow_state.store(2);
+  slow.join();
+  now.store(2500);
+  CHECK(c.get(std::uint64_t{1}));
+}
+
+TEST_CASE("threads that end while the cache lives hand their stripes to later threads",
+          "[cache_stress][concurrent]") {
+  checked_cache c({.max_capacity = 64});
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0};
+  std::atomic<std::uint64_t> lookups{0};
+  std::thread writer([&] {
+    std::minstd_rand rng(5);
+    while (!stop.load()) {
+      const std::uint64_t k = rng() % 96;
+      if (rng() % 4 == 0) {
+        c.invalidate(k);
+      } else {
+        c.insert(k, k);
+      }
+    }
+  });
+  for (int round = 0; round < 12; ++round) {
+    std::vector<std::thread> wave;
+    for (unsigned r = 0; r < many_readers(); ++r) {
+      wave.emplace_back([&, r, round] {
+        std::minstd_rand rng(static_cast<unsigned>(round * 100 + static_cast<int>(r)) + 1);
+        for (int i = 0; i < 60; ++i) {
+          const std::uint64_t k = rng() % 96;
+          if (auto v = c.get(k); v && !v->ok_for(k)) bad.fetch_add(1);
+        }
+        lookups.fetch_add(60);
+      });
+    }
+    for (auto& t : wave) t.join();
+  }
+  stop.store(true);
+  writer.join();
+  CHECK(bad.load() == 0);
+  const auto s = c.stats();
+  CHECK(s.hits + s.misses == lookups.load());
+}
+
+TEST_CASE("caches of one type built and destroyed while others of that type are in use",
+          "[cache_stress][concurrent]") {
+  const long before = live_values.load();
+  {
+    checked_cache steady({.max_capacity = 16});
+    std::atomic<bool> stop{false};
+    std::atomic<long> bad{0};
+    std::vector<std::thread> users;
+    for (unsigned r = 0; r < 4; ++r) {
+      users.emplace_back([&, r] {
+        std::minstd_rand rng(r + 11);
+        while (!stop.load()) {
+          const std::uint64_t k = rng() % 24;
+          if (rng() % 3 == 0) {
+            steady.insert(k, k);
+          } else if (auto v = steady.get(k); v && !v->ok_for(k)) {
+            bad.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (int round = 0; round < 10; ++round) {
+      // Many caches of the same type at once, each used by several threads, then destroyed.
+      std::vector<std::unique_ptr<checked_cache>> many;
+      for (int i = 0; i < 8; ++i) {
+        many.push_back(
+            std::make_unique<checked_cache>(checked_opts{.max_capacity = 4, .shards = 1}));
+      }
+      std::vector<std::thread> wave;
+      for (unsigned r = 0; r < 6; ++r) {
+        wave.emplace_back([&, r] {
+          std::minstd_rand rng(r + 31);
+          for (int i = 0; i < 200; ++i) {
+            auto& c = *many[rng() % many.size()];
+            const std::uint64_t k = rng() % 8;
+            if (rng() % 2 == 0) {
+              c.insert(k, k);
+            } else {
+              c.visit(k, [&](const checked& v) {
+                if (!v.ok_for(k)) bad.fetch_add(1);
+              });
+            }
+          }
+        });
+      }
+      for (auto& t : wave) t.join();
+      many.clear();
+    }
+    stop.store(true);
+    for (auto& t : users) t.join();
+    CHECK(bad.load() == 0);
+  }
+  CHECK(live_values.load() == before);
+  CHECK(bad_destroys.load() == 0);
+}
+
+// --- user code that throws inside a lookup: the claim must be released ---
+
+namespace {
+
+std::atomic<bool> throw_in_hash{false};
+std::atomic<bool> throw_in_eq{false};
+
+struct throwing_hash {
+  std::size_t operator()(int k) const {
+    if (throw_in_hash.load()) throw std::runtime_error("hash");
+    return static_cast<std::size_t>(k) * 0x9E3779B97F4A7C15ull;
+  }
+};
+struct throwing_eq {
+  bool operator()(int a, int b) const {
+    if (throw_in_eq.load()) throw std::runtime_error("eq");
+    return a == b;
+  }
+};
+using throwing_cache = frugal::cache<int, int, throwing_hash, throwing_eq>;
+
+}  // namespace
+
+TEST_CASE("Eq that throws inside get and visit releases the shard", "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 1});
+  c.insert(1, 1);
+  with_watchdog([&] {
+    throw_in_eq.store(true);
+    CHECK_THROWS_AS(c.get(1), std::runtime_error);
+    CHECK_THROWS_AS(c.visit(1, [](int) {}), std::runtime_error);
+    throw_in_eq.store(false);
+    c.insert(1, 2);  // the same shard: must not wait for a claim nobody holds
+    c.insert(3, 3);
+    c.invalidate_all();
+  });
+  CHECK_FALSE(c.get(1));
+}
+
+TEST_CASE("Hash that throws inside get and visit releases the shard", "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 1});
+  c.insert(1, 1);
+  with_watchdog([&] {
+    throw_in_hash.store(true);
+    CHECK_THROWS_AS(c.get(1), std::runtime_error);
+    CHECK_THROWS_AS(c.visit(1, [](int) {}), std::runtime_error);
+    throw_in_hash.store(false);
+    c.insert(1, 2);
+  });
+  REQUIRE(c.get(1));
+  CHECK(*c.get(1) == 2);
+}
+
+TEST_CASE("a clock that throws inside get and visit releases the shard", "[cache_stress]") {
+  auto throwing = std::make_shared<std::atomic<bool>>(false);
+  frugal::cache<int, int> c({.max_capacity = 100,
+                             .time_to_live = std::chrono::hours(1),
+                             .clock =
+                                 [throwing] {
+                                   if (throwing->load()) throw std::runtime_error("clock");
+                                   return std::chrono::steady_clock::time_point(1s);
+                                 },
+                             .shards = 1});
+  c.insert(1, 1);
+  with_watchdog([&] {
+    throwing->store(true);
+    CHECK_THROWS_AS(c.get(1), std::runtime_error);
+    CHECK_THROWS_AS(c.visit(1, [](int) {}), std::runtime_error);
+    throwing->store(false);
+    c.insert(1, 2);
+  });
+  CHECK(*c.get(1) == 2);
+}
+
+TEST_CASE("visit's f that throws releases the shard, also under concurrent readers",
+          "[cache_stress][concurrent]") {
+  frugal::cache<int, int> c({.max_capacity = 100, .shards = 1});
+  for (int k = 0; k < 10; ++k) c.insert(k, k);
+  std::atomic<long> thrown{0};
+  with_watchdog([&] {
+    std::vector<std::thread> threads;
+    for (unsigned r = 0; r < many_readers(); ++r) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < 200; ++i) {
+          try {
+            c.visit(static_cast<int>((r + static_cast<unsigned>(i)) % 10),
+                    [](int) { throw std::runtime_error("f"); });
+          } catch (const std::runtime_error&) {
+            thrown.fetch_add(1);
+          }
+        }
+      });
+    }
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) c.insert(i % 10, i);
+    });
+    for (auto& t : threads) t.join();
+  });
+  CHECK(thrown.load() == static_cast<long>(many_readers()) * 200);
+  CHECK(c.get(0));
+}
+
+// --- awkward value and key types ---
+
+namespace {
+
+std::atomic<int> copies_left{-1};  // throws when a copy or move brings it to 0
+std::atomic<long> live_bombs{0};
+
+struct bomb {
+  int v;
+  explicit bomb(int x) : v(x) { live_bombs.fetch_add(1); }
+  bomb(const bomb& o) : v(o.v) {
+    if (copies_left.fetch_sub(1) == 1) throw std::runtime_error("copy");
+    live_bombs.fetch_add(1);
+  }
+  bomb(bomb&& o) : v(o.v) {
+    if (copies_left.fetch_sub(1) == 1) throw std::runtime_error("move");
+    live_bombs.fetch_add(1);
+  }
+  bomb& operator=(const bomb&) = delete;
+  ~bomb() { live_bombs.fetch_sub(1); }
+  bool operator==(const bomb& o) const { return v == o.v; }
+};
+struct bomb_hash {
+  std::size_t operator()(const bomb& b) const noexcept { return static_cast<std::size_t>(b.v); }
+};
+
+struct alignas(64) wide {
+  std::uint64_t x;
+  explicit wide(std::uint64_t v) : x(v) {}
+  bool operator==(const wide& o) const { return x == o.x; }
+};
+struct wide_hash {
+  std::size_t operator()(const wide& w) const noexcept { return static_cast<std::size_t>(w.x); }
+};
+
+}  // namespace
+
+TEST_CASE("a key or value that throws on its k-th copy or move leaves the cache unchanged",
+          "[cache_stress]") {
+  const long before = live_bombs.load();
+  {
+    frugal::cache<bomb, bomb, bomb_hash> c({.max_capacity = 4});
+    for (int k = 1; k <= 6; ++k) {
+      INFO("throw on copy/move " << k);
+      for (int i = 0; i < 8; ++i) c.insert(bomb(i), bomb(i));
+      c.run_pending_tasks();
+      const auto count = c.entry_count();
+      copies_left.store(k);
+      const bomb key(100), value(100);
+      try {
+        c.insert(key, value);
+      } catch (const std::runtime_error&) {
+        copies_left.store(-1);
+        c.run_pending_tasks();
+        CHECK(c.entry_count() == count);
+        CHECK_FALSE(c.contains(key));
+      }
+      copies_left.store(-1);
+      c.run_pending_tasks();
+      CHECK(c.entry_count() <= 4);
+    }
+  }
+  CHECK(live_bombs.load() == before);
+}
+
+TEST_CASE("move-only values are stored, loaded and handed out", "[cache_stress]") {
+  frugal::cache<int, std::unique_ptr<int>> c({.max_capacity = 8});
+  c.insert(1, std::make_unique<int>(10));
+  auto v = c.get_with(2, [] { return std::make_unique<int>(20); });
+  REQUIRE(v);
+  CHECK(**v == 20);
+  REQUIRE(c.get(1));
+  CHECK(**c.get(1) == 10);
+  CHECK(c.visit(1, [](const std::unique_ptr<int>& p) { CHECK(*p == 10); }));
+}
+
+TEST_CASE("over-aligned keys and values keep their alignment", "[cache_stress][concurrent]") {
+  frugal::cache<wide, wide, wide_hash> c({.max_capacity = 64});
+  std::atomic<long> misaligned{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < 6; ++r) {
+    threads.emplace_back([&, r] {
+      for (std::uint64_t i = 0; i < 300; ++i) {
+        const std::uint64_t k = (i * 7 + r) % 100;
+        if (i % 3 == 0) {
+          auto v = c.insert(wide(k), wide(k * 2));
+          if (reinterpret_cast<std::uintptr_t>(v.get()) % 64 != 0) misaligned.fetch_add(1);
+        } else if (auto v = c.get(wide(k))) {
+          if (reinterpret_cast<std::uintptr_t>(v.get()) % 64 != 0) misaligned.fetch_add(1);
+          if (v->x != k * 2) wrong.fetch_add(1);
+        }
+        c.visit(wide(k), [&](const wide& v) {
+          if (reinterpret_cast<std::uintptr_t>(&v) % 64 != 0) misaligned.fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(misaligned.load() == 0);
+  CHECK(wrong.load() == 0);
+  c.invalidate_if([&](const wide& k, const wide& v) {
+    CHECK(reinterpret_cast<std::uintptr_t>(&k) % 64 == 0);
+    CHECK(reinterpret_cast<std::uintptr_t>(&v) % 64 == 0);
+    return true;
+  });
+}
+
+TEST_CASE("std::pmr strings as values allocate from their resource", "[cache_stress]") {
+  std::pmr::monotonic_buffer_resource arena(1 << 16);
+  std::pmr::polymorphic_allocator<char> alloc(&arena);
+  frugal::cache<int, std::pmr::string> c({.max_capacity = 4});
+  for (int k = 0; k < 10; ++k) {
+    c.insert(k, std::string(40, static_cast<char>('a' + k)), alloc);
+  }
+  c.run_pending_tasks();
+  CHECK(c.entry_count() <= 4);
+  int found = 0;
+  for (int k = 0; k < 10; ++k) {
+    if (auto v = c.get(k)) {
+      ++found;
+      CHECK(std::string_view(*v) == std::string(40, static_cast<char>('a' + k)));
+      CHECK(v->get_allocator().resource() == &arena);
+    }
+  }
+  CHECK(found >= 1);
+}
