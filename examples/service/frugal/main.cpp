@@ -1143,6 +1143,9 @@ int main(int argc, char** argv) {
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
   };
   server.set_keep_alive_max_count(10'000);
+  // cpp-httplib writes a response's headers and body in two writes: without TCP_NODELAY the
+  // body waits for the client's delayed ACK (about 40 ms) on every keep-alive response.
+  server.set_tcp_nodelay(true);
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([&svc](const httplib::Request& req, httplib::Response& res) {
