@@ -28,6 +28,27 @@ flight when wrk stopped.
 
 Figures per request over the twin's whole life include its start (connections, prepared
 statements) and the cold misses of the caches; a longer --duration dilutes both.
+
+--attribution: the cached mix run with service-frugal once with every part frugal, once with
+each part in turn swapped for the naive twin's way of doing its job (--naive-parts PART: cache,
+batch, pool, json, parse, metrics, config) and once with all of them swapped; each part's row
+is its difference against all-frugal in handler allocations and CPU per request.
+
+--faults: the mixed mix for 3 x --duration seconds with a fault, per twin: (a) Redis stopped
+at --duration and started again at 2 x --duration, (b) PostgreSQL restarted at --duration.
+wrk counts every response by status (service_mix.lua `statuses`) and every request it wrote;
+a poller writes GET /users/{id}/posts and GET /users/{id} in turn every 50 ms on a connection
+of its own and logs each status. What each figure is:
+- responses by status, 5xx: wrk's counts; socket errors: wrk's connect/read/write/timeout.
+- unanswered: requests written less responses read; up to --connections of them are still in
+  flight when wrk stops, so lost = unanswered - connections - socket errors (at least 0) must
+  be 0.
+- errors stop: the time of the first poll after which every poll answered 2xx; recovery: that
+  less the time the server was back (Redis started, PostgreSQL's restart finished), 0 when
+  the errors stopped before.
+- the poller's statuses, per second of the run.
+
+--markdown REPORT.json prints the tables of a report for docs/service.md and runs nothing.
 """
 import argparse
 import datetime
@@ -42,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -49,6 +71,8 @@ SERVICE_DIR = os.path.join(ROOT, "examples", "service")
 SERVERS = os.path.join(ROOT, "tests", "fixtures", "servers.py")
 MIX_SCRIPT = os.path.join(HERE, "service_mix.lua")
 TWINS = {"naive": "service-naive", "frugal": "service-frugal"}
+PARTS = ("cache", "batch", "pool", "json", "parse", "metrics", "config")
+POLL_INTERVAL_S = 0.05
 MIXES = ("cached", "mixed")
 POSTGRES = "bench_service_postgres"
 REDIS = "bench_service_redis"
@@ -141,8 +165,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+def http_get(port, path, timeout=10):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while True:
@@ -197,11 +221,12 @@ def peak_rss_kib(pid):
     return None
 
 
-def start_twin(binary, postgres, redis, threads, log_file):
+def start_twin(binary, postgres, redis, threads, log_file, naive_parts=None):
+    extra = ["--naive-parts", naive_parts] if naive_parts else []
     for _ in range(5):
         port = free_port()
         p = subprocess.Popen([binary, "--port", str(port), "--postgres", postgres["URL"],
-                              "--redis-port", redis["PORT"], "--threads", str(threads)],
+                              "--redis-port", redis["PORT"], "--threads", str(threads)] + extra,
                              stdout=subprocess.PIPE, stderr=log_file)
         line = p.stdout.readline().decode(errors="replace")
         if line.startswith(f"listening on 127.0.0.1:{port}"):
@@ -225,11 +250,12 @@ def stop_twin(p):
     return None if code == 0 else f"exit code {code}"
 
 
-def run_wrk(port, mix, args, out_path):
+def run_wrk(port, mix, args, out_path, duration=None, statuses=False):
+    duration = duration or args.duration
     command = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections),
-               "-d", f"{args.duration}s", "--latency", "-s", MIX_SCRIPT,
-               f"http://127.0.0.1:{port}", "--", mix]
-    r = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 120)
+               "-d", f"{duration}s", "--latency", "-s", MIX_SCRIPT,
+               f"http://127.0.0.1:{port}", "--", mix] + (["statuses"] if statuses else [])
+    r = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
     with open(out_path, "w") as f:
         f.write(" ".join(command) + "\n\n" + r.stdout + r.stderr)
     m = re.search(r"^wrk-json (\{.*\})$", r.stdout, re.M)
@@ -238,22 +264,29 @@ def run_wrk(port, mix, args, out_path):
     return json.loads(m.group(1))
 
 
-def one_run(twin, mix, binary, env, psql_bin, args, out_dir):
-    postgres, redis = env
-    url = postgres["URL"]
-    psql(psql_bin, url, "-f", os.path.join(SERVICE_DIR, "seed.sql"))
+def fresh_state(psql_bin, postgres, redis):
+    """The database reseeded, Redis emptied with its statistics reset."""
+    psql(psql_bin, postgres["URL"], "-f", os.path.join(SERVICE_DIR, "seed.sql"))
     servers.redis_command(redis["PORT"], "FLUSHALL", timeout=10.0)
     servers.redis_command(redis["PORT"], "CONFIG", "RESETSTAT", timeout=5.0)
+
+
+def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
+    postgres, redis = env
+    url = postgres["URL"]
+    fresh_state(psql_bin, postgres, redis)
     xacts0, scans0 = database_counters(psql_bin, url)
-    stem = os.path.join(out_dir, f"{twin}-{mix}")
+    stem = os.path.join(out_dir, f"{twin}-{mix}" + (f"-naive-{naive_parts}" if naive_parts
+                                                     else ""))
     with open(stem + ".stderr.txt", "w") as err:
-        p, port = start_twin(binary, postgres, redis, args.service_threads, err)
+        p, port = start_twin(binary, postgres, redis, args.service_threads, err, naive_parts)
         failure = None
         try:
             status, before = http_get(port, "/metrics")
             if status != 200:
                 raise BenchError(f"{twin}: GET /metrics answered {status}")
-            log(f"{twin} / {mix}: {args.duration} s of load on port {port}")
+            log(f"{twin}{' --naive-parts ' + naive_parts if naive_parts else ''} / {mix}: "
+                f"{args.duration} s of load on port {port}")
             w = run_wrk(port, mix, args, stem + ".wrk.txt")
             status, after = http_get(port, "/metrics")
             if status != 200:
@@ -275,7 +308,7 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir):
     per = (lambda x: x / handled if handled else None)
     errors = sum(w["errors"].values())
     return {
-        "twin": twin, "mix": mix, "binary": shown(binary),
+        "twin": twin, "mix": mix, "binary": shown(binary), "naive_parts": naive_parts or "",
         "requests": sent, "requests_handled": handled, "errors": w["errors"],
         "requests_per_s": sent / (w["duration_us"] / 1e6) if w["duration_us"] else None,
         "latency_us": w["latency_us"],
@@ -288,6 +321,152 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir):
         "redis_commands_per_request": per(sum(commands.values())),
         "redis_commands": commands,
         "ok": errors == 0,
+    }
+
+
+def attribution_runs(binary, env, psql_bin, args, out_dir):
+    """The cached mix with service-frugal: every part frugal, each part naive, all naive."""
+    runs = []
+    for parts in [None] + list(PARTS) + ["all"]:
+        try:
+            run = one_run("frugal", "cached", binary, env, psql_bin, args, out_dir, parts)
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            run = {"twin": "frugal", "mix": "cached", "naive_parts": parts or "",
+                   "failed": str(e)}
+            print(f"bench-service: frugal --naive-parts {parts} / cached: {e}", file=sys.stderr)
+        runs.append(run)
+    return runs
+
+
+class poller:
+    """GET /users/{id}/posts and GET /users/{id} in turn every POLL_INTERVAL_S on a connection
+    of its own, each status logged with its time from `t0` (0: no answer within a second)."""
+
+    def __init__(self, port, t0):
+        self.port, self.t0 = port, t0
+        self.polls = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        k = 0
+        while not self.stopping.is_set():
+            k += 1
+            user = (k * 7919) % 10000 + 1
+            path = f"/users/{user}/posts" if k % 2 else f"/users/{user}"
+            t = time.monotonic() - self.t0
+            try:
+                status, _ = http_get(self.port, path, timeout=1.0)
+            except OSError:
+                status = 0
+            self.polls.append((round(t, 3), path, status))
+            spent = time.monotonic() - self.t0 - t
+            self.stopping.wait(max(0.0, POLL_INTERVAL_S - spent))
+
+
+def errors_stop(polls, fault_at):
+    """The time of the first poll after which every poll answered 2xx, counting from the fault
+    (`fault_at` itself when none failed from then on); None when the last poll failed."""
+    after = [p for p in polls if p[0] >= fault_at]
+    failed = [i for i, p in enumerate(after) if not 200 <= p[2] < 300]
+    if not failed:
+        return fault_at
+    if failed[-1] + 1 >= len(after):
+        return None
+    return after[failed[-1] + 1][0]
+
+
+def fault_run(twin, fault, binary, env, psql_bin, args, out_dir, servers_up):
+    """The mixed mix with Redis stopped for --duration s in the middle, or PostgreSQL restarted
+    after --duration s; see --faults in the module's comment."""
+    postgres, redis = env
+    fresh_state(psql_bin, postgres, redis)
+    t_fault = args.duration
+    length = 3 * t_fault if fault == "redis" else 2 * t_fault
+    stem = os.path.join(out_dir, f"{twin}-fault-{fault}")
+    events = []
+    redis_down = False
+    with open(stem + ".stderr.txt", "w") as err:
+        p, port = start_twin(binary, postgres, redis, args.service_threads, err)
+        t0 = time.monotonic()
+        polls = poller(port, t0)
+        ending = threading.Event()
+
+        def at(name, seconds, action):
+            if ending.wait(max(0.0, seconds - (time.monotonic() - t0))):
+                return False
+            events.append((name, round(time.monotonic() - t0, 3)))
+            action()
+            events.append((name + " done", round(time.monotonic() - t0, 3)))
+            return True
+
+        def inject():
+            nonlocal redis_down
+            try:
+                if fault == "redis":
+                    redis_down = True
+                    if not at("redis stop", t_fault, lambda: servers_up.tool("stop", REDIS)):
+                        redis_down = False
+                        return
+                    if at("redis start", 2 * t_fault, lambda: servers_up.tool("restart", REDIS)):
+                        redis_down = False
+                else:
+                    at("postgres restart", t_fault, lambda: servers_up.tool("restart", POSTGRES))
+            except BenchError as e:
+                events.append((f"failed: {e}", round(time.monotonic() - t0, 3)))
+
+        injector = threading.Thread(target=inject, daemon=True)
+        failure = None
+        try:
+            polls.thread.start()
+            injector.start()
+            log(f"{twin} / fault {fault}: {length} s of the mixed mix on port {port}")
+            w = run_wrk(port, "mixed", args, stem + ".wrk.txt", duration=length, statuses=True)
+        finally:
+            ending.set()
+            injector.join()
+            polls.stopping.set()
+            polls.thread.join()
+            if redis_down:
+                servers_up.tool("restart", REDIS)
+            failure = stop_twin(p)
+    if failure:
+        raise BenchError(f"{twin} did not stop cleanly on SIGTERM ({failure}); "
+                         f"its stderr: {stem}.stderr.txt")
+    statuses = {int(k): v for k, v in w["statuses"].items()}
+    answered = sum(statuses.values())
+    # wrk calls request() once more than it sends: on its first thread, before the run, to
+    # check the script.
+    sent = w["sent"] - 1
+    socket_errors = sum(v for k, v in w["errors"].items() if k != "status")
+    unanswered = sent - answered
+    back_name = "redis start done" if fault == "redis" else "postgres restart done"
+    back = next((t for name, t in events if name == back_name), None)
+    stop = errors_stop(polls.polls, t_fault)
+    per_second = {}
+    for t, _, status in polls.polls:
+        second = per_second.setdefault(str(int(t)), {})
+        second[str(status)] = second.get(str(status), 0) + 1
+    poll_failures = [p for p in polls.polls if not 200 <= p[2] < 300]
+    with open(stem + ".polls.json", "w") as f:
+        json.dump(polls.polls, f)
+    return {
+        "twin": twin, "fault": fault, "binary": shown(binary), "duration_s": length,
+        "fault_at_s": t_fault, "events": events,
+        "sent": sent, "answered": answered, "statuses": w["statuses"],
+        "non_2xx": {str(k): v for k, v in statuses.items() if not 200 <= k < 300},
+        "responses_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "socket_errors": socket_errors, "wrk_errors": w["errors"],
+        "unanswered": unanswered,
+        "lost": max(0, unanswered - args.connections - socket_errors),
+        "polls": len(polls.polls), "poll_failures": len(poll_failures),
+        "poll_failures_from_s": poll_failures[0][0] if poll_failures else None,
+        "poll_failures_to_s": poll_failures[-1][0] if poll_failures else None,
+        "server_back_s": back, "errors_stop_s": stop,
+        "recovery_s": None if stop is None or back is None else round(max(0.0, stop - back), 3),
+        "polls_per_second": per_second,
+        "ok": sent > 0 and back is not None and unanswered - args.connections
+        - socket_errors <= 0,
     }
 
 
@@ -308,14 +487,117 @@ def fmt(v, digits=2):
 def write_report(report, out_dir):
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
-    lines = ["# The service twins under load", "",
-             f"{report['date']}, {report['machine']['cpu']} ({report['machine']['cpus']} CPUs), "
-             f"wrk {report['settings']['wrk_threads']} threads, "
-             f"{report['settings']['connections']} connections, "
-             f"{report['settings']['duration_s']} s per run, twins with "
-             f"{report['settings']['service_threads']} threads. Each run from a cold start "
-             "(database reseeded, Redis emptied, the twin started afresh).", "",
-             "| twin | mix | requests/s | p50 | p99 | handler CPU/req | allocs/req | "
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(markdown(report))
+
+
+def context_line(report):
+    return (f"{report['date']}, {report['machine']['cpu']} ({report['machine']['cpus']} CPUs), "
+            f"wrk {report['settings']['wrk_threads']} threads, "
+            f"{report['settings']['connections']} connections, "
+            f"{report['settings']['duration_s']} s per run, twins with "
+            f"{report['settings']['service_threads']} threads. Each run from a cold start "
+            "(database reseeded, Redis emptied, the twin started afresh).")
+
+
+PART_SAYS = {
+    "cache": "mutex LRU map + hiredis GET/SETEX for tiered_cache",
+    "batch": "one lookup per id of `?ids=` for one per page",
+    "pool": "a PostgreSQL connection per request for the pool",
+    "json": "std::string escaping and `+` for builder/cow_string",
+    "parse": "std::string copies of path, id and query for views",
+    "metrics": "a mutex-guarded map of counters for frugal metrics",
+    "config": "mutex + shared_ptr for shared_config",
+    "all": "every part above at once",
+}
+
+
+def attribution_table(report):
+    runs = report.get("attribution") or []
+    if not runs:
+        return []
+    base = next((r for r in runs if not r.get("naive_parts") and "failed" not in r), None)
+    naive = next((r for r in report.get("runs", []) if r.get("twin") == "naive"
+                  and r.get("mix") == "cached" and "failed" not in r), None)
+    lines = ["| service-frugal with | naive part | allocs/req | Δ allocs/req | handler CPU/req | "
+             "Δ CPU/req | requests/s | p99 |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def delta(r, key, digits):
+        if base is None or r.get(key) is None or base.get(key) is None:
+            return "n/a"
+        return f"{r[key] - base[key]:+,.{digits}f}"
+
+    rows = [(r, "every part frugal" if not r.get("naive_parts") else
+             ("all parts naive" if r["naive_parts"] == "all" else f"`{r['naive_parts']}` naive"),
+             PART_SAYS.get(r.get("naive_parts"), "")) for r in runs]
+    if naive:
+        rows.append((naive, "service-naive", "the naive twin itself"))
+    for r, name, says in rows:
+        if "failed" in r:
+            lines.append(f"| {name} | {says} | failed: {r['failed']} |" + " |" * 5)
+            continue
+        lines.append(
+            f"| {name} | {says} | {fmt(r['allocations_per_request'], 1)} | "
+            f"{delta(r, 'allocations_per_request', 1)} | "
+            f"{fmt(r['handler_cpu_us_per_request'], 1)} us | "
+            f"{delta(r, 'handler_cpu_us_per_request', 1)} us | "
+            f"{fmt(r['requests_per_s'], 0)} | {fmt(r['latency_us']['p99'] / 1000, 3)} ms |")
+    return lines
+
+
+def fault_table(report):
+    runs = report.get("faults") or []
+    if not runs:
+        return []
+    lines = ["| twin | fault | requests sent | answered | 5xx | other non-2xx | socket errors | "
+             "lost | poll failures (from-to s) | server back | errors stop | recovery |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if "failed" in r:
+            lines.append(f"| {r['twin']} | {r['fault']} | failed: {r['failed']} |" + " |" * 9)
+            continue
+        other = ", ".join(f"{k}: {v}" for k, v in sorted(r["non_2xx"].items()) if int(k) < 500)
+        window = (f" ({r['poll_failures_from_s']:.2f}-{r['poll_failures_to_s']:.2f})"
+                  if r["poll_failures"] else "")
+        rec = "not recovered" if r["recovery_s"] is None else f"{r['recovery_s']:.2f} s"
+        back = "n/a" if r.get("server_back_s") is None else f"{r['server_back_s']:.2f} s"
+        stop = "n/a" if r.get("errors_stop_s") is None else f"{r['errors_stop_s']:.2f} s"
+        what = ("Redis stopped at {0} s, started at {1} s".format(r["fault_at_s"],
+                                                                  2 * r["fault_at_s"])
+                if r["fault"] == "redis" else f"PostgreSQL restarted at {r['fault_at_s']} s")
+        lines.append(
+            f"| {r['twin']} | {what} | {fmt(r['sent'])} | {fmt(r['answered'])} | "
+            f"{fmt(r['responses_5xx'])} | {other or '0'} | {fmt(r['socket_errors'])} | "
+            f"{fmt(r['lost'])} | {r['poll_failures']}{window} | {back} | {stop} | {rec} |")
+    return lines
+
+
+def markdown(report):
+    """The report's tables as Markdown: the comparison, the attribution, the fault runs."""
+    lines = ["# The service twins under load", "", context_line(report), ""]
+    if report.get("runs"):
+        lines += comparison_table(report)
+        lines += ["", "What the columns are: " + report["measures"], ""]
+    attribution = attribution_table(report)
+    if attribution:
+        lines += ["## Attribution (cached mix, service-frugal with one part naive at a time)", "",
+                  "Each Δ is against every part frugal: what swapping that one part for the "
+                  "naive twin's way costs.", ""] + attribution + [""]
+    faults = fault_table(report)
+    if faults:
+        lines += ["## Fault runs (mixed mix)", "",
+                  "lost: requests written but not answered, beyond the connections still in "
+                  "flight when wrk stopped and the socket errors; errors stop: the first of the "
+                  f"poller's requests (one every {int(POLL_INTERVAL_S * 1000)} ms) after which "
+                  "all answered 2xx; recovery: from the server back to then (0 when the errors "
+                  "stopped first). Times from the start of the run.", ""]
+        lines += faults + [""]
+    return "\n".join(lines)
+
+
+def comparison_table(report):
+    lines = ["| twin | mix | requests/s | p50 | p99 | handler CPU/req | allocs/req | "
              "bytes/req | peak RSS | DB xacts/req | DB scans/req | Redis cmds/req | errors |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["runs"]:
@@ -334,9 +616,7 @@ def write_report(report, out_dir):
             f"{fmt(r['db_transactions_per_request'], 3)} | "
             f"{fmt(r['db_table_scans_per_request'], 3)} | "
             f"{fmt(r['redis_commands_per_request'], 3)} | {sum(r['errors'].values())} |")
-    lines += ["", "What the columns are: " + report["measures"], ""]
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write("\n".join(lines))
+    return lines
 
 
 def cpu_model():
@@ -357,14 +637,23 @@ def parse_args(argv):
     ap.add_argument("--twins", default="naive,frugal")
     ap.add_argument("--mixes", default=",".join(MIXES))
     ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--service-threads", type=int, default=4)
+    ap.add_argument("--service-threads", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "service"))
+    ap.add_argument("--attribution", action="store_true")
+    ap.add_argument("--faults", action="store_true")
+    ap.add_argument("--markdown", metavar="REPORT_JSON")
     args = ap.parse_args(argv)
     for name in ("duration", "connections", "wrk_threads", "service_threads"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    # cpp-httplib serves a keep-alive connection on one worker until it closes: a connection
+    # beyond the workers waits unserved, and so would the fault runs' poller and the scrapes.
+    if args.connections + 1 > args.service_threads:
+        ap.error(f"--connections {args.connections} needs --service-threads "
+                 f"{args.connections + 1} or more (cpp-httplib serves each keep-alive "
+                 "connection on one worker thread; one more for the poller and /metrics)")
     args.twins = [t for t in args.twins.split(",") if t]
     args.mixes = [m for m in args.mixes.split(",") if m]
     for t in args.twins:
@@ -380,8 +669,17 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    if args.markdown:
+        try:
+            with open(args.markdown) as f:
+                print(markdown(json.load(f)))
+        except (OSError, ValueError, KeyError) as e:
+            print(f"bench-service: cannot read {args.markdown}: {e}", file=sys.stderr)
+            return 2
+        return 0
     build_dir = os.path.abspath(args.build_dir)
-    binaries = {t: os.path.join(build_dir, "examples", TWINS[t]) for t in args.twins}
+    needed = set(args.twins) | ({"frugal"} if args.attribution else set())
+    binaries = {t: os.path.join(build_dir, "examples", TWINS[t]) for t in needed}
     missing = [f"{TWINS[t]} ({shown(b)})" for t, b in binaries.items()
                if not os.access(b, os.X_OK)]
     if missing:
@@ -403,6 +701,7 @@ def main(argv):
         "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release()},
         "settings": {"duration_s": args.duration, "connections": args.connections,
                      "wrk_threads": args.wrk_threads, "service_threads": args.service_threads,
+                     "attribution": args.attribution, "faults": args.faults,
                      "mix_script": os.path.relpath(MIX_SCRIPT, ROOT)},
         "measures": ("requests/s and latency from wrk; handler CPU time and allocations per "
                      "request from the twin's /metrics (service_handler_cpu_seconds_total, "
@@ -437,6 +736,28 @@ def main(argv):
                     print(f"bench-service: {twin} / {mix}: {e}", file=sys.stderr)
                 report["runs"].append(run)
                 write_report(report, out_dir)
+        if args.attribution:
+            report["attribution"] = attribution_runs(binaries["frugal"], (postgres, redis),
+                                                     psql_bin, args, out_dir)
+            failed = failed or any("failed" in r for r in report["attribution"])
+            write_report(report, out_dir)
+        if args.faults:
+            report["faults"] = []
+            for fault in ("redis", "postgres"):
+                for twin in args.twins:
+                    try:
+                        run = fault_run(twin, fault, binaries[twin], (postgres, redis),
+                                        psql_bin, args, out_dir, servers_up)
+                        if not run["ok"]:
+                            failed = True
+                            log(f"{twin} / fault {fault}: requests lost or the server did not "
+                                f"come back: {run['events']}")
+                    except (BenchError, OSError, subprocess.SubprocessError) as e:
+                        failed = True
+                        run = {"twin": twin, "fault": fault, "failed": str(e)}
+                        print(f"bench-service: {twin} / fault {fault}: {e}", file=sys.stderr)
+                    report["faults"].append(run)
+                    write_report(report, out_dir)
     except BenchError as e:
         print(f"bench-service: {e}", file=sys.stderr)
         failed = True
