@@ -1021,6 +1021,8 @@ class api {
     // an upper bound of its size: a buffer kept between scrapes would have to be copied into
     // the response anyway.
     metrics_.registry.write(res.body);
+    // The naive part's series follow frugal's families, which stay at zero, under the same
+    // names and labels: a sum over the series is right, a strict scraper sees duplicates.
     if (naive.metrics) naive_metrics_.write(res.body);
     res.status = 200;
     res.set_header("Content-Type", "text/plain; version=0.0.4");
