@@ -1,3 +1,13 @@
 # cache: the Catch2 cases (those tagged [concurrent] also run under TSan).
 frugal_add_test(cache)
 frugal_add_test(cache_stress)
+# cache_policy: the window climber, the simulator's reference policies (benches/
+# cache_sim_policies.hpp) and the adaptive cache through its public API.
+frugal_add_test(cache_policy)
+target_include_directories(cache_policy_test PRIVATE ${PROJECT_SOURCE_DIR}/benches)
+# The hit-ratio table of docs/cache.md is what docs/runs/cache_sim.json gives.
+if(FRUGAL_BUILD_SCRIPT_TESTS)
+  add_test(NAME docs/cache_sim_table
+    COMMAND ${FRUGAL_PYTHON} ${PROJECT_SOURCE_DIR}/scripts/cache_sim_table.py check)
+  set_tests_properties(docs/cache_sim_table PROPERTIES LABELS unit)
+endif()

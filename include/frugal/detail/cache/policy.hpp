@@ -1,5 +1,5 @@
 // frugal::detail cache policy: the W-TinyLFU eviction policy of frugal::cache, kept apart from
-// the concurrent table so that the policy's sizes can be tuned (or adapted to the workload)
+// the concurrent table so that the policy's sizes can adapt to the workload (climber.hpp)
 // without touching the rest. Users never include this header directly.
 //
 // The policy sees entries through an intrusive hook (`policy_hook`) and hashes; it never
@@ -7,6 +7,7 @@
 // called with the cache's policy mutex held.
 #pragma once
 
+#include <frugal/detail/cache/climber.hpp>
 #include <frugal/detail/config.hpp>
 
 #include <algorithm>
@@ -146,33 +147,60 @@ class frequency_sketch {
   std::uint64_t additions_ = 0;
 };
 
-/// The sizes of the three regions, by weight. `window` is the admission window (about 1 % of
-/// the capacity), `protected_` the protected part of the main space (80 % of it). The follow-
-/// up adaptive policy changes `window` and `protected_` at run time through `resize_window`.
+/// The sizes of the three regions, by weight. `window` is the admission window (1 % of the
+/// capacity at first; the window climber moves it within [1, 80 %] of it), `protected_` the
+/// protected part of the main space (80 % of it).
 struct region_sizes {
   std::uint64_t capacity = 0;
   std::uint64_t window = 0;
   std::uint64_t protected_ = 0;
 
   static region_sizes for_capacity(std::uint64_t capacity, double window_fraction = 0.01) {
-    region_sizes r;
-    r.capacity = capacity;
-    r.window = std::min<std::uint64_t>(
+    return with_window(
         capacity, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(
                                                  static_cast<double>(capacity) * window_fraction)));
+  }
+
+  /// Returns the sizes for a window of `window` (clamped to the capacity), the rest split
+  /// 20/80 between probation and protected.
+  static region_sizes with_window(std::uint64_t capacity, std::uint64_t window) {
+    region_sizes r;
+    r.capacity = capacity;
+    r.window = std::min(capacity, window);
     r.protected_ = static_cast<std::uint64_t>(static_cast<double>(capacity - r.window) * 0.8);
     return r;
   }
 };
 
+/// Whether the admission window adapts to the workload (the default) or keeps its initial
+/// 1 % (the reference the hit-ratio simulator compares with).
+enum class window_sizing : std::uint8_t { adaptive, fixed };
+
 /// W-TinyLFU: new entries enter an LRU window; entries leaving the window become candidates
 /// for the segmented main space (probation + protected) and are admitted only when the sketch
 /// says they are more popular than the probation queue's LRU victim. Hooks are linked and
 /// unlinked by the cache; `evict_one` names the next victim without unlinking it.
+///
+/// With `window_sizing::adaptive`, `on_add` counts a miss and `on_access` a hit (an increment
+/// and a decrement each); every `min_sample` requests or more (10 times the entries held) the
+/// sample's hit ratio goes to the window climber (climber.hpp), and the new sizes take effect
+/// lazily: `evict_one` moves the window's overflow into probation and demotes the protected
+/// queue's overflow, O(entries moved). Samples that end before the first eviction for size
+/// are discarded (a filling cache's hit ratio rises whatever the window).
 class w_tinylfu {
  public:
-  explicit w_tinylfu(std::uint64_t capacity)
-      : sizes_(region_sizes::for_capacity(capacity)), sketch_(capacity) {}
+  /// The fewest requests in a sample, so that a small cache's hit ratio is not pure noise.
+  static constexpr std::uint64_t min_sample = 1024;
+
+  /// Starts with a window of `window_fraction` of the capacity (at least 1 entry, clamped to
+  /// the capacity). Allocates the sketch.
+  explicit w_tinylfu(std::uint64_t capacity, window_sizing sizing = window_sizing::adaptive,
+                     double window_fraction = 0.01)
+      : sizes_(region_sizes::for_capacity(capacity, window_fraction)),
+        sketch_(capacity),
+        climber_(capacity, sizes_.window),
+        sample_size_(sizing == window_sizing::adaptive ? next_sample_size(capacity) : no_sample),
+        sample_left_(sample_size_) {}
 
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
@@ -182,10 +210,13 @@ class w_tinylfu {
     window_weight_ += h->weight;
     total_weight_ += h->weight;
     ++count_;
+    if (--sample_left_ == 0) end_sample();
   }
 
   /// Records a read: counts the key and moves the entry toward the protected queue.
   void on_access(policy_hook* h) noexcept {
+    ++sample_hits_;
+    if (--sample_left_ == 0) end_sample();
     sketch_.increment(h->hash);
     switch (h->where) {
       case queue::window:
@@ -236,6 +267,7 @@ class w_tinylfu {
   /// Moves the window's overflow into probation as candidates, then returns the entry to evict
   /// next (still linked; the caller unlinks it with on_remove), or nullptr when nothing is over.
   policy_hook* evict_one() noexcept {
+    demote_protected();
     while (window_weight_ > sizes_.window && !window_.empty()) {
       policy_hook* h = window_.front();
       window_.erase(h);
@@ -248,6 +280,7 @@ class w_tinylfu {
       candidate_ = nullptr;
       return nullptr;
     }
+    filled_ = true;
     policy_hook* victim = probation_.front();
     if (candidate_ == nullptr || victim == nullptr) {
       // No fresh candidate: the LRU end of probation, then protected, then the window.
@@ -278,8 +311,27 @@ class w_tinylfu {
   std::uint64_t entry_count() const noexcept { return count_; }
   const region_sizes& sizes() const noexcept { return sizes_; }
   const frequency_sketch& sketch() const noexcept { return sketch_; }
+  const window_climber& climber() const noexcept { return climber_; }
+  bool adaptive() const noexcept { return sample_size_ != no_sample; }
 
  private:
+  static constexpr std::uint64_t no_sample = std::numeric_limits<std::uint64_t>::max();
+
+  static std::uint64_t next_sample_size(std::uint64_t entries) noexcept {
+    return std::max(min_sample, 10 * std::min<std::uint64_t>(entries, no_sample / 16));
+  }
+
+  // The end of a sample: the climber picks the window, the queues follow in evict_one.
+  FRUGAL_NOINLINE void end_sample() noexcept {
+    if (filled_) {
+      const double ratio = static_cast<double>(sample_hits_) / static_cast<double>(sample_size_);
+      sizes_ = region_sizes::with_window(sizes_.capacity, climber_.on_sample(ratio, sample_size_));
+    }
+    sample_hits_ = 0;
+    sample_size_ = next_sample_size(count_);
+    sample_left_ = sample_size_;
+  }
+
   void demote_protected() noexcept {
     while (protected_weight_ > sizes_.protected_ && !protected_.empty()) {
       policy_hook* h = protected_.front();
@@ -292,6 +344,11 @@ class w_tinylfu {
 
   region_sizes sizes_;
   frequency_sketch sketch_;
+  window_climber climber_;
+  std::uint64_t sample_size_;
+  std::uint64_t sample_left_;
+  std::uint64_t sample_hits_ = 0;
+  bool filled_ = false;  // something was evicted for size: the cache has filled up once
   lru_list window_, probation_, protected_;
   policy_hook* candidate_ = nullptr;
   std::uint64_t window_weight_ = 0, protected_weight_ = 0, total_weight_ = 0, count_ = 0;
