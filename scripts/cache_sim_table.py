@@ -3,6 +3,7 @@
 
 Usage: scripts/cache_sim_table.py [--root DIR] render [RUN]   print the table of RUN
        scripts/cache_sim_table.py [--root DIR] check          exit 1 when docs/cache.md differs
+       scripts/cache_sim_table.py [--root DIR] plot           draw docs/img/cache_sim_1pct.svg
 
 RUN defaults to docs/runs/cache_sim.json (written by `benches/cache_sim --json`). In
 docs/cache.md the table follows the line `<!-- figures from docs/runs/cache_sim.json -->` and
@@ -28,6 +29,29 @@ def render(run):
     return "\n".join(out) + "\n"
 
 
+def plot(run, path):
+    """Hit ratio per trace at 1 % capacity, one bar per policy (needs matplotlib)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "cache_sim"
+    import matplotlib.pyplot as plt
+    rows = [r for r in run["results"] if r["capacity_label"] == "1 %"]
+    policies = [("frugal", "frugal"), ("lru", "LRU"), ("wtinylfu_fixed", "W-TinyLFU 1 %"),
+                ("optimal", "optimal")]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.2
+    for i, (key, label) in enumerate(policies):
+        xs = [j + (i - 1.5) * width for j in range(len(rows))]
+        ax.bar(xs, [100 * float(r[key]) for r in rows], width, label=label)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r["trace"] for r in rows])
+    ax.set_ylabel("hit ratio (%)")
+    ax.set_title("Hit ratio at 1 % of the distinct keys (mean of 3 seeds)")
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, format="svg", metadata={"Date": None})
+
+
 def quoted(page_text):
     lines = page_text.splitlines()
     for i, line in enumerate(lines):
@@ -45,7 +69,7 @@ def main(argv):
     root = ROOT
     if len(argv) >= 2 and argv[0] == "--root":
         root, argv = argv[1], argv[2:]
-    if not argv or argv[0] not in ("render", "check"):
+    if not argv or argv[0] not in ("render", "check", "plot"):
         print(__doc__, file=sys.stderr)
         return 2
     run_path = argv[1] if argv[0] == "render" and len(argv) > 1 else os.path.join(
@@ -54,6 +78,10 @@ def main(argv):
         table = render(json.load(f))
     if argv[0] == "render":
         sys.stdout.write(table)
+        return 0
+    if argv[0] == "plot":
+        with open(run_path, encoding="utf-8") as f:
+            plot(json.load(f), os.path.join(root, "docs", "img", "cache_sim_1pct.svg"))
         return 0
     page = os.path.join(root, "docs", "cache.md")
     with open(page, encoding="utf-8") as f:
