@@ -641,3 +641,88 @@ TEST_CASE("std::pmr strings as values allocate from their resource", "[cache_str
   }
   CHECK(found >= 1);
 }
+
+TEST_CASE("invalidate_if's pred that throws releases the policy and the shard", "[cache_stress]") {
+  frugal::cache<int, int> c({.max_capacity = 100, .shards = 1});
+  for (int k = 0; k < 10; ++k) c.insert(k, k);
+  with_watchdog([&] {
+    int calls = 0;
+    CHECK_THROWS_AS(c.invalidate_if([&](const int&, const int&) -> bool {
+      if (++calls == 5) throw std::runtime_error("pred");
+      return false;
+    }),
+                    std::runtime_error);
+    c.insert(1, 11);
+    CHECK(c.invalidate(2));
+    c.run_pending_tasks();
+  });
+  REQUIRE(c.get(1));
+  CHECK(*c.get(1) == 11);
+  CHECK_FALSE(c.get(2));
+}
+
+// A hit is a lookup that found a live value (cache_stats::hits): a visit whose f throws found
+// one all the same.
+TEST_CASE("a visit whose f throws still counts as a hit", "[cache_stress][!mayfail]") {
+  frugal::cache<int, int> c({.max_capacity = 100});
+  c.insert(1, 1);
+  CHECK_THROWS_AS(c.visit(1, [](int) { throw std::runtime_error("f"); }), std::runtime_error);
+  const auto s = c.stats();
+  CHECK(s.hits + s.misses == 1);
+  CHECK(s.hits == 1);
+}
+
+namespace {
+
+thread_local bool reads_only_thread = false;
+std::atomic<long> destroyed_by_reader{0};
+
+struct watched {
+  int v;
+  explicit watched(int x) : v(x) {}
+  ~watched() {
+    if (reads_only_thread) destroyed_by_reader.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("visit and contains never destroy a value, however the writers race them",
+          "[cache_stress][concurrent]") {
+  destroyed_by_reader.store(0);
+  {
+    frugal::cache<int, watched> c({.max_capacity = 8, .write_buffer = 2});
+    std::atomic<bool> stop{false};
+    std::atomic<long> wrong{0};
+    std::vector<std::thread> threads;
+    for (unsigned r = 0; r < many_readers(); ++r) {
+      threads.emplace_back([&, r] {
+        reads_only_thread = true;
+        std::minstd_rand rng(r + 3);
+        while (!stop.load()) {
+          const int k = static_cast<int>(rng() % 16);
+          c.visit(k, [&](const watched& w) {
+            if (w.v != k) wrong.fetch_add(1);
+          });
+          (void)c.contains(k);
+        }
+      });
+    }
+    std::thread writer([&] {
+      std::minstd_rand rng(99);
+      for (int i = 0; i < 3000; ++i) {
+        const int k = static_cast<int>(rng() % 16);
+        if (i % 5 == 0) {
+          c.invalidate(k);
+        } else {
+          c.insert(k, k);
+        }
+      }
+    });
+    writer.join();
+    stop.store(true);
+    for (auto& t : threads) t.join();
+    CHECK(wrong.load() == 0);
+  }
+  CHECK(destroyed_by_reader.load() == 0);
+}
