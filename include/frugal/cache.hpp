@@ -759,21 +759,28 @@ class cache {
     }
     entry* e = sl->e.get();
     if (tti_ != detail::cache::never) e->last_access.store(now, std::memory_order_relaxed);
+    // The hit is counted (and recorded) before `use` runs, so a `visit` whose `f` throws
+    // still counts as the hit it was.
+    record_hit<Claimed>(st, e);
     use(sl->e);
+    return true;
+  }
+
+  // Records a hit while the entry is in the table (see drain_reads). A full ring is drained
+  // first when the policy mutex is free (so one thread loses no record); under contention,
+  // or without a claim, the record is dropped and counted as a dropped hit.
+  template <bool Claimed>
+  void record_hit(stripe& st, entry* e) const noexcept {
     if constexpr (Claimed) {
-      // Record the access while the entry is in the table (see drain_reads). A full ring is
-      // drained first when the policy mutex is free (so one thread loses no record); under
-      // contention the record is dropped and counted as a dropped hit.
       const std::uint64_t head = st.head.load(std::memory_order_relaxed);
       if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity ||
           drain_reads_if_free()) {
         st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_relaxed);
         st.head.store(head + 1, std::memory_order_release);
-        return true;
+        return;
       }
     }
     st.dropped.fetch_add(1, std::memory_order_relaxed);
-    return true;
   }
 
   template <class KK, class... Args>
