@@ -915,7 +915,10 @@ TEST_CASE("admission: a scan of new keys does not displace frequent keys from pr
   c.run_pending_tasks();
   int after = 0;
   for (int k = 0; k < 150; ++k) after += c.contains(k) ? 1 : 0;
-  REQUIRE(after >= before - 2);  // only the window's place goes to the scan
+  // Only the window's place goes to the scan. The window adapts: a sample may end during the
+  // scan and resize it, so its place is a few entries, not 1.
+  REQUIRE(after >= before - 10);
+  REQUIRE(c.policy_sizes().window <= 20);  // a few climber steps at most
 }
 
 TEST_CASE("invalidate_all racing with inserts leaves no entry linked twice or freed early",
