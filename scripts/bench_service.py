@@ -26,8 +26,12 @@ Every "per request" divides by the requests the twin answered (the delta of
 service_requests_total without /metrics), which exceeds wrk's count by the requests still in
 flight when wrk stopped.
 
-Figures per request over the twin's whole life include its start (connections, prepared
-statements) and the cold misses of the caches; a longer --duration dilutes both.
+Each comparison and attribution run first drives the twin with the same mix for --warmup
+seconds (default 5; 0: none), then scrapes /metrics and measures --duration seconds: requests
+per second, latency and the handler figures (allocations, CPU) are the measured window's, with
+the caches warm. The database and Redis figures per request cover the twin's whole life
+(warm-up included) over all the requests it answered, since the servers' counters cannot be
+read at the window's edges.
 
 --attribution: the cached mix run with service-frugal once with every part frugal, once with
 each part in turn swapped for the naive twin's way of doing its job (--naive-parts PART: cache,
@@ -282,6 +286,10 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
         p, port = start_twin(binary, postgres, redis, args.service_threads, err, naive_parts)
         failure = None
         try:
+            if args.warmup > 0:
+                log(f"{twin}{' --naive-parts ' + naive_parts if naive_parts else ''} / {mix}: "
+                    f"{args.warmup} s of warm-up on port {port}")
+                run_wrk(port, mix, args, stem + ".warmup.wrk.txt", duration=args.warmup)
             status, before = http_get(port, "/metrics")
             if status != 200:
                 raise BenchError(f"{twin}: GET /metrics answered {status}")
@@ -304,8 +312,11 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
     m0, m1 = metric_sums(before, METRICS), metric_sums(after, METRICS)
     d = {k: m1[k] - m0[k] for k in METRICS}
     handled = d["service_requests_total"]
+    # The servers' counters cover the twin's whole life, warm-up included.
+    handled_life = m1["service_requests_total"]
     sent = w["requests"]
     per = (lambda x: x / handled if handled else None)
+    per_life = (lambda x: x / handled_life if handled_life else None)
     errors = sum(w["errors"].values())
     return {
         "twin": twin, "mix": mix, "binary": shown(binary), "naive_parts": naive_parts or "",
@@ -316,9 +327,9 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
         "allocations_per_request": per(d["service_handler_allocations_total"]),
         "allocated_bytes_per_request": per(d["service_handler_allocation_bytes_total"]),
         "peak_rss_kib": rss,
-        "db_transactions_per_request": per(xacts1 - xacts0 - 1),
-        "db_table_scans_per_request": per(scans1 - scans0),
-        "redis_commands_per_request": per(sum(commands.values())),
+        "db_transactions_per_request": per_life(xacts1 - xacts0 - 1),
+        "db_table_scans_per_request": per_life(scans1 - scans0),
+        "redis_commands_per_request": per_life(sum(commands.values())),
         "redis_commands": commands,
         "ok": errors == 0,
     }
@@ -637,6 +648,7 @@ def parse_args(argv):
     ap.add_argument("--twins", default="naive,frugal")
     ap.add_argument("--mixes", default=",".join(MIXES))
     ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--service-threads", type=int, default=10)
@@ -648,6 +660,8 @@ def parse_args(argv):
     for name in ("duration", "connections", "wrk_threads", "service_threads"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup < 0:
+        ap.error("--warmup must be 0 or more")
     # cpp-httplib serves a keep-alive connection on one worker until it closes: a connection
     # beyond the workers waits unserved, and so would the fault runs' poller and the scrapes.
     if args.connections + 1 > args.service_threads:
@@ -699,7 +713,8 @@ def main(argv):
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "kernel": platform.release()},
-        "settings": {"duration_s": args.duration, "connections": args.connections,
+        "settings": {"duration_s": args.duration, "warmup_s": args.warmup,
+                     "connections": args.connections,
                      "wrk_threads": args.wrk_threads, "service_threads": args.service_threads,
                      "attribution": args.attribution, "faults": args.faults,
                      "mix_script": os.path.relpath(MIX_SCRIPT, ROOT)},
