@@ -185,6 +185,13 @@ torture_result torture(checked_cache& c, std::uint64_t keys, int reader_ops, int
   return {bad.load(), lookups.load(), get_withs.load()};
 }
 
+// The number of keys below `keys` the table holds.
+std::uint64_t held(const checked_cache& c, std::uint64_t keys) {
+  std::uint64_t n = 0;
+  for (std::uint64_t k = 0; k < keys; ++k) n += c.contains(k) ? 1 : 0;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("readers see whole values while writers replace and invalidate the same keys",
@@ -196,6 +203,7 @@ TEST_CASE("readers see whole values while writers replace and invalidate the sam
     CHECK(r.bad_values == 0);
     c.run_pending_tasks();
     CHECK(c.entry_count() <= 32);
+    CHECK(c.entry_count() == held(c, 64));  // exact after run_pending_tasks
     const auto s = c.stats();
     // get_with counts one lookup (its own get) per call.
     CHECK(s.hits + s.misses == r.lookups + r.get_with_calls);
@@ -240,6 +248,7 @@ TEST_CASE("tiny and zero capacities stay bounded and whole under concurrency",
     CHECK(r.bad_values == 0);
     c.run_pending_tasks();
     CHECK(c.entry_count() <= cap);
+    CHECK(c.entry_count() == held(c, 8));
     if (cap == 0) {
       for (std::uint64_t k = 0; k < 8; ++k) CHECK_FALSE(c.contains(k));
     }
