@@ -735,3 +735,41 @@ TEST_CASE("visit and contains never destroy a value, however the writers race th
   }
   CHECK(destroyed_by_reader.load() == 0);
 }
+
+TEST_CASE("a listener that reads and invalidates the cache while readers run does not hang",
+          "[cache_stress][concurrent]") {
+  using listened = frugal::cache<int, int>;
+  std::unique_ptr<listened> c;
+  std::atomic<long> told{0};
+  c = std::make_unique<listened>(frugal::cache_options<int, int>{
+      .max_capacity = 4,
+      .eviction_listener =
+          [&](const int& k, const std::shared_ptr<const int>& v, frugal::removal_cause) {
+            told.fetch_add(1);
+            (void)c->get(k);
+            (void)c->contains(*v + 1);
+            (void)c->invalidate(k + 100);
+          },
+      .write_buffer = 2});
+  with_watchdog([&] {
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (unsigned r = 0; r < many_readers(); ++r) {
+      threads.emplace_back([&, r] {
+        std::minstd_rand rng(r + 17);
+        while (!stop.load()) {
+          const int k = static_cast<int>(rng() % 12);
+          (void)c->get(k);
+          c->visit(k, [](int) {});
+        }
+      });
+    }
+    std::thread writer([&] {
+      for (int i = 0; i < 1500; ++i) c->insert(i % 12, i % 12);
+    });
+    writer.join();
+    stop.store(true);
+    for (auto& t : threads) t.join();
+  });
+  CHECK(told.load() > 0);
+}
