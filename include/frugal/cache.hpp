@@ -714,6 +714,16 @@ class cache {
   }
   bool live(const entry& e) const { return !has_expiry_ || deadline_of(e) > now_ns(); }
 
+  // Moves an entry's last access forward to `now`, never back: a reader that read the clock
+  // before another one stores after it must not shorten the idle deadline. Writes the shared
+  // line only when the time moved.
+  static void touch(entry& e, std::int64_t now) noexcept {
+    std::int64_t seen = e.last_access.load(std::memory_order_relaxed);
+    while (seen < now &&
+           !e.last_access.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
+
   // The read path of get and visit. The fast way: claim this thread's stripe for the key's
   // shard (one atomic exchange on a line no other thread writes while this one reads),
   // check that no writer holds the shard, look up and record the hit in the stripe's ring
@@ -758,7 +768,7 @@ class cache {
       return false;
     }
     entry* e = sl->e.get();
-    if (tti_ != detail::cache::never) e->last_access.store(now, std::memory_order_relaxed);
+    if (tti_ != detail::cache::never) touch(*e, now);
     // The hit is counted (and recorded) before `use` runs, so a `visit` whose `f` throws
     // still counts as the hit it was.
     record_hit<Claimed>(st, e);
