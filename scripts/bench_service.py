@@ -508,7 +508,10 @@ def context_line(report):
             f"{report['settings']['connections']} connections, "
             f"{report['settings']['duration_s']} s per run, twins with "
             f"{report['settings']['service_threads']} threads. Each run from a cold start "
-            "(database reseeded, Redis emptied, the twin started afresh).")
+            "(database reseeded, Redis emptied, the twin started afresh)"
+            + (f", then {report['settings']['warmup_s']} s of warm-up with the same mix before "
+               "the measured window (comparison and attribution runs)."
+               if report['settings'].get('warmup_s') else "."))
 
 
 PART_SAYS = {
@@ -681,7 +684,39 @@ def parse_args(argv):
     return args
 
 
+def doc_tables(report):
+    """The tables as docs/service.md carries them: --markdown's output without its title, its
+    sections one level down."""
+    text = markdown(report).replace("# The service twins under load\n", "", 1).strip()
+    return text.replace("\n## ", "\n#### ")
+
+
+def check_doc(page, run):
+    """Exit status 0 when the block that `page` says was printed from `run` equals it."""
+    start = f"<!-- printed by scripts/bench_service.py --markdown {run} -->"
+    with open(os.path.join(ROOT, page)) as f:
+        text = f.read()
+    if start not in text or "<!-- /printed -->" not in text:
+        print(f"bench-service: {page} has no block printed from {run}", file=sys.stderr)
+        return 1
+    block = text.split(start, 1)[1].split("<!-- /printed -->", 1)[0].strip()
+    with open(os.path.join(ROOT, run)) as f:
+        want = doc_tables(json.load(f))
+    if block != want:
+        print(f"bench-service: the tables in {page} differ from {run}; paste the output of "
+              f"scripts/bench_service.py --doc-tables {run}", file=sys.stderr)
+        return 1
+    print(f"bench-service: the tables in {page} are {run}'s")
+    return 0
+
+
 def main(argv):
+    if argv[:1] == ["--check-doc"] and len(argv) == 3:
+        return check_doc(argv[1], argv[2])
+    if argv[:1] == ["--doc-tables"] and len(argv) == 2:
+        with open(argv[1]) as f:
+            print(doc_tables(json.load(f)))
+        return 0
     args = parse_args(argv)
     if args.markdown:
         try:

@@ -33,6 +33,9 @@ an `--instructions` run, a service load test, ...). Then:
   `<!-- not from a run -->` or `<!-- not from a run: WHERE FROM -->` quotes a figure from
   elsewhere (a default option, a goal, another library's published number) and is skipped;
   the line or the comment says where the figure comes from.
+- A block between `<!-- printed by COMMAND -->` and `<!-- /printed -->` is another tool's
+  output pasted verbatim (the service load report's tables); that tool's own check keeps it
+  equal to its committed run, so its figures are skipped here.
 
 Exit codes: 0 all figures agree; 1 some do not (each named, with its page and line); 2 bad use.
 """
@@ -143,9 +146,9 @@ def prose_lines(text):
         if line.startswith("```"):
             in_code = not in_code
             continue
-        if line.startswith("<!-- figures: "):
+        if line.startswith("<!-- figures: ") or line.startswith("<!-- printed by "):
             in_block = True
-        if line.startswith("<!-- /figures -->"):
+        if line.startswith("<!-- /figures -->") or line.startswith("<!-- /printed -->"):
             in_block = False
             continue
         if not in_code and not in_block:

@@ -49,3 +49,11 @@ function(_frugal_service_tests)
     endif()
   endforeach()
 endfunction()
+
+# The load report's tables in docs/service.md are what docs/runs/service.json gives.
+if(FRUGAL_BUILD_SCRIPT_TESTS)
+  add_test(NAME docs/service_tables
+    COMMAND ${FRUGAL_PYTHON} ${PROJECT_SOURCE_DIR}/scripts/bench_service.py --check-doc
+      docs/service.md docs/runs/service.json)
+  set_tests_properties(docs/service_tables PROPERTIES LABELS unit)
+endif()
