@@ -4,8 +4,15 @@ effect: time of frugal's headline benchmarks relative to the `release` preset (g
 object code of the examples, and build time. Writes build/tuning/tuning.md and tuning.json.
 
 Usage: scripts/build-tuning [--repetitions N] [--min-time S] [--presets A,B,...] [FILTER]
+       scripts/build_tuning.py --markdown RUN.json      the table of a kept run, run nothing
+       scripts/build_tuning.py --check-doc PAGE RUN.json  exit 1 when PAGE's printed table differs
 FILTER defaults to frugal's own implementations in the headline set.
+
+Each build holds only what is measured: the benchmarks of MODULES (the containers, strings and
+helpers whose code is compiled into the caller's own functions, where flags act) and their
+example programs.
 """
+import glob
 import argparse
 import json
 import os
@@ -22,6 +29,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESETS = ["release-o2", "release", "release-native", "release-lto", "release-clang",
            "release-thinlto", "pgo"]
 BASELINE = "release"
+MODULES = ["builder", "cow_string", "shared_config", "slice", "small_vector"]
+# The example programs of MODULES (static_vector lives in small_vector.hpp).
+EXAMPLE_PREFIXES = tuple(m + "_" for m in MODULES) + ("static_vector_",)
+
+
+def targets():
+    examples = sorted(os.path.basename(f)[:-4]
+                      for f in glob.glob(os.path.join(ROOT, "examples", "*.cpp"))
+                      if os.path.basename(f).startswith(EXAMPLE_PREFIXES))
+    return [m + "_bench" for m in MODULES] + examples
 
 
 def sh(cmd, **kw):
@@ -36,8 +53,8 @@ def build(preset):
         shutil.rmtree(binary)  # a clean build, so that build times compare
     sh(["cmake", "--preset", preset], stdout=subprocess.DEVNULL)
     t0 = time.time()
-    sh(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 2)],
-       stdout=subprocess.DEVNULL)
+    sh(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 2),
+        "--target"] + targets(), stdout=subprocess.DEVNULL)
     return time.time() - t0, binary
 
 
@@ -101,7 +118,74 @@ def flags_of(binary):
             f"{cache.get('CMAKE_CXX_FLAGS_RELEASE', '')}" + (f"; link {link}" if link else ""))
 
 
+def markdown(run):
+    """The run's table (every preset's geometric means per module, code size, build time),
+    with the line that says how it was measured. Also sets each row's "geomean"."""
+    rows, ctx, settings = run["rows"], run["context"], run["settings"]
+    presets = list(rows)
+    base = rows[BASELINE]["samples"]
+    modules = sorted({n.split("/")[0] for n in base})
+    lines = ["| preset | compiler and flags | " + " | ".join(modules) +
+             " | all | examples .text | clean build |",
+             "|---|---|" + "---|" * (len(modules) + 3)]
+    for preset in presets:
+        r = rows[preset]
+        cells = []
+        all_ratios = []
+        for m in modules:
+            ratios = [bench_stats.median(v) / bench_stats.median(base[n])
+                      for n, v in r["samples"].items() if n.startswith(m + "/") and n in base]
+            all_ratios += ratios
+            g = bench_stats.geomean(ratios)
+            cells.append(f"{g:.2f}x" if g else "-")
+        g = bench_stats.geomean(all_ratios)
+        r["geomean"] = g
+        cells.append(f"**{g:.2f}x**" if g else "-")
+        size = r["examples_text"] / rows[BASELINE]["examples_text"] \
+            if rows[BASELINE]["examples_text"] else 0
+        cells.append(f"{r['examples_text']:,} B ({size:.2f}x)")
+        cells.append(f"{r['build_s']:.0f} s")
+        lines.append(f"| {preset} | `{r['flags']}` | " + " | ".join(cells) + " |")
+    return (f"Measured {ctx.get('frugal_date', '')} on {ctx.get('frugal_machine', '?')}; "
+            f"{ctx.get('frugal_allocator', '')}. Times: geometric mean over the headline "
+            f"benchmarks of {', '.join(settings['modules'])} (frugal's own implementations) of "
+            f"(median time with the preset) / (median time with `release`), "
+            f"{settings['repetitions']} repetitions each, every build of one benchmark run in "
+            f"turn; below 1 is faster. PGO was trained on the same benchmarks.\n\n"
+            + "\n".join(lines) + "\n")
+
+
+def check_doc(page, run_path):
+    """0 when the block of `page` printed from `run_path` is what --markdown prints."""
+    start = f"<!-- printed by scripts/build_tuning.py --markdown {run_path} -->"
+    with open(os.path.join(ROOT, page)) as f:
+        text = f.read()
+    if start not in text or "<!-- /printed -->" not in text:
+        print(f"build-tuning: {page} has no block printed from {run_path}", file=sys.stderr)
+        return 1
+    block = text.split(start, 1)[1].split("<!-- /printed -->", 1)[0].strip()
+    with open(os.path.join(ROOT, run_path)) as f:
+        want = markdown(json.load(f)).strip()
+    if block != want:
+        print(f"build-tuning: the table in {page} differs from {run_path}; paste the output of "
+              f"scripts/build_tuning.py --markdown {run_path}", file=sys.stderr)
+        return 1
+    print(f"build-tuning: the table in {page} is {run_path}'s")
+    return 0
+
+
 def main():
+    argv = sys.argv[1:]
+    if argv[:1] == ["--check-doc"] and len(argv) == 3:
+        return check_doc(argv[1], argv[2])
+    if argv[:1] == ["--markdown"] and len(argv) == 2:
+        try:
+            with open(argv[1]) as f:
+                print(markdown(json.load(f)), end="")
+        except (OSError, ValueError, KeyError) as e:
+            print(f"build-tuning: cannot read {argv[1]}: {e}", file=sys.stderr)
+            return 2
+        return 0
     ap = argparse.ArgumentParser(prog="build-tuning")
     ap.add_argument("--repetitions", type=int, default=5,
                     help="rounds of every benchmark in every build (default 5)")
@@ -137,39 +221,15 @@ def main():
     ctx.update(bench_run.machine_context(builds[BASELINE]))
     for preset in presets:
         rows[preset]["samples"] = samples[preset]
-    base = rows[BASELINE]["samples"]
-    modules = sorted({n.split("/")[0] for n in base})
-    lines = ["| preset | compiler and flags | " + " | ".join(modules) +
-             " | all | examples .text | clean build |",
-             "|---|---|" + "---|" * (len(modules) + 3)]
-    for preset in presets:
-        r = rows[preset]
-        cells = []
-        all_ratios = []
-        for m in modules:
-            ratios = [bench_stats.median(v) / bench_stats.median(base[n])
-                      for n, v in r["samples"].items() if n.startswith(m + "/") and n in base]
-            all_ratios += ratios
-            g = bench_stats.geomean(ratios)
-            cells.append(f"{g:.2f}x" if g else "-")
-        g = bench_stats.geomean(all_ratios)
-        r["geomean"] = g
-        cells.append(f"**{g:.2f}x**" if g else "-")
-        size = r["examples_text"] / rows[BASELINE]["examples_text"] \
-            if rows[BASELINE]["examples_text"] else 0
-        cells.append(f"{r['examples_text']:,} B ({size:.2f}x)")
-        cells.append(f"{r['build_s']:.0f} s")
-        lines.append(f"| {preset} | `{r['flags']}` | " + " | ".join(cells) + " |")
-    text = (f"Measured {ctx.get('frugal_date', '')} on {ctx.get('frugal_machine', '?')}; "
-            f"{ctx.get('frugal_allocator', '')}. Times: geometric mean over frugal's headline "
-            f"benchmarks of (median time with the preset) / (median time with `release`), "
-            f"{args.repetitions} repetitions each, every build of one benchmark run in turn; "
-            f"below 1 is faster. PGO was trained on the same benchmarks.\n\n"
-            + "\n".join(lines) + "\n")
+    run = {"context": ctx, "settings": {"repetitions": args.repetitions,
+                                        "min_time_s": args.min_time, "filter": args.filter,
+                                        "presets": presets, "modules": MODULES},
+           "rows": rows}
+    text = markdown(run)
     with open(os.path.join(out_root, "tuning.md"), "w") as f:
         f.write(text)
     with open(os.path.join(out_root, "tuning.json"), "w") as f:
-        json.dump({"context": ctx, "rows": rows}, f, indent=1)
+        json.dump(run, f, indent=1)
     print(text)
     return 0
 
