@@ -11,7 +11,17 @@ What each figure is:
 - requests/s, latency p50 and p99: wrk's (--latency; its percentiles, read by the Lua done()).
 - handler CPU and allocations per request: the deltas of service_handler_cpu_seconds_total,
   service_handler_allocations_total and service_handler_allocation_bytes_total over the delta
-  of service_requests_total, every route but /metrics (the contract's metrics).
+  of service_requests_total, every route but /metrics (the contract's metrics). The handler's
+  allocations leave out the hand-off of its finished answer to cpp-httplib's Response (the
+  body string, the Content-Type header), the same code in both twins
+  (examples/service/http_edge.hpp): that is service_handoff_allocations_total, reported beside.
+- process allocations per request: the delta of service_process_allocations_total (every
+  malloc, calloc, realloc and aligned allocation of the twin's process, every thread and
+  library, libpq and hiredis included, counted by libservice-malloc-count.so, which this script
+  preloads into both twins) over the same requests; it includes cpp-httplib's reading and
+  writing, the background threads and the two scrapes of /metrics.
+- per route: the handler's and the hand-off's allocations and the handler CPU per request of
+  each route, from the same series' route labels.
 - peak RSS: VmHWM of /proc/<pid>/status just before the twin is stopped.
 - database: pg_stat_statements is not available, so two counters of PostgreSQL's statistics,
   read before the twin starts and after it has exited (a backend reports its counts when it
@@ -214,7 +224,52 @@ def metric_sums(text, names):
 
 
 METRICS = ("service_requests_total", "service_handler_cpu_seconds_total",
-           "service_handler_allocations_total", "service_handler_allocation_bytes_total")
+           "service_handler_allocations_total", "service_handler_allocation_bytes_total",
+           "service_handoff_allocations_total", "service_process_allocations_total")
+ROUTE_METRICS = ("service_requests_total", "service_handler_cpu_seconds_total",
+                 "service_handler_allocations_total", "service_handoff_allocations_total")
+PRELOAD = "libservice-malloc-count.so"
+
+
+def metric_by_route(text, names):
+    """{route: {name: sum}} of each metric in `names`, over the series of each route label."""
+    out = {}
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if not m or m.group(1) not in names or not m.group(2):
+            continue
+        r = re.search(r'route="((?:[^"\\]|\\.)*)"', m.group(2))
+        if not r:
+            continue
+        try:
+            v = float(m.group(3))
+        except ValueError:
+            continue
+        per = out.setdefault(r.group(1), {n: 0.0 for n in names})
+        per[m.group(1)] += v
+    return out
+
+
+def route_figures(before, after):
+    """Per route (but /metrics): requests and, per request, handler and hand-off allocations
+    and handler CPU, over the measured window."""
+    b, a = metric_by_route(before, ROUTE_METRICS), metric_by_route(after, ROUTE_METRICS)
+    out = {}
+    for route, m1 in sorted(a.items()):
+        if "metrics" in route:
+            continue
+        m0 = b.get(route, {n: 0.0 for n in ROUTE_METRICS})
+        d = {n: m1[n] - m0[n] for n in ROUTE_METRICS}
+        n = d["service_requests_total"]
+        if n <= 0:
+            continue
+        out[route] = {"requests": n,
+                      "allocations_per_request": d["service_handler_allocations_total"] / n,
+                      "handoff_allocations_per_request":
+                          d["service_handoff_allocations_total"] / n,
+                      "handler_cpu_us_per_request":
+                          d["service_handler_cpu_seconds_total"] * 1e6 / n}
+    return out
 
 
 def peak_rss_kib(pid):
@@ -227,11 +282,13 @@ def peak_rss_kib(pid):
 
 def start_twin(binary, postgres, redis, threads, log_file, naive_parts=None):
     extra = ["--naive-parts", naive_parts] if naive_parts else []
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = os.path.join(os.path.dirname(binary), PRELOAD)
     for _ in range(5):
         port = free_port()
         p = subprocess.Popen([binary, "--port", str(port), "--postgres", postgres["URL"],
                               "--redis-port", redis["PORT"], "--threads", str(threads)] + extra,
-                             stdout=subprocess.PIPE, stderr=log_file)
+                             stdout=subprocess.PIPE, stderr=log_file, env=env)
         line = p.stdout.readline().decode(errors="replace")
         if line.startswith(f"listening on 127.0.0.1:{port}"):
             # Whatever it prints later must not fill the pipe and block it.
@@ -309,6 +366,9 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
     commands = redis_commandstats(redis["PORT"])
     for own in ("info", "config", "config|resetstat", "info|commandstats"):
         commands.pop(own, None)
+    if "service_process_allocations_total" not in after:
+        raise BenchError(f"{twin}: no service_process_allocations_total on /metrics: "
+                         f"{PRELOAD} was not preloaded (a sanitized build does not have it)")
     m0, m1 = metric_sums(before, METRICS), metric_sums(after, METRICS)
     d = {k: m1[k] - m0[k] for k in METRICS}
     handled = d["service_requests_total"]
@@ -326,6 +386,9 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
         "handler_cpu_us_per_request": per(d["service_handler_cpu_seconds_total"] * 1e6),
         "allocations_per_request": per(d["service_handler_allocations_total"]),
         "allocated_bytes_per_request": per(d["service_handler_allocation_bytes_total"]),
+        "handoff_allocations_per_request": per(d["service_handoff_allocations_total"]),
+        "process_allocations_per_request": per(d["service_process_allocations_total"]),
+        "routes": route_figures(before, after),
         "peak_rss_kib": rss,
         "db_transactions_per_request": per_life(xacts1 - xacts0 - 1),
         "db_table_scans_per_request": per_life(scans1 - scans0),
@@ -335,16 +398,28 @@ def one_run(twin, mix, binary, env, psql_bin, args, out_dir, naive_parts=None):
     }
 
 
+def attempt(what, identity, fn, trouble=None):
+    """Runs fn() and returns (its run, whether it went well). A run that raises is recorded as
+    `identity` with the failure, and said on stderr; a run that is not ok is logged with
+    trouble(run)."""
+    try:
+        run = fn()
+    except (BenchError, OSError, subprocess.SubprocessError) as e:
+        print(f"bench-service: {what}: {e}", file=sys.stderr)
+        return dict(identity, failed=str(e)), False
+    if not run.get("ok", True) and trouble:
+        log(f"{what}: {trouble(run)}")
+    return run, run.get("ok", True)
+
+
 def attribution_runs(binary, env, psql_bin, args, out_dir):
     """The cached mix with service-frugal: every part frugal, each part naive, all naive."""
     runs = []
     for parts in [None] + list(PARTS) + ["all"]:
-        try:
-            run = one_run("frugal", "cached", binary, env, psql_bin, args, out_dir, parts)
-        except (BenchError, OSError, subprocess.SubprocessError) as e:
-            run = {"twin": "frugal", "mix": "cached", "naive_parts": parts or "",
-                   "failed": str(e)}
-            print(f"bench-service: frugal --naive-parts {parts} / cached: {e}", file=sys.stderr)
+        run, _ = attempt(f"frugal --naive-parts {parts} / cached",
+                         {"twin": "frugal", "mix": "cached", "naive_parts": parts or ""},
+                         lambda: one_run("frugal", "cached", binary, env, psql_bin, args,
+                                         out_dir, parts))
         runs.append(run)
     return runs
 
@@ -593,6 +668,12 @@ def markdown(report):
     if report.get("runs"):
         lines += comparison_table(report)
         lines += ["", "What the columns are: " + report["measures"], ""]
+        routes = route_table(report)
+        if routes:
+            lines += ["#### Per route (handler scope)", "",
+                      "Each route's own requests in the measured window, and per request the "
+                      "handler's allocations, the hand-off's, and the handler CPU.", ""]
+            lines += routes + [""]
     attribution = attribution_table(report)
     if attribution:
         lines += ["## Attribution (cached mix, service-frugal with one part naive at a time)", "",
@@ -612,12 +693,13 @@ def markdown(report):
 
 def comparison_table(report):
     lines = ["| twin | mix | requests/s | p50 | p99 | handler CPU/req | allocs/req | "
-             "bytes/req | peak RSS | DB xacts/req | DB scans/req | Redis cmds/req | errors |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "bytes/req | hand-off allocs/req | process allocs/req | peak RSS | DB xacts/req | "
+             "DB scans/req | Redis cmds/req | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["runs"]:
         if "failed" in r:
             lines.append(f"| {r['twin']} | {r['mix']} | failed: {r['failed']} |"
-                         + " |" * 10)
+                         + " |" * 12)
             continue
         lat = r["latency_us"]
         lines.append(
@@ -626,10 +708,27 @@ def comparison_table(report):
             f"{fmt(r['handler_cpu_us_per_request'], 1)} us | "
             f"{fmt(r['allocations_per_request'], 1)} | "
             f"{fmt(r['allocated_bytes_per_request'], 0)} | "
+            f"{fmt(r.get('handoff_allocations_per_request'), 1)} | "
+            f"{fmt(r.get('process_allocations_per_request'), 1)} | "
             f"{fmt((r['peak_rss_kib'] or 0) / 1024, 1)} MiB | "
             f"{fmt(r['db_transactions_per_request'], 3)} | "
             f"{fmt(r['db_table_scans_per_request'], 3)} | "
             f"{fmt(r['redis_commands_per_request'], 3)} | {sum(r['errors'].values())} |")
+    return lines
+
+
+def route_table(report):
+    rows = [r for r in report.get("runs", []) if r.get("routes")]
+    if not rows:
+        return []
+    lines = ["| twin | mix | route | requests | allocs/req | hand-off allocs/req | "
+             "handler CPU/req |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for route, f in r["routes"].items():
+            lines.append(f"| {r['twin']} | {r['mix']} | `{route}` | {fmt(f['requests'], 0)} | "
+                         f"{fmt(f['allocations_per_request'], 1)} | "
+                         f"{fmt(f['handoff_allocations_per_request'], 1)} | "
+                         f"{fmt(f['handler_cpu_us_per_request'], 1)} us |")
     return lines
 
 
@@ -731,6 +830,9 @@ def main(argv):
     binaries = {t: os.path.join(build_dir, "examples", TWINS[t]) for t in needed}
     missing = [f"{TWINS[t]} ({shown(b)})" for t, b in binaries.items()
                if not os.access(b, os.X_OK)]
+    preload = os.path.join(build_dir, "examples", PRELOAD)
+    if not os.path.isfile(preload):
+        missing.append(f"service-malloc-count ({shown(preload)})")
     if missing:
         print(f"bench-service: not built: {', '.join(missing)}. The twins follow "
               "examples/service/README.md and build where their dependencies are found "
@@ -756,7 +858,12 @@ def main(argv):
         "measures": ("requests/s and latency from wrk; handler CPU time and allocations per "
                      "request from the twin's /metrics (service_handler_cpu_seconds_total, "
                      "service_handler_allocations_total, service_handler_allocation_bytes_total "
-                     "over service_requests_total, /metrics itself left out); peak RSS is VmHWM; "
+                     "over service_requests_total, /metrics itself left out); hand-off allocs/req: "
+                     "service_handoff_allocations_total, the answer handed to cpp-httplib's "
+                     "Response (body string, Content-Type header), left out of the handler's; "
+                     "process allocs/req: service_process_allocations_total, every malloc of "
+                     "the process (all threads and libraries, the scrapes included), counted by "
+                     "the preloaded libservice-malloc-count.so; peak RSS is VmHWM; "
                      "DB xacts/req is xact_commit + xact_rollback of pg_stat_database and DB "
                      "scans/req is seq_scan + idx_scan of pg_stat_user_tables "
                      "(pg_stat_statements is not available), over the twin's whole life; "
@@ -774,16 +881,11 @@ def main(argv):
         psql(psql_bin, postgres["URL"], "-f", os.path.join(SERVICE_DIR, "schema.sql"))
         for twin in args.twins:
             for mix in args.mixes:
-                try:
-                    run = one_run(twin, mix, binaries[twin], (postgres, redis), psql_bin, args,
-                                  out_dir)
-                    if not run["ok"]:
-                        failed = True
-                        log(f"{twin} / {mix}: wrk counted errors {run['errors']}")
-                except (BenchError, OSError, subprocess.SubprocessError) as e:
-                    failed = True
-                    run = {"twin": twin, "mix": mix, "failed": str(e)}
-                    print(f"bench-service: {twin} / {mix}: {e}", file=sys.stderr)
+                run, ok = attempt(f"{twin} / {mix}", {"twin": twin, "mix": mix},
+                                  lambda: one_run(twin, mix, binaries[twin], (postgres, redis),
+                                                  psql_bin, args, out_dir),
+                                  lambda r: f"wrk counted errors {r['errors']}")
+                failed = failed or not ok
                 report["runs"].append(run)
                 write_report(report, out_dir)
         if args.attribution:
@@ -795,17 +897,13 @@ def main(argv):
             report["faults"] = []
             for fault in ("redis", "postgres"):
                 for twin in args.twins:
-                    try:
-                        run = fault_run(twin, fault, binaries[twin], (postgres, redis),
-                                        psql_bin, args, out_dir, servers_up)
-                        if not run["ok"]:
-                            failed = True
-                            log(f"{twin} / fault {fault}: requests lost or the server did not "
-                                f"come back: {run['events']}")
-                    except (BenchError, OSError, subprocess.SubprocessError) as e:
-                        failed = True
-                        run = {"twin": twin, "fault": fault, "failed": str(e)}
-                        print(f"bench-service: {twin} / fault {fault}: {e}", file=sys.stderr)
+                    run, ok = attempt(f"{twin} / fault {fault}", {"twin": twin, "fault": fault},
+                                      lambda: fault_run(twin, fault, binaries[twin],
+                                                        (postgres, redis), psql_bin, args,
+                                                        out_dir, servers_up),
+                                      lambda r: "requests lost or the server did not come "
+                                                f"back: {r['events']}")
+                    failed = failed or not ok
                     report["faults"].append(run)
                     write_report(report, out_dir)
     except BenchError as e:

@@ -9,22 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "keep_allocation.hpp"
+
+using frugal_test::escape;
+using frugal_test::over_aligned;
+
 using frugal::testing::allocation_scope;
 using frugal::testing::count_allocations;
 using frugal::testing::measure_allocations;
-
-namespace {
-struct alignas(64) over_aligned {
-  char bytes[64];
-};
-
-// Keeps the optimiser from removing a new/delete pair.
-template <class T>
-T* escape(T* p) {
-  asm volatile("" : : "g"(p) : "memory");
-  return p;
-}
-}  // namespace
 
 TEST_CASE("counting is linked into the test program", "[allocation_counter]") {
   REQUIRE(frugal::testing::allocation_counting_available());

@@ -11,17 +11,13 @@
 #include <frugal/allocation_meter.hpp>
 #include <frugal/testing/allocation_counter.hpp>
 
+#include "keep_allocation.hpp"
+
+using frugal_test::escape;
+
 #if !defined(FRUGAL_ALLOCATION_HOOK_DEFINED)
 #error "the operators were not emitted"
 #endif
-
-namespace {
-template <class T>
-T* escape(T* p) {
-  asm volatile("" : : "g"(p) : "memory");
-  return p;
-}
-}  // namespace
 
 TEST_CASE("both macros in one translation unit: one hook, both APIs count",
           "[allocation_meter_both]") {

@@ -13,21 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include "keep_allocation.hpp"
+
+using frugal_test::escape;
+using frugal_test::over_aligned;
+
 using frugal::allocation_meter_scope;
 using frugal::allocation_totals;
 
 namespace {
-
-struct alignas(64) over_aligned {
-  char bytes[64];
-};
-
-// Keeps the optimiser from removing a new/delete pair.
-template <class T>
-T* escape(T* p) {
-  asm volatile("" : : "g"(p) : "memory");
-  return p;
-}
 
 // The value of the series `name{route="<route>"}` in an exposition, or -1.
 long long series_value(const std::string& text, const std::string& name, const std::string& route) {

@@ -11,13 +11,9 @@
 #include <stdexcept>
 #include <string>
 
-namespace {
-template <class T>
-T* escape(T* p) {
-  asm volatile("" : : "g"(p) : "memory");
-  return p;
-}
-}  // namespace
+#include "keep_allocation.hpp"
+
+using frugal_test::escape;
 
 TEST_CASE("without the hook the meter is unavailable and reports zeros",
           "[allocation_meter_unlinked]") {

@@ -7,6 +7,7 @@
 #   service/<twin>/bad_input  malformed requests answered 4xx, the process still serves
 #   service/<twin>/faults     Redis or PostgreSQL stopped and restarted
 #   service/<twin>/sighup     the configuration file reloaded
+#   service/<twin>/meter      the allocation series: handler, hand-off, whole process
 # Each test resets the data it reads. The twins are examples, declared after the tests: the
 # tests are registered once the whole project is read, for the twins that were built.
 include(${CMAKE_CURRENT_SOURCE_DIR}/fixtures/fixtures.cmake)
@@ -34,6 +35,15 @@ function(_frugal_service_tests)
       add_test(NAME service/${twin}/${check}
         COMMAND ${FRUGAL_PYTHON} ${scripts}/checks.py ${check} ${binary})
     endforeach()
+    # The process-wide count only where the counting library is built (not sanitized).
+    set(preload -)
+    if(TARGET service-malloc-count)
+      set(preload $<TARGET_FILE:service-malloc-count>)
+    endif()
+    add_test(NAME service/${twin}/meter COMMAND ${FRUGAL_PYTHON} ${scripts}/checks.py meter
+      ${binary} ${preload})
+    frugal_requires_servers(service/${twin}/meter service_postgres service_redis)
+    set_tests_properties(service/${twin}/meter PROPERTIES TIMEOUT 180)
     foreach(check IN ITEMS replay bad_input faults sighup)
       frugal_requires_servers(service/${twin}/${check} service_postgres service_redis)
       set_tests_properties(service/${twin}/${check} PROPERTIES TIMEOUT 180)

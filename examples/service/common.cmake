@@ -24,4 +24,13 @@ if(TARGET PkgConfig::FRUGAL_SERVICE_HTTPLIB AND TARGET frugal::postgres AND TARG
   target_link_libraries(frugal_service_deps INTERFACE PkgConfig::FRUGAL_SERVICE_HTTPLIB
     frugal::postgres frugal::redis Threads::Threads)
   target_include_directories(frugal_service_deps INTERFACE ${CMAKE_CURRENT_LIST_DIR})
+  # libservice-malloc-count.so: scripts/bench-service preloads it into both twins to count the
+  # whole process's allocations (malloc_count.cpp; glibc's __libc_* entry points). Not in a
+  # sanitized build, whose runtime takes malloc itself and must come first.
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize=")
+    add_library(service-malloc-count SHARED ${CMAKE_CURRENT_LIST_DIR}/malloc_count.cpp)
+    set_target_properties(service-malloc-count PROPERTIES PREFIX "lib"
+      OUTPUT_NAME service-malloc-count CXX_VISIBILITY_PRESET hidden)
+    frugal_target_warnings(service-malloc-count)
+  endif()
 endif()

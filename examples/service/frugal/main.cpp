@@ -12,8 +12,10 @@
 // that a difference under load can be put down to one part (scripts/bench-service
 // --attribution).
 #define FRUGAL_DEFINE_ALLOCATION_METER
+#include "http_edge.hpp"
 #include "meter_shim.hpp"
 #include "naive/json.hpp"
+#include "naive/lru_cache.hpp"
 #include "posts_json.hpp"
 
 #include <frugal/builder.hpp>
@@ -171,6 +173,7 @@ struct route_metrics {
   metrics::counter* allocations = nullptr;
   metrics::counter* allocation_bytes = nullptr;
   metrics::float_counter* cpu = nullptr;
+  metrics::counter* handoff_allocations = nullptr;
 };
 
 struct service_metrics {
@@ -187,6 +190,10 @@ struct service_metrics {
   metrics::family<metrics::counter>& allocation_bytes =
       registry.add_counter_family("service_handler_allocation_bytes_total",
                                   "Bytes allocated by the handlers, by route.", {"route"});
+  metrics::family<metrics::counter>& handoff_allocations = registry.add_counter_family(
+      "service_handoff_allocations_total",
+      "Heap allocations made handing the answers to cpp-httplib's Response, by route.",
+      {"route"});
   metrics::family<metrics::float_counter>& cpu = registry.add_float_counter_family(
       "service_handler_cpu_seconds_total", "Thread CPU time spent in the handlers, by route.",
       {"route"});
@@ -204,7 +211,8 @@ struct service_metrics {
     for (int r = 0; r < static_cast<int>(route::count); ++r) {
       const std::string_view name = route_names[r];
       routes[r] = {&duration.with({name}), &allocations.with({name}),
-                   &allocation_bytes.with({name}), &cpu.with({name})};
+                   &allocation_bytes.with({name}), &cpu.with({name}),
+                   &handoff_allocations.with({name})};
     }
   }
 
@@ -256,16 +264,42 @@ struct database_unavailable {};
 // An id with no user, thrown by the cache's loader (nothing is cached for it).
 struct no_such_user {};
 
+// cpp-httplib takes header names and values as const std::string&: a literal would become a
+// temporary std::string per answer, and "application/json" is one byte too long for
+// libstdc++'s short-string buffer. These are made once.
+const std::string content_type = "Content-Type";
+const std::string json_type = "application/json";
+const std::string text_type = "text/plain";
+
 // Hands `body` to cpp-httplib without copying it: Response::body is a std::string, and
-// set_content would copy into it, so the buffer we built is moved in.
+// set_content would copy into it, so the buffer we built is moved in. The hand-off is metered
+// apart from the handler (http_edge.hpp).
 void send_json(httplib::Response& res, int status, std::string&& body) {
+  service_edge::handoff_scope handoff;
   res.status = status;
   if (naive.json) {
     res.set_content(body, "application/json");  // the naive part: a copy
     return;
   }
   res.body = std::move(body);
-  res.set_header("Content-Type", "application/json");
+  res.set_header(content_type, json_type);
+}
+
+// Hands JSON the handler shares (a cached user) to cpp-httplib: the one copy its
+// std::string body forces, made in the hand-off.
+void send_shared_json(httplib::Response& res, int status, const std::string& json) {
+  service_edge::handoff_scope handoff;
+  res.status = status;
+  res.body = json;
+  res.set_header(content_type, json_type);
+}
+
+// A plain-text answer (GET /health).
+void send_text(httplib::Response& res, int status, const char* text) {
+  service_edge::handoff_scope handoff;
+  res.status = status;
+  res.body = text;
+  res.set_header(content_type, text_type);
 }
 
 void send_error(httplib::Response& res, int status, std::string_view message) {
@@ -285,44 +319,17 @@ std::optional<std::int64_t> parse_id(std::string_view s) noexcept {
   return frugal::parse<std::int64_t>(s);  // empty when past 2^63-1
 }
 
-// The naive part for the cache: an LRU list with a map into it behind one mutex, entries
-// expire after the TTL; Redis through one hiredis connection per thread, GET and SETEX, one
+// The naive part for the cache: the naive twin's LRU map (naive/lru_cache.hpp); Redis through one hiredis connection per thread, GET and SETEX, one
 // command per id.
 class naive_user_cache {
  public:
   naive_user_cache(std::size_t capacity, int redis_port)
-      : capacity_(capacity), redis_port_(redis_port) {}
+      : local_(capacity), redis_port_(redis_port) {}
 
-  std::optional<std::string> get_local(std::int64_t id) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto found = index_.find(id);
-    if (found == index_.end()) return std::nullopt;
-    if (found->second->expires < std::chrono::steady_clock::now()) {
-      entries_.erase(found->second);
-      index_.erase(found);
-      return std::nullopt;
-    }
-    entries_.splice(entries_.begin(), entries_, found->second);
-    return found->second->value;
-  }
+  std::optional<std::string> get_local(std::int64_t id) { return local_.get(id); }
 
   void put_local(std::int64_t id, const std::string& value, std::uint64_t ttl_seconds) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto expires = std::chrono::steady_clock::now() +
-                         std::chrono::seconds(static_cast<std::int64_t>(ttl_seconds));
-    const auto found = index_.find(id);
-    if (found != index_.end()) {
-      found->second->value = value;
-      found->second->expires = expires;
-      entries_.splice(entries_.begin(), entries_, found->second);
-      return;
-    }
-    entries_.push_front(entry{id, value, expires});
-    index_[id] = entries_.begin();
-    if (entries_.size() > capacity_) {
-      index_.erase(entries_.back().id);
-      entries_.pop_back();
-    }
+    local_.put(id, value, std::chrono::seconds(static_cast<std::int64_t>(ttl_seconds)));
   }
 
   std::optional<std::string> redis_get(std::int64_t id) {
@@ -350,11 +357,6 @@ class naive_user_cache {
   }
 
  private:
-  struct entry {
-    std::int64_t id;
-    std::string value;
-    std::chrono::steady_clock::time_point expires;
-  };
   struct redis_holder {
     redisContext* context = nullptr;
     ~redis_holder() {
@@ -382,11 +384,8 @@ class naive_user_cache {
     return c;
   }
 
-  std::mutex mutex_;
-  std::size_t capacity_;
+  naive::lru_cache local_;
   int redis_port_;
-  std::list<entry> entries_;
-  std::unordered_map<std::int64_t, std::list<entry>::iterator> index_;
 };
 
 // The naive part for the pool: the session of the request being served on this thread,
@@ -466,6 +465,7 @@ class api {
   void serve(const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     const double cpu_start = thread_cpu_seconds();
+    service_edge::begin_request();
     frugal::allocation_meter_scope scope;
     route r = route::other;
     try {
@@ -478,7 +478,8 @@ class api {
     }
     request_session.reset();
     scope.stop();
-    const frugal::allocation_totals totals = scope.totals();
+    const service_edge::request_allocations split = service_edge::split(scope.totals());
+    const frugal::allocation_totals& totals = split.handler;
     if (naive.metrics) {
       const std::string labels =
           "{route=\"" + std::string(route_names[static_cast<int>(r)]) + "\"}";
@@ -486,6 +487,8 @@ class api {
                          static_cast<double>(totals.allocations));
       naive_metrics_.add("service_handler_allocation_bytes_total" + labels,
                          static_cast<double>(totals.bytes));
+      naive_metrics_.add("service_handoff_allocations_total" + labels,
+                         static_cast<double>(split.handoff.allocations));
       naive_metrics_.add("service_handler_cpu_seconds_total" + labels,
                          thread_cpu_seconds() - cpu_start);
       naive_metrics_.add(
@@ -498,6 +501,7 @@ class api {
     const route_metrics& m = metrics_.routes[static_cast<int>(r)];
     m.allocations->inc(totals.allocations);
     m.allocation_bytes->inc(totals.bytes);
+    m.handoff_allocations->inc(split.handoff.allocations);
     m.cpu->inc(thread_cpu_seconds() - cpu_start);
     m.duration->observe(std::chrono::steady_clock::now() - start);
     metrics_.count(r, res.status);
@@ -682,8 +686,8 @@ class api {
     }
     try {
       const user_cache::value_ptr user = users_.get_with(*id, [&] { return load_user(*id); });
-      // The one copy cpp-httplib forces: the cached JSON is shared, the body is a std::string.
-      send_json(res, 200, std::string(*user));
+      // The cached JSON is shared; cpp-httplib's body is a std::string of its own.
+      send_shared_json(res, 200, *user);
     } catch (const no_such_user&) {
       send_error(res, 404, "not found");
     }
@@ -1021,13 +1025,9 @@ class api {
   route health(httplib::Response& res) {
     try {
       with_db([](frugal::pg_connection& c) { c.exec("SELECT 1"); });
-      res.status = 200;
-      res.body = "ok";
-      res.set_header("Content-Type", "text/plain");
+      send_text(res, 200, "ok");
     } catch (const database_unavailable&) {
-      res.status = 503;
-      res.body = "database unavailable";
-      res.set_header("Content-Type", "text/plain");
+      send_text(res, 503, "database unavailable");
     }
     return route::health;
   }
@@ -1046,6 +1046,7 @@ class api {
     // The naive part's series follow frugal's families, which stay at zero, under the same
     // names and labels: a sum over the series is right, a strict scraper sees duplicates.
     if (naive.metrics) naive_metrics_.write(res.body);
+    service_edge::append_process_allocations(res.body);
     res.status = 200;
     res.set_header("Content-Type", "text/plain; version=0.0.4");
     return route::metrics;
@@ -1064,12 +1065,6 @@ class api {
 
 // Server ------------------------------------------------------------------------------------
 
-// cpp-httplib listens with a backlog of 5; the contract wants 1,024 pending connections.
-class http_server : public httplib::Server {
- public:
-  void raise_backlog() { ::listen(svr_sock_, 1024); }
-};
-
 // Whether the request reached a known path (for 405 against 404 on methods without handlers).
 bool known_path(std::string_view path) {
   if (path == "/users" || path == "/posts" || path == "/health" || path == "/metrics") return true;
@@ -1077,12 +1072,6 @@ bool known_path(std::string_view path) {
   if (!rest) return false;
   const auto parts = frugal::split_once(*rest, '/');
   return !parts || parts->second == "posts";
-}
-
-// Header lines cpp-httplib adds to each request itself, not counted against the limit.
-bool added_by_httplib(std::string_view name) {
-  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
-         name == "LOCAL_PORT";
 }
 
 [[noreturn]] void usage(const std::string& message) {
@@ -1140,13 +1129,7 @@ service_options parse_options(int argc, char** argv) {
 int main(int argc, char** argv) {
   // Signals go to one sigwait thread: blocked first, so every thread started later inherits
   // the mask and a SIGTERM during start-up waits for that thread.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = service_edge::block_service_signals();
 
   const service_options opts = parse_options(argc, argv);
   service_config initial;
@@ -1161,7 +1144,7 @@ int main(int argc, char** argv) {
   }
 
   api svc(opts, initial);
-  http_server server;
+  service_edge::http_server server;
   const int threads = opts.threads;
   server.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
@@ -1173,9 +1156,9 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([&svc](const httplib::Request& req, httplib::Response& res) {
-    std::size_t count = 0;
-    for (const auto& header : req.headers) count += added_by_httplib(header.first) ? 0 : 1;
-    if (count <= 64) return httplib::Server::HandlerResponse::Unhandled;
+    if (service_edge::header_count(req) <= service_edge::max_headers) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     send_error(res, 431, "headers too large");
     svc.count(route::other, 431);
     return httplib::Server::HandlerResponse::Handled;
@@ -1183,27 +1166,8 @@ int main(int argc, char** argv) {
   // Answers what cpp-httplib refused before any handler ran (a handler's answer has a body).
   server.set_error_handler([&svc](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    if (res.status == 400) {
-      // A request line that parsed leaves its path: then a header line was at fault (cpp-httplib
-      // refuses one over 8 KiB).
-      if (req.path.empty()) {
-        send_error(res, 400, "bad request");
-      } else {
-        send_error(res, 431, "headers too large");
-      }
-    } else if (res.status == 413) {
-      send_error(res, 413, "payload too large");
-    } else if (res.status == 404) {
-      if (known_path(req.path)) {
-        send_error(res, 405, "method not allowed");
-      } else {
-        send_error(res, 404, "not found");
-      }
-    } else if (res.status == 414) {
-      send_error(res, 414, "uri too long");
-    } else {
-      send_error(res, res.status, "bad request");
-    }
+    const auto r = service_edge::refusal_for(req, res.status, known_path(req.path));
+    send_error(res, r.status, r.message);
     svc.count(route::other, res.status);
   });
 

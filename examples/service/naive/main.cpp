@@ -4,6 +4,7 @@
 // connection per request and hand-written JSON. It is the baseline the frugal twin is
 // measured against, so it is correct and answers byte for byte what the frugal twin answers.
 #define FRUGAL_DEFINE_ALLOCATION_METER
+#include "http_edge.hpp"
 #include "meter_shim.hpp"
 
 #include <hiredis/hiredis.h>
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "json.hpp"
+#include "lru_cache.hpp"
 
 namespace {
 
@@ -115,55 +117,6 @@ void set_config(std::shared_ptr<config> c) {
   current_config = c;
 }
 
-// ---- the local cache: an LRU list with a map into it, entries expire after the TTL ----
-
-class lru_cache {
- public:
-  explicit lru_cache(std::size_t capacity) : capacity_(capacity) {}
-
-  std::optional<std::string> get(std::int64_t id) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = index_.find(id);
-    if (found == index_.end()) return std::nullopt;
-    if (found->second->expires < std::chrono::steady_clock::now()) {
-      entries_.erase(found->second);
-      index_.erase(found);
-      return std::nullopt;
-    }
-    entries_.splice(entries_.begin(), entries_, found->second);
-    return found->second->value;
-  }
-
-  void put(std::int64_t id, const std::string& value, long ttl_seconds) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto expires = std::chrono::steady_clock::now() + std::chrono::seconds(ttl_seconds);
-    auto found = index_.find(id);
-    if (found != index_.end()) {
-      found->second->value = value;
-      found->second->expires = expires;
-      entries_.splice(entries_.begin(), entries_, found->second);
-      return;
-    }
-    entries_.push_front(entry{id, value, expires});
-    index_[id] = entries_.begin();
-    if (entries_.size() > capacity_) {
-      index_.erase(entries_.back().id);
-      entries_.pop_back();
-    }
-  }
-
- private:
-  struct entry {
-    std::int64_t id;
-    std::string value;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::mutex mutex_;
-  std::size_t capacity_;
-  std::list<entry> entries_;
-  std::unordered_map<std::int64_t, std::list<entry>::iterator> index_;
-};
-
 // ---- metrics ----
 
 struct metrics_state {
@@ -187,6 +140,11 @@ struct metrics_state {
       prometheus::BuildCounter()
           .Name("service_handler_allocation_bytes_total")
           .Help("Bytes allocated by the handlers, by route.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& handoff_allocations =
+      prometheus::BuildCounter()
+          .Name("service_handoff_allocations_total")
+          .Help("Heap allocations made handing the answers to cpp-httplib's Response, by route.")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& cpu =
       prometheus::BuildCounter()
@@ -217,7 +175,7 @@ double thread_cpu_seconds() {
 
 std::string postgres_conninfo;
 int redis_port = 6379;
-lru_cache* local_cache = nullptr;
+naive::lru_cache* local_cache = nullptr;
 
 struct database_unavailable : std::runtime_error {
   database_unavailable() : std::runtime_error("database unavailable") {}
@@ -227,7 +185,9 @@ std::string error_body(const std::string& message) {
   return "{\"error\":\"" + naive::escape_json(message) + "\"}";
 }
 
+// The hand-off to cpp-httplib is metered apart from the handler (http_edge.hpp).
 void send_json(httplib::Response& res, int status, const std::string& body) {
+  service_edge::handoff_scope handoff;
   res.status = status;
   res.set_content(body, "application/json");
 }
@@ -371,7 +331,7 @@ std::optional<std::string> find_user(std::int64_t id, std::unique_ptr<database>&
   std::string key = "user:" + std::to_string(id);
   if (std::optional<std::string> hit = redis_get(key)) {
     metrics->cache.Add({{"source", "redis"}}).Increment();
-    local_cache->put(id, *hit, cfg->cache_ttl_seconds);
+    local_cache->put(id, *hit, std::chrono::seconds(cfg->cache_ttl_seconds));
     return hit;
   }
   if (!db) db = std::make_unique<database>();
@@ -383,7 +343,7 @@ std::optional<std::string> find_user(std::int64_t id, std::unique_ptr<database>&
   }
   metrics->cache.Add({{"source", "database"}}).Increment();
   std::string json = user_json(rows[0][0], rows[0][1], rows[0][2]);
-  local_cache->put(id, json, cfg->cache_ttl_seconds);
+  local_cache->put(id, json, std::chrono::seconds(cfg->cache_ttl_seconds));
   redis_setex(key, cfg->cache_ttl_seconds, json);
   return json;
 }
@@ -493,8 +453,10 @@ void get_health(const httplib::Request&, httplib::Response& res) {
   try {
     database db;
     db.query("SELECT 1", {});
+    service_edge::handoff_scope handoff;
     res.set_content("ok", "text/plain");
   } catch (const database_unavailable&) {
+    service_edge::handoff_scope handoff;
     res.status = 503;
     res.set_content("database unavailable", "text/plain");
   }
@@ -502,7 +464,9 @@ void get_health(const httplib::Request&, httplib::Response& res) {
 
 void get_metrics(const httplib::Request&, httplib::Response& res) {
   prometheus::TextSerializer serializer;
-  res.set_content(serializer.Serialize(metrics->registry->Collect()), "text/plain; version=0.0.4");
+  std::string text = serializer.Serialize(metrics->registry->Collect());
+  service_edge::append_process_allocations(text);
+  res.set_content(text, "text/plain; version=0.0.4");
 }
 
 // Wraps a handler: counts its allocations and CPU time, times it, counts its status, and
@@ -514,11 +478,13 @@ httplib::Server::Handler instrument(const std::string& route, httplib::Server::H
                                               0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   prometheus::Counter& allocations = metrics->allocations.Add({{"route", route}});
   prometheus::Counter& bytes = metrics->allocation_bytes.Add({{"route", route}});
+  prometheus::Counter& handoff = metrics->handoff_allocations.Add({{"route", route}});
   prometheus::Counter& cpu = metrics->cpu.Add({{"route", route}});
-  return [=, &duration, &allocations, &bytes, &cpu](const httplib::Request& req,
-                                                    httplib::Response& res) {
+  return [=, &duration, &allocations, &bytes, &handoff, &cpu](const httplib::Request& req,
+                                                              httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     double cpu_start = thread_cpu_seconds();
+    service_edge::begin_request();
     frugal::allocation_meter_scope scope;
     try {
       handler(req, res);
@@ -529,7 +495,9 @@ httplib::Server::Handler instrument(const std::string& route, httplib::Server::H
       send_error(res, 500, "internal error");
     }
     scope.stop();
-    frugal::allocation_totals totals = scope.totals();
+    service_edge::request_allocations split = service_edge::split(scope.totals());
+    frugal::allocation_totals totals = split.handler;
+    handoff.Increment(static_cast<double>(split.handoff.allocations));
     allocations.Increment(static_cast<double>(totals.allocations));
     bytes.Increment(static_cast<double>(totals.bytes));
     cpu.Increment(thread_cpu_seconds() - cpu_start);
@@ -550,17 +518,6 @@ bool known_path(const std::string& path) {
   return slash == std::string::npos || rest.substr(slash) == "/posts";
 }
 
-// Header lines httplib adds to each request itself, not counted against the limit.
-bool added_by_httplib(const std::string& name) {
-  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
-         name == "LOCAL_PORT";
-}
-
-// cpp-httplib listens with a backlog of 5; the contract wants 1,024 pending connections.
-class http_server : public httplib::Server {
- public:
-  void raise_backlog() { ::listen(svr_sock_, 1024); }
-};
 
 struct options {
   int port = 0;
@@ -625,20 +582,14 @@ int main(int argc, char** argv) {
   }
 
   // Signals go to one sigwait thread: every thread started from here on has them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = service_edge::block_service_signals();
 
   metrics_state state;
   metrics = &state;
-  lru_cache cache(static_cast<std::size_t>(get_config()->cache_capacity));
+  naive::lru_cache cache(static_cast<std::size_t>(get_config()->cache_capacity));
   local_cache = &cache;
 
-  http_server server;
+  service_edge::http_server server;
   std::size_t threads = static_cast<std::size_t>(opts.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_max_count(10000);
@@ -648,11 +599,7 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    std::size_t count = 0;
-    for (const auto& header : req.headers) {
-      if (!added_by_httplib(header.first)) ++count;
-    }
-    if (count > 64) {
+    if (service_edge::header_count(req) > service_edge::max_headers) {
       send_error(res, 431, "headers too large");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -660,28 +607,8 @@ int main(int argc, char** argv) {
   });
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own answer
-    if (res.status == 400) {
-      // httplib answers 400 when the request line or a header line does not parse; a
-      // request line that parsed leaves its path, so the header lines were at fault (too
-      // long: httplib refuses a line over 8 KiB).
-      if (req.path.empty()) {
-        send_error(res, 400, "bad request");
-      } else {
-        send_error(res, 431, "headers too large");
-      }
-    } else if (res.status == 413) {
-      send_error(res, 413, "payload too large");
-    } else if (res.status == 404) {
-      if (known_path(req.path)) {
-        send_error(res, 405, "method not allowed");
-      } else {
-        send_error(res, 404, "not found");
-      }
-    } else if (res.status == 414) {
-      send_error(res, 414, "uri too long");
-    } else {
-      send_error(res, res.status, "bad request");
-    }
+    service_edge::refusal r = service_edge::refusal_for(req, res.status, known_path(req.path));
+    send_error(res, r.status, r.message);
     metrics->requests.Add({{"route", "other"}, {"status", std::to_string(res.status)}}).Increment();
   });
 

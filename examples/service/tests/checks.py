@@ -7,6 +7,12 @@ reload on SIGHUP (examples/service/README.md).
                                  where it is needed; both back: 200 again, no crash
     checks.py sighup BINARY      max_ids 100 -> 5 in the config file, SIGHUP, 6 ids refused;
                                  max_batch too; a file that does not parse changes nothing
+    checks.py meter BINARY PRELOAD  the allocation figures on /metrics: a cached
+                                 GET /users/{id} hands its answer to cpp-httplib in exactly 3
+                                 allocations; the frugal twin's handler makes none; with
+                                 PRELOAD (libservice-malloc-count.so; `-`: none, a sanitized
+                                 build) the process count covers both; without it the series
+                                 is absent
 
 Needs the fixture servers (run through ctest: `ctest -R service/`)."""
 
@@ -223,12 +229,81 @@ def sighup(binary):
             healthy(service, "the reloads")
 
 
+def series(text, name, route=None):
+    """The value of `name` (with route="`route`" when given), or None when absent."""
+    label = f'{{route="{route}"}}' if route else ""
+    for line in text.splitlines():
+        if line.startswith(name + label + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def scrape(service):
+    response = service.request("GET", "/metrics")
+    check(response is not None and response[0] == 200, f"GET /metrics: {response!r}")
+    return response[2].decode() if response else ""
+
+
+def meter(binary, preload):
+    twin.reset_data()
+    route = "/users/{id}"
+    n = 20
+    env = {"LD_PRELOAD": preload} if preload != "-" else {}
+    with twin.twin(binary, env=env) as service:
+        # The user is loaded and cached by the first request; the next ones are hits.
+        expect(service, "GET", "/users/7", 200)
+        before = scrape(service)
+        for _ in range(n):
+            expect(service, "GET", "/users/7", 200)
+        after = scrape(service)
+        names = ("service_handoff_allocations_total", "service_handler_allocations_total")
+        d = {}
+        for name in names:
+            b, a = series(before, name, route), series(after, name, route)
+            check(a is not None, f"{name}{{route=\"{route}\"}} is not on /metrics")
+            d[name] = (a or 0) - (b or 0)
+        # The cached JSON copied into Response::body, the Content-Type header's map node and
+        # its 16-byte value ("application/json", past libstdc++'s short-string buffer); the
+        # naive twin's set_content(body, "application/json") also makes a temporary
+        # std::string of the literal.
+        per = 3 if "frugal" in os.path.basename(binary) else 4
+        check(d["service_handoff_allocations_total"] == per * n,
+              f"hand-off: {d['service_handoff_allocations_total']} allocations for {n} cached "
+              f"GET {route}, expected {per * n}")
+        if "frugal" in os.path.basename(binary):
+            check(d["service_handler_allocations_total"] == 0,
+                  f"frugal handler: {d['service_handler_allocations_total']} allocations for "
+                  f"{n} cached GET {route}, expected 0")
+        else:
+            check(d["service_handler_allocations_total"] >= n,
+                  f"naive handler: {d['service_handler_allocations_total']} allocations for "
+                  f"{n} cached GET {route}, expected at least one each")
+        p0 = series(before, "service_process_allocations_total")
+        p1 = series(after, "service_process_allocations_total")
+        if preload == "-":
+            check(p0 is None and p1 is None,
+                  "service_process_allocations_total without the counting library preloaded")
+            return
+        check(p0 is not None and p1 is not None,
+              "service_process_allocations_total is not on /metrics with the counting library "
+              "preloaded")
+        if p0 is not None and p1 is not None:
+            counted = sum(d.values())
+            check(p1 - p0 >= counted,
+                  f"process allocations {p1 - p0} < the handlers' and hand-offs' {counted}")
+    with twin.twin(binary) as service:
+        check(series(scrape(service), "service_process_allocations_total") is None,
+              "service_process_allocations_total without the counting library preloaded")
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("bad_input", "faults", "sighup"):
+    modes = ("bad_input", "faults", "sighup", "meter")
+    if len(sys.argv) < 3 or sys.argv[1] not in modes or \
+            len(sys.argv) != (4 if sys.argv[1] == "meter" else 3):
         print(__doc__, file=sys.stderr)
         return 2
     mode, binary = sys.argv[1], sys.argv[2]
-    globals()[mode](binary)
+    globals()[mode](*sys.argv[2:])
     if failures:
         twin.fail(f"{binary} {mode}: {len(failures)} check(s) failed")
     print(f"{os.path.basename(binary)} {mode}: every check passed")

@@ -92,8 +92,9 @@ class twin:
     """A twin binary started against the fixture servers; stopped with SIGTERM on exit, which
     must end it with status 0."""
 
-    def __init__(self, binary, config=None, threads=4):
+    def __init__(self, binary, config=None, threads=4, env=None):
         self.binary = binary
+        self.env = env
         self.config = config
         self.threads = threads
         self.process = None
@@ -111,7 +112,8 @@ class twin:
             if self.config:
                 command += ["--config", self.config]
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                            stderr=self.stderr)
+                                            stderr=self.stderr,
+                                            env=dict(os.environ, **(self.env or {})))
             line = self.process.stdout.readline().decode(errors="replace")
             if line.startswith(f"listening on 127.0.0.1:{self.port}"):
                 return self

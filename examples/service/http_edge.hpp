@@ -1,0 +1,141 @@
+// What both twins do alike at the edge between cpp-httplib and their handlers: the signals
+// left to a sigwait thread, which request headers count against the limit, what a request cpp-httplib refused before any handler ran
+// is answered, the listen backlog, and the two allocation figures beside the handlers' own:
+// the hand-off of a finished answer to cpp-httplib's Response, and the whole process's
+// allocations. Kept in one place so that the twins cannot differ where they must not.
+#pragma once
+
+#include <dlfcn.h>
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "meter_shim.hpp"
+
+namespace service_edge {
+
+// Header lines cpp-httplib adds to each request itself, not counted against the limit.
+inline bool added_by_httplib(std::string_view name) {
+  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+         name == "LOCAL_PORT";
+}
+
+// The request's own header lines.
+inline std::size_t header_count(const httplib::Request& req) {
+  std::size_t count = 0;
+  for (const auto& header : req.headers) count += added_by_httplib(header.first) ? 0 : 1;
+  return count;
+}
+
+inline constexpr std::size_t max_headers = 64;
+
+struct refusal {
+  int status;
+  const char* message;
+};
+
+// The answer to a request cpp-httplib refused with `status` before any handler ran.
+// `known_path`: the path is one the service serves (then a 404 means the method is wrong).
+inline refusal refusal_for(const httplib::Request& req, int status, bool known_path) {
+  switch (status) {
+    case 400:
+      // A request line that parsed leaves its path: then a header line was at fault
+      // (cpp-httplib refuses one over 8 KiB).
+      return req.path.empty() ? refusal{400, "bad request"} : refusal{431, "headers too large"};
+    case 413:
+      return {413, "payload too large"};
+    case 404:
+      return known_path ? refusal{405, "method not allowed"} : refusal{404, "not found"};
+    case 414:
+      return {414, "uri too long"};
+    default:
+      return {status, "bad request"};
+  }
+}
+
+// Blocks SIGHUP, SIGTERM and SIGINT in the calling thread, and so in every thread it starts
+// later, for one sigwait thread to take them; ignores SIGPIPE. Returns the blocked set.
+inline sigset_t block_service_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+// cpp-httplib listens with a backlog of 5; the contract wants 1,024 pending connections.
+class http_server : public httplib::Server {
+ public:
+  void raise_backlog() { ::listen(svr_sock_, 1024); }
+};
+
+// The hand-off: putting a finished answer into cpp-httplib's Response (the body copied or
+// moved into Response::body, the Content-Type header's map node and value). Every answer of
+// both twins goes through a handoff_scope; the handler's figures leave these allocations out
+// and the twins export them apart, as service_handoff_allocations_total{route}.
+inline thread_local frugal::allocation_totals handoff_totals{};
+
+class handoff_scope {
+ public:
+  handoff_scope() noexcept = default;
+  handoff_scope(const handoff_scope&) = delete;
+  handoff_scope& operator=(const handoff_scope&) = delete;
+  ~handoff_scope() {
+    meter_.stop();
+    const frugal::allocation_totals t = meter_.totals();
+    handoff_totals.allocations += t.allocations;
+    handoff_totals.bytes += t.bytes;
+    handoff_totals.deallocations += t.deallocations;
+  }
+
+ private:
+  frugal::allocation_meter_scope meter_;
+};
+
+// A request's allocations split in two: `all` is what the request's scope counted, hand-offs
+// included; `handler` leaves the hand-offs made since `begin()` out.
+struct request_allocations {
+  frugal::allocation_totals handler, handoff;
+};
+
+inline void begin_request() noexcept { handoff_totals = {}; }
+
+inline request_allocations split(const frugal::allocation_totals& all) noexcept {
+  const frugal::allocation_totals h = handoff_totals;
+  return {{all.allocations - h.allocations, all.bytes - h.bytes,
+           all.deallocations - h.deallocations},
+          h};
+}
+
+// The whole process's heap allocations (malloc, calloc, realloc and the aligned forms, from
+// every thread and every library, libpq and hiredis included) when the counting library
+// (examples/service/malloc_count.cpp, libservice-malloc-count.so) is preloaded; -1 otherwise.
+inline long long process_allocations() noexcept {
+  using count_fn = unsigned long long (*)() noexcept;
+  static const count_fn count =
+      reinterpret_cast<count_fn>(dlsym(RTLD_DEFAULT, "service_malloc_count"));
+  return count ? static_cast<long long>(count()) : -1;
+}
+
+// Appends service_process_allocations_total to a scrape, where the count is available.
+inline void append_process_allocations(std::string& exposition) {
+  const long long n = process_allocations();
+  if (n < 0) return;
+  exposition +=
+      "# HELP service_process_allocations_total Heap allocations (malloc and its kin) of the "
+      "whole process, every thread and library.\n"
+      "# TYPE service_process_allocations_total counter\n"
+      "service_process_allocations_total ";
+  exposition += std::to_string(n);
+  exposition += '\n';
+}
+
+}  // namespace service_edge
