@@ -29,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESETS = ["release-o2", "release", "release-native", "release-lto", "release-clang",
            "release-thinlto", "pgo"]
 BASELINE = "release"
+# frugal's own implementations in the headline set.
+DEFAULT_FILTER = r"/frugal(:[a-z_]+)?(/|$)"
 MODULES = ["builder", "cow_string", "shared_config", "slice", "small_vector"]
 # The example programs of MODULES (static_vector lives in small_vector.hpp).
 EXAMPLE_PREFIXES = tuple(m + "_" for m in MODULES) + ("static_vector_",)
@@ -148,7 +150,10 @@ def markdown(run):
         lines.append(f"| {preset} | `{r['flags']}` | " + " | ".join(cells) + " |")
     return (f"Measured {ctx.get('frugal_date', '')} on {ctx.get('frugal_machine', '?')}; "
             f"{ctx.get('frugal_allocator', '')}. Times: geometric mean over the headline "
-            f"benchmarks of {', '.join(settings['modules'])} (frugal's own implementations) of "
+            f"benchmarks of {', '.join(settings['modules'])} "
+            + ("(frugal's own implementations) " if settings["filter"] == DEFAULT_FILTER
+               else f"matching `{settings['filter']}` ") +
+            f"of "
             f"(median time with the preset) / (median time with `release`), "
             f"{settings['repetitions']} repetitions each, every build of one benchmark run in "
             f"turn; below 1 is faster. PGO was trained on the same benchmarks.\n\n"
@@ -193,7 +198,7 @@ def main():
                     help="seconds each benchmark run lasts at least (default 0.05)")
     ap.add_argument("--presets", default=",".join(PRESETS),
                     help="comma-separated builds to compare; release is always the baseline")
-    ap.add_argument("filter", nargs="?", default=r"/frugal(:[a-z_]+)?(/|$)",
+    ap.add_argument("filter", nargs="?", default=DEFAULT_FILTER,
                     help="regular expression for the benchmarks to time "
                          "(default: frugal's own implementations in the headline set)")
     args = ap.parse_args()

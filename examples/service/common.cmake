@@ -32,5 +32,11 @@ if(TARGET PkgConfig::FRUGAL_SERVICE_HTTPLIB AND TARGET frugal::postgres AND TARG
     set_target_properties(service-malloc-count PROPERTIES PREFIX "lib"
       OUTPUT_NAME service-malloc-count CXX_VISIBILITY_PRESET hidden)
     frugal_target_warnings(service-malloc-count)
+    # Every allocation function counted once when it returns memory, never when it fails.
+    add_executable(service_malloc_count_test ${CMAKE_CURRENT_LIST_DIR}/malloc_count_test.cpp)
+    frugal_target_warnings(service_malloc_count_test)
+    add_test(NAME service/malloc_count COMMAND service_malloc_count_test)
+    set_tests_properties(service/malloc_count PROPERTIES LABELS unit
+      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:service-malloc-count>")
   endif()
 endif()

@@ -78,18 +78,24 @@ class http_server : public httplib::Server {
 };
 
 // The hand-off: putting a finished answer into cpp-httplib's Response (the body copied or
-// moved into Response::body, the Content-Type header's map node and value). Every answer of
-// both twins goes through a handoff_scope; the handler's figures leave these allocations out
-// and the twins export them apart, as service_handoff_allocations_total{route}.
+// moved into Response::body, the Content-Type header's map node and value). Every answer of a
+// metered route (all but /metrics, which is left out of every figure) goes through a
+// handoff_scope in both twins; the handler's figures leave these allocations out and the twins
+// export them apart, as service_handoff_allocations_total{route}. Answers cpp-httplib's
+// refusals get (the pre-routing and error handlers) are metered too but belong to no route:
+// the next begin_request() drops them.
 inline thread_local frugal::allocation_totals handoff_totals{};
+inline thread_local int handoff_depth = 0;
 
 class handoff_scope {
  public:
-  handoff_scope() noexcept = default;
+  handoff_scope() noexcept { ++handoff_depth; }
   handoff_scope(const handoff_scope&) = delete;
   handoff_scope& operator=(const handoff_scope&) = delete;
   ~handoff_scope() {
     meter_.stop();
+    // A scope inside another is already counted by the outer one.
+    if (--handoff_depth != 0) return;
     const frugal::allocation_totals t = meter_.totals();
     handoff_totals.allocations += t.allocations;
     handoff_totals.bytes += t.bytes;
@@ -100,8 +106,9 @@ class handoff_scope {
   frugal::allocation_meter_scope meter_;
 };
 
-// A request's allocations split in two: `all` is what the request's scope counted, hand-offs
-// included; `handler` leaves the hand-offs made since `begin()` out.
+// A request's allocations split in two: the handler's (what the request's scope counted, less
+// the hand-offs made since begin_request()) and the hand-offs'. Every hand-off scope of the
+// request lies inside the request's scope on the same thread, so the difference cannot wrap.
 struct request_allocations {
   frugal::allocation_totals handler, handoff;
 };

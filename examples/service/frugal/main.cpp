@@ -290,6 +290,10 @@ void send_json(httplib::Response& res, int status, std::string&& body) {
 void send_shared_json(httplib::Response& res, int status, const std::string& json) {
   service_edge::handoff_scope handoff;
   res.status = status;
+  if (naive.json) {
+    res.set_content(json, "application/json");  // the naive part, as the naive twin hands off
+    return;
+  }
   res.body = json;
   res.set_header(content_type, json_type);
 }
@@ -678,7 +682,7 @@ class api {
     if (naive.cache) {
       const std::optional<std::string> user = find_user_naive(*id);
       if (user) {
-        send_json(res, 200, std::string(*user));
+        send_shared_json(res, 200, *user);
       } else {
         send_error(res, 404, "not found");
       }

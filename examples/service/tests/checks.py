@@ -9,7 +9,9 @@ reload on SIGHUP (examples/service/README.md).
                                  max_batch too; a file that does not parse changes nothing
     checks.py meter BINARY PRELOAD  the allocation figures on /metrics: a cached
                                  GET /users/{id} hands its answer to cpp-httplib in exactly 3
-                                 allocations; the frugal twin's handler makes none; with
+                                 (frugal) or 4 (naive) allocations, a GET /users?ids= page in
+                                 2 or 4; the frugal twin's handler makes none for a cached
+                                 user; with
                                  PRELOAD (libservice-malloc-count.so; `-`: none, a sanitized
                                  build) the process count covers both; without it the series
                                  is absent
@@ -278,6 +280,20 @@ def meter(binary, preload):
             check(d["service_handler_allocations_total"] >= n,
                   f"naive handler: {d['service_handler_allocations_total']} allocations for "
                   f"{n} cached GET {route}, expected at least one each")
+        # A page of cached users: the frugal twin moves the body it built into the response
+        # (the header's node and value remain); the naive twin's set_content copies it.
+        page = "/users?ids=1,2,3"
+        expect(service, "GET", page, 200)
+        before_page = scrape(service)
+        for _ in range(n):
+            expect(service, "GET", page, 200)
+        after_page = scrape(service)
+        b = series(before_page, "service_handoff_allocations_total", "/users")
+        a = series(after_page, "service_handoff_allocations_total", "/users")
+        per_page = 2 if "frugal" in os.path.basename(binary) else 4
+        check(a is not None and a - (b or 0) == per_page * n,
+              f"hand-off: {None if a is None else a - (b or 0)} allocations for {n} "
+              f"GET {page}, expected {per_page * n}")
         p0 = series(before, "service_process_allocations_total")
         p1 = series(after, "service_process_allocations_total")
         if preload == "-":
