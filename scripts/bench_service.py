@@ -81,6 +81,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import printed_block  # noqa: E402
+
 SERVICE_DIR = os.path.join(ROOT, "examples", "service")
 SERVERS = os.path.join(ROOT, "tests", "fixtures", "servers.py")
 MIX_SCRIPT = os.path.join(HERE, "service_mix.lua")
@@ -792,21 +795,8 @@ def doc_tables(report):
 
 def check_doc(page, run):
     """Exit status 0 when the block that `page` says was printed from `run` equals it."""
-    start = f"<!-- printed by scripts/bench_service.py --markdown {run} -->"
-    with open(os.path.join(ROOT, page)) as f:
-        text = f.read()
-    if start not in text or "<!-- /printed -->" not in text:
-        print(f"bench-service: {page} has no block printed from {run}", file=sys.stderr)
-        return 1
-    block = text.split(start, 1)[1].split("<!-- /printed -->", 1)[0].strip()
-    with open(os.path.join(ROOT, run)) as f:
-        want = doc_tables(json.load(f))
-    if block != want:
-        print(f"bench-service: the tables in {page} differ from {run}; paste the output of "
-              f"scripts/bench_service.py --doc-tables {run}", file=sys.stderr)
-        return 1
-    print(f"bench-service: the tables in {page} are {run}'s")
-    return 0
+    return printed_block.check(ROOT, page, "scripts/bench_service.py --markdown", run, doc_tables,
+                               "bench-service", "scripts/bench_service.py --doc-tables")
 
 
 def main(argv):
@@ -826,7 +816,8 @@ def main(argv):
             return 2
         return 0
     build_dir = os.path.abspath(args.build_dir)
-    needed = set(args.twins) | ({"frugal"} if args.attribution else set())
+    # In TWINS' order, so that what is missing is always said in the same order.
+    needed = [t for t in TWINS if t in args.twins or (t == "frugal" and args.attribution)]
     binaries = {t: os.path.join(build_dir, "examples", TWINS[t]) for t in needed}
     missing = [f"{TWINS[t]} ({shown(b)})" for t, b in binaries.items()
                if not os.access(b, os.X_OK)]

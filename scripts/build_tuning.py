@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_run  # noqa: E402
 import bench_stats  # noqa: E402
+import printed_block  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESETS = ["release-o2", "release", "release-native", "release-lto", "release-clang",
@@ -162,21 +163,8 @@ def markdown(run):
 
 def check_doc(page, run_path):
     """0 when the block of `page` printed from `run_path` is what --markdown prints."""
-    start = f"<!-- printed by scripts/build_tuning.py --markdown {run_path} -->"
-    with open(os.path.join(ROOT, page)) as f:
-        text = f.read()
-    if start not in text or "<!-- /printed -->" not in text:
-        print(f"build-tuning: {page} has no block printed from {run_path}", file=sys.stderr)
-        return 1
-    block = text.split(start, 1)[1].split("<!-- /printed -->", 1)[0].strip()
-    with open(os.path.join(ROOT, run_path)) as f:
-        want = markdown(json.load(f)).strip()
-    if block != want:
-        print(f"build-tuning: the table in {page} differs from {run_path}; paste the output of "
-              f"scripts/build_tuning.py --markdown {run_path}", file=sys.stderr)
-        return 1
-    print(f"build-tuning: the table in {page} is {run_path}'s")
-    return 0
+    return printed_block.check(ROOT, page, "scripts/build_tuning.py --markdown", run_path,
+                               markdown, "build-tuning", "scripts/build_tuning.py --markdown")
 
 
 def main():
