@@ -246,33 +246,42 @@ def scrape(service):
     return response[2].decode() if response else ""
 
 
+def repeated(service, path, route, names, n):
+    """Requests `path` once (so that what it reads is cached), then `n` times between two
+    scrapes; returns both scrapes and, for each of `names`, its series for `route` moved by."""
+    expect(service, "GET", path, 200)
+    before = scrape(service)
+    for _ in range(n):
+        expect(service, "GET", path, 200)
+    after = scrape(service)
+    moved = {}
+    for name in names:
+        b, a = series(before, name, route), series(after, name, route)
+        check(a is not None, f"{name}{{route=\"{route}\"}} is not on /metrics")
+        moved[name] = (a or 0) - (b or 0)
+    return before, after, moved
+
+
 def meter(binary, preload):
     twin.reset_data()
+    frugal = "frugal" in os.path.basename(binary)
     route = "/users/{id}"
     n = 20
     env = {"LD_PRELOAD": preload} if preload != "-" else {}
     with twin.twin(binary, env=env) as service:
         # The user is loaded and cached by the first request; the next ones are hits.
-        expect(service, "GET", "/users/7", 200)
-        before = scrape(service)
-        for _ in range(n):
-            expect(service, "GET", "/users/7", 200)
-        after = scrape(service)
-        names = ("service_handoff_allocations_total", "service_handler_allocations_total")
-        d = {}
-        for name in names:
-            b, a = series(before, name, route), series(after, name, route)
-            check(a is not None, f"{name}{{route=\"{route}\"}} is not on /metrics")
-            d[name] = (a or 0) - (b or 0)
+        before, after, d = repeated(
+            service, "/users/7", route,
+            ("service_handoff_allocations_total", "service_handler_allocations_total"), n)
         # The cached JSON copied into Response::body, the Content-Type header's map node and
         # its 16-byte value ("application/json", past libstdc++'s short-string buffer); the
         # naive twin's set_content(body, "application/json") also makes a temporary
         # std::string of the literal.
-        per = 3 if "frugal" in os.path.basename(binary) else 4
+        per = 3 if frugal else 4
         check(d["service_handoff_allocations_total"] == per * n,
               f"hand-off: {d['service_handoff_allocations_total']} allocations for {n} cached "
               f"GET {route}, expected {per * n}")
-        if "frugal" in os.path.basename(binary):
+        if frugal:
             check(d["service_handler_allocations_total"] == 0,
                   f"frugal handler: {d['service_handler_allocations_total']} allocations for "
                   f"{n} cached GET {route}, expected 0")
@@ -283,16 +292,10 @@ def meter(binary, preload):
         # A page of cached users: the frugal twin moves the body it built into the response
         # (the header's node and value remain); the naive twin's set_content copies it.
         page = "/users?ids=1,2,3"
-        expect(service, "GET", page, 200)
-        before_page = scrape(service)
-        for _ in range(n):
-            expect(service, "GET", page, 200)
-        after_page = scrape(service)
-        b = series(before_page, "service_handoff_allocations_total", "/users")
-        a = series(after_page, "service_handoff_allocations_total", "/users")
-        per_page = 2 if "frugal" in os.path.basename(binary) else 4
-        check(a is not None and a - (b or 0) == per_page * n,
-              f"hand-off: {None if a is None else a - (b or 0)} allocations for {n} "
+        _, _, moved = repeated(service, page, "/users", ("service_handoff_allocations_total",), n)
+        per_page = 2 if frugal else 4
+        check(moved["service_handoff_allocations_total"] == per_page * n,
+              f"hand-off: {moved['service_handoff_allocations_total']} allocations for {n} "
               f"GET {page}, expected {per_page * n}")
         p0 = series(before, "service_process_allocations_total")
         p1 = series(after, "service_process_allocations_total")
