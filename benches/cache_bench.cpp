@@ -1,6 +1,7 @@
 // cache against the code a busy engineer writes, a std::mutex around an std::unordered_map
 // and an LRU std::list (naive), TBB's concurrent_lru_cache (std:tbb, when TBB is found), and
-// an unlocked std::unordered_map::find (limit, reads only).
+// an unlocked std::unordered_map::find (limit, reads only). frugal:fixed_window is frugal with
+// `adaptive_window = false` (its window stays at 1 %): the difference is what adapting costs.
 //
 // Names: cache/<operation>/<impl>[:<variant>]/<arg>, with Google Benchmark's /threads:<n>.
 // - zipf_reads_<r>: Zipf-distributed keys (s = 0.99 over 1,000,000 keys) on a 10,000-entry
@@ -108,8 +109,9 @@ class naive_cache {
       map_;
 };
 
-struct frugal_impl {
-  frugal::cache<key_t_, value_t> c{{.max_capacity = cache_entries}};
+template <bool Adaptive>
+struct frugal_cache_impl {
+  frugal::cache<key_t_, value_t> c{{.max_capacity = cache_entries, .adaptive_window = Adaptive}};
   value_t get(key_t_ k) {
     auto p = c.get(k);
     return p ? *p : 0;
@@ -117,6 +119,9 @@ struct frugal_impl {
   void insert(key_t_ k, value_t v) { c.insert(k, v); }
   void settle() { c.run_pending_tasks(); }
 };
+using frugal_impl = frugal_cache_impl<true>;
+// The same cache with its window fixed at 1 % (no miniature simulations): what adapting costs.
+using frugal_fixed_impl = frugal_cache_impl<false>;
 
 struct frugal_visit_impl : frugal_impl {
   value_t get(key_t_ k) {
@@ -354,15 +359,21 @@ const bool registered = [] {
   add_zipf<tbb_impl, 100>("std:tbb");
 #endif
   add_zipf<limit_impl, 100>("limit");
+  add_zipf<frugal_fixed_impl, 100>("frugal:fixed_window");
   add_zipf<frugal_impl, 75>("frugal");
+  add_zipf<frugal_fixed_impl, 75>("frugal:fixed_window");
   add_zipf<naive_impl, 75>("naive");
   add_zipf<frugal_impl, 0>("frugal");
+  add_zipf<frugal_fixed_impl, 0>("frugal:fixed_window");
   add_zipf<naive_impl, 0>("naive");
   benchmark::RegisterBenchmark("cache/get_hit/frugal", get_hit_bench<frugal_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/frugal:visit", get_hit_bench<frugal_visit_impl>);
+  benchmark::RegisterBenchmark("cache/get_hit/frugal:fixed_window",
+                               get_hit_bench<frugal_fixed_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/naive", get_hit_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/limit", get_hit_bench<limit_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>);
+  benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_fixed_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/stampede/frugal", stampede_bench)->Arg(1000)->UseRealTime();
   benchmark::RegisterBenchmark("cache/hit_ratio/frugal",

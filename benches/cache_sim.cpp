@@ -1,5 +1,5 @@
 // cache_sim: the hit ratio of frugal::cache on many traces, against LRU, W-TinyLFU with a
-// fixed 1 % window (frugal's own policy with the window climber off) and Belady's optimal
+// fixed 1 % window (frugal's own policy with the window chooser off) and Belady's optimal
 // offline policy. Deterministic: no clock, no threads; a run prints the same figures every
 // time.
 //

@@ -1,7 +1,7 @@
 # cache: the Catch2 cases (those tagged [concurrent] also run under TSan).
 frugal_add_test(cache)
 frugal_add_test(cache_stress)
-# cache_policy: the window climber, the simulator's reference policies (benches/
+# cache_policy: the window chooser, the simulator's reference policies (benches/
 # cache_sim_policies.hpp) and the adaptive cache through its public API.
 frugal_add_test(cache_policy)
 target_include_directories(cache_policy_test PRIVATE ${PROJECT_SOURCE_DIR}/benches)

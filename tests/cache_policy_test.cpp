@@ -1,5 +1,4 @@
 #include <frugal/cache.hpp>
-#include <frugal/detail/cache/climber.hpp>
 #include <frugal/detail/cache/policy.hpp>
 #include <frugal/testing/allocation_counter.hpp>
 
@@ -11,13 +10,10 @@
 #include <cstdint>
 #include <vector>
 
-using frugal::detail::cache::window_climber;
+using frugal::detail::cache::window_chooser;
 using frugal::testing::count_allocations;
 
 namespace {
-
-// A sample big enough that a change of one point is well outside the noise band.
-constexpr std::uint64_t big_sample = 1'000'000;
 
 double ratio(std::uint64_t hits, std::size_t requests) {
   return static_cast<double>(hits) / static_cast<double>(requests);
@@ -25,106 +21,88 @@ double ratio(std::uint64_t hits, std::size_t requests) {
 
 }  // namespace
 
-TEST_CASE("climber: the first sample explores by growing the window one step", "[cache_policy]") {
-  window_climber c(1000, 10);
-  REQUIRE(c.window() == 10);
-  REQUIRE(c.max_window() == 800);
-  REQUIRE(c.step() == Approx(62.5));
-  REQUIRE(c.on_sample(0.30, big_sample) == 73);  // 10 + 62.5, rounded
-  REQUIRE(c.direction() == 1);
-  REQUIRE(c.step() == Approx(62.5 * 0.98));
+TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' worth of a big one",
+          "[cache_policy]") {
+  window_chooser small(512);
+  REQUIRE(small.rate() == 1024);
+  REQUIRE(small.miniature_capacity() == 512);
+  window_chooser big(100'000);
+  REQUIRE(big.rate() == 6);  // ceil(1024 * 512 / 100,000)
+  REQUIRE(big.miniature_capacity() == 585);
+  window_chooser one(1);
+  REQUIRE(one.miniature_capacity() == 1);
+  REQUIRE(small.window_fraction() == 0.01);  // before any choice
 }
 
-TEST_CASE("climber: keeps stepping while the hit ratio improves, reverses when it falls",
+TEST_CASE("miniature: hits exactly as the fixed-window policy does, on every trace shape",
           "[cache_policy]") {
-  window_climber c(1000, 10);
-  std::uint64_t w = c.on_sample(0.30, big_sample);
-  for (double r : {0.31, 0.32, 0.33}) {
-    const std::uint64_t next = c.on_sample(r, big_sample);
-    REQUIRE(next > w);
-    REQUIRE(c.direction() == 1);
-    w = next;
+  const std::vector<cache_sim::trace> traces = {
+      cache_sim::zipf_trace(5'000, 0.9, 30'000, 1), cache_sim::loop_trace(150, 20'000, 1),
+      cache_sim::burst_trace(30'000, 1), cache_sim::scan_trace(5'000, 30'000, 5'000, 1'000, 1)};
+  for (const auto& t : traces) {
+    for (std::uint64_t capacity : {1u, 7u, 100u, 600u}) {
+      for (double fraction : window_chooser::windows) {
+        frugal::detail::cache::miniature mini(capacity, fraction);
+        cache_sim::w_tinylfu_policy reference(capacity, frugal::detail::cache::window_sizing::fixed,
+                                              fraction);
+        std::uint64_t reference_hits = 0;
+        for (auto k : t) {
+          mini.access(frugal::detail::cache::mix(k), 1);
+          reference_hits += reference.access(k) ? 1 : 0;
+        }
+        INFO("capacity " << capacity << ", window " << fraction);
+        REQUIRE(mini.take_hits() == reference_hits);
+        REQUIRE(mini.take_hits() == 0);
+      }
+    }
   }
-  const std::uint64_t next = c.on_sample(0.32, big_sample);  // worse: back
-  REQUIRE(c.direction() == -1);
-  REQUIRE(next < w);
-  w = next;
-  REQUIRE(c.on_sample(0.33, big_sample) < w);  // better going down: keep going down
-  REQUIRE(c.direction() == -1);
 }
 
-TEST_CASE("climber: a change within the noise band shrinks the window a quarter step",
+TEST_CASE("chooser: recency bursts get a large window, a loop the 1 % window",
           "[cache_policy]") {
-  window_climber c(1000, 10);
-  REQUIRE(c.on_sample(0.30, 1000) == 73);  // 10 + 62.5
-  // With 1000 requests a sample, a point either way is noise (the band is about 3 points).
-  const double step = c.step();
-  REQUIRE(c.on_sample(0.31, 1000) == static_cast<std::uint64_t>(72.5 - step / 4 + 0.5));
-  REQUIRE(c.direction() == -1);
-  // With a million requests a point is not noise: a rise keeps going down.
-  const std::uint64_t w = c.window();
-  REQUIRE(c.on_sample(0.32, big_sample) < w);
-  REQUIRE(c.direction() == -1);
+  // Bursts: each new key is read a few times within a short distance, then rarely; only a
+  // window large enough to keep the newcomers until their re-reads gets hits.
+  const auto t = cache_sim::burst_trace(100'000, 1);
+  window_chooser bursts(cache_sim::distinct_keys(t) / 100);  // 1 %, as in docs/cache.md
+  for (auto k : t) bursts.observe(frugal::detail::cache::mix(k), 1);
+  REQUIRE(bursts.choices() > 100);
+  REQUIRE(bursts.window_fraction() >= 0.3);
+  // A loop over 1.5 times the capacity: LRU (the 100 % window) never hits; the admission test
+  // keeps a fixed part of the loop, which only a small window leaves room for.
+  window_chooser loop(100);
+  for (auto k : cache_sim::loop_trace(150, 60'000, 1)) loop.observe(frugal::detail::cache::mix(k), 1);
+  REQUIRE(loop.choices() > 100);
+  REQUIRE(loop.window_fraction() == 0.01);
 }
 
-TEST_CASE("climber: the step decays, so the window settles", "[cache_policy]") {
-  window_climber c(10'000, 100);
-  double r = 0.5;
-  std::uint64_t last = c.on_sample(r, big_sample);
-  for (int i = 0; i < 200; ++i) {
-    r += (i % 2 == 0) ? 0.004 : -0.004;  // up, down, up, ...: it keeps reversing
-    const std::uint64_t next = c.on_sample(r, big_sample);
-    const double moved = static_cast<double>(next > last ? next - last : last - next);
-    REQUIRE(moved <= c.step() / window_climber::step_decay + 1);
-    last = next;
-  }
-  REQUIRE(c.step() < 625 * 0.02);
-  REQUIRE_FALSE(c.restarted());
+TEST_CASE("chooser: a shift of the workload changes the choice back", "[cache_policy]") {
+  window_chooser c(100);
+  for (auto k : cache_sim::loop_trace(150, 30'000, 1)) c.observe(frugal::detail::cache::mix(k), 1);
+  REQUIRE(c.window_fraction() == 0.01);
+  for (auto k : cache_sim::burst_trace(100'000, 2)) c.observe(frugal::detail::cache::mix(k + (1u << 30)), 1);
+  REQUIRE(c.window_fraction() >= 0.3);
 }
 
-TEST_CASE("climber: a jump of the hit ratio restarts the search at the initial step",
-          "[cache_policy]") {
-  window_climber c(10'000, 100);
-  double r = 0.5;
-  c.on_sample(r, big_sample);
-  for (int i = 0; i < 100; ++i) c.on_sample(r += 0.001, big_sample);
-  REQUIRE(c.step() < 625 * 0.2);
-  c.on_sample(r - 0.10, big_sample);  // the workload changed
-  REQUIRE(c.restarted());
-  REQUIRE(c.step() == Approx(625 * window_climber::step_decay));
-  c.on_sample(r - 0.10 + 0.001, big_sample);
-  REQUIRE_FALSE(c.restarted());
+TEST_CASE("chooser: a weight above the miniatures' capacity is not replayed", "[cache_policy]") {
+  window_chooser c(10);
+  for (int i = 0; i < 1000; ++i) REQUIRE(c.observe(frugal::detail::cache::mix(static_cast<std::uint64_t>(i)), 11) == 0);
+  REQUIRE(c.choices() == 0);
+  std::uint64_t chosen = 0;
+  for (int i = 0; i < 1000; ++i) chosen += c.observe(frugal::detail::cache::mix(static_cast<std::uint64_t>(i % 30)), 10);
+  REQUIRE(c.choices() > 0);
+  REQUIRE(chosen > 0);
 }
 
-TEST_CASE("climber: the window stays within [1, 80 % of the capacity]", "[cache_policy]") {
-  window_climber up(1000, 10);
-  double r = 0.1;
-  for (int i = 0; i < 60; ++i) REQUIRE(up.on_sample(r += 0.01, big_sample) <= 800);
-  REQUIRE(up.window() == 800);
-
-  window_climber down(1000, 10);
-  down.on_sample(0.5, big_sample);
-  down.on_sample(0.48, big_sample);  // growing was worse: shrink from now on
-  REQUIRE(down.direction() == -1);
-  r = 0.48;
-  for (int i = 0; i < 60; ++i) REQUIRE(down.on_sample(r += 0.002, big_sample) >= 1);
-  REQUIRE(down.window() == 1);
-
-  window_climber tiny(1, 1);  // a one-entry cache: the window is that entry
-  REQUIRE(tiny.on_sample(0.5, big_sample) == 1);
-  window_climber none(0, 0);
-  REQUIRE(none.on_sample(0.5, big_sample) == 1);
-}
-
-TEST_CASE("climber: deciding allocates nothing", "[cache_policy]") {
-  window_climber c(1000, 10);
-  double r = 0.3;
+TEST_CASE("chooser: choosing allocates nothing", "[cache_policy]") {
+  window_chooser c(1000);
+  const auto t = cache_sim::burst_trace(20'000, 3);
   REQUIRE(count_allocations([&] {
-            for (int i = 0; i < 1000; ++i) c.on_sample(r += (i % 3 == 0 ? -0.01 : 0.01), 5000);
+            for (auto k : t) c.observe(frugal::detail::cache::mix(k), 1);
           }) == 0);
+  REQUIRE(c.choices() > 0);
 
-  // The policy through many samples: hooks are the caller's, the sketch was allocated at
-  // construction, the climber allocates nothing.
+  // The policy through many choices: hooks are the caller's, the sketch and the chooser were
+  // allocated at construction.
   frugal::detail::cache::w_tinylfu p(100);
   std::vector<frugal::detail::cache::policy_hook> hooks(1000);
   for (std::size_t i = 0; i < hooks.size(); ++i) {
@@ -143,33 +121,47 @@ TEST_CASE("climber: deciding allocates nothing", "[cache_policy]") {
               }
             }
           }) == 0);
-  REQUIRE(p.climber().samples() > 5);
+  REQUIRE(p.chooser()->choices() > 5);
   REQUIRE(p.weighted_size() <= 100);
 }
 
 TEST_CASE("policy: a resized window keeps every region within its size", "[cache_policy]") {
   frugal::detail::cache::w_tinylfu p(100);
-  std::vector<frugal::detail::cache::policy_hook> hooks(400);
+  std::vector<frugal::detail::cache::policy_hook> hooks(20'000);
   for (std::size_t i = 0; i < hooks.size(); ++i) hooks[i].hash = frugal::detail::cache::mix(i);
-  std::uint64_t windows_seen = 0, last_window = p.sizes().window;
-  for (int round = 0; round < 100; ++round) {
-    for (std::size_t i = 0; i < hooks.size(); i += 1 + static_cast<std::size_t>(round % 3)) {
-      auto& h = hooks[i];
-      if (h.where != frugal::detail::cache::queue::none) {
-        p.on_access(&h);
-      } else {
-        p.on_add(&h);
-      }
-      while (auto* victim = p.evict_one()) p.on_remove(victim);
-      REQUIRE(p.weighted_size() <= 100);
-      REQUIRE(p.window_weight() <= p.sizes().window);
-      REQUIRE(p.protected_weight() <= p.sizes().protected_);
-      REQUIRE(p.sizes().window + p.sizes().protected_ <= 100);
+  std::uint64_t last_window = p.sizes().window;
+  bool grew = false, shrank = false;
+  auto request = [&](std::size_t i) {
+    auto& h = hooks[i];
+    if (h.where != frugal::detail::cache::queue::none) {
+      p.on_access(&h);
+    } else {
+      p.on_add(&h);
     }
-    if (p.sizes().window != last_window) ++windows_seen;
+    while (auto* victim = p.evict_one()) p.on_remove(victim);
+    REQUIRE(p.weighted_size() <= 100);
+    REQUIRE(p.window_weight() <= p.sizes().window);
+    REQUIRE(p.protected_weight() <= p.sizes().protected_);
+    REQUIRE(p.sizes().window + p.sizes().protected_ <= 100);
+    grew = grew || p.sizes().window > last_window;
+    shrank = shrank || p.sizes().window < last_window;
     last_window = p.sizes().window;
+  };
+  for (int phase = 0; phase < 4; ++phase) {
+    // A loop over 150 keys (the small window wins), then bursts: each new key read three
+    // times within a few requests, then never (the large window wins).
+    for (int round = 0; round < 40; ++round) {
+      for (std::size_t i = 0; i < 150; ++i) request(i);
+    }
+    for (std::size_t i = 150 + 4000 * static_cast<std::size_t>(phase), end = i + 4000; i < end;
+         ++i) {
+      request(i);
+      request(i - 1);
+      request(i - 2);
+    }
   }
-  REQUIRE(windows_seen > 0);  // the window did move
+  REQUIRE(grew);
+  REQUIRE(shrank);
 }
 
 TEST_CASE("policy: a fixed window never moves", "[cache_policy]") {
@@ -177,7 +169,7 @@ TEST_CASE("policy: a fixed window never moves", "[cache_policy]") {
   cache_sim::replay(p, cache_sim::burst_trace(20'000, 1));
   REQUIRE_FALSE(p.policy().adaptive());
   REQUIRE(p.policy().sizes().window == 1);
-  REQUIRE(p.policy().climber().samples() == 0);
+  REQUIRE(p.policy().chooser() == nullptr);
 }
 
 TEST_CASE("sim: LRU on hand-computed traces", "[cache_policy]") {

@@ -918,7 +918,7 @@ TEST_CASE("admission: a scan of new keys does not displace frequent keys from pr
   // Only the window's place goes to the scan. The window adapts: a sample may end during the
   // scan and resize it, so its place is a few entries, not 1.
   REQUIRE(after >= before - 10);
-  REQUIRE(c.policy_sizes().window <= 20);  // a few climber steps at most
+  REQUIRE(c.policy_sizes().window <= 30);  // at most the chooser's 30 % window
 }
 
 TEST_CASE("invalidate_all racing with inserts leaves no entry linked twice or freed early",

@@ -1,21 +1,22 @@
 // frugal::detail cache policy: the W-TinyLFU eviction policy of frugal::cache, kept apart from
-// the concurrent table so that the policy's sizes can adapt to the workload (climber.hpp)
-// without touching the rest. Users never include this header directly.
+// the concurrent table so that the policy's sizes can adapt to the workload (window_chooser,
+// below) without touching the rest. Users never include this header directly.
 //
 // The policy sees entries through an intrusive hook (`policy_hook`) and hashes; it never
 // allocates after construction except for the expiry heap's vector. Every function here is
 // called with the cache's policy mutex held.
 #pragma once
 
-#include <frugal/detail/cache/climber.hpp>
 #include <frugal/detail/config.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 FRUGAL_BEGIN_NAMESPACE
@@ -99,7 +100,7 @@ class frequency_sketch {
   }
 
   /// Counts one occurrence of `hash`; halves every counter after `sample_size` increments.
-  void increment(std::uint64_t hash) noexcept {
+  FRUGAL_ALWAYS_INLINE void increment(std::uint64_t hash) noexcept {
     const std::uint64_t mixed = spread(hash);
     const std::size_t block = block_of(hash);
     bool added = false;
@@ -148,7 +149,7 @@ class frequency_sketch {
 };
 
 /// The sizes of the three regions, by weight. `window` is the admission window (1 % of the
-/// capacity at first; the window climber moves it within [1, 80 %] of it), `protected_` the
+/// capacity at first; the window chooser moves it between 1 % and all of it), `protected_` the
 /// protected part of the main space (80 % of it).
 struct region_sizes {
   std::uint64_t capacity = 0;
@@ -176,47 +177,42 @@ struct region_sizes {
 /// 1 % (the reference the hit-ratio simulator compares with).
 enum class window_sizing : std::uint8_t { adaptive, fixed };
 
+class window_chooser;
+
 /// W-TinyLFU: new entries enter an LRU window; entries leaving the window become candidates
 /// for the segmented main space (probation + protected) and are admitted only when the sketch
 /// says they are more popular than the probation queue's LRU victim. Hooks are linked and
 /// unlinked by the cache; `evict_one` names the next victim without unlinking it.
 ///
-/// With `window_sizing::adaptive`, `on_add` counts a miss and `on_access` a hit (an increment
-/// and a decrement each); every `min_sample` requests or more (10 times the entries held) the
-/// sample's hit ratio goes to the window climber (climber.hpp), and the new sizes take effect
+/// With `window_sizing::adaptive`, `on_add` and `on_access` also hand the requests of a
+/// hash-sampled subset of keys to a `window_chooser` (miniature copies of this policy with
+/// different windows), which now and then names a new window size; the new sizes take effect
 /// lazily: `evict_one` moves the window's overflow into probation and demotes the protected
-/// queue's overflow, O(entries moved). Samples that end before the first eviction for size
-/// are discarded (a filling cache's hit ratio rises whatever the window).
+/// queue's overflow, O(entries moved).
 class w_tinylfu {
  public:
-  /// The fewest requests in a sample, so that a small cache's hit ratio is not pure noise.
-  static constexpr std::uint64_t min_sample = 1024;
-
   /// Starts with a window of `window_fraction` of the capacity (at least 1 entry, clamped to
-  /// the capacity). Allocates the sketch.
+  /// the capacity). Allocates the sketch and, when adaptive, the window chooser.
   explicit w_tinylfu(std::uint64_t capacity, window_sizing sizing = window_sizing::adaptive,
-                     double window_fraction = 0.01)
-      : sizes_(region_sizes::for_capacity(capacity, window_fraction)),
-        sketch_(capacity),
-        climber_(capacity, sizes_.window),
-        sample_size_(sizing == window_sizing::adaptive ? next_sample_size(capacity) : no_sample),
-        sample_left_(sample_size_) {}
+                     double window_fraction = 0.01);
+  ~w_tinylfu();
+  w_tinylfu(const w_tinylfu&) = delete;
+  w_tinylfu& operator=(const w_tinylfu&) = delete;
 
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
+    if (sampled(h->hash)) [[unlikely]] observe(*h);
     sketch_.increment(h->hash);
     h->where = queue::window;
     window_.push_back(h);
     window_weight_ += h->weight;
     total_weight_ += h->weight;
     ++count_;
-    if (--sample_left_ == 0) end_sample();
   }
 
   /// Records a read: counts the key and moves the entry toward the protected queue.
-  void on_access(policy_hook* h) noexcept {
-    ++sample_hits_;
-    if (--sample_left_ == 0) end_sample();
+  FRUGAL_ALWAYS_INLINE void on_access(policy_hook* h) noexcept {
+    if (sampled(h->hash)) [[unlikely]] observe(*h);
     sketch_.increment(h->hash);
     switch (h->where) {
       case queue::window:
@@ -280,7 +276,6 @@ class w_tinylfu {
       candidate_ = nullptr;
       return nullptr;
     }
-    filled_ = true;
     policy_hook* victim = probation_.front();
     if (candidate_ == nullptr || victim == nullptr) {
       // No fresh candidate: the LRU end of probation, then protected, then the window.
@@ -311,26 +306,17 @@ class w_tinylfu {
   std::uint64_t entry_count() const noexcept { return count_; }
   const region_sizes& sizes() const noexcept { return sizes_; }
   const frequency_sketch& sketch() const noexcept { return sketch_; }
-  const window_climber& climber() const noexcept { return climber_; }
-  bool adaptive() const noexcept { return sample_size_ != no_sample; }
+  /// Returns the window chooser, or nullptr for a fixed window (or a zero capacity).
+  const window_chooser* chooser() const noexcept { return chooser_.get(); }
+  bool adaptive() const noexcept { return chooser_ != nullptr; }
+
 
  private:
-  static constexpr std::uint64_t no_sample = std::numeric_limits<std::uint64_t>::max();
-
-  static std::uint64_t next_sample_size(std::uint64_t entries) noexcept {
-    return std::max(min_sample, 10 * std::min<std::uint64_t>(entries, no_sample / 16));
+  // Whether the chooser sees this key's requests: `rate_` of every 1024 hashes (0 when fixed).
+  bool sampled(std::uint64_t hash) const noexcept {
+    return ((hash * 0x9e3779b97f4a7c15ull) >> 54) < rate_;
   }
-
-  // The end of a sample: the climber picks the window, the queues follow in evict_one.
-  FRUGAL_NOINLINE void end_sample() noexcept {
-    if (filled_) {
-      const double ratio = static_cast<double>(sample_hits_) / static_cast<double>(sample_size_);
-      sizes_ = region_sizes::with_window(sizes_.capacity, climber_.on_sample(ratio, sample_size_));
-    }
-    sample_hits_ = 0;
-    sample_size_ = next_sample_size(count_);
-    sample_left_ = sample_size_;
-  }
+  void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
 
   void demote_protected() noexcept {
     while (protected_weight_ > sizes_.protected_ && !protected_.empty()) {
@@ -344,16 +330,218 @@ class w_tinylfu {
 
   region_sizes sizes_;
   frequency_sketch sketch_;
-  window_climber climber_;
-  std::uint64_t sample_size_;
-  std::uint64_t sample_left_;
-  std::uint64_t sample_hits_ = 0;
-  bool filled_ = false;  // something was evicted for size: the cache has filled up once
+  std::uint64_t rate_ = 0;
+  std::unique_ptr<window_chooser> chooser_;
   lru_list window_, probation_, protected_;
   policy_hook* candidate_ = nullptr;
   std::uint64_t window_weight_ = 0, protected_weight_ = 0, total_weight_ = 0, count_ = 0;
   std::uint64_t seed_ = 0x9e3779b97f4a7c15ull;
 };
+
+/// One miniature of the policy: a fixed-window `w_tinylfu` of a few hundred entries over its
+/// own node pool and index (open addressing by hash), fed one sampled key's request at a time.
+/// Allocates at construction only.
+class miniature {
+ public:
+  miniature(std::uint64_t capacity, double window_fraction)
+      : policy_(capacity, window_sizing::fixed, window_fraction),
+        nodes_(std::make_unique<policy_hook[]>(capacity + 1)),
+        mask_(std::bit_ceil(2 * (capacity + 1)) - 1),
+        index_(std::make_unique<std::uint32_t[]>(mask_ + 1)) {
+    for (std::uint64_t i = 0; i <= capacity; ++i) release(&nodes_[i]);
+  }
+
+  /// Replays one request of `hash` (weight at least 1, at most the capacity); counts a hit.
+  void access(std::uint64_t hash, std::uint32_t weight) noexcept {
+    std::size_t i = hash & mask_;
+    for (; index_[i] != 0; i = (i + 1) & mask_) {
+      policy_hook* h = &nodes_[index_[i] - 1];
+      if (h->hash == hash) {
+        policy_.on_access(h);
+        ++hits_;
+        return;
+      }
+    }
+    // Every weight is at least 1, so at most capacity + 1 nodes are linked before eviction.
+    policy_hook* h = free_;
+    free_ = h->next;
+    h->hash = hash;
+    h->weight = weight;
+    index_[i] = static_cast<std::uint32_t>(h - nodes_.get()) + 1;
+    policy_.on_add(h);
+    while (policy_hook* victim = policy_.evict_one()) {
+      policy_.on_remove(victim);
+      erase(victim);
+      release(victim);
+    }
+  }
+
+  /// Returns the hits counted since the last call.
+  std::uint64_t take_hits() noexcept { return std::exchange(hits_, 0); }
+
+ private:
+  void release(policy_hook* h) noexcept {
+    h->prev = nullptr;
+    h->next = free_;
+    free_ = h;
+  }
+  // Backward-shift deletion, as the cache's shards do.
+  void erase(const policy_hook* victim) noexcept {
+    const auto id = static_cast<std::uint32_t>(victim - nodes_.get()) + 1;
+    std::size_t i = victim->hash & mask_;
+    while (index_[i] != id) i = (i + 1) & mask_;
+    for (std::size_t j = (i + 1) & mask_; index_[j] != 0; j = (j + 1) & mask_) {
+      const std::size_t k = nodes_[index_[j] - 1].hash & mask_;
+      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+      if (stays) continue;
+      index_[i] = index_[j];
+      i = j;
+    }
+    index_[i] = 0;
+  }
+
+  w_tinylfu policy_;
+  std::unique_ptr<policy_hook[]> nodes_;
+  std::size_t mask_;
+  std::unique_ptr<std::uint32_t[]> index_;
+  policy_hook* free_ = nullptr;
+  std::uint64_t hits_ = 0;
+};
+
+/// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
+/// "Cache Modeling and Optimization using Miniature Simulations", 2017; these rules and
+/// constants are frugal's). Why: a small window (1 %) suits frequency-skewed workloads (Zipf,
+/// scans over a popular set), a large one suits recency-heavy ones (bursts, a working set that
+/// moves), and no fixed split suits both.
+/// - A key is sampled when its hash falls in `rate` of every 1024 hash values, so that about
+///   `miniature_entries` (512) entries' worth of keys are sampled (every key for a cache of
+///   that size or smaller).
+/// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
+///   copy of the policy per candidate window (1 %, 30 %, 100 % of the capacity), each of
+///   capacity x rate / 1024 with its own sketch; a miniature goes through the whole queue
+///   before the next one starts, so that its nodes stay in the CPU's cache.
+/// - Every `period_factor` x the miniatures' capacity sampled requests (rounded up to whole
+///   batches), each miniature's hits of that period are added to its score after the old
+///   score is multiplied by `decay` (0.9). The window changes to the best score's when that
+///   beats the current window's score by more than `switch_margin` (2 %), so that near-ties
+///   do not make it flap; the new size applies at once, growing the window or draining it
+///   into probation as entries come and go.
+/// - A sampled request for the same key as the sampled request before it is a hit in every
+///   miniature (the key was just used in each); it is counted as one without a replay (its
+///   sketch counts are not raised: the repeated key is usually the hottest one, saturated).
+/// Cost: one multiply and compare per request; a sampled request costs a lookup and a policy
+/// step in each miniature, a repeated one a compare. Sampling is by key, so the share of requests sampled is
+/// `rate` / 1024 on average but more when a very popular key happens to be sampled.
+/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 120 KiB
+/// for a big cache), never throws after.
+class window_chooser {
+ public:
+  static constexpr double windows[] = {0.01, 0.3, 1.0};
+  static constexpr std::size_t window_count = std::size(windows);
+  static constexpr std::uint64_t miniature_entries = 512;
+  static constexpr std::uint64_t period_factor = 1;
+  static constexpr double decay = 0.9;
+  static constexpr double switch_margin = 0.02;
+  static constexpr std::size_t batch = 32;
+
+  explicit window_chooser(std::uint64_t capacity)
+      : capacity_(capacity),
+        rate_(capacity <= miniature_entries
+                  ? 1024
+                  : std::max<std::uint64_t>(1, (1024 * miniature_entries + capacity - 1) /
+                                                   capacity)),
+        mini_capacity_(std::max<std::uint64_t>(1, capacity * rate_ / 1024)),
+        period_(period_factor * mini_capacity_),
+        repeat_weight_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
+    for (std::size_t i = 0; i < window_count; ++i) {
+      minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
+    }
+  }
+
+  /// How many of every 1024 hash values are sampled.
+  std::uint64_t rate() const noexcept { return rate_; }
+  /// The miniatures' capacity.
+  std::uint64_t miniature_capacity() const noexcept { return mini_capacity_; }
+  /// How many periods have ended (each one a choice).
+  std::uint64_t choices() const noexcept { return choices_; }
+  /// The fraction of the capacity the last choice gave the window (1 % before any).
+  double window_fraction() const noexcept { return windows[best_]; }
+
+  /// Queues one sampled request and replays the queue when it is full; returns the window
+  /// size (by weight, at least 1) when that ends a period, 0 otherwise.
+  std::uint64_t observe(std::uint64_t hash, std::uint32_t weight) noexcept {
+    if (weight > mini_capacity_) return 0;  // could never fit in a miniature
+    // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
+    std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
+    key ^= key >> 32;
+    if (key == last_key_ && weight <= repeat_weight_) {
+      // The same key as the sampled request before: it sits at the MRU end of every
+      // miniature's window or main space (a weight within every window cannot have been
+      // pushed out), so it is a hit in each; counted without a replay.
+      ++repeats_;
+      return 0;
+    }
+    last_key_ = key;
+    queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
+    if (queued_count_ < batch) return 0;
+    // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
+    for (auto& m : minis_) {
+      for (std::size_t i = 0; i < batch; ++i) m->access(queued_[i].key, queued_[i].weight);
+    }
+    queued_count_ = 0;
+    seen_ += batch + repeats_;
+    period_repeats_ += repeats_;
+    repeats_ = 0;
+    if (seen_ < period_) return 0;
+    seen_ = 0;
+    ++choices_;
+    std::size_t top = 0;
+    for (std::size_t i = 0; i < window_count; ++i) {
+      scores_[i] = scores_[i] * decay + static_cast<double>(minis_[i]->take_hits() + period_repeats_);
+      if (scores_[i] > scores_[top]) top = i;
+    }
+    period_repeats_ = 0;
+    if (scores_[top] > scores_[best_] * (1 + switch_margin)) best_ = top;
+    return std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(static_cast<double>(capacity_) * windows[best_]));
+  }
+
+ private:
+  std::uint64_t capacity_;
+  std::uint64_t rate_;
+  std::uint64_t mini_capacity_;
+  std::uint64_t period_;
+  std::unique_ptr<miniature> minis_[window_count];
+  struct request {
+    std::uint64_t key;
+    std::uint32_t weight;
+  };
+  request queued_[batch] = {};
+  std::size_t queued_count_ = 0;
+  std::uint64_t last_key_ = 0;
+  std::uint64_t repeat_weight_;  // the smallest miniature window
+  std::uint64_t repeats_ = 0;         // since the last replay
+  std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
+  double scores_[window_count] = {};
+  std::uint64_t seen_ = 0;
+  std::uint64_t choices_ = 0;
+  std::size_t best_ = 0;
+};
+
+inline w_tinylfu::w_tinylfu(std::uint64_t capacity, window_sizing sizing, double window_fraction)
+    : sizes_(region_sizes::for_capacity(capacity, window_fraction)), sketch_(capacity) {
+  if (sizing == window_sizing::adaptive && capacity > 0) {
+    chooser_ = std::make_unique<window_chooser>(capacity);
+    rate_ = chooser_->rate();
+  }
+}
+
+inline w_tinylfu::~w_tinylfu() = default;
+
+FRUGAL_NOINLINE inline void w_tinylfu::observe(const policy_hook& h) noexcept {
+  const std::uint64_t window = chooser_->observe(h.hash, h.weight);
+  if (window != 0) sizes_ = region_sizes::with_window(sizes_.capacity, window);
+}
 
 /// A binary min-heap of hooks by `known_deadline`, each hook knowing its index (O(log n)
 /// insert, erase and re-key). The vector grows by doubling.
