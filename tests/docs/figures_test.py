@@ -115,6 +115,21 @@ class Figures(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("names no run", r.stdout)
 
+    def test_plots_compare_up_to_floating_point_noise(self):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        try:
+            import docs_figures
+        finally:
+            sys.path.pop(0)
+        drawn = '<path d="M 221.310313 220.990313 L 221.310313 21.4"/><text x="1.5">4</text>'
+        self.assertTrue(docs_figures.same_drawing(drawn, drawn))
+        # Another CPU's rounding in the sixth decimal is the same plot...
+        self.assertTrue(docs_figures.same_drawing(drawn, drawn.replace("221.310313", "221.310312")))
+        # ...a moved point, other text or another number of coordinates is not.
+        self.assertFalse(docs_figures.same_drawing(drawn, drawn.replace("221.310313", "221.410313")))
+        self.assertFalse(docs_figures.same_drawing(drawn, drawn.replace(">4<", ">5<")))
+        self.assertFalse(docs_figures.same_drawing(drawn, drawn.replace(' 21.4"', '"')))
+
     def test_bad_use_exits_2(self):
         self.assertEqual(self.run_script("frobnicate").returncode, 2)
 
