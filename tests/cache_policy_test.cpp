@@ -83,6 +83,22 @@ TEST_CASE("chooser: a shift of the workload changes the choice back", "[cache_po
   REQUIRE(c.window_fraction() >= 0.3);
 }
 
+TEST_CASE("chooser: on a steady workload the choice settles and stays", "[cache_policy]") {
+  // Zipf 0.9: the 1 % window is right, and near-ties with 30 % must not make it flap.
+  window_chooser c(300);
+  const auto t = cache_sim::zipf_trace(20'000, 0.9, 400'000, 2);
+  std::size_t changes = 0;
+  double last = c.window_fraction();
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    c.observe(frugal::detail::cache::mix(t[i]), 1);
+    if (c.window_fraction() != last && i > t.size() / 4) ++changes;
+    last = c.window_fraction();
+  }
+  REQUIRE(c.choices() > 500);
+  REQUIRE(changes == 0);
+  REQUIRE(c.window_fraction() == 0.01);
+}
+
 TEST_CASE("chooser: a weight above the miniatures' capacity is not replayed", "[cache_policy]") {
   window_chooser c(10);
   for (int i = 0; i < 1000; ++i) REQUIRE(c.observe(frugal::detail::cache::mix(static_cast<std::uint64_t>(i)), 11) == 0);
