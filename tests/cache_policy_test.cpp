@@ -24,11 +24,18 @@ double ratio(std::uint64_t hits, std::size_t requests) {
 TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' worth of a big one",
           "[cache_policy]") {
   window_chooser small(512);
-  REQUIRE(small.rate() == 1024);
+  REQUIRE(small.rate() == window_chooser::all_hashes);
   REQUIRE(small.miniature_capacity() == 512);
   window_chooser big(100'000);
-  REQUIRE(big.rate() == 6);  // ceil(1024 * 512 / 100,000)
-  REQUIRE(big.miniature_capacity() == 585);
+  REQUIRE(big.rate() == 21'990'233);  // ceil(2^32 * 512 / 100,000)
+  REQUIRE(big.miniature_capacity() == 512);
+  // Huge bounds (a byte budget, say) keep miniatures of a few hundred entries.
+  window_chooser huge(std::uint64_t{1} << 40);
+  REQUIRE(huge.rate() == 2);
+  REQUIRE(huge.miniature_capacity() == 512);
+  window_chooser beyond(std::uint64_t{1} << 50);
+  REQUIRE(beyond.rate() == 1);
+  REQUIRE(beyond.miniature_capacity() == 1024);  // the clamp
   window_chooser one(1);
   REQUIRE(one.miniature_capacity() == 1);
   REQUIRE(small.window_fraction() == 0.01);  // before any choice
@@ -97,6 +104,36 @@ TEST_CASE("chooser: on a steady workload the choice settles and stays", "[cache_
   REQUIRE(c.choices() > 500);
   REQUIRE(changes == 0);
   REQUIRE(c.window_fraction() == 0.01);
+}
+
+TEST_CASE("chooser: a loop after bursts brings the window back to 1 %", "[cache_policy]") {
+  window_chooser c(100);
+  for (auto k : cache_sim::burst_trace(60'000, 3)) c.observe(frugal::detail::cache::mix(k), 1);
+  REQUIRE(c.window_fraction() >= 0.3);
+  for (auto k : cache_sim::loop_trace(150, 60'000, 2)) c.observe(frugal::detail::cache::mix(k + (1u << 30)), 1);
+  REQUIRE(c.window_fraction() == 0.01);
+}
+
+TEST_CASE("cache: with a weigher the window stays at 1 %, and adaptive_window = false keeps it",
+          "[cache_policy]") {
+  const auto t = cache_sim::burst_trace(60'000, 1);
+  using key_cache = frugal::cache<cache_sim::key_type, cache_sim::key_type>;
+  key_cache weighted({.max_capacity = 1000,
+                      .weigher = [](const cache_sim::key_type&, const cache_sim::key_type&) {
+                        return std::uint32_t{2};
+                      },
+                      .shards = 1});
+  key_cache fixed({.max_capacity = 500, .shards = 1, .adaptive_window = false});
+  key_cache adaptive({.max_capacity = 500, .shards = 1});
+  for (auto k : t) {
+    for (key_cache* c : {&weighted, &fixed, &adaptive}) {
+      if (!c->get(k)) c->insert(k, k);
+      c->run_pending_tasks();
+    }
+  }
+  REQUIRE(weighted.policy_sizes().window == 10);
+  REQUIRE(fixed.policy_sizes().window == 5);
+  REQUIRE(adaptive.policy_sizes().window > 5);  // the same trace moves the adaptive one
 }
 
 TEST_CASE("chooser: a weight above the miniatures' capacity is not replayed", "[cache_policy]") {

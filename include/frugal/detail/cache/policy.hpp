@@ -260,11 +260,18 @@ class w_tinylfu {
   /// Returns true while the linked weight exceeds the capacity.
   bool over_capacity() const noexcept { return total_weight_ > sizes_.capacity; }
 
-  /// Moves the window's overflow into probation as candidates, then returns the entry to evict
-  /// next (still linked; the caller unlinks it with on_remove), or nullptr when nothing is over.
+  /// The most entries one `evict_one` (or `on_access`) moves between queues after the window
+  /// was resized: a big change of size spreads over several maintenances instead of holding
+  /// the policy lock for a pass over the whole cache.
+  static constexpr std::size_t max_moves = 1024;
+
+  /// Moves the window's overflow (at most `max_moves` entries) into probation as candidates,
+  /// then returns the entry to evict next (still linked; the caller unlinks it with
+  /// on_remove), or nullptr when nothing is over.
   policy_hook* evict_one() noexcept {
     demote_protected();
-    while (window_weight_ > sizes_.window && !window_.empty()) {
+    for (std::size_t moved = 0;
+         moved < max_moves && window_weight_ > sizes_.window && !window_.empty(); ++moved) {
       policy_hook* h = window_.front();
       window_.erase(h);
       window_weight_ -= h->weight;
@@ -312,14 +319,16 @@ class w_tinylfu {
 
 
  private:
-  // Whether the chooser sees this key's requests: `rate_` of every 1024 hashes (0 when fixed).
+  // Whether the chooser sees this key's requests: `rate_` of every 2^32 hashes (0 when fixed).
   bool sampled(std::uint64_t hash) const noexcept {
-    return ((hash * 0x9e3779b97f4a7c15ull) >> 54) < rate_;
+    return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate_;
   }
   void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
 
   void demote_protected() noexcept {
-    while (protected_weight_ > sizes_.protected_ && !protected_.empty()) {
+    for (std::size_t moved = 0;
+         moved < max_moves && protected_weight_ > sizes_.protected_ && !protected_.empty();
+         ++moved) {
       policy_hook* h = protected_.front();
       protected_.erase(h);
       protected_weight_ -= h->weight;
@@ -351,8 +360,10 @@ class miniature {
     for (std::uint64_t i = 0; i <= capacity; ++i) release(&nodes_[i]);
   }
 
-  /// Replays one request of `hash` (weight at least 1, at most the capacity); counts a hit.
+  /// Replays one request of `hash` (a weight of 0 counts as 1; at most the capacity); counts
+  /// a hit.
   void access(std::uint64_t hash, std::uint32_t weight) noexcept {
+    weight = std::max<std::uint32_t>(weight, 1);
     std::size_t i = hash & mask_;
     for (; index_[i] != 0; i = (i + 1) & mask_) {
       policy_hook* h = &nodes_[index_[i] - 1];
@@ -413,12 +424,12 @@ class miniature {
 /// constants are frugal's). Why: a small window (1 %) suits frequency-skewed workloads (Zipf,
 /// scans over a popular set), a large one suits recency-heavy ones (bursts, a working set that
 /// moves), and no fixed split suits both.
-/// - A key is sampled when its hash falls in `rate` of every 1024 hash values, so that about
+/// - A key is sampled when its hash falls in `rate` of every 2^32 hash values, so that about
 ///   `miniature_entries` (512) entries' worth of keys are sampled (every key for a cache of
-///   that size or smaller).
+///   that size or smaller), whatever the capacity.
 /// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
 ///   copy of the policy per candidate window (1 %, 30 %, 100 % of the capacity), each of
-///   capacity x rate / 1024 with its own sketch; a miniature goes through the whole queue
+///   capacity x rate / 2^32 (512 to 1,024 entries) with its own sketch; a miniature goes through the whole queue
 ///   before the next one starts, so that its nodes stay in the CPU's cache.
 /// - Every `period_factor` x the miniatures' capacity sampled requests (rounded up to whole
 ///   batches), each miniature's hits of that period are added to its score after the old
@@ -431,8 +442,8 @@ class miniature {
 ///   sketch counts are not raised: the repeated key is usually the hottest one, saturated).
 /// Cost: one multiply and compare per request; a sampled request costs a lookup and a policy
 /// step in each miniature, a repeated one a compare. Sampling is by key, so the share of requests sampled is
-/// `rate` / 1024 on average but more when a very popular key happens to be sampled.
-/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 120 KiB
+/// `rate` / 2^32 on average but more when a very popular key happens to be sampled.
+/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 110 KiB
 /// for a big cache), never throws after.
 class window_chooser {
  public:
@@ -447,10 +458,14 @@ class window_chooser {
   explicit window_chooser(std::uint64_t capacity)
       : capacity_(capacity),
         rate_(capacity <= miniature_entries
-                  ? 1024
-                  : std::max<std::uint64_t>(1, (1024 * miniature_entries + capacity - 1) /
-                                                   capacity)),
-        mini_capacity_(std::max<std::uint64_t>(1, capacity * rate_ / 1024)),
+                  ? all_hashes
+                  : std::max<std::uint64_t>(
+                        1, (all_hashes * miniature_entries + capacity - 1) / capacity)),
+        // capacity * rate_ cannot overflow: rate_ is 1 for capacities above 2^41, and about
+        // 2^41 / capacity below.
+        mini_capacity_(std::clamp<std::uint64_t>(
+            capacity <= miniature_entries ? capacity : (capacity * rate_) >> 32, 1,
+            2 * miniature_entries)),
         period_(period_factor * mini_capacity_),
         repeat_weight_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
@@ -458,7 +473,9 @@ class window_chooser {
     }
   }
 
-  /// How many of every 1024 hash values are sampled.
+  /// The sampling rate's unit: `rate()` of every `all_hashes` hash values are sampled.
+  static constexpr std::uint64_t all_hashes = std::uint64_t{1} << 32;
+  /// How many of every `all_hashes` hash values are sampled.
   std::uint64_t rate() const noexcept { return rate_; }
   /// The miniatures' capacity.
   std::uint64_t miniature_capacity() const noexcept { return mini_capacity_; }
@@ -474,14 +491,16 @@ class window_chooser {
     // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
     std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
     key ^= key >> 32;
-    if (key == last_key_ && weight <= repeat_weight_) {
-      // The same key as the sampled request before: it sits at the MRU end of every
-      // miniature's window or main space (a weight within every window cannot have been
-      // pushed out), so it is a hit in each; counted without a replay.
+    if (has_last_ && key == last_key_ && last_weight_ <= repeat_weight_) {
+      // The same key as the sampled request before: that request left it at the MRU end of
+      // every miniature's window or main space (its weight fit in every window, so it was
+      // not pushed out), so it is a hit in each; counted without a replay.
       ++repeats_;
       return 0;
     }
+    has_last_ = true;
     last_key_ = key;
+    last_weight_ = weight;
     queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
     if (queued_count_ < batch) return 0;
     // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
@@ -502,6 +521,7 @@ class window_chooser {
     }
     period_repeats_ = 0;
     if (scores_[top] > scores_[best_] * (1 + switch_margin)) best_ = top;
+    if (windows[best_] >= 1.0) return capacity_;
     return std::max<std::uint64_t>(
         1, static_cast<std::uint64_t>(static_cast<double>(capacity_) * windows[best_]));
   }
@@ -518,7 +538,9 @@ class window_chooser {
   };
   request queued_[batch] = {};
   std::size_t queued_count_ = 0;
+  bool has_last_ = false;
   std::uint64_t last_key_ = 0;
+  std::uint64_t last_weight_ = 0;
   std::uint64_t repeat_weight_;  // the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
