@@ -217,6 +217,53 @@ TEST_CASE("policy: a resized window keeps every region within its size", "[cache
   REQUIRE(shrank);
 }
 
+TEST_CASE("policy: a big change of window moves at most max_moves entries per eviction",
+          "[cache_policy]") {
+  using frugal::detail::cache::w_tinylfu;
+  constexpr std::uint64_t capacity = 5000;
+  w_tinylfu p(capacity);
+  std::vector<frugal::detail::cache::policy_hook> hooks(400'000);
+  for (std::size_t i = 0; i < hooks.size(); ++i) hooks[i].hash = frugal::detail::cache::mix(i);
+  std::uint64_t largest_step = 0, largest_window = 0;
+  auto request = [&](std::size_t i) {
+    auto& h = hooks[i];
+    const std::uint64_t window_before = p.window_weight();
+    const std::uint64_t protected_before = p.protected_weight();
+    if (h.where != frugal::detail::cache::queue::none) {
+      p.on_access(&h);
+    } else {
+      p.on_add(&h);
+    }
+    auto* victim = p.evict_one();  // one eviction: its moves are bounded
+    if (window_before > p.window_weight()) {
+      largest_step = std::max(largest_step, window_before - p.window_weight());
+    }
+    if (protected_before > p.protected_weight()) {
+      largest_step = std::max(largest_step, protected_before - p.protected_weight());
+    }
+    if (victim != nullptr) p.on_remove(victim);
+    while (auto* more = p.evict_one()) p.on_remove(more);
+    largest_window = std::max(largest_window, p.window_weight());
+  };
+  // New keys, each read again 1,000 new keys later (farther than a 1 % window reaches, and
+  // with nothing to win admission with): the window grows to all of the capacity. Then a loop
+  // over 1.5 times the capacity, which only the admission test keeps hitting: back to 1 %.
+  std::size_t next = 0;
+  for (; next < 200'000; ++next) {
+    request(next);
+    if (next >= 1000) request(next - 1000);
+  }
+  REQUIRE(p.sizes().window == capacity);
+  REQUIRE(largest_window > 4000);
+  for (int round = 0; round < 40; ++round) {
+    for (std::size_t i = 0; i < capacity * 3 / 2; ++i) request(next + i);
+  }
+  REQUIRE(p.sizes().window == capacity / 100);
+  REQUIRE(p.window_weight() <= p.sizes().window);
+  REQUIRE(largest_step > 1);                     // it did move many entries at once...
+  REQUIRE(largest_step <= w_tinylfu::max_moves);  // ...but never more than max_moves
+}
+
 TEST_CASE("policy: a fixed window never moves", "[cache_policy]") {
   cache_sim::w_tinylfu_policy p(100, frugal::detail::cache::window_sizing::fixed);
   cache_sim::replay(p, cache_sim::burst_trace(20'000, 1));
