@@ -638,9 +638,7 @@ class cache {
       out->removed.store(true, std::memory_order_relaxed);
       std::size_t i = static_cast<std::size_t>(s - slots.get());
       for (std::size_t j = (i + 1) & mask; slots[j].e; j = (j + 1) & mask) {
-        const std::size_t k = slots[j].hash & mask;
-        const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (stays) continue;
+        if (detail::cache::stays_after_backward_shift(i, j, slots[j].hash & mask)) continue;
         slots[i] = std::move(slots[j]);
         i = j;
       }

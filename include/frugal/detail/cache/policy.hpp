@@ -22,6 +22,12 @@
 FRUGAL_BEGIN_NAMESPACE
 namespace detail::cache {
 
+/// Backward-shift deletion in a linear-probing table: whether the item at slot `j`, whose
+/// home slot is `k`, stays where it is when slot `i` (before `j`, cyclically) is emptied.
+inline bool stays_after_backward_shift(std::size_t i, std::size_t j, std::size_t k) noexcept {
+  return i <= j ? (i < k && k <= j) : (i < k || k <= j);
+}
+
 /// Which of the three LRU queues an entry sits in.
 enum class queue : std::uint8_t { none, window, probation, protected_ };
 
@@ -317,7 +323,6 @@ class w_tinylfu {
   const window_chooser* chooser() const noexcept { return chooser_.get(); }
   bool adaptive() const noexcept { return chooser_ != nullptr; }
 
-
  private:
   // Whether the chooser sees this key's requests: `rate_` of every 2^32 hashes (0 when fixed).
   bool sampled(std::uint64_t hash) const noexcept {
@@ -402,9 +407,7 @@ class miniature {
     std::size_t i = victim->hash & mask_;
     while (index_[i] != id) i = (i + 1) & mask_;
     for (std::size_t j = (i + 1) & mask_; index_[j] != 0; j = (j + 1) & mask_) {
-      const std::size_t k = nodes_[index_[j] - 1].hash & mask_;
-      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-      if (stays) continue;
+      if (stays_after_backward_shift(i, j, nodes_[index_[j] - 1].hash & mask_)) continue;
       index_[i] = index_[j];
       i = j;
     }
@@ -429,8 +432,9 @@ class miniature {
 ///   that size or smaller), whatever the capacity.
 /// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
 ///   copy of the policy per candidate window (1 %, 30 %, 100 % of the capacity), each of
-///   capacity x rate / 2^32 (512 to 1,024 entries) with its own sketch; a miniature goes through the whole queue
-///   before the next one starts, so that its nodes stay in the CPU's cache.
+///   capacity x rate / 2^32 (512 to 1,024 entries) with its own sketch; a miniature goes
+///   through the whole queue before the next one starts, so that its nodes stay in the CPU's
+///   cache.
 /// - Every `period_factor` x the miniatures' capacity sampled requests (rounded up to whole
 ///   batches), each miniature's hits of that period are added to its score after the old
 ///   score is multiplied by `decay` (0.9). The window changes to the best score's when that
@@ -441,8 +445,9 @@ class miniature {
 ///   miniature (the key was just used in each); it is counted as one without a replay (its
 ///   sketch counts are not raised: the repeated key is usually the hottest one, saturated).
 /// Cost: one multiply and compare per request; a sampled request costs a lookup and a policy
-/// step in each miniature, a repeated one a compare. Sampling is by key, so the share of requests sampled is
-/// `rate` / 2^32 on average but more when a very popular key happens to be sampled.
+/// step in each miniature, a repeated one a compare. Sampling is by key, so the share of
+/// requests sampled is `rate` / 2^32 on average but more when a very popular key happens to
+/// be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 110 KiB
 /// for a big cache), never throws after.
 class window_chooser {
@@ -461,11 +466,10 @@ class window_chooser {
                   ? all_hashes
                   : std::max<std::uint64_t>(
                         1, (all_hashes * miniature_entries + capacity - 1) / capacity)),
-        // capacity * rate_ cannot overflow: rate_ is 1 for capacities above 2^41, and about
-        // 2^41 / capacity below.
-        mini_capacity_(std::clamp<std::uint64_t>(
-            capacity <= miniature_entries ? capacity : (capacity * rate_) >> 32, 1,
-            2 * miniature_entries)),
+        // capacity * rate_ cannot overflow: rate_ is 2^32 up to 512 entries, about
+        // 2^41 / capacity above, and 1 above 2^41.
+        mini_capacity_(std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1,
+                                                 2 * miniature_entries)),
         period_(period_factor * mini_capacity_),
         repeat_weight_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
@@ -516,7 +520,8 @@ class window_chooser {
     ++choices_;
     std::size_t top = 0;
     for (std::size_t i = 0; i < window_count; ++i) {
-      scores_[i] = scores_[i] * decay + static_cast<double>(minis_[i]->take_hits() + period_repeats_);
+      scores_[i] =
+          scores_[i] * decay + static_cast<double>(minis_[i]->take_hits() + period_repeats_);
       if (scores_[i] > scores_[top]) top = i;
     }
     period_repeats_ = 0;
