@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 using frugal::detail::cache::window_chooser;
@@ -38,6 +39,11 @@ TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' w
   REQUIRE(beyond.miniature_capacity() == 1024);  // the clamp
   window_chooser one(1);
   REQUIRE(one.miniature_capacity() == 1);
+  // The span of sure hits is the 1 % miniature's window.
+  REQUIRE(small.sure_span() == 5);
+  REQUIRE(big.sure_span() == 5);
+  REQUIRE(beyond.sure_span() == 10);
+  REQUIRE(one.sure_span() == 1);
   REQUIRE(small.window_fraction() == 0.01);  // before any choice
 }
 
@@ -63,6 +69,73 @@ TEST_CASE("miniature: hits exactly as the fixed-window policy does, on every tra
       }
     }
   }
+}
+
+TEST_CASE("recent requests: a key among the last w applied ones is cached in every miniature",
+          "[cache_policy]") {
+  using frugal::detail::cache::miniature;
+  using frugal::detail::cache::recent_requests;
+  using frugal::detail::cache::region_sizes;
+  // Traces whose keys come back at every distance, the near ones included: Zipf over a few
+  // times the capacity, bursts, a loop just over the capacity, a uniform mix.
+  std::vector<cache_sim::trace> traces = {
+      cache_sim::zipf_trace(3'000, 0.9, 60'000, 1), cache_sim::zipf_trace(1'200, 0.6, 60'000, 2),
+      cache_sim::burst_trace(60'000, 3), cache_sim::loop_trace(700, 60'000, 4)};
+  cache_sim::trace uniform;
+  std::uint64_t x = 7;
+  for (int i = 0; i < 60'000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uniform.push_back((x >> 33) % 620);
+  }
+  traces.push_back(uniform);
+  std::size_t taken = 0, requests = 0;
+  for (std::uint64_t capacity : {200u, 512u, 1024u}) {
+    const std::uint64_t w = region_sizes::for_capacity(capacity, window_chooser::windows[0]).window;
+    for (const auto& t : traces) {
+      recent_requests recent(w);
+      REQUIRE(recent.size() == w);
+      std::vector<std::unique_ptr<miniature>> minis;
+      for (double f : window_chooser::windows) minis.push_back(std::make_unique<miniature>(capacity, f));
+      std::size_t sure = 0;
+      for (auto k : t) {
+        const std::uint64_t h = frugal::detail::cache::mix(k);
+        if (recent.sure_hit(h, 1)) {
+          ++sure;
+          for (const auto& m : minis) {
+            INFO("capacity " << capacity << ", window " << w);
+            REQUIRE(m->contains(h));
+          }
+          continue;
+        }
+        for (const auto& m : minis) m->access(h, 1);
+      }
+      taken += sure;
+      requests += t.size();
+    }
+  }
+  REQUIRE(taken > requests / 100);  // the rule is taken, not only sound
+}
+
+TEST_CASE("recent requests: the last w applied keys, forgotten after a heavier request",
+          "[cache_policy]") {
+  using frugal::detail::cache::recent_requests;
+  recent_requests r(3);
+  REQUIRE_FALSE(r.sure_hit(1, 1));
+  REQUIRE(r.sure_hit(1, 1));  // an immediate repeat
+  REQUIRE(r.sure_hit(1, 0));  // weight 0 counts as 1
+  REQUIRE_FALSE(r.sure_hit(2, 1));
+  REQUIRE_FALSE(r.sure_hit(3, 1));
+  REQUIRE(r.sure_hit(1, 1));  // two applied requests since 1's: still within 3
+  REQUIRE_FALSE(r.sure_hit(4, 1));  // 1 is now the fourth applied request back
+  REQUIRE_FALSE(r.sure_hit(1, 1));
+  REQUIRE(r.sure_hit(4, 1));
+  REQUIRE_FALSE(r.sure_hit(5, 2));  // a heavier request forgets every key, itself included
+  REQUIRE_FALSE(r.sure_hit(4, 1));
+  REQUIRE_FALSE(r.sure_hit(5, 1));
+  REQUIRE(r.sure_hit(4, 1));
+  REQUIRE_FALSE(r.sure_hit(4, 2));  // not sure for a heavier request
+  REQUIRE(recent_requests(0).size() == 1);
+  REQUIRE(recent_requests(1000).size() == recent_requests::max_size);
 }
 
 TEST_CASE("chooser: recency bursts get a large window, a loop the 1 % window",

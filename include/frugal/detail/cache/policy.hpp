@@ -93,6 +93,15 @@ class frequency_sketch {
     sample_size_ = 10 * std::max<std::uint64_t>(capacity, 1);
   }
 
+  /// Asks the CPU to fetch `hash`'s counters (a hint: no effect on the counts).
+  void prefetch(std::uint64_t hash) const noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&table_[block_of(hash)]);
+#else
+    (void)hash;
+#endif
+  }
+
   /// Returns the estimated number of recent occurrences of `hash`, 0 to 15.
   unsigned frequency(std::uint64_t hash) const noexcept {
     const std::uint64_t mixed = spread(hash);
@@ -319,6 +328,8 @@ class w_tinylfu {
   std::uint64_t entry_count() const noexcept { return count_; }
   const region_sizes& sizes() const noexcept { return sizes_; }
   const frequency_sketch& sketch() const noexcept { return sketch_; }
+  /// Fetches `hash`'s sketch counters ahead of an on_access (a hint).
+  void prefetch(std::uint64_t hash) const noexcept { sketch_.prefetch(hash); }
   /// Returns the window chooser, or nullptr for a fixed window (or a zero capacity).
   const window_chooser* chooser() const noexcept { return chooser_.get(); }
   bool adaptive() const noexcept { return chooser_ != nullptr; }
@@ -395,6 +406,14 @@ class miniature {
   /// Returns the hits counted since the last call.
   std::uint64_t take_hits() noexcept { return std::exchange(hits_, 0); }
 
+  /// Returns true when an entry of `hash` is cached (changes nothing).
+  bool contains(std::uint64_t hash) const noexcept {
+    for (std::size_t i = hash & mask_; index_[i] != 0; i = (i + 1) & mask_) {
+      if (nodes_[index_[i] - 1].hash == hash) return true;
+    }
+    return false;
+  }
+
  private:
   void release(policy_hook* h) noexcept {
     h->prev = nullptr;
@@ -422,6 +441,49 @@ class miniature {
   std::uint64_t hits_ = 0;
 };
 
+/// The keys of the last `size` requests a fixed-window W-TinyLFU of unit weights saw, each
+/// marked when it was applied to the policy. A key applied within the last `size` requests,
+/// where `size` is at most the window's entries, is still cached: that request left it at the
+/// MRU end of the window (a miss or a window hit) or of the protected queue (a main-space hit);
+/// pushing it out of the window takes `size` other applied requests (each inserts at most one
+/// entry or moves one ahead of it), and out of the protected queue more (it is larger than the
+/// window wherever the window has two entries or more). A request found here is not applied
+/// (the caller counts it as a hit): it changes nothing in the policy, so it is not noted
+/// either. A request of a weight above 1 forgets every mark, as it can push out more than one
+/// entry.
+class recent_requests {
+ public:
+  static constexpr std::size_t max_size = 16;
+
+  /// `size` is clamped to [1, max_size].
+  explicit recent_requests(std::uint64_t size) noexcept
+      : size_(static_cast<std::size_t>(std::clamp<std::uint64_t>(size, 1, max_size))) {}
+
+  /// Returns true when `key` is among the last `size()` applied requests (a sure hit, to be
+  /// counted without applying it); otherwise notes this request as the newest applied one.
+  bool sure_hit(std::uint64_t key, std::uint32_t weight) noexcept {
+    if (weight <= 1) {
+      bool found = false;
+      for (std::size_t i = 0; i < size_; ++i) found |= keys_[i] == key && marked_[i];
+      if (found) return true;
+    } else {
+      for (std::size_t i = 0; i < size_; ++i) marked_[i] = false;
+    }
+    keys_[next_] = key;
+    marked_[next_] = weight <= 1;
+    next_ = next_ + 1 == size_ ? 0 : next_ + 1;
+    return false;
+  }
+
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t size_;
+  std::size_t next_ = 0;
+  std::uint64_t keys_[max_size] = {};
+  bool marked_[max_size] = {};  // false: an empty slot, or forgotten
+};
+
 /// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
 /// "Cache Modeling and Optimization using Miniature Simulations", 2017; these rules and
 /// constants are frugal's). Why: a small window (1 %) suits frequency-skewed workloads (Zipf,
@@ -441,11 +503,13 @@ class miniature {
 ///   beats the current window's score by more than `switch_margin` (2 %), so that near-ties
 ///   do not make it flap; the new size applies at once, growing the window or draining it
 ///   into probation as entries come and go.
-/// - A sampled request for the same key as the sampled request before it is a hit in every
-///   miniature (the key was just used in each); it is counted as one without a replay (its
-///   sketch counts are not raised: the repeated key is usually the hottest one, saturated).
-/// Cost: one multiply and compare per request; a sampled request costs a lookup and a policy
-/// step in each miniature, a repeated one a compare. Sampling is by key, so the share of
+/// - A sampled request for a key that is among the last w replayed ones (w: the smallest
+///   miniature window, in entries) is a hit in every miniature, and is counted as one
+///   without a replay (see `recent_requests`; its sketch counts are not raised, and it is not
+///   moved to the MRU end: such keys are the hottest ones, saturated and near that end).
+/// Cost: one multiply and compare per request; a sampled request costs a compare with the last
+/// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
+/// miniature. Sampling is by key, so the share of
 /// requests sampled is `rate` / 2^32 on average but more when a very popular key happens to
 /// be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 110 KiB
@@ -471,7 +535,7 @@ class window_chooser {
         mini_capacity_(std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1,
                                                  2 * miniature_entries)),
         period_(period_factor * mini_capacity_),
-        repeat_weight_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
+        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
     }
@@ -483,6 +547,9 @@ class window_chooser {
   std::uint64_t rate() const noexcept { return rate_; }
   /// The miniatures' capacity.
   std::uint64_t miniature_capacity() const noexcept { return mini_capacity_; }
+  /// How many of the last replayed requests a request's key is looked for among (the
+  /// smallest miniature window, in entries; see recent_requests).
+  std::size_t sure_span() const noexcept { return recent_.size(); }
   /// How many periods have ended (each one a choice).
   std::uint64_t choices() const noexcept { return choices_; }
   /// The fraction of the capacity the last choice gave the window (1 % before any).
@@ -495,16 +562,11 @@ class window_chooser {
     // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
     std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
     key ^= key >> 32;
-    if (has_last_ && key == last_key_ && last_weight_ <= repeat_weight_) {
-      // The same key as the sampled request before: that request left it at the MRU end of
-      // every miniature's window or main space (its weight fit in every window, so it was
-      // not pushed out), so it is a hit in each; counted without a replay.
+    if (recent_.sure_hit(key, weight)) {
+      // A hit in every miniature (see recent_requests: the smallest window bounds the rest).
       ++repeats_;
       return 0;
     }
-    has_last_ = true;
-    last_key_ = key;
-    last_weight_ = weight;
     queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
     if (queued_count_ < batch) return 0;
     // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
@@ -543,10 +605,7 @@ class window_chooser {
   };
   request queued_[batch] = {};
   std::size_t queued_count_ = 0;
-  bool has_last_ = false;
-  std::uint64_t last_key_ = 0;
-  std::uint64_t last_weight_ = 0;
-  std::uint64_t repeat_weight_;  // the smallest miniature window
+  recent_requests recent_;  // as long as the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
   double scores_[window_count] = {};
