@@ -855,6 +855,55 @@ TEST_CASE("the frequency sketch saturates at 15 and halves after its sample", "[
   REQUIRE(s.frequency(hot) == 7);
 }
 
+TEST_CASE("the frequency sketch adds pending counts saturating, and counts additions apart",
+          "[cache]") {
+  frugal::detail::cache::frequency_sketch s(64);
+  const std::uint64_t k = frugal::detail::cache::mix(7);
+  REQUIRE_FALSE(s.add_one(k));
+  s.add(k, 9);
+  REQUIRE(s.frequency(k) == 10);
+  s.add(k, 9);
+  REQUIRE(s.frequency(k) == 15);  // saturates
+  // add_one counted one addition; add counts none.
+  for (std::uint64_t i = 2; i < s.sample_size(); ++i) REQUIRE_FALSE(s.count_addition());
+  REQUIRE(s.count_addition());  // the sample is reached: the caller halves
+  s.halve();
+  REQUIRE(s.frequency(k) == 7);
+}
+
+TEST_CASE("W-TinyLFU: reads of a linked entry count as the sketch would count them", "[cache]") {
+  using frugal::detail::cache::policy_hook;
+  frugal::detail::cache::w_tinylfu p(100, frugal::detail::cache::window_sizing::fixed);
+  policy_hook a, b;
+  a.hash = frugal::detail::cache::mix(1);
+  b.hash = frugal::detail::cache::mix(2);
+  p.on_add(&a);
+  p.on_add(&b);
+  for (int i = 0; i < 5; ++i) p.on_access(&a);
+  // Kept with the entry, not yet in the table; the admission sees both.
+  REQUIRE(p.sketch().frequency(a.hash) == 1);
+  REQUIRE(p.frequency(a) == 6);
+  REQUIRE(p.frequency(b) == 1);
+  for (int i = 0; i < 30; ++i) p.on_access(&b);
+  REQUIRE(p.frequency(b) == 15);  // saturates as the table does
+  // Leaving the policy moves them to the table: a later admission of the key remembers them.
+  p.on_remove(&a);
+  REQUIRE(a.pending == 0);
+  REQUIRE(p.sketch().frequency(a.hash) == 6);
+  // A halving first moves every linked entry's pending reads to the table.
+  const std::uint64_t before = p.sketch().frequency(b.hash);
+  std::vector<policy_hook> others(p.sketch().sample_size());
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    others[i].hash = frugal::detail::cache::mix(1000 + i);
+    p.on_add(&others[i]);
+    p.on_remove(&others[i]);
+    if (p.sketch().frequency(b.hash) != before) break;  // halved
+  }
+  REQUIRE(b.pending == 0);
+  REQUIRE(p.sketch().frequency(b.hash) == 7);  // 1 + 30 reads, saturated at 15, halved
+  REQUIRE(p.frequency(b) == 7);
+}
+
 TEST_CASE("W-TinyLFU regions: window and protected stay within their sizes", "[cache]") {
   frugal::detail::cache::w_tinylfu p(100);
   std::vector<frugal::detail::cache::policy_hook> hooks(200);

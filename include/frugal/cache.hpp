@@ -1050,11 +1050,6 @@ class cache {
       stripe& st = stripes_[i];
       const std::uint64_t head = st.head.load(std::memory_order_acquire);
       std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
-      // Two passes: the sketch blocks are fetched for every record before the first is
-      // applied, so their cache misses overlap instead of coming one after another.
-      for (std::uint64_t t = tail; t != head; ++t) {
-        policy_.prefetch(st.ring[t & (stripe::capacity - 1)].load(std::memory_order_relaxed)->hash);
-      }
       for (; tail != head; ++tail) {
         // The head's release store published the cell.
         entry* e = st.ring[tail & (stripe::capacity - 1)].load(std::memory_order_relaxed);

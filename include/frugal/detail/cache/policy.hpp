@@ -38,6 +38,9 @@ struct policy_hook {
   std::uint64_t hash = 0;
   std::uint32_t weight = 1;
   queue where = queue::none;
+  // Reads of this entry counted since the sketch's last halving but not yet added to its
+  // table (at most 15): see w_tinylfu::on_access.
+  std::uint8_t pending = 0;
   std::size_t heap_index = static_cast<std::size_t>(-1);
   std::int64_t known_deadline = std::numeric_limits<std::int64_t>::max();
 };
@@ -93,15 +96,6 @@ class frequency_sketch {
     sample_size_ = 10 * std::max<std::uint64_t>(capacity, 1);
   }
 
-  /// Asks the CPU to fetch `hash`'s counters (a hint: no effect on the counts).
-  void prefetch(std::uint64_t hash) const noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&table_[block_of(hash)]);
-#else
-    (void)hash;
-#endif
-  }
-
   /// Returns the estimated number of recent occurrences of `hash`, 0 to 15.
   unsigned frequency(std::uint64_t hash) const noexcept {
     const std::uint64_t mixed = spread(hash);
@@ -115,7 +109,13 @@ class frequency_sketch {
   }
 
   /// Counts one occurrence of `hash`; halves every counter after `sample_size` increments.
-  FRUGAL_ALWAYS_INLINE void increment(std::uint64_t hash) noexcept {
+  void increment(std::uint64_t hash) noexcept {
+    if (add_one(hash)) halve();
+  }
+
+  /// Counts one occurrence of `hash` (an addition when a counter was below 15); returns true
+  /// when the additions reached `sample_size`: the caller halves.
+  FRUGAL_ALWAYS_INLINE bool add_one(std::uint64_t hash) noexcept {
     const std::uint64_t mixed = spread(hash);
     const std::size_t block = block_of(hash);
     bool added = false;
@@ -127,8 +127,25 @@ class frequency_sketch {
         added = true;
       }
     }
-    if (added && ++additions_ >= sample_size_) halve();
+    return added && ++additions_ >= sample_size_;
   }
+
+  /// Adds `n` to each of `hash`'s counters, each saturating at 15, without counting
+  /// additions (they were counted by count_addition).
+  void add(std::uint64_t hash, unsigned n) noexcept {
+    const std::uint64_t mixed = spread(hash);
+    const std::size_t block = block_of(hash);
+    for (unsigned i = 0; i < 4; ++i) {
+      std::uint64_t& word = table_[index(block, mixed, i)];
+      const unsigned s = shift(mixed, i);
+      const auto now = static_cast<unsigned>((word >> s) & 15);
+      word += std::uint64_t{std::min(15 - now, n)} << s;
+    }
+  }
+
+  /// Counts one addition kept outside the table (see w_tinylfu::on_access); returns true when
+  /// the additions reached `sample_size`: the caller halves.
+  bool count_addition() noexcept { return ++additions_ >= sample_size_; }
 
   /// Halves every counter (the periodic reset).
   void halve() noexcept {
@@ -217,7 +234,8 @@ class w_tinylfu {
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
     if (sampled(h->hash)) [[unlikely]] observe(*h);
-    sketch_.increment(h->hash);
+    h->pending = 0;
+    if (sketch_.add_one(h->hash)) halve();
     h->where = queue::window;
     window_.push_back(h);
     window_weight_ += h->weight;
@@ -225,10 +243,17 @@ class w_tinylfu {
     ++count_;
   }
 
-  /// Records a read: counts the key and moves the entry toward the protected queue.
+  /// Records a read: counts the key and moves the entry toward the protected queue. The count
+  /// goes to the entry's `pending` reads (up to 15 since the last halving), not to the
+  /// sketch's table, whose block for the key is seldom in the CPU's cache: the table gets them
+  /// when the entry leaves (on_remove) or before a halving, and an admission adds them to the
+  /// table's estimate, so the policy sees the counts it would with every read in the table.
   FRUGAL_ALWAYS_INLINE void on_access(policy_hook* h) noexcept {
     if (sampled(h->hash)) [[unlikely]] observe(*h);
-    sketch_.increment(h->hash);
+    if (h->pending < 15) {
+      ++h->pending;
+      if (sketch_.count_addition()) halve();
+    }
     switch (h->where) {
       case queue::window:
         window_.move_to_back(h);
@@ -249,8 +274,9 @@ class w_tinylfu {
     }
   }
 
-  /// Unlinks an entry from whichever queue holds it.
+  /// Unlinks an entry from whichever queue holds it; its pending reads go to the sketch.
   void on_remove(policy_hook* h) noexcept {
+    flush(*h);
     switch (h->where) {
       case queue::window:
         window_.erase(h);
@@ -306,14 +332,20 @@ class w_tinylfu {
       return window_.front();
     }
     if (victim == candidate_) return candidate_;
-    return admit(candidate_->hash, victim->hash) ? victim : candidate_;
+    return admit(*candidate_, *victim) ? victim : candidate_;
+  }
+
+  /// Returns the estimated number of recent occurrences of a linked entry's key, 0 to 15:
+  /// the sketch's estimate plus the entry's pending reads.
+  unsigned frequency(const policy_hook& h) const noexcept {
+    return std::min(15u, sketch_.frequency(h.hash) + h.pending);
   }
 
   /// Returns true when a candidate should replace the victim: more popular, or, to defeat
   /// hash flooding, now and then when it is warm (frequency above 5) but not more popular.
-  bool admit(std::uint64_t candidate, std::uint64_t victim) noexcept {
-    const unsigned c = sketch_.frequency(candidate);
-    const unsigned v = sketch_.frequency(victim);
+  bool admit(const policy_hook& candidate, const policy_hook& victim) noexcept {
+    const unsigned c = frequency(candidate);
+    const unsigned v = frequency(victim);
     if (c > v) return true;
     if (c <= 5) return false;
     seed_ ^= seed_ << 13;
@@ -328,8 +360,6 @@ class w_tinylfu {
   std::uint64_t entry_count() const noexcept { return count_; }
   const region_sizes& sizes() const noexcept { return sizes_; }
   const frequency_sketch& sketch() const noexcept { return sketch_; }
-  /// Fetches `hash`'s sketch counters ahead of an on_access (a hint).
-  void prefetch(std::uint64_t hash) const noexcept { sketch_.prefetch(hash); }
   /// Returns the window chooser, or nullptr for a fixed window (or a zero capacity).
   const window_chooser* chooser() const noexcept { return chooser_.get(); }
   bool adaptive() const noexcept { return chooser_ != nullptr; }
@@ -340,6 +370,19 @@ class w_tinylfu {
     return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate_;
   }
   void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
+
+  void flush(policy_hook& h) noexcept {
+    if (h.pending != 0) sketch_.add(h.hash, h.pending);
+    h.pending = 0;
+  }
+  // The periodic reset: every linked entry's pending reads go to the table, which is then
+  // halved. O(entries + table words), once every `sample_size` additions.
+  FRUGAL_NOINLINE void halve() noexcept {
+    for (const lru_list* q : {&window_, &probation_, &protected_}) {
+      for (policy_hook* h = q->front(); h != nullptr; h = h->next) flush(*h);
+    }
+    sketch_.halve();
+  }
 
   void demote_protected() noexcept {
     for (std::size_t moved = 0;
