@@ -24,25 +24,27 @@ double ratio(std::uint64_t hits, std::size_t requests) {
 
 TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' worth of a big one",
           "[cache_policy]") {
-  window_chooser small(512);
+  constexpr std::uint64_t m = window_chooser::miniature_entries;
+  static_assert(m == 256);
+  window_chooser small(m);
   REQUIRE(small.rate() == window_chooser::all_hashes);
-  REQUIRE(small.miniature_capacity() == 512);
+  REQUIRE(small.miniature_capacity() == m);
   window_chooser big(100'000);
-  REQUIRE(big.rate() == 21'990'233);  // ceil(2^32 * 512 / 100,000)
-  REQUIRE(big.miniature_capacity() == 512);
+  REQUIRE(big.rate() == 10'995'117);  // ceil(2^32 * 256 / 100,000)
+  REQUIRE(big.miniature_capacity() == m);
   // Huge bounds (a byte budget, say) keep miniatures of a few hundred entries.
-  window_chooser huge(std::uint64_t{1} << 40);
+  window_chooser huge(std::uint64_t{1} << 39);
   REQUIRE(huge.rate() == 2);
-  REQUIRE(huge.miniature_capacity() == 512);
+  REQUIRE(huge.miniature_capacity() == m);
   window_chooser beyond(std::uint64_t{1} << 50);
   REQUIRE(beyond.rate() == 1);
-  REQUIRE(beyond.miniature_capacity() == 1024);  // the clamp
+  REQUIRE(beyond.miniature_capacity() == 2 * m);  // the clamp
   window_chooser one(1);
   REQUIRE(one.miniature_capacity() == 1);
   // The span of sure hits is the 1 % miniature's window.
-  REQUIRE(small.sure_span() == 5);
-  REQUIRE(big.sure_span() == 5);
-  REQUIRE(beyond.sure_span() == 10);
+  REQUIRE(small.sure_span() == 2);
+  REQUIRE(big.sure_span() == 2);
+  REQUIRE(beyond.sure_span() == 5);
   REQUIRE(one.sure_span() == 1);
   REQUIRE(small.window_fraction() == 0.01);  // before any choice
 }
@@ -89,7 +91,7 @@ TEST_CASE("recent requests: a key among the last w applied ones is cached in eve
   }
   traces.push_back(uniform);
   std::size_t taken = 0, requests = 0;
-  for (std::uint64_t capacity : {200u, 512u, 1024u}) {
+  for (std::uint64_t capacity : {200u, 256u, 512u}) {
     const std::uint64_t w = region_sizes::for_capacity(capacity, window_chooser::windows[0]).window;
     for (const auto& t : traces) {
       recent_requests recent(w);

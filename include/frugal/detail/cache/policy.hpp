@@ -533,11 +533,11 @@ class recent_requests {
 /// scans over a popular set), a large one suits recency-heavy ones (bursts, a working set that
 /// moves), and no fixed split suits both.
 /// - A key is sampled when its hash falls in `rate` of every 2^32 hash values, so that about
-///   `miniature_entries` (512) entries' worth of keys are sampled (every key for a cache of
+///   `miniature_entries` (256) entries' worth of keys are sampled (every key for a cache of
 ///   that size or smaller), whatever the capacity.
 /// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
 ///   copy of the policy per candidate window (1 %, 30 %, 100 % of the capacity), each of
-///   capacity x rate / 2^32 (512 to 1,024 entries) with its own sketch; a miniature goes
+///   capacity x rate / 2^32 (256 to 512 entries) with its own sketch; a miniature goes
 ///   through the whole queue before the next one starts, so that its nodes stay in the CPU's
 ///   cache.
 /// - Every `period_factor` x the miniatures' capacity sampled requests (rounded up to whole
@@ -555,13 +555,13 @@ class recent_requests {
 /// miniature. Sampling is by key, so the share of
 /// requests sampled is `rate` / 2^32 on average but more when a very popular key happens to
 /// be sampled.
-/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 110 KiB
+/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 55 KiB
 /// for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 0.3, 1.0};
   static constexpr std::size_t window_count = std::size(windows);
-  static constexpr std::uint64_t miniature_entries = 512;
+  static constexpr std::uint64_t miniature_entries = 256;
   static constexpr std::uint64_t period_factor = 1;
   static constexpr double decay = 0.9;
   static constexpr double switch_margin = 0.02;
@@ -573,8 +573,8 @@ class window_chooser {
                   ? all_hashes
                   : std::max<std::uint64_t>(
                         1, (all_hashes * miniature_entries + capacity - 1) / capacity)),
-        // capacity * rate_ cannot overflow: rate_ is 2^32 up to 512 entries, about
-        // 2^41 / capacity above, and 1 above 2^41.
+        // capacity * rate_ cannot overflow: rate_ is 2^32 up to 256 entries, about
+        // 2^40 / capacity above, and 1 above 2^40.
         mini_capacity_(std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1,
                                                  2 * miniature_entries)),
         period_(period_factor * mini_capacity_),
