@@ -38,9 +38,13 @@ struct policy_hook {
   std::uint64_t hash = 0;
   std::uint32_t weight = 1;
   queue where = queue::none;
-  // Reads of this entry counted since the sketch's last halving but not yet added to its
-  // table (at most 15): see w_tinylfu::on_access.
-  std::uint8_t pending = 0;
+  // The read count kept with the entry (see w_tinylfu::on_access): the low 4 bits are its
+  // reads not yet in the sketch's table, the high 4 bits the table's estimate when it last
+  // looked, both as of the sketch's `epoch` (its halvings, modulo 2^16: an entry left
+  // untouched for 65,536 halvings, 655,360 x capacity counts, would see its kept reads again,
+  // at most 15).
+  std::uint8_t counts = 0;
+  std::uint16_t epoch = 0;
   std::size_t heap_index = static_cast<std::size_t>(-1);
   std::int64_t known_deadline = std::numeric_limits<std::int64_t>::max();
 };
@@ -151,7 +155,11 @@ class frequency_sketch {
   void halve() noexcept {
     for (std::size_t i = 0; i < words_; ++i) table_[i] = (table_[i] >> 1) & 0x7777777777777777ull;
     additions_ /= 2;
+    ++epoch_;
   }
+
+  /// The number of halvings so far, modulo 2^16.
+  std::uint16_t epoch() const noexcept { return epoch_; }
 
   std::uint64_t sample_size() const noexcept { return sample_size_; }
 
@@ -178,6 +186,7 @@ class frequency_sketch {
   std::size_t words_ = 0;
   std::uint64_t sample_size_ = 0;
   std::uint64_t additions_ = 0;
+  std::uint16_t epoch_ = 0;
 };
 
 /// The sizes of the three regions, by weight. `window` is the admission window (1 % of the
@@ -234,8 +243,10 @@ class w_tinylfu {
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
     if (sampled(h->hash)) [[unlikely]] observe(*h);
-    h->pending = 0;
-    if (sketch_.add_one(h->hash)) halve();
+    const bool due = sketch_.add_one(h->hash);
+    h->counts = static_cast<std::uint8_t>(sketch_.frequency(h->hash) << 4);
+    h->epoch = sketch_.epoch();
+    if (due) sketch_.halve();
     h->where = queue::window;
     window_.push_back(h);
     window_weight_ += h->weight;
@@ -244,16 +255,15 @@ class w_tinylfu {
   }
 
   /// Records a read: counts the key and moves the entry toward the protected queue. The count
-  /// goes to the entry's `pending` reads (up to 15 since the last halving), not to the
-  /// sketch's table, whose block for the key is seldom in the CPU's cache: the table gets them
-  /// when the entry leaves (on_remove) or before a halving, and an admission adds them to the
-  /// table's estimate, so the policy sees the counts it would with every read in the table.
+  /// is kept with the entry (`counts`), not in the sketch's table, whose block for the key is
+  /// seldom in the CPU's cache while the entry, just read, is: the table gets the entry's
+  /// reads when it leaves (on_remove), and an admission adds them to the table's estimate.
+  /// As the table would, a read counts (toward the halving) only while the estimate is below
+  /// 15, judged by the table's estimate when it last looked; a halving halves the entry's
+  /// counts too, lazily, when it is next touched (see pending_reads for the rounding).
   FRUGAL_ALWAYS_INLINE void on_access(policy_hook* h) noexcept {
     if (sampled(h->hash)) [[unlikely]] observe(*h);
-    if (h->pending < 15) {
-      ++h->pending;
-      if (sketch_.count_addition()) halve();
-    }
+    count_read(*h);
     switch (h->where) {
       case queue::window:
         window_.move_to_back(h);
@@ -276,7 +286,8 @@ class w_tinylfu {
 
   /// Unlinks an entry from whichever queue holds it; its pending reads go to the sketch.
   void on_remove(policy_hook* h) noexcept {
-    flush(*h);
+    if (const unsigned p = pending_reads(*h); p != 0) sketch_.add(h->hash, p);
+    h->counts = 0;
     switch (h->where) {
       case queue::window:
         window_.erase(h);
@@ -338,7 +349,7 @@ class w_tinylfu {
   /// Returns the estimated number of recent occurrences of a linked entry's key, 0 to 15:
   /// the sketch's estimate plus the entry's pending reads.
   unsigned frequency(const policy_hook& h) const noexcept {
-    return std::min(15u, sketch_.frequency(h.hash) + h.pending);
+    return std::min(15u, sketch_.frequency(h.hash) + pending_reads(h));
   }
 
   /// Returns true when a candidate should replace the victim: more popular, or, to defeat
@@ -371,17 +382,32 @@ class w_tinylfu {
   }
   void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
 
-  void flush(policy_hook& h) noexcept {
-    if (h.pending != 0) sketch_.add(h.hash, h.pending);
-    h.pending = 0;
+  // An entry's counts as of now: halved once for every halving since they were stored.
+  unsigned aged(const policy_hook& h, unsigned value) const noexcept {
+    const auto age = static_cast<std::uint16_t>(sketch_.epoch() - h.epoch);
+    return age >= 4 ? 0u : value >> age;
   }
-  // The periodic reset: every linked entry's pending reads go to the table, which is then
-  // halved. O(entries + table words), once every `sample_size` additions.
-  FRUGAL_NOINLINE void halve() noexcept {
-    for (const lru_list* q : {&window_, &probation_, &protected_}) {
-      for (policy_hook* h = q->front(); h != nullptr; h = h->next) flush(*h);
+  // The pending reads as of now. A halving of the table turns c + p counts into
+  // floor((c + p) / 2); halved apart, floor(c / 2) + floor(p / 2) can be 1 short (c and p
+  // odd). Not knowing c, an odd p is rounded up or down by a bit of the key's hash (a different
+  // bit for each halving), which is right on average.
+  unsigned pending_reads(const policy_hook& h) const noexcept {
+    const auto age = static_cast<std::uint16_t>(sketch_.epoch() - h.epoch);
+    unsigned p = h.counts & 15u;
+    if (age >= 4) return 0;
+    for (unsigned i = 0; i < age; ++i) {
+      p = (p + static_cast<unsigned>((h.hash >> ((h.epoch + i) & 63)) & 1)) >> 1;
     }
-    sketch_.halve();
+    return p;
+  }
+  FRUGAL_ALWAYS_INLINE void count_read(policy_hook& h) noexcept {
+    unsigned pending = pending_reads(h);
+    const unsigned seen = aged(h, h.counts >> 4);
+    h.epoch = sketch_.epoch();
+    const bool counts = seen + pending < 15;
+    pending += counts ? 1 : 0;
+    h.counts = static_cast<std::uint8_t>(seen << 4 | pending);
+    if (counts && sketch_.count_addition()) sketch_.halve();
   }
 
   void demote_protected() noexcept {
@@ -484,16 +510,18 @@ class miniature {
   std::uint64_t hits_ = 0;
 };
 
-/// The keys of the last `size` requests a fixed-window W-TinyLFU of unit weights saw, each
-/// marked when it was applied to the policy. A key applied within the last `size` requests,
-/// where `size` is at most the window's entries, is still cached: that request left it at the
-/// MRU end of the window (a miss or a window hit) or of the protected queue (a main-space hit);
-/// pushing it out of the window takes `size` other applied requests (each inserts at most one
-/// entry or moves one ahead of it), and out of the protected queue more (it is larger than the
-/// window wherever the window has two entries or more). A request found here is not applied
-/// (the caller counts it as a hit): it changes nothing in the policy, so it is not noted
-/// either. A request of a weight above 1 forgets every mark, as it can push out more than one
-/// entry.
+/// The keys of the last `size` requests a fixed-window W-TinyLFU saw, while every request
+/// weighs 1. A key among them, where `size` is at most the window's entries, is still cached:
+/// that request left it at the MRU end of the window (a miss or a window hit) or of the
+/// protected queue (a main-space hit; a protected queue of no entries, which a window of two
+/// or more never comes with, would leave it in probation), and each later applied request
+/// inserts at most one entry or moves one ahead of it, so pushing it out of the window takes
+/// `size` of them, and out of the protected queue more (it is larger than the window wherever
+/// the window has two entries or more). A request found here is not applied (the caller
+/// counts it as a hit) and is not noted. Once a request of a weight above 1 is seen, no key is
+/// sure any more (an entry inserted heavy stays heavy in the policy, so later unit requests
+/// can push out more than one entry at a time): the cache feeds the window chooser only unit
+/// weights.
 class recent_requests {
  public:
   static constexpr std::size_t max_size = 16;
@@ -505,15 +533,13 @@ class recent_requests {
   /// Returns true when `key` is among the last `size()` applied requests (a sure hit, to be
   /// counted without applying it); otherwise notes this request as the newest applied one.
   bool sure_hit(std::uint64_t key, std::uint32_t weight) noexcept {
-    if (weight <= 1) {
-      bool found = false;
-      for (std::size_t i = 0; i < size_; ++i) found |= keys_[i] == key && marked_[i];
-      if (found) return true;
-    } else {
-      for (std::size_t i = 0; i < size_; ++i) marked_[i] = false;
-    }
+    if (weight > 1) heavy_ = true;
+    if (heavy_) return false;
+    bool found = false;
+    for (std::size_t i = 0; i < size_; ++i) found |= keys_[i] == key && marked_[i];
+    if (found) return true;
     keys_[next_] = key;
-    marked_[next_] = weight <= 1;
+    marked_[next_] = true;
     next_ = next_ + 1 == size_ ? 0 : next_ + 1;
     return false;
   }
@@ -524,7 +550,8 @@ class recent_requests {
   std::size_t size_;
   std::size_t next_ = 0;
   std::uint64_t keys_[max_size] = {};
-  bool marked_[max_size] = {};  // false: an empty slot, or forgotten
+  bool marked_[max_size] = {};  // false: an empty slot
+  bool heavy_ = false;          // a request of a weight above 1 was seen
 };
 
 /// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
@@ -548,8 +575,8 @@ class recent_requests {
 ///   into probation as entries come and go.
 /// - A sampled request for a key that is among the last w replayed ones (w: the smallest
 ///   miniature window, in entries) is a hit in every miniature, and is counted as one
-///   without a replay (see `recent_requests`; its sketch counts are not raised, and it is not
-///   moved to the MRU end: such keys are the hottest ones, saturated and near that end).
+///   without a replay (see `recent_requests`). An approximation: the replay would raise the
+///   key's count and renew its place in the miniatures.
 /// Cost: one multiply and compare per request; a sampled request costs a compare with the last
 /// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
 /// miniature. Sampling is by key, so the share of
