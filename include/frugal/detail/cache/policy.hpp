@@ -400,14 +400,20 @@ class w_tinylfu {
     }
     return p;
   }
-  FRUGAL_ALWAYS_INLINE void count_read(policy_hook& h) noexcept {
-    unsigned pending = pending_reads(h);
+  // Rewrites an entry's counts as of the sketch's current epoch.
+  void catch_up(policy_hook& h) const noexcept {
+    const unsigned pending = pending_reads(h);
     const unsigned seen = aged(h, h.counts >> 4);
-    h.epoch = sketch_.epoch();
-    const bool counts = seen + pending < 15;
-    pending += counts ? 1 : 0;
     h.counts = static_cast<std::uint8_t>(seen << 4 | pending);
-    if (counts && sketch_.count_addition()) sketch_.halve();
+    h.epoch = sketch_.epoch();
+  }
+  FRUGAL_ALWAYS_INLINE void count_read(policy_hook& h) noexcept {
+    if (h.epoch != sketch_.epoch()) [[unlikely]] catch_up(h);
+    const unsigned c = h.counts;
+    if ((c >> 4) + (c & 15u) < 15) {
+      h.counts = static_cast<std::uint8_t>(c + 1);
+      if (sketch_.count_addition()) sketch_.halve();
+    }
   }
 
   void demote_protected() noexcept {
