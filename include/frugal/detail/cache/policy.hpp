@@ -120,6 +120,12 @@ class frequency_sketch {
   /// Counts one occurrence of `hash` (an addition when a counter was below 15); returns true
   /// when the additions reached `sample_size`: the caller halves.
   FRUGAL_ALWAYS_INLINE bool add_one(std::uint64_t hash) noexcept {
+    unsigned estimate;
+    return add_one(hash, estimate);
+  }
+
+  /// As add_one(hash), and sets `estimate` to the key's estimate after the addition.
+  FRUGAL_ALWAYS_INLINE bool add_one(std::uint64_t hash, unsigned& estimate) noexcept {
     const std::uint64_t mixed = spread(hash);
     const std::size_t block = block_of(hash);
     bool added = false;
@@ -131,6 +137,13 @@ class frequency_sketch {
         added = true;
       }
     }
+    // Read after every row was added to: two rows may share a counter.
+    unsigned least = 15;
+    for (unsigned i = 0; i < 4; ++i) {
+      least = std::min(least, static_cast<unsigned>(
+                                  (table_[index(block, mixed, i)] >> shift(mixed, i)) & 15));
+    }
+    estimate = least;
     return added && ++additions_ >= sample_size_;
   }
 
@@ -243,8 +256,9 @@ class w_tinylfu {
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
     if (sampled(h->hash)) [[unlikely]] observe(*h);
-    const bool due = sketch_.add_one(h->hash);
-    h->counts = static_cast<std::uint8_t>(sketch_.frequency(h->hash) << 4);
+    unsigned estimate;
+    const bool due = sketch_.add_one(h->hash, estimate);
+    h->counts = static_cast<std::uint8_t>(estimate << 4);
     h->epoch = sketch_.epoch();
     if (due) sketch_.halve();
     h->where = queue::window;
