@@ -871,6 +871,21 @@ TEST_CASE("the frequency sketch adds pending counts saturating, and counts addit
   REQUIRE(s.frequency(k) == 7);
 }
 
+namespace {
+
+// Adds and removes keys no test reads until the sketch halves once.
+void halve_by_other_keys(frugal::detail::cache::w_tinylfu& p) {
+  std::vector<frugal::detail::cache::policy_hook> others(p.sketch().sample_size());
+  const std::uint16_t start = p.sketch().epoch();
+  for (std::size_t i = 0; i < others.size() && p.sketch().epoch() == start; ++i) {
+    others[i].hash = frugal::detail::cache::mix(1000 + i);
+    p.on_add(&others[i]);
+    p.on_remove(&others[i]);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("W-TinyLFU: reads of a linked entry count as the sketch would count them", "[cache]") {
   using frugal::detail::cache::policy_hook;
   frugal::detail::cache::w_tinylfu p(100, frugal::detail::cache::window_sizing::fixed);
@@ -891,12 +906,7 @@ TEST_CASE("W-TinyLFU: reads of a linked entry count as the sketch would count th
   REQUIRE(a.counts == 0);
   REQUIRE(p.sketch().frequency(a.hash) == 6);
   // A halving halves the reads kept with an entry too (when it is next looked at).
-  std::vector<policy_hook> others(p.sketch().sample_size());
-  for (std::size_t i = 0; i < others.size() && p.sketch().epoch() == 0; ++i) {
-    others[i].hash = frugal::detail::cache::mix(1000 + i);
-    p.on_add(&others[i]);
-    p.on_remove(&others[i]);
-  }
+  halve_by_other_keys(p);
   REQUIRE(p.sketch().epoch() == 1);
   REQUIRE(p.sketch().frequency(b.hash) == 0);  // its one count in the table, halved
   REQUIRE(p.frequency(b) == 7);                // its 14 kept reads, halved
@@ -913,12 +923,7 @@ TEST_CASE("W-TinyLFU: a halving rounds an entry's odd kept reads up or down by i
     kept[i].hash = frugal::detail::cache::mix(5'000'000 + i);
     kept[i].counts = 15;  // 15 reads kept, none in the table, as of epoch 0
   }
-  std::vector<policy_hook> others(p.sketch().sample_size());
-  for (std::size_t i = 0; i < others.size() && p.sketch().epoch() == 0; ++i) {
-    others[i].hash = frugal::detail::cache::mix(1000 + i);
-    p.on_add(&others[i]);
-    p.on_remove(&others[i]);
-  }
+  halve_by_other_keys(p);
   REQUIRE(p.sketch().epoch() == 1);
   std::size_t up = 0;
   for (const auto& h : kept) {
