@@ -41,8 +41,8 @@ struct policy_hook {
   // The read count kept with the entry (see w_tinylfu::on_access): the low 4 bits are its
   // reads not yet in the sketch's table, the high 4 bits the table's estimate when it last
   // looked, both as of the sketch's `epoch` (its halvings, modulo 2^16: an entry left
-  // untouched for 65,536 halvings, 655,360 x capacity counts, would see its kept reads again,
-  // at most 15).
+  // untouched for a multiple of 65,536 halvings plus 0 to 3, about 327,680 x capacity counts
+  // or more, would see part of its old counts again, at most 15).
   std::uint8_t counts = 0;
   std::uint16_t epoch = 0;
   std::size_t heap_index = static_cast<std::size_t>(-1);
@@ -89,8 +89,8 @@ class lru_list {
 };
 
 /// A count-min sketch of 4-bit counters (16 per 64-bit word), four counters per key within
-/// one 64-byte block, halved every `sample_size` increments so old popularity fades (the
-/// TinyLFU "reset"). One allocation at construction.
+/// one 64-byte block, halved every `sample_size` additions (increments that raised a counter,
+/// and reads counted outside the table) so old popularity fades (the TinyLFU "reset"). One allocation at construction.
 class frequency_sketch {
  public:
   explicit frequency_sketch(std::uint64_t capacity) {
@@ -112,7 +112,7 @@ class frequency_sketch {
     return least;
   }
 
-  /// Counts one occurrence of `hash`; halves every counter after `sample_size` increments.
+  /// Counts one occurrence of `hash`; halves every counter after `sample_size` additions.
   void increment(std::uint64_t hash) noexcept {
     if (add_one(hash)) halve();
   }
