@@ -90,7 +90,8 @@ class lru_list {
 
 /// A count-min sketch of 4-bit counters (16 per 64-bit word), four counters per key within
 /// one 64-byte block, halved every `sample_size` additions (increments that raised a counter,
-/// and reads counted outside the table) so old popularity fades (the TinyLFU "reset"). One allocation at construction.
+/// and reads counted outside the table) so old popularity fades (the TinyLFU "reset"). One
+/// allocation at construction.
 class frequency_sketch {
  public:
   explicit frequency_sketch(std::uint64_t capacity) {
@@ -102,14 +103,7 @@ class frequency_sketch {
 
   /// Returns the estimated number of recent occurrences of `hash`, 0 to 15.
   unsigned frequency(std::uint64_t hash) const noexcept {
-    const std::uint64_t mixed = spread(hash);
-    const std::size_t block = block_of(hash);
-    unsigned least = 15;
-    for (unsigned i = 0; i < 4; ++i) {
-      least = std::min(
-          least, static_cast<unsigned>((table_[index(block, mixed, i)] >> shift(mixed, i)) & 15));
-    }
-    return least;
+    return least(block_of(hash), spread(hash));
   }
 
   /// Counts one occurrence of `hash`; halves every counter after `sample_size` additions.
@@ -137,13 +131,7 @@ class frequency_sketch {
         added = true;
       }
     }
-    // Read after every row was added to: two rows may share a counter.
-    unsigned least = 15;
-    for (unsigned i = 0; i < 4; ++i) {
-      least = std::min(least, static_cast<unsigned>(
-                                  (table_[index(block, mixed, i)] >> shift(mixed, i)) & 15));
-    }
-    estimate = least;
+    estimate = least(block, mixed);  // after every row was added to: two may share a counter
     return added && ++additions_ >= sample_size_;
   }
 
@@ -193,6 +181,15 @@ class frequency_sketch {
   }
   static unsigned shift(std::uint64_t mixed, unsigned i) noexcept {
     return static_cast<unsigned>(((mixed >> (32 + 8 * i)) & 15) << 2);
+  }
+  // The smallest of a key's four counters.
+  unsigned least(std::size_t block, std::uint64_t mixed) const noexcept {
+    unsigned out = 15;
+    for (unsigned i = 0; i < 4; ++i) {
+      out = std::min(
+          out, static_cast<unsigned>((table_[index(block, mixed, i)] >> shift(mixed, i)) & 15));
+    }
+    return out;
   }
 
   std::unique_ptr<std::uint64_t[]> table_;
@@ -396,9 +393,13 @@ class w_tinylfu {
   }
   void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
 
+  // How many halvings came since an entry's counts were stored.
+  std::uint16_t age_of(const policy_hook& h) const noexcept {
+    return static_cast<std::uint16_t>(sketch_.epoch() - h.epoch);
+  }
   // An entry's counts as of now: halved once for every halving since they were stored.
   unsigned aged(const policy_hook& h, unsigned value) const noexcept {
-    const auto age = static_cast<std::uint16_t>(sketch_.epoch() - h.epoch);
+    const std::uint16_t age = age_of(h);
     return age >= 4 ? 0u : value >> age;
   }
   // The pending reads as of now. A halving of the table turns c + p counts into
@@ -406,7 +407,7 @@ class w_tinylfu {
   // odd). Not knowing c, an odd p is rounded up or down by a bit of the key's hash (a different
   // bit for each halving), which is right on average.
   unsigned pending_reads(const policy_hook& h) const noexcept {
-    const auto age = static_cast<std::uint16_t>(sketch_.epoch() - h.epoch);
+    const std::uint16_t age = age_of(h);
     unsigned p = h.counts & 15u;
     if (age >= 4) return 0;
     for (unsigned i = 0; i < age; ++i) {
@@ -599,9 +600,8 @@ class recent_requests {
 ///   key's count and renew its place in the miniatures.
 /// Cost: one multiply and compare per request; a sampled request costs a compare with the last
 /// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
-/// miniature. Sampling is by key, so the share of
-/// requests sampled is `rate` / 2^32 on average but more when a very popular key happens to
-/// be sampled.
+/// miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
+/// average but more when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 55 KiB
 /// for a big cache), never throws after.
 class window_chooser {
@@ -622,8 +622,8 @@ class window_chooser {
                         1, (all_hashes * miniature_entries + capacity - 1) / capacity)),
         // capacity * rate_ cannot overflow: rate_ is 2^32 up to 256 entries, about
         // 2^40 / capacity above, and 1 above 2^40.
-        mini_capacity_(std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1,
-                                                 2 * miniature_entries)),
+        mini_capacity_(
+            std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
         period_(period_factor * mini_capacity_),
         recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
@@ -695,7 +695,7 @@ class window_chooser {
   };
   request queued_[batch] = {};
   std::size_t queued_count_ = 0;
-  recent_requests recent_;  // as long as the smallest miniature window
+  recent_requests recent_;            // as long as the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
   double scores_[window_count] = {};
