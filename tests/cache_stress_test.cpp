@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -429,10 +430,11 @@ namespace {
 
 std::atomic<bool> throw_in_hash{false};
 std::atomic<bool> throw_in_eq{false};
+std::atomic<int> throw_hash_of{-1};  // a key whose hash throws
 
 struct throwing_hash {
   std::size_t operator()(int k) const {
-    if (throw_in_hash.load()) throw std::runtime_error("hash");
+    if (throw_in_hash.load() || k == throw_hash_of.load()) throw std::runtime_error("hash");
     return static_cast<std::size_t>(k) * 0x9E3779B97F4A7C15ull;
   }
 };
@@ -473,6 +475,93 @@ TEST_CASE("Hash that throws inside get and visit releases the shard", "[cache_st
   });
   REQUIRE(c.get(1));
   CHECK(*c.get(1) == 2);
+}
+
+TEST_CASE("Eq that throws inside contains, invalidate and insert releases the shard",
+          "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 1});
+  c.insert(1, 1);
+  with_watchdog([&] {
+    throw_in_eq.store(true);
+    CHECK_THROWS_AS(c.contains(1), std::runtime_error);
+    CHECK_THROWS_AS(c.invalidate(1), std::runtime_error);
+    CHECK_THROWS_AS(c.insert(1, 5), std::runtime_error);
+    throw_in_eq.store(false);
+    // The same shard, from this thread and from another: nothing may wait for a lock a
+    // throw left behind.
+    c.insert(2, 2);
+    std::thread([&] { c.insert(3, 3); }).join();
+    CHECK(c.invalidate(1));
+    c.run_pending_tasks();
+  });
+  CHECK_FALSE(c.get(1));
+  REQUIRE(c.get(2));
+  CHECK(*c.get(2) == 2);
+  CHECK(c.entry_count() == 2);
+}
+
+namespace {
+
+// A batch function of throwing_cache: every key k loads as k * 10.
+std::vector<std::optional<int>> times_ten(std::span<const int> keys) {
+  std::vector<std::optional<int>> out;
+  for (int k : keys) out.emplace_back(k * 10);
+  return out;
+}
+
+// Loads `key` from another thread and returns the value (the watchdog catches a wait for a
+// load nobody runs).
+int load_elsewhere(throwing_cache& c, int key) {
+  int got = -1;
+  std::thread([&] { got = *c.get_with(key, [key] { return key * 100; }); }).join();
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("get_all whose key lookup throws leaves none of its loads in flight",
+          "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 4});
+  const std::vector<int> keys{1, 2, 666, 4};
+  with_watchdog([&] {
+    throw_hash_of.store(666);
+    CHECK_THROWS_AS(c.get_all(std::span<const int>(keys), times_ten), std::runtime_error);
+    throw_hash_of.store(-1);
+    // Keys 1 and 2 were registered as this call's loads before 666 threw.
+    CHECK(load_elsewhere(c, 1) == 100);
+    CHECK(*c.get_with(2, [] { return 200; }) == 200);  // no "loading it already" here either
+  });
+  CHECK(c.stats().loads == 2);
+}
+
+TEST_CASE("get_all that finds a key this thread is loading leaves none of its loads in flight",
+          "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 4});
+  const std::vector<int> keys{2, 3, 1};
+  with_watchdog([&] {
+    CHECK_THROWS_AS(
+        c.get_with(1, [&] { return *c.get_all(std::span<const int>(keys), times_ten)[0]; }),
+        std::logic_error);
+    CHECK(load_elsewhere(c, 2) == 200);
+    CHECK(*c.get_with(3, [] { return 300; }) == 300);
+    CHECK(*c.get_with(1, [] { return 100; }) == 100);
+  });
+}
+
+TEST_CASE("get_all whose Eq throws while finishing its loads fails them all, and they reload",
+          "[cache_stress]") {
+  throwing_cache c({.max_capacity = 100, .shards = 1});
+  const std::vector<int> keys{1, 2, 3};
+  with_watchdog([&] {
+    auto arm_then_load = [](std::span<const int> ks) {
+      throw_in_eq.store(true);  // finishing the first key compares it with itself
+      return times_ten(ks);
+    };
+    CHECK_THROWS_AS(c.get_all(std::span<const int>(keys), arm_then_load), std::runtime_error);
+    throw_in_eq.store(false);
+    for (int k : keys) CHECK(load_elsewhere(c, k) == k * 100);
+  });
+  CHECK(c.stats().load_failures == 1);
 }
 
 TEST_CASE("a clock that throws inside get and visit releases the shard", "[cache_stress]") {

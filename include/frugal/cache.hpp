@@ -322,10 +322,12 @@ class cache {
     const shard& s = shard_for(h);
     const std::int64_t now = has_expiry_ ? now_ns() : 0;
     s.lock.lock_shared();
+    struct unlock_on_exit {
+      const shard& s;
+      ~unlock_on_exit() { s.lock.unlock_shared(); }
+    } guard{s};
     const slot* sl = s.find(h, key, eq_);
-    const bool live = sl != nullptr && (!has_expiry_ || deadline_of(*sl->e) > now);
-    s.lock.unlock_shared();
-    return live;
+    return sl != nullptr && (!has_expiry_ || deadline_of(*sl->e) > now);
   }
 
   /// Stores `value` under `key`, replacing (and telling the listener of) any previous value.
@@ -353,11 +355,11 @@ class cache {
     shard& s = shard_for(h);
     bool found = false;
     for (;;) {
-      lock_shard(s);
+      shard_write_lock lock(*this, s);
       std::unique_lock buffer(events_mutex_);
       if (events_.size() + 1 > options_.write_buffer) {
         buffer.unlock();
-        s.lock.unlock();
+        lock.unlock();
         maintain_blocking();
         continue;
       }
@@ -365,8 +367,6 @@ class cache {
         events_.push_back({s.take(sl), removal_cause::invalidated, false});
         found = true;
       }
-      buffer.unlock();
-      s.lock.unlock();
       break;
     }
     after_write();
@@ -385,11 +385,7 @@ class cache {
       maintain_locked(true);
       for (std::size_t i = 0; i < shard_count_; ++i) {
         shard& s = shards_[i];
-        lock_shard(s);
-        struct unlock_on_exit {
-          shard& s;
-          ~unlock_on_exit() { s.lock.unlock(); }
-        } guard{s};
+        shard_write_lock shard_lock(*this, s);
         doomed_.clear();
         for (std::size_t j = 0; s.slots && j <= s.mask; ++j) {
           const slot& sl = s.slots[j];
@@ -449,7 +445,9 @@ class cache {
   /// and concurrent get_with calls wait for this call's loads. Allocates the result, the
   /// list of missing keys and one coalescing record and one entry per loaded key. Throws
   /// std::logic_error when `batch` returns another number of results than keys (naming both),
-  /// and what `batch` throws (every key of this call's loads then fails for its waiters).
+  /// and what `batch` throws (every key of this call's loads then fails for its waiters); the
+  /// same for what Hash or Eq throw on its keys and for std::logic_error when one of them is a
+  /// key this thread is loading (the loads registered before are failed, not left waiting).
   template <class Batch>
   requires batch_function<Batch, K, V> std::vector<value_ptr> get_all(std::span<const K> keys,
                                                                       Batch batch) {
@@ -457,33 +455,40 @@ class cache {
     std::vector<std::pair<std::size_t, std::shared_ptr<load_state>>> waits;
     std::vector<std::size_t> owned;  // positions in keys of the keys this call loads
     const void* tag = &owned;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if ((out[i] = get(keys[i]))) continue;
-      const std::uint64_t h = hash_of(keys[i]);
-      shard& s = shard_for(h);
-      lock_shard(s);
-      struct unlock_on_exit {
-        shard& s;
-        ~unlock_on_exit() { s.lock.unlock(); }
-      } guard{s};
-      if (slot* sl = s.find(h, keys[i], eq_); sl && live(*sl->e)) {
-        out[i] = value_ptr(sl->e, &sl->e->value);
-        continue;
-      }
-      auto it = s.loading.find(keys[i]);
-      if (it != s.loading.end()) {
-        if (it->second->tag != tag && it->second->owner == std::this_thread::get_id()) {
-          throw_reentrant();
+#if FRUGAL_HAS_EXCEPTIONS
+    // Hash, Eq, a copy of K or an allocation may throw, or a key may be one this thread is
+    // loading: the loads this loop registered are then failed, not left in flight.
+    try {
+#endif
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if ((out[i] = get(keys[i]))) continue;
+        const std::uint64_t h = hash_of(keys[i]);
+        shard& s = shard_for(h);
+        shard_write_lock lock(*this, s);
+        if (slot* sl = s.find(h, keys[i], eq_); sl && live(*sl->e)) {
+          out[i] = value_ptr(sl->e, &sl->e->value);
+          continue;
         }
-        waits.emplace_back(i, it->second);
-        continue;
+        auto it = s.loading.find(keys[i]);
+        if (it != s.loading.end()) {
+          if (it->second->tag != tag && it->second->owner == std::this_thread::get_id()) {
+            throw_reentrant();
+          }
+          waits.emplace_back(i, it->second);
+          continue;
+        }
+        auto st = std::make_shared<load_state>();
+        st->tag = tag;
+        s.loading.emplace(keys[i], st);
+        waits.emplace_back(i, std::move(st));
+        owned.push_back(i);
       }
-      auto st = std::make_shared<load_state>();
-      st->tag = tag;
-      s.loading.emplace(keys[i], st);
-      waits.emplace_back(i, std::move(st));
-      owned.push_back(i);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      fail_tagged_loads(tag, std::current_exception());
+      throw;
     }
+#endif
     if (!owned.empty()) load_batches(keys, owned, batch);
     for (auto& [i, st] : waits) out[i] = st->wait();
     return out;
@@ -518,9 +523,12 @@ class cache {
     cache_stats s;
     for (std::size_t i = 0; i < stripe_count_; ++i) {
       // Every hit either advanced a stripe's head (its read was recorded) or was dropped.
-      s.hits += stripes_[i].head.load(std::memory_order_relaxed) +
-                stripes_[i].dropped.load(std::memory_order_relaxed);
-      s.misses += stripes_[i].misses.load(std::memory_order_relaxed);
+      const stripe& st = stripes_[i];
+      s.hits += st.head.load(std::memory_order_relaxed) +
+                st.dropped.load(std::memory_order_relaxed) +
+                st.unclaimed_dropped.load(std::memory_order_relaxed);
+      s.misses += st.misses.load(std::memory_order_relaxed) +
+                  st.unclaimed_misses.load(std::memory_order_relaxed);
     }
     s.loads = loads_.load(std::memory_order_relaxed);
     s.load_failures = load_failures_.load(std::memory_order_relaxed);
@@ -655,13 +663,18 @@ class cache {
   // shard lock, and it is the only thread that pushes to `ring`, a single-producer ring of
   // the entries recent reads hit (the policy mutex's holder consumes it). A reader that finds
   // the stripe claimed by another thread of the same stripe takes the shard's read lock and
-  // does not record its read. `head` counts the recorded hits and `dropped` the others.
+  // does not record its read. `head` counts the recorded hits and `dropped` the others;
+  // `misses` the misses. Those three are written by the claim's holder only, with a plain
+  // load and store (no locked instruction on the read path); a reader without the claim
+  // counts its misses and hits in the `unclaimed_` counters, with an atomic add.
   struct alignas(64) stripe {
     static constexpr std::uint64_t capacity = 16;
     std::atomic<std::uint32_t> reader{0};
     std::atomic<std::uint64_t> head{0};
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> misses{0};
+    std::atomic<std::uint64_t> unclaimed_dropped{0};
+    std::atomic<std::uint64_t> unclaimed_misses{0};
     alignas(64) std::atomic<std::uint64_t> tail{0};
     std::atomic<entry*> ring[capacity] = {};
   };
@@ -706,6 +719,56 @@ class cache {
       }
     }
   }
+  // Holds a shard's write lock (lock_shard) for a scope: released on every way out,
+  // exceptions from Hash, Eq or an allocation included.
+  class shard_write_lock {
+   public:
+    shard_write_lock(const cache& c, shard& s) noexcept : s_(s) { c.lock_shard(s); }
+    ~shard_write_lock() {
+      if (held_) s_.lock.unlock();
+    }
+    shard_write_lock(const shard_write_lock&) = delete;
+    shard_write_lock& operator=(const shard_write_lock&) = delete;
+    void unlock() noexcept {
+      s_.lock.unlock();
+      held_ = false;
+    }
+
+   private:
+    shard& s_;
+    bool held_ = true;
+  };
+
+  // Takes a load's record out of its shard's in-flight loads, found by identity: no Hash or
+  // Eq runs, so it cannot throw (an error path must not). O(loads in flight in the shard).
+  static void forget_load(shard& s, const load_state* st) noexcept {
+    for (auto it = s.loading.begin(); it != s.loading.end(); ++it) {
+      if (it->second.get() == st) {
+        s.loading.erase(it);
+        return;
+      }
+    }
+  }
+
+#if FRUGAL_HAS_EXCEPTIONS
+  // Fails every load of a get_all call (`tag`) still in flight: each waiter gets `error`, and
+  // the keys can be loaded again. Runs no Hash or Eq. O(shards + loads in flight).
+  void fail_tagged_loads(const void* tag, const std::exception_ptr& error) noexcept {
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      shard& s = shards_[i];
+      shard_write_lock lock(*this, s);
+      for (auto it = s.loading.begin(); it != s.loading.end();) {
+        if (it->second->tag == tag) {
+          it->second->fail(error);
+          it = s.loading.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+#endif
+
   stripe& my_stripe() const noexcept {
     static std::atomic<std::uint32_t> next{0};
     thread_local const std::uint32_t id = next.fetch_add(1, std::memory_order_relaxed);
@@ -773,7 +836,11 @@ class cache {
                     Use& use) const {
     const slot* sl = s.find(h, key, eq_);
     if (sl == nullptr || (has_expiry_ && deadline_of(*sl->e) <= now)) {
-      st.misses.fetch_add(1, std::memory_order_relaxed);
+      if constexpr (Claimed) {
+        bump(st.misses);
+      } else {
+        st.unclaimed_misses.fetch_add(1, std::memory_order_relaxed);
+      }
       return false;
     }
     entry* e = sl->e.get();
@@ -798,8 +865,15 @@ class cache {
         st.head.store(head + 1, std::memory_order_release);
         return;
       }
+      bump(st.dropped);
+    } else {
+      st.unclaimed_dropped.fetch_add(1, std::memory_order_relaxed);
     }
-    st.dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Adds 1 to a counter that only the holder of its stripe's claim writes.
+  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   template <class KK, class... Args>
@@ -842,9 +916,10 @@ class cache {
     const std::uint64_t h = e->hash;
     shard& s = shard_for(h);
     if (options_.max_capacity == 0) {
-      lock_shard(s);
-      if (loaded != nullptr) s.loading.erase(*loaded);
-      s.lock.unlock();
+      {
+        shard_write_lock lock(*this, s);
+        if (loaded != nullptr) s.loading.erase(*loaded);
+      }
       removals_[0].fetch_add(1, std::memory_order_relaxed);
       if (options_.eviction_listener) {
         options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
@@ -852,18 +927,14 @@ class cache {
       return;
     }
     for (;;) {
-      lock_shard(s);
+      shard_write_lock lock(*this, s);
       std::unique_lock buffer(events_mutex_);
       if (events_.size() + 2 > options_.write_buffer) {
         buffer.unlock();
-        s.lock.unlock();
+        lock.unlock();
         maintain_blocking();
         continue;
       }
-      struct unlock_on_exit {
-        shard& s;
-        ~unlock_on_exit() { s.lock.unlock(); }
-      } guard{s};
       if (slot* old = s.find(h, e->key, eq_)) {
         const bool expired = has_expiry_ && deadline_of(*old->e) <= now_ns();
         old->e->removed.store(true, std::memory_order_relaxed);
@@ -887,11 +958,7 @@ class cache {
     std::shared_ptr<load_state> st;
     bool owner = false;
     {
-      lock_shard(s);
-      struct unlock_on_exit {
-        shard& s;
-        ~unlock_on_exit() { s.lock.unlock(); }
-      } guard{s};
+      shard_write_lock lock(*this, s);
       if (slot* sl = s.find(h, key, eq_); sl && live(*sl->e))
         return value_ptr(sl->e, &sl->e->value);
       auto it = s.loading.find(key);
@@ -915,9 +982,8 @@ class cache {
         out = value_ptr(*made, &(*made)->value);
         store(std::move(*made), &key);
       } else {
-        lock_shard(s);
+        shard_write_lock lock(*this, s);
         s.loading.erase(key);
-        s.lock.unlock();
       }
       st->finish(out);
       after_write();
@@ -926,9 +992,10 @@ class cache {
     } catch (...) {
       if (!st->done) {
         count_load(start, false);
-        lock_shard(s);
-        s.loading.erase(key);
-        s.lock.unlock();
+        {
+          shard_write_lock lock(*this, s);
+          forget_load(s, st.get());
+        }
         st->fail(std::current_exception());
       }
       throw;
@@ -968,20 +1035,8 @@ class cache {
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
       load_failures_.fetch_add(1, std::memory_order_relaxed);
-      auto error = std::current_exception();
-      for (; done < owned.size(); ++done) {
-        const K& key = keys[owned[done]];
-        const std::uint64_t h = hash_of(key);
-        shard& s = shard_for(h);
-        std::shared_ptr<load_state> st;
-        lock_shard(s);
-        if (auto it = s.loading.find(key); it != s.loading.end()) {
-          st = std::move(it->second);
-          s.loading.erase(it);
-        }
-        s.lock.unlock();
-        if (st) st->fail(error);
-      }
+      // The keys not finished yet are the call's loads still in flight (get_all's tag).
+      fail_tagged_loads(&owned, std::current_exception());
       throw;
     }
 #endif
@@ -991,18 +1046,19 @@ class cache {
   void finish_owned(const K& key, std::optional<V>& value) {
     const std::uint64_t h = hash_of(key);
     shard& s = shard_for(h);
-    lock_shard(s);
-    std::shared_ptr<load_state> st = s.loading.find(key)->second;
-    s.lock.unlock();
+    std::shared_ptr<load_state> st;
+    {
+      shard_write_lock lock(*this, s);
+      st = s.loading.find(key)->second;
+    }
     value_ptr out;
     if (value) {
       entry_ptr e = make_entry(key, std::move(*value));
       out = value_ptr(e, &e->value);
       store(std::move(e), &key);
     } else {
-      lock_shard(s);
+      shard_write_lock lock(*this, s);
       s.loading.erase(key);
-      s.lock.unlock();
     }
     st->finish(std::move(out));
   }
