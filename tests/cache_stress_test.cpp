@@ -519,8 +519,7 @@ int load_elsewhere(throwing_cache& c, int key) {
 
 }  // namespace
 
-TEST_CASE("get_all whose key lookup throws leaves none of its loads in flight",
-          "[cache_stress]") {
+TEST_CASE("get_all whose key lookup throws leaves none of its loads in flight", "[cache_stress]") {
   throwing_cache c({.max_capacity = 100, .shards = 4});
   const std::vector<int> keys{1, 2, 666, 4};
   with_watchdog([&] {
