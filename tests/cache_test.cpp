@@ -143,6 +143,31 @@ TEST_CASE("heterogeneous lookup: a string_view finds a string key without alloca
   REQUIRE_FALSE(c.contains(k));
 }
 
+TEST_CASE("lookups convert their argument to K when the hash is not transparent", "[cache]") {
+  frugal::cache<std::uint64_t, int> c({.max_capacity = 10});
+  c.insert(42, 7);
+  const int id = 42;  // an int, not the key type
+  REQUIRE(c.get(id));
+  CHECK(*c.get(id) == 7);
+  CHECK(c.contains(id));
+  int seen = 0;
+  CHECK(c.visit(id, [&](int v) { seen = v; }));
+  CHECK(seen == 7);
+  CHECK_FALSE(c.get(43));
+  CHECK(c.invalidate(id));
+  CHECK_FALSE(c.contains(42));
+  // A string key with a hash that is not transparent: a literal converts to the key.
+  struct plain_hash {
+    std::size_t operator()(const std::string& s) const { return std::hash<std::string>{}(s); }
+  };
+  frugal::cache<std::string, int, plain_hash, std::equal_to<std::string>> s({.max_capacity = 10});
+  s.insert("k", 1);
+  REQUIRE(s.get("k"));
+  CHECK(s.contains("k"));
+  CHECK(s.visit("k", [](int) {}));
+  CHECK(s.invalidate("k"));
+}
+
 TEST_CASE("constructor and insert reject bad options with the values", "[cache]") {
   REQUIRE_THROWS_WITH(int_cache(opts{.time_to_live = -1s}),
                       "cache: time_to_live must not be negative, got -1000000000 ns");

@@ -14,7 +14,9 @@
 // try-lock) drains the buffers and evicts; there is no background thread.
 //
 // Where user code runs:
-// - Hash and Eq: under a shard lock, on the calling thread.
+// - Hash: on the calling thread, outside every lock, except that a load (get_with, get_all)
+//   also hashes its key under the shard's write lock, in the shard's map of loads in flight.
+// - Eq: on the calling thread, while the shard's writers wait or under the shard's lock.
 // - loaders and batch functions: on the thread of the caller that owns the load, no lock held.
 // - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
 //   `get_with` that loaded, or `run_pending_tasks`), after every lock is released; never in
@@ -289,9 +291,12 @@ class cache {
   ~cache() = default;
 
   /// Returns the value of `key`, or nullptr when it is absent or expired. O(1) expected;
-  /// never allocates; one reference-count increment on a hit. Takes `key` as any type the
+  /// never allocates; one reference-count increment on a hit. Takes `key` as a `K` (or
+  /// anything that converts to one: `get(42)` on a `std::uint64_t` key), or as any type the
   /// hash and equality accept when both are transparent (a `std::string_view` on a
-  /// `std::string`-keyed cache). Throws what Hash, Eq or the clock throw.
+  /// `std::string`-keyed cache, without building a string). The same holds for `visit`,
+  /// `contains` and `invalidate`. Throws what Hash, Eq or the clock throw.
+  value_ptr get(const K& key) const { return get<K>(key); }
   template <class Q = K>
   requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
                                   detail::cache::transparent<Eq>)) value_ptr get(const Q& key)
@@ -305,6 +310,10 @@ class cache {
   /// touching a reference count or a shared lock; returns true when it found a live value.
   /// Never allocates. `f` must be short and must not call this cache (writers of the shard
   /// wait for it). Throws what Hash, Eq, the clock and `f` throw.
+  template <class F>
+  bool visit(const K& key, F&& f) const {
+    return visit<K, F>(key, std::forward<F>(f));
+  }
   template <class Q = K, class F>
   requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
                                   detail::cache::transparent<Eq>)) bool visit(const Q& key,
@@ -313,7 +322,8 @@ class cache {
   }
 
   /// Returns true when `key` has a live value. Counts no hit or miss and records no access.
-  /// O(1) expected; never allocates.
+  /// O(1) expected; never allocates. Throws what Hash, Eq or the clock throw.
+  bool contains(const K& key) const { return contains<K>(key); }
   template <class Q = K>
   requires(std::same_as<Q, K> ||
            (detail::cache::transparent<Hash> &&
@@ -332,7 +342,8 @@ class cache {
 
   /// Stores `value` under `key`, replacing (and telling the listener of) any previous value.
   /// Returns the stored value. Allocates once for the entry (key, value and reference count
-  /// together), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
+  /// together), plus what building the K and V allocates (a long std::string key that is
+  /// copied in), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
   /// when the weigher returns more than max_capacity or the per-entry expiry is negative, and
   /// what V's constructor, Hash, Eq, the weigher and the listener throw; on a throw before
   /// the store the cache is unchanged.
@@ -348,6 +359,7 @@ class cache {
   /// Removes `key`'s entry and tells the listener (removal_cause::invalidated); returns true
   /// when there was one. Never allocates (except the listener's notification list). Throws
   /// what Hash, Eq and the listener throw.
+  bool invalidate(const K& key) { return invalidate<K>(key); }
   template <class Q = K>
   requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
                                   detail::cache::transparent<Eq>)) bool invalidate(const Q& key) {
@@ -417,7 +429,8 @@ class cache {
   /// wait for the one load; the loader runs once. An exception from the loader reaches every
   /// waiter and nothing is cached. A loader that calls get_with (or optionally_get_with,
   /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
-  /// allocates nothing; a load allocates the coalescing record and the entry.
+  /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
+  /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>
   requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
   get_with(const K& key, Loader loader) {
@@ -443,7 +456,8 @@ class cache {
   /// batch-function contract of frugal/batch.hpp) with distinct keys, split into calls of at
   /// most `max_batch` keys. Keys another thread is loading are waited for, not loaded again,
   /// and concurrent get_with calls wait for this call's loads. Allocates the result, the
-  /// list of missing keys and one coalescing record and one entry per loaded key. Throws
+  /// list of missing keys and, per loaded key, one coalescing record, its node in the shard's
+  /// map of loads in flight and one entry. Throws
   /// std::logic_error when `batch` returns another number of results than keys (naming both),
   /// and what `batch` throws (every key of this call's loads then fails for its waiters); the
   /// same for what Hash or Eq throw on its keys and for std::logic_error when one of them is a
@@ -543,7 +557,8 @@ class cache {
   /// Returns the bound given at construction.
   std::uint64_t max_capacity() const noexcept { return options_.max_capacity; }
 
-  /// Returns the policy's region sizes (window, protected, capacity), for tuning and tests.
+  /// Returns the policy's region sizes (`capacity`, `window`, `protected_`, in that order),
+  /// for tuning and tests.
   detail::cache::region_sizes policy_sizes() const {
     std::lock_guard lock(policy_mutex_);
     return policy_.sizes();
