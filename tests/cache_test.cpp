@@ -145,7 +145,7 @@ TEST_CASE("heterogeneous lookup: a string_view finds a string key without alloca
 
 TEST_CASE("lookups convert their argument to K when the hash is not transparent", "[cache]") {
   frugal::cache<std::uint64_t, int> c({.max_capacity = 10});
-  c.insert(42, 7);
+  c.insert(std::uint64_t{42}, 7);
   const int id = 42;  // an int, not the key type
   REQUIRE(c.get(id));
   CHECK(*c.get(id) == 7);
