@@ -869,13 +869,16 @@ class cache {
 
   // Records a hit while the entry is in the table (see drain_reads). A full ring is drained
   // first when the policy mutex is free (so one thread loses no record); under contention,
-  // or without a claim, the record is dropped and counted as a dropped hit.
+  // or without a claim, the record is dropped and counted as a dropped hit. The reader drains
+  // its own ring only: the other rings' lines stay with their readers (a reader that drained
+  // every ring took them from the other cores 16 reads at a time), and wait for their own
+  // readers or for the next maintenance.
   template <bool Claimed>
   void record_hit(stripe& st, entry* e) const noexcept {
     if constexpr (Claimed) {
       const std::uint64_t head = st.head.load(std::memory_order_relaxed);
       if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity ||
-          drain_reads_if_free()) {
+          drain_reads_if_free(st)) {
         st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_relaxed);
         st.head.store(head + 1, std::memory_order_release);
         return;
@@ -1106,10 +1109,10 @@ class cache {
     deliver();
   }
 
-  FRUGAL_NOINLINE bool drain_reads_if_free() const {
+  FRUGAL_NOINLINE bool drain_reads_if_free(stripe& st) const {
     if (!policy_mutex_.try_lock()) return false;
     std::unique_lock lock(policy_mutex_, std::adopt_lock);
-    drain_reads();
+    drain_stripe(st);
     return true;
   }
 
@@ -1117,17 +1120,19 @@ class cache {
   // entry is freed only by the maintenance after the one that took it out of the table,
   // after this drain: so every pointer found here is alive.
   void drain_reads() const {
-    for (std::size_t i = 0; i < stripe_count_; ++i) {
-      stripe& st = stripes_[i];
-      const std::uint64_t head = st.head.load(std::memory_order_acquire);
-      std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
-      for (; tail != head; ++tail) {
-        // The head's release store published the cell.
-        entry* e = st.ring[tail & (stripe::capacity - 1)].load(std::memory_order_relaxed);
-        if (e->where != detail::cache::queue::none) policy_.on_access(e);
-      }
-      st.tail.store(tail, std::memory_order_release);
+    for (std::size_t i = 0; i < stripe_count_; ++i) drain_stripe(stripes_[i]);
+  }
+
+  // Applies the reads recorded in one stripe's ring (the policy mutex held).
+  void drain_stripe(stripe& st) const {
+    const std::uint64_t head = st.head.load(std::memory_order_acquire);
+    std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
+    for (; tail != head; ++tail) {
+      // The head's release store published the cell.
+      entry* e = st.ring[tail & (stripe::capacity - 1)].load(std::memory_order_relaxed);
+      if (e->where != detail::cache::queue::none) policy_.on_access(e);
     }
+    st.tail.store(tail, std::memory_order_release);
   }
 
   void maintain_locked(bool may_free) {
