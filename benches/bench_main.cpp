@@ -7,6 +7,13 @@
 // `--list_headline`, `--list_own_threads` and `--list_not_like_for_like` print the
 // FRUGAL_BENCH_HEADLINE, FRUGAL_BENCH_OWN_THREADS and FRUGAL_BENCH_NOT_LIKE_FOR_LIKE patterns
 // of the binary, one per line.
+//
+// Before any benchmark runs it starts and joins one thread. A service runs many threads, and
+// in a process that has never started one, libstdc++ (on glibc 2.32 and later) changes
+// shared_ptr reference counts with plain adds instead of atomic ones: a single-threaded
+// benchmark would then time every shared_ptr copy (frugal's or a peer's) at a fraction of
+// what it costs in a service. The main exits with code 5 if the process still counts as
+// single-threaded.
 #include <benchmark/benchmark.h>
 
 #define FRUGAL_DEFINE_ALLOCATION_COUNTER
@@ -15,11 +22,16 @@
 #include "bench_support.hpp"
 
 #include <unistd.h>
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define FRUGAL_BENCH_HAVE_SINGLE_THREADED 1
+#endif
 
 #include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -87,6 +99,15 @@ int main(int argc, char** argv) {
   args.push_back(nullptr);
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  // Multi-threaded from here on, as a service is (see the top of this file).
+  std::thread([] {}).join();
+#if defined(FRUGAL_BENCH_HAVE_SINGLE_THREADED)
+  if (__libc_single_threaded) {
+    std::fprintf(stderr, "error: the process still counts as single-threaded\n");
+    return 5;
+  }
+#endif
 
   checking_reporter reporter(color ? benchmark::ConsoleReporter::OO_ColorTabular
                                    : benchmark::ConsoleReporter::OO_Tabular);

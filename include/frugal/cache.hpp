@@ -393,7 +393,7 @@ class cache {
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
     {
-      std::unique_lock lock(policy_mutex_);
+      auto lock = lock_policy();
       maintain_locked(true);
       for (std::size_t i = 0; i < shard_count_; ++i) {
         shard& s = shards_[i];
@@ -514,7 +514,7 @@ class cache {
   /// and within the bound (until the next write). Throws what the listener throws.
   void run_pending_tasks() {
     {
-      std::unique_lock lock(policy_mutex_);
+      auto lock = lock_policy();
       maintain_locked(true);
       // A second pass frees what the first retired: nothing of it can be in a read buffer now.
       maintain_locked(true);
@@ -560,7 +560,7 @@ class cache {
   /// Returns the policy's region sizes (`capacity`, `window`, `protected_`, in that order),
   /// for tuning and tests.
   detail::cache::region_sizes policy_sizes() const {
-    std::lock_guard lock(policy_mutex_);
+    auto lock = lock_policy();
     return policy_.sizes();
   }
 
@@ -683,7 +683,7 @@ class cache {
   // load and store (no locked instruction on the read path); a reader without the claim
   // counts its misses and hits in the `unclaimed_` counters, with an atomic add.
   struct alignas(64) stripe {
-    static constexpr std::uint64_t capacity = 16;
+    static constexpr std::uint64_t capacity = 64;
     std::atomic<std::uint32_t> reader{0};
     std::atomic<std::uint64_t> head{0};
     std::atomic<std::uint64_t> dropped{0};
@@ -830,11 +830,19 @@ class cache {
     if (st.reader.compare_exchange_strong(free_claim, static_cast<std::uint32_t>(index) + 1,
                                           std::memory_order_seq_cst)) {
       if (!s.lock.writer_active()) {
+        // Releases the claim on every way out, then drains the ring if this read found it
+        // full or filled it: no claim is held during a drain, so a writer of the shard never
+        // waits for one (nor for a reader preempted in one).
         struct release_on_exit {
+          const cache& c;
           stripe& st;
-          ~release_on_exit() { st.reader.store(0, std::memory_order_release); }
-        } guard{st};
-        return find_and_use<true>(s, st, h, key, now, use);
+          bool full = false;
+          ~release_on_exit() {
+            st.reader.store(0, std::memory_order_release);
+            if (full) [[unlikely]] c.drain_reads_if_free(st);
+          }
+        } guard{*this, st};
+        return find_and_use<true>(s, st, h, key, now, use, guard.full);
       }
       st.reader.store(0, std::memory_order_release);
     }
@@ -843,12 +851,15 @@ class cache {
       const shard& s;
       ~unlock_on_exit() { s.lock.unlock_shared(); }
     } guard{s};
-    return find_and_use<false>(s, st, h, key, now, use);
+    bool unused = false;
+    return find_and_use<false>(s, st, h, key, now, use, unused);
   }
 
+  // Looks `key` up and hands a live entry to `use`; sets `full` when the stripe's ring is
+  // full after recording the hit (see record_hit).
   template <bool Claimed, class Q, class Use>
   bool find_and_use(const shard& s, stripe& st, std::uint64_t h, const Q& key, std::int64_t now,
-                    Use& use) const {
+                    Use& use, bool& full) const {
     const slot* sl = s.find(h, key, eq_);
     if (sl == nullptr || (has_expiry_ && deadline_of(*sl->e) <= now)) {
       if constexpr (Claimed) {
@@ -862,30 +873,33 @@ class cache {
     if (tti_ != detail::cache::never) touch(*e, now);
     // The hit is counted (and recorded) before `use` runs, so a `visit` whose `f` throws
     // still counts as the hit it was.
-    record_hit<Claimed>(st, e);
+    full = record_hit<Claimed>(st, e);
     use(sl->e);
     return true;
   }
 
-  // Records a hit while the entry is in the table (see drain_reads). A full ring is drained
-  // first when the policy mutex is free (so one thread loses no record); under contention,
-  // or without a claim, the record is dropped and counted as a dropped hit. The reader drains
-  // its own ring only: the other rings' lines stay with their readers (a reader that drained
-  // every ring took them from the other cores 16 reads at a time), and wait for their own
-  // readers or for the next maintenance.
+  // Records a hit while the entry is in the table (see drain_reads); returns true when the
+  // ring is full: the reader then drains it, its claim released, when the policy mutex is free
+  // (lookup). A read that finds the ring full (the last drain found the mutex taken), or that
+  // has no claim, is dropped and counted as a dropped hit; on one thread no read is dropped.
+  // The reader drains its own ring only: the other rings' lines stay with their readers (a
+  // reader that drained every ring took them from the other cores at every drain), and wait
+  // for their own readers or for the next maintenance.
   template <bool Claimed>
-  void record_hit(stripe& st, entry* e) const noexcept {
+  bool record_hit(stripe& st, entry* e) const noexcept {
     if constexpr (Claimed) {
       const std::uint64_t head = st.head.load(std::memory_order_relaxed);
-      if (head - st.tail.load(std::memory_order_acquire) < stripe::capacity ||
-          drain_reads_if_free(st)) {
+      const std::uint64_t used = head - st.tail.load(std::memory_order_acquire);
+      if (used < stripe::capacity) {
         st.ring[head & (stripe::capacity - 1)].store(e, std::memory_order_relaxed);
         st.head.store(head + 1, std::memory_order_release);
-        return;
+        return used + 1 == stripe::capacity;
       }
       bump(st.dropped);
+      return true;
     } else {
       st.unclaimed_dropped.fetch_add(1, std::memory_order_relaxed);
+      return false;
     }
   }
 
@@ -1103,17 +1117,32 @@ class cache {
 
   FRUGAL_NOINLINE void maintain_blocking() {
     {
-      std::unique_lock lock(policy_mutex_);
+      auto lock = lock_policy();
       maintain_locked(true);
     }
     deliver();
   }
 
-  FRUGAL_NOINLINE bool drain_reads_if_free(stripe& st) const {
-    if (!policy_mutex_.try_lock()) return false;
+  // Takes the policy mutex, waiting for it. While a thread waits here, readers whose ring is
+  // full leave the mutex alone (drain_reads_if_free), so a stream of reads, each thread
+  // taking the mutex in turn with a try-lock, cannot keep a writer from it.
+  std::unique_lock<std::mutex> lock_policy() const {
+    struct count_waiter {
+      std::atomic<std::uint32_t>& n;
+      explicit count_waiter(std::atomic<std::uint32_t>& w) : n(w) {
+        n.fetch_add(1, std::memory_order_relaxed);
+      }
+      ~count_waiter() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } waiting{policy_waiters_};
+    return std::unique_lock<std::mutex>(policy_mutex_);
+  }
+
+  // Drains one stripe's ring when the policy mutex is free and no thread waits for it;
+  // otherwise leaves the ring full.
+  FRUGAL_NOINLINE void drain_reads_if_free(stripe& st) const {
+    if (policy_waiters_.load(std::memory_order_relaxed) != 0 || !policy_mutex_.try_lock()) return;
     std::unique_lock lock(policy_mutex_, std::adopt_lock);
     drain_stripe(st);
-    return true;
   }
 
   // Applies every recorded read. A record is pushed while its entry is in the table, and an
@@ -1213,7 +1242,7 @@ class cache {
     if (!options_.eviction_listener) return;  // nothing is ever noted
     std::vector<event> batch;
     {
-      std::lock_guard lock(policy_mutex_);
+      auto lock = lock_policy();
       if (notes_.empty()) return;
       batch.swap(notes_);
     }
@@ -1249,6 +1278,7 @@ class cache {
   std::vector<event> events_;
 
   mutable std::mutex policy_mutex_;
+  mutable std::atomic<std::uint32_t> policy_waiters_{0};  // threads in lock_policy
   mutable detail::cache::w_tinylfu policy_;
   detail::cache::deadline_heap heap_;
   std::vector<event> draining_;
