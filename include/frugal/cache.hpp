@@ -6,12 +6,15 @@
 //   std::shared_ptr<const user> u = users.get_with(id, [&] { return db.load_user(id); });
 //
 // Layout: the entries live in a sharded open-addressing table, each shard behind a
-// reader-writer spin lock that readers hold for a lookup and a reference-count increment only.
+// reader-writer spin lock that writers take; a reader claims its read-buffer stripe instead,
+// for the lookup and the reference-count increment only (see lookup).
 // The eviction policy (W-TinyLFU, detail/cache/policy.hpp) sits behind one policy mutex that
 // no read ever waits for: a read records the entry it hit in a per-thread stripe of small lossy
 // ring buffers, and a write appends "added" and "removed" events to a bounded write buffer.
-// Whoever holds the policy mutex (a writer, or a reader that found its stripe full, with a
-// try-lock) drains the buffers and evicts; there is no background thread.
+// A writer that takes the policy mutex (with a try-lock, or waiting when the write buffer is
+// full) drains every buffer and evicts; a reader that filled its stripe's ring drains that
+// ring only, when the mutex is free and no thread waits for it. There is no background
+// thread.
 //
 // Where user code runs:
 // - Hash: on the calling thread, outside every lock, except that a load (get_with, get_all)
@@ -784,11 +787,17 @@ class cache {
   }
 #endif
 
-  stripe& my_stripe() const noexcept {
+  // This thread's stripe number (modulo the stripe count). Threads start on consecutive
+  // numbers; a thread that finds its stripe claimed by another thread moves to another
+  // stripe (lookup), as Java's Striped64 moves a contended thread to another cell: two busy
+  // threads that started on one stripe (thread numbers equal modulo the count) would
+  // otherwise fight over its claim on every read.
+  static std::uint32_t& stripe_number() noexcept {
     static std::atomic<std::uint32_t> next{0};
-    thread_local const std::uint32_t id = next.fetch_add(1, std::memory_order_relaxed);
-    return stripes_[id & (stripe_count_ - 1)];
+    thread_local std::uint32_t number = next.fetch_add(1, std::memory_order_relaxed);
+    return number;
   }
+  stripe& my_stripe() const noexcept { return stripes_[stripe_number() & (stripe_count_ - 1)]; }
 
   std::int64_t now_ns() const {
     const auto t = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
@@ -817,8 +826,9 @@ class cache {
   // with plain stores. A writer sets its lock bit before it waits for the claims of its shard
   // (lock_shard), and a reader claims before it checks the bit: both are sequentially
   // consistent, so either the reader sees the writer and backs off, or the writer sees the
-  // claim and waits. When the stripe is taken (another thread of the same stripe is reading)
-  // or a writer holds the shard, the shard's read lock is taken instead.
+  // claim and waits. When the stripe is taken (another thread of the same stripe is reading;
+  // this thread then moves to the next stripe) or a writer holds the shard, the shard's read
+  // lock is taken instead.
   template <class Q, class Use>
   bool lookup(const Q& key, Use&& use) const {
     const std::uint64_t h = hash_of(key);
@@ -845,6 +855,8 @@ class cache {
         return find_and_use<true>(s, st, h, key, now, use, guard.full);
       }
       st.reader.store(0, std::memory_order_release);
+    } else {
+      ++stripe_number();  // another thread holds this stripe: use the next one from now on
     }
     s.lock.lock_shared();
     struct unlock_on_exit {
@@ -880,8 +892,10 @@ class cache {
 
   // Records a hit while the entry is in the table (see drain_reads); returns true when the
   // ring is full: the reader then drains it, its claim released, when the policy mutex is free
-  // (lookup). A read that finds the ring full (the last drain found the mutex taken), or that
-  // has no claim, is dropped and counted as a dropped hit; on one thread no read is dropped.
+  // and no thread waits for it (lookup). A read that finds the ring full (its last drain found
+  // the mutex taken or waited for, or another thread of the stripe filled it and has not
+  // drained it yet), or that has no claim, is dropped and counted as a dropped hit; on one
+  // thread no read is dropped.
   // The reader drains its own ring only: the other rings' lines stay with their readers (a
   // reader that drained every ring took them from the other cores at every drain), and wait
   // for their own readers or for the next maintenance.
@@ -1139,7 +1153,7 @@ class cache {
 
   // Drains one stripe's ring when the policy mutex is free and no thread waits for it;
   // otherwise leaves the ring full.
-  FRUGAL_NOINLINE void drain_reads_if_free(stripe& st) const {
+  FRUGAL_NOINLINE void drain_reads_if_free(stripe& st) const noexcept {
     if (policy_waiters_.load(std::memory_order_relaxed) != 0 || !policy_mutex_.try_lock()) return;
     std::unique_lock lock(policy_mutex_, std::adopt_lock);
     drain_stripe(st);
@@ -1153,7 +1167,7 @@ class cache {
   }
 
   // Applies the reads recorded in one stripe's ring (the policy mutex held).
-  void drain_stripe(stripe& st) const {
+  void drain_stripe(stripe& st) const noexcept {
     const std::uint64_t head = st.head.load(std::memory_order_acquire);
     std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
     for (; tail != head; ++tail) {
