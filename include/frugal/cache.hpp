@@ -849,7 +849,7 @@ class cache {
           bool full = false;
           ~release_on_exit() {
             st.reader.store(0, std::memory_order_release);
-            if (full) [[unlikely]] c.drain_reads_if_free(st);
+            if (full) c.drain_reads_if_free(st);
           }
         } guard{*this, st};
         return find_and_use<true>(s, st, h, key, now, use, guard.full);
