@@ -1,6 +1,7 @@
 // cache against the code a busy engineer writes, a std::mutex around an std::unordered_map
 // and an LRU std::list (naive), TBB's concurrent_lru_cache (std:tbb, when TBB is found), and
-// an unlocked std::unordered_map::find (limit, reads only). frugal:fixed_window is frugal with
+// an unlocked std::unordered_map::find (limit, reads only; limit:shared_ptr also copies and
+// releases the shared_ptr it finds, the least a `get` that hands out shared_ptr pays). frugal:fixed_window is frugal with
 // `adaptive_window = false` (its window stays at 1 %): the difference is what adapting costs.
 //
 // Names: cache/<operation>/<impl>[:<variant>]/<arg>, with Google Benchmark's /threads:<n>.
@@ -148,6 +149,21 @@ struct limit_impl {
     return it == m.end() ? 0 : it->second;
   }
   void insert(key_t_ k, value_t v) { m[k] = v; }
+  void settle() {}
+};
+
+// The limit for any cache that hands values out as shared_ptr (frugal's `get`, the naive
+// cache): the same unlocked find, plus the copy and the release of the found shared_ptr (two
+// atomic changes of its use count, since the process runs threads).
+struct limit_shared_impl {
+  std::unordered_map<key_t_, std::shared_ptr<const value_t>> m;
+  value_t get(key_t_ k) {
+    auto it = m.find(k);
+    if (it == m.end()) return 0;
+    const std::shared_ptr<const value_t> p = it->second;
+    return *p;
+  }
+  void insert(key_t_ k, value_t v) { m[k] = std::make_shared<const value_t>(v); }
   void settle() {}
 };
 
@@ -359,6 +375,7 @@ const bool registered = [] {
   add_zipf<tbb_impl, 100>("std:tbb");
 #endif
   add_zipf<limit_impl, 100>("limit");
+  add_zipf<limit_shared_impl, 100>("limit:shared_ptr");
   add_zipf<frugal_fixed_impl, 100>("frugal:fixed_window");
   add_zipf<frugal_impl, 75>("frugal");
   add_zipf<frugal_fixed_impl, 75>("frugal:fixed_window");
@@ -372,6 +389,7 @@ const bool registered = [] {
                                get_hit_bench<frugal_fixed_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/naive", get_hit_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/limit", get_hit_bench<limit_impl>);
+  benchmark::RegisterBenchmark("cache/get_hit/limit:shared_ptr", get_hit_bench<limit_shared_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_fixed_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
