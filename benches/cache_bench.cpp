@@ -1,8 +1,9 @@
 // cache against the code a busy engineer writes, a std::mutex around an std::unordered_map
 // and an LRU std::list (naive), TBB's concurrent_lru_cache (std:tbb, when TBB is found), and
 // an unlocked std::unordered_map::find (limit, reads only; limit:shared_ptr also copies and
-// releases the shared_ptr it finds, the least a `get` that hands out shared_ptr pays). frugal:fixed_window is frugal with
-// `adaptive_window = false` (its window stays at 1 %): the difference is what adapting costs.
+// releases the shared_ptr it finds, the least a `get` that hands out shared_ptr pays).
+// frugal:fixed_window is frugal with `adaptive_window = false` (its window stays at 1 %): the
+// difference is what adapting costs.
 //
 // Names: cache/<operation>/<impl>[:<variant>]/<arg>, with Google Benchmark's /threads:<n>.
 // - zipf_reads_<r>: Zipf-distributed keys (s = 0.99 over 1,000,000 keys) on a 10,000-entry
