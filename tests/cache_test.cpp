@@ -832,6 +832,123 @@ TEST_CASE("a get never destroys a value: the cache drops its references in write
   REQUIRE(destroyed_inside_get.load() == 0);
 }
 
+namespace {
+
+// A value whose destructor calls the cache that held it: reads, a write that may run a
+// maintenance on this thread, an invalidation and, now and then, a maintenance that waits for
+// the policy lock (which would never come if the destructor ran under it). Values built with a
+// negative number (the ones it inserts) do not call back.
+struct reentrant_value;
+using reentrant_cache = frugal::cache<int, reentrant_value>;
+reentrant_cache* reentrant_target = nullptr;
+int reentrant_destroyed = 0;
+struct reentrant_value {
+  int v;
+  explicit reentrant_value(int x) : v(x) {}
+  reentrant_value(const reentrant_value&) = delete;
+  reentrant_value& operator=(const reentrant_value&) = delete;
+  ~reentrant_value() {
+    if (reentrant_target == nullptr || v < 0) return;
+    ++reentrant_destroyed;
+    reentrant_cache& c = *reentrant_target;
+    (void)c.get(v + 1);
+    c.visit(v, [](const reentrant_value&) {});
+    (void)c.contains(v + 2);
+    c.insert(-v - 1, -1);
+    c.invalidate(-v - 1);
+    if (v % 10 == 0) c.run_pending_tasks();  // waits for the policy lock
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "V's destructor may call the cache that held the value: entries are freed with no lock held",
+    "[cache]") {
+  // With a listener, the listener's notes hold the last references (dropped after delivery);
+  // without one, the cache's retired entries do.
+  const bool with_listener = GENERATE(false, true);
+  CAPTURE(with_listener);
+  reentrant_destroyed = 0;
+  {
+    frugal::cache_options<int, reentrant_value> o{.max_capacity = 8};
+    if (with_listener) {
+      o.eviction_listener = [](const int&, const std::shared_ptr<const reentrant_value>&,
+                               frugal::removal_cause) {};
+    }
+    reentrant_cache c(std::move(o));
+    reentrant_target = &c;
+    for (int i = 0; i < 200; ++i) {
+      c.insert(i, i);
+      if (i % 7 == 0) (void)c.get(i);
+    }
+    c.run_pending_tasks();
+    c.invalidate_all();
+    c.run_pending_tasks();
+    // Every value inserted by the loop is gone, each destroyed once, by the cache, on this
+    // thread, with its calls back into the cache answered.
+    REQUIRE(reentrant_destroyed == 200);
+    REQUIRE(c.entry_count() == 0);
+    REQUIRE_FALSE(c.contains(5));
+    reentrant_target = nullptr;
+  }
+  REQUIRE(reentrant_destroyed == 200);
+}
+
+namespace {
+
+// A value whose destructor reads and writes the cache that held it, from whichever thread
+// frees it.
+struct calling_value;
+using calling_cache = frugal::cache<int, calling_value>;
+std::atomic<calling_cache*> calling_target{nullptr};
+std::atomic<int> calling_destroyed{0};
+struct calling_value {
+  int v;
+  explicit calling_value(int x) : v(x) {}
+  calling_value(const calling_value&) = delete;
+  calling_value& operator=(const calling_value&) = delete;
+  ~calling_value() {
+    calling_cache* c = calling_target.load();
+    if (c == nullptr || v < 0) return;
+    calling_destroyed.fetch_add(1);
+    (void)c->get(v + 1);
+    c->insert(-1 - v % 50, -1);
+    if (v % 25 == 0) c->run_pending_tasks();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("V's destructor may call the cache while other threads write and read it",
+          "[cache][concurrent]") {
+  calling_destroyed = 0;
+  constexpr int threads = 4, per_thread = 2000;
+  {
+    calling_cache c({.max_capacity = 64});
+    calling_target = &c;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&c, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          const int key = t * per_thread + i;
+          c.insert(key, key);
+          (void)c.get(key - 3);
+          if (i % 100 == 0) c.invalidate(key - 50);
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    c.invalidate_all();
+    c.run_pending_tasks();
+    c.invalidate_all();
+    c.run_pending_tasks();
+    REQUIRE(calling_destroyed.load() == threads * per_thread);
+    calling_target = nullptr;
+  }
+  REQUIRE(calling_destroyed.load() == threads * per_thread);
+}
+
 TEST_CASE("a zero time to live keeps nothing and a huge one never overflows", "[cache]") {
   fake_clock t;
   int_cache zero({.time_to_live = 0ns, .clock = t.fn()});

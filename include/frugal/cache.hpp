@@ -24,10 +24,13 @@
 // - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
 //   `get_with` that loaded, or `run_pending_tasks`), after every lock is released; never in
 //   `get`, `visit` or `contains`.
-// - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
-//   reference in the same maintenance, one maintenance after the entry left the table, so a
-//   `get`, `visit` or `contains` never destroys a value itself; a caller that keeps the last
-//   `shared_ptr` of an evicted value destroys it when dropping it.
+// - V's destructor (and K's): where the last `shared_ptr<const V>` goes away. The cache drops
+//   its own reference after a maintenance, one maintenance after the entry left the table,
+//   with no lock held (the destructor may call the cache), so a `get`, `visit` or `contains`
+//   never destroys a value itself; a caller that keeps the last `shared_ptr` of an evicted
+//   value destroys it when dropping it.
+// - the clock: on the calling thread, and in a maintenance under the policy lock (it must not
+//   call the cache).
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -395,9 +398,10 @@ class cache {
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
+    free_on_exit freer(*this);
     {
       auto lock = lock_policy();
-      maintain_locked(true);
+      maintain_locked(freer);
       for (std::size_t i = 0; i < shard_count_; ++i) {
         shard& s = shards_[i];
         shard_write_lock shard_lock(*this, s);
@@ -418,6 +422,7 @@ class cache {
       }
       publish_sizes();
     }
+    freer.now();
     deliver();
     return removed;
   }
@@ -516,11 +521,12 @@ class cache {
   /// before, and tells the listener. Afterwards entry_count() and weighted_size() are exact
   /// and within the bound (until the next write). Throws what the listener throws.
   void run_pending_tasks() {
-    {
+    for (int pass = 0; pass < 2; ++pass) {
+      // The second pass frees what the first retired: nothing of it can be in a read buffer
+      // then.
+      free_on_exit freer(*this);
       auto lock = lock_policy();
-      maintain_locked(true);
-      // A second pass frees what the first retired: nothing of it can be in a read buffer now.
-      maintain_locked(true);
+      maintain_locked(freer);
     }
     deliver();
   }
@@ -1123,19 +1129,46 @@ class cache {
   void after_write() {
     if (!policy_mutex_.try_lock()) return;
     {
+      free_on_exit freer(*this);
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
-      maintain_locked(true);
+      maintain_locked(freer);
     }
     deliver();
   }
 
   FRUGAL_NOINLINE void maintain_blocking() {
     {
+      free_on_exit freer(*this);
       auto lock = lock_policy();
-      maintain_locked(true);
+      maintain_locked(freer);
     }
     deliver();
   }
+
+  // Drops the cache's references to the entries that a maintenance handed over to `freeing_`
+  // (maintain_locked), with no lock held: K's and V's destructors run here and may call this
+  // cache. Meanwhile, other maintenances leave their retired entries for a later one.
+  // Declared before the policy lock in its scope, so that it runs after the unlock, on every
+  // way out (a maintenance that throws has already handed the entries over).
+  class free_on_exit {
+   public:
+    explicit free_on_exit(cache& c) noexcept : c_(c) {}
+    ~free_on_exit() { now(); }
+    free_on_exit(const free_on_exit&) = delete;
+    free_on_exit& operator=(const free_on_exit&) = delete;
+    void arm() noexcept { armed_ = true; }
+    // Frees now (the policy mutex must be released), once.
+    void now() noexcept {
+      if (!armed_) return;
+      armed_ = false;
+      c_.freeing_.clear();
+      c_.freeing_busy_.store(false, std::memory_order_release);
+    }
+
+   private:
+    cache& c_;
+    bool armed_ = false;
+  };
 
   // Takes the policy mutex, waiting for it. While a thread waits here, readers whose ring is
   // full leave the mutex alone (drain_reads_if_free), so a stream of reads, each thread
@@ -1178,9 +1211,18 @@ class cache {
     st.tail.store(tail, std::memory_order_release);
   }
 
-  void maintain_locked(bool may_free) {
+  // Runs one maintenance. Hands the entries retired by earlier maintenances (no read buffer
+  // can hold them after drain_reads) to `freeing_` and arms `freer`, which frees them after
+  // the caller releases the policy mutex; when another thread is still freeing, they wait
+  // for a later maintenance. Both vectors keep their capacity, so a steady stream of
+  // evictions allocates nothing here.
+  void maintain_locked(free_on_exit& freer) {
     drain_reads();
-    if (may_free) retired_.clear();
+    if (!retired_.empty() && !freeing_busy_.load(std::memory_order_acquire)) {
+      retired_.swap(freeing_);
+      freeing_busy_.store(true, std::memory_order_relaxed);
+      freer.arm();
+    }
     {
       std::lock_guard buffer(events_mutex_);
       draining_.swap(events_);
@@ -1297,6 +1339,10 @@ class cache {
   detail::cache::deadline_heap heap_;
   std::vector<event> draining_;
   std::vector<entry_ptr> retired_;
+  // Entries being freed by the maintainer that set `freeing_busy_`, outside the policy mutex
+  // (free_on_exit); swapped with retired_ under the mutex only while not busy.
+  std::vector<entry_ptr> freeing_;
+  std::atomic<bool> freeing_busy_{false};
   std::vector<entry*> doomed_;
   std::vector<event> notes_;
 
