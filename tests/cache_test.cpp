@@ -949,6 +949,54 @@ TEST_CASE("V's destructor may call the cache while other threads write and read 
   REQUIRE(calling_destroyed.load() == threads * per_thread);
 }
 
+namespace {
+
+// A value whose destructor is slow (a sleep, as one closing a connection would be) and that
+// counts the values alive.
+std::atomic<int> slow_alive{0};
+std::atomic<int> slow_alive_max{0};
+struct slow_value {
+  int v;
+  explicit slow_value(int x) : v(x) {
+    const int now = slow_alive.fetch_add(1) + 1;
+    int seen = slow_alive_max.load();
+    while (now > seen && !slow_alive_max.compare_exchange_weak(seen, now)) {
+    }
+  }
+  slow_value(const slow_value&) = delete;
+  slow_value& operator=(const slow_value&) = delete;
+  ~slow_value() {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    slow_alive.fetch_sub(1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("slow destructors do not let retired entries pile up while other threads write",
+          "[cache][concurrent]") {
+  slow_alive = 0;
+  slow_alive_max = 0;
+  constexpr int threads = 4, per_thread = 1500, capacity = 32, buffer = 16;
+  {
+    frugal::cache<int, slow_value> c({.max_capacity = capacity, .write_buffer = buffer});
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&c, t] {
+        for (int i = 0; i < per_thread; ++i) c.insert(t * per_thread + i, i);
+      });
+    }
+    for (auto& th : pool) th.join();
+    c.run_pending_tasks();
+    // Alive at most: the bound, the write buffer's entries, what one maintenance retires and
+    // has not freed yet, and what each thread is freeing (one maintenance's worth), with room.
+    CAPTURE(slow_alive_max.load());
+    REQUIRE(slow_alive_max.load() <= capacity + (threads + 4) * (capacity + buffer));
+    REQUIRE(slow_alive.load() <= capacity);
+  }
+  REQUIRE(slow_alive.load() == 0);
+}
+
 TEST_CASE("a zero time to live keeps nothing and a huge one never overflows", "[cache]") {
   fake_clock t;
   int_cache zero({.time_to_live = 0ns, .clock = t.fn()});

@@ -24,13 +24,17 @@
 // - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
 //   `get_with` that loaded, or `run_pending_tasks`), after every lock is released; never in
 //   `get`, `visit` or `contains`.
-// - V's destructor (and K's): where the last `shared_ptr<const V>` goes away. The cache drops
-//   its own reference after a maintenance, one maintenance after the entry left the table,
-//   with no lock held (the destructor may call the cache), so a `get`, `visit` or `contains`
-//   never destroys a value itself; a caller that keeps the last `shared_ptr` of an evicted
-//   value destroys it when dropping it.
-// - the clock: on the calling thread, and in a maintenance under the policy lock (it must not
-//   call the cache).
+// - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
+//   reference (with the stored key) after a maintenance, at least one maintenance after the
+//   entry left the table, with no lock held, so the destructor may call the cache (not one
+//   being destroyed, and not get_with or get_all for a key this thread is loading); a `get`,
+//   `visit` or `contains` never destroys a value itself; a caller that keeps the last
+//   `shared_ptr` of an evicted value destroys it when dropping it.
+// - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
+//   in flight), so it must not call the cache.
+// - the clock: on the calling thread, also under a shard's write lock (an insert that
+//   replaces an entry) and in a maintenance under the policy lock: it must not call the
+//   cache.
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -281,6 +285,8 @@ class cache {
     shard_shift_ = 64u - static_cast<unsigned>(std::countr_zero(n));
     shards_ = std::make_unique<shard[]>(n);
     stripe_count_ = std::bit_ceil(std::min<std::size_t>(4 * cpus, 64));
+    free_slot_count_ = std::clamp<std::size_t>(cpus, 2, 64);
+    free_slots_ = std::make_unique<free_slot[]>(free_slot_count_);
     stripes_ = std::make_unique<stripe[]>(stripe_count_);
     has_expiry_ = options_.time_to_live || options_.time_to_idle ||
                   static_cast<bool>(options_.expire_after_write);
@@ -398,7 +404,7 @@ class cache {
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
-    free_on_exit freer(*this);
+    free_on_exit freer;
     {
       auto lock = lock_policy();
       maintain_locked(freer);
@@ -518,13 +524,14 @@ class cache {
 
   /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
   /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
-  /// before, and tells the listener. Afterwards entry_count() and weighted_size() are exact
-  /// and within the bound (until the next write). Throws what the listener throws.
+  /// before (after releasing the policy mutex), and tells the listener.
+  /// Afterwards entry_count() and weighted_size() are exact and within the bound (until the
+  /// next write). Throws what the listener throws.
   void run_pending_tasks() {
     for (int pass = 0; pass < 2; ++pass) {
       // The second pass frees what the first retired: nothing of it can be in a read buffer
       // then.
-      free_on_exit freer(*this);
+      free_on_exit freer;
       auto lock = lock_policy();
       maintain_locked(freer);
     }
@@ -1129,7 +1136,7 @@ class cache {
   void after_write() {
     if (!policy_mutex_.try_lock()) return;
     {
-      free_on_exit freer(*this);
+      free_on_exit freer;
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
       maintain_locked(freer);
     }
@@ -1138,36 +1145,51 @@ class cache {
 
   FRUGAL_NOINLINE void maintain_blocking() {
     {
-      free_on_exit freer(*this);
+      free_on_exit freer;
       auto lock = lock_policy();
       maintain_locked(freer);
     }
     deliver();
   }
 
-  // Drops the cache's references to the entries that a maintenance handed over to `freeing_`
-  // (maintain_locked), with no lock held: K's and V's destructors run here and may call this
-  // cache. Meanwhile, other maintenances leave their retired entries for a later one.
-  // Declared before the policy lock in its scope, so that it runs after the unlock, on every
-  // way out (a maintenance that throws has already handed the entries over).
+  // Retired entries on their way out: a maintenance hands them to a slot that no thread is
+  // freeing (maintain_locked), and its caller frees them after releasing the policy mutex.
+  // The vector keeps its capacity across uses.
+  struct free_slot {
+    std::vector<entry_ptr> entries;
+    std::atomic<bool> busy{false};
+  };
+
+  // Drops the cache's references to the entries that a maintenance handed over, with no lock
+  // held: V's destructor runs here and may call this cache (a call that maintains frees its
+  // own retired entries in turn). Every maintenance frees what it took, so threads that
+  // write at once free at once and freeing keeps up with writers however slow the
+  // destructor. Declared before the policy lock in its scope, so that it runs after the
+  // unlock, on every way out (a maintenance that throws has already handed the entries over).
   class free_on_exit {
    public:
-    explicit free_on_exit(cache& c) noexcept : c_(c) {}
+    free_on_exit() noexcept = default;
     ~free_on_exit() { now(); }
     free_on_exit(const free_on_exit&) = delete;
     free_on_exit& operator=(const free_on_exit&) = delete;
-    void arm() noexcept { armed_ = true; }
+    // Takes the entries of a slot (its vector already swapped with the retired ones).
+    void arm(free_slot& to_free) noexcept { slot_ = &to_free; }
+    // Takes the retired entries themselves, when every slot is being freed (more threads
+    // freeing at once than slots, or destructors that maintain nested that deep): the cache's
+    // vector then starts again without a buffer.
+    void take(std::vector<entry_ptr>& retired) noexcept { spilled_.swap(retired); }
     // Frees now (the policy mutex must be released), once.
     void now() noexcept {
-      if (!armed_) return;
-      armed_ = false;
-      c_.freeing_.clear();
-      c_.freeing_busy_.store(false, std::memory_order_release);
+      spilled_.clear();
+      if (slot_ == nullptr) return;
+      free_slot& to_free = *std::exchange(slot_, nullptr);
+      to_free.entries.clear();
+      to_free.busy.store(false, std::memory_order_release);
     }
 
    private:
-    cache& c_;
-    bool armed_ = false;
+    free_slot* slot_ = nullptr;
+    std::vector<entry_ptr> spilled_;
   };
 
   // Takes the policy mutex, waiting for it. While a thread waits here, readers whose ring is
@@ -1212,16 +1234,23 @@ class cache {
   }
 
   // Runs one maintenance. Hands the entries retired by earlier maintenances (no read buffer
-  // can hold them after drain_reads) to `freeing_` and arms `freer`, which frees them after
-  // the caller releases the policy mutex; when another thread is still freeing, they wait
-  // for a later maintenance. Both vectors keep their capacity, so a steady stream of
-  // evictions allocates nothing here.
+  // can hold them after drain_reads) to `freer`, which frees them after the caller releases
+  // the policy mutex: through a free slot, whose vector swaps buffers with retired_, so a
+  // steady stream of evictions allocates nothing here; when every slot is being freed, the
+  // vector itself (retired_ then grows a new buffer).
   void maintain_locked(free_on_exit& freer) {
     drain_reads();
-    if (!retired_.empty() && !freeing_busy_.load(std::memory_order_acquire)) {
-      retired_.swap(freeing_);
-      freeing_busy_.store(true, std::memory_order_relaxed);
-      freer.arm();
+    if (!retired_.empty()) {
+      for (std::size_t i = 0; i < free_slot_count_; ++i) {
+        free_slot& fs = free_slots_[i];
+        // Acquire: the last freeing of this slot (its clear) is done.
+        if (fs.busy.load(std::memory_order_acquire)) continue;
+        retired_.swap(fs.entries);
+        fs.busy.store(true, std::memory_order_relaxed);
+        freer.arm(fs);
+        break;
+      }
+      if (!retired_.empty()) freer.take(retired_);
     }
     {
       std::lock_guard buffer(events_mutex_);
@@ -1339,10 +1368,8 @@ class cache {
   detail::cache::deadline_heap heap_;
   std::vector<event> draining_;
   std::vector<entry_ptr> retired_;
-  // Entries being freed by the maintainer that set `freeing_busy_`, outside the policy mutex
-  // (free_on_exit); swapped with retired_ under the mutex only while not busy.
-  std::vector<entry_ptr> freeing_;
-  std::atomic<bool> freeing_busy_{false};
+  std::size_t free_slot_count_ = 0;
+  std::unique_ptr<free_slot[]> free_slots_;  // one per CPU, at least 2 (see free_on_exit)
   std::vector<entry*> doomed_;
   std::vector<event> notes_;
 
