@@ -997,6 +997,54 @@ TEST_CASE("slow destructors do not let retired entries pile up while other threa
   REQUIRE(slow_alive.load() == 0);
 }
 
+namespace {
+
+// A value whose destructor inserts a new value of the same kind while a budget lasts: in a
+// full cache each insert evicts one, whose destructor inserts again, and so on. Frees must
+// not nest along such a chain.
+struct chain_value;
+using chain_cache = frugal::cache<int, chain_value>;
+chain_cache* chain_target = nullptr;
+int chain_budget = 0, chain_next_key = 0, chain_depth = 0, chain_max_depth = 0;
+struct chain_value {
+  int v;
+  explicit chain_value(int x) : v(x) {}
+  chain_value(const chain_value&) = delete;
+  chain_value& operator=(const chain_value&) = delete;
+  ~chain_value() {
+    if (chain_target == nullptr) return;
+    chain_max_depth = std::max(chain_max_depth, ++chain_depth);
+    if (chain_budget > 0) {
+      --chain_budget;
+      const int key = chain_next_key++;
+      chain_target->insert(key, key);
+    }
+    --chain_depth;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("destructors that insert values whose destructors insert never nest frees", "[cache]") {
+  chain_budget = 2000;
+  chain_next_key = 0;
+  chain_depth = chain_max_depth = 0;
+  {
+    chain_cache c({.max_capacity = 4});
+    chain_target = &c;
+    for (int round = 0; round < 100'000 && chain_budget > 0; ++round) {
+      const int key = chain_next_key++;
+      c.insert(key, key);
+      c.run_pending_tasks();
+    }
+    // The budget was spent (2000 inserts from destructors), and no destructor ran inside
+    // another one's call into the cache.
+    REQUIRE(chain_budget == 0);
+    REQUIRE(chain_max_depth == 1);
+    chain_target = nullptr;
+  }
+}
+
 TEST_CASE("a zero time to live keeps nothing and a huge one never overflows", "[cache]") {
   fake_clock t;
   int_cache zero({.time_to_live = 0ns, .clock = t.fn()});

@@ -33,8 +33,8 @@
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
 //   in flight), so it must not call the cache.
 // - the clock: on the calling thread, also under a shard's write lock (an insert that
-//   replaces an entry) and in a maintenance under the policy lock: it must not call the
-//   cache.
+//   replaces an entry, get_with and get_all) and in a maintenance under the policy lock: it
+//   must not call the cache.
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -524,7 +524,9 @@ class cache {
 
   /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
   /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
-  /// before (after releasing the policy mutex), and tells the listener.
+  /// before (after releasing the policy mutex; except when called from V's destructor, and
+  /// an entry another thread's maintenance took may still be being freed by that thread),
+  /// and tells the listener.
   /// Afterwards entry_count() and weighted_size() are exact and within the bound (until the
   /// next write). Throws what the listener throws.
   void run_pending_tasks() {
@@ -1161,11 +1163,13 @@ class cache {
   };
 
   // Drops the cache's references to the entries that a maintenance handed over, with no lock
-  // held: V's destructor runs here and may call this cache (a call that maintains frees its
-  // own retired entries in turn). Every maintenance frees what it took, so threads that
-  // write at once free at once and freeing keeps up with writers however slow the
-  // destructor. Declared before the policy lock in its scope, so that it runs after the
-  // unlock, on every way out (a maintenance that throws has already handed the entries over).
+  // held: V's destructor runs here and may call this cache. A maintenance that such a call
+  // runs (on the freeing thread) hands nothing over: its retired entries wait for a later
+  // maintenance, so a destructor that inserts values whose destructors insert cannot nest
+  // frees without end. Every other maintenance frees what it took, so threads that write at
+  // once free at once and freeing keeps up with writers however slow the destructor.
+  // Declared before the policy lock in its scope, so that it runs after the unlock, on every
+  // way out (a maintenance that throws has already handed the entries over).
   class free_on_exit {
    public:
     free_on_exit() noexcept = default;
@@ -1173,18 +1177,32 @@ class cache {
     free_on_exit(const free_on_exit&) = delete;
     free_on_exit& operator=(const free_on_exit&) = delete;
     // Takes the entries of a slot (its vector already swapped with the retired ones).
-    void arm(free_slot& to_free) noexcept { slot_ = &to_free; }
+    void arm(free_slot& to_free) noexcept {
+      FRUGAL_ASSERT(slot_ == nullptr && spilled_.empty());
+      slot_ = &to_free;
+    }
     // Takes the retired entries themselves, when every slot is being freed (more threads
-    // freeing at once than slots, or destructors that maintain nested that deep): the cache's
-    // vector then starts again without a buffer.
-    void take(std::vector<entry_ptr>& retired) noexcept { spilled_.swap(retired); }
+    // freeing at once than slots): the cache's vector then starts again without a buffer.
+    void take(std::vector<entry_ptr>& retired) noexcept {
+      FRUGAL_ASSERT(slot_ == nullptr && spilled_.empty());
+      spilled_.swap(retired);
+    }
     // Frees now (the policy mutex must be released), once.
     void now() noexcept {
+      if (slot_ == nullptr && spilled_.empty()) return;
+      ++freeing_depth();
       spilled_.clear();
-      if (slot_ == nullptr) return;
-      free_slot& to_free = *std::exchange(slot_, nullptr);
-      to_free.entries.clear();
-      to_free.busy.store(false, std::memory_order_release);
+      if (slot_ != nullptr) {
+        free_slot& to_free = *std::exchange(slot_, nullptr);
+        to_free.entries.clear();
+        to_free.busy.store(false, std::memory_order_release);
+      }
+      --freeing_depth();
+    }
+    // How many frees this thread is inside of (a plain thread-local count, no destructor).
+    static unsigned& freeing_depth() noexcept {
+      thread_local unsigned depth = 0;
+      return depth;
     }
 
    private:
@@ -1237,10 +1255,11 @@ class cache {
   // can hold them after drain_reads) to `freer`, which frees them after the caller releases
   // the policy mutex: through a free slot, whose vector swaps buffers with retired_, so a
   // steady stream of evictions allocates nothing here; when every slot is being freed, the
-  // vector itself (retired_ then grows a new buffer).
+  // vector itself (retired_ then grows a new buffer). On a thread that is freeing (a call
+  // from V's destructor) it hands nothing over (see free_on_exit).
   void maintain_locked(free_on_exit& freer) {
     drain_reads();
-    if (!retired_.empty()) {
+    if (!retired_.empty() && free_on_exit::freeing_depth() == 0) {
       for (std::size_t i = 0; i < free_slot_count_; ++i) {
         free_slot& fs = free_slots_[i];
         // Acquire: the last freeing of this slot (its clear) is done.
