@@ -837,20 +837,21 @@ namespace {
 // A value whose destructor calls the cache that held it: reads, a write that may run a
 // maintenance on this thread, an invalidation and, now and then, a maintenance that waits for
 // the policy lock (which would never come if the destructor ran under it). Values built with a
-// negative number (the ones it inserts) do not call back.
+// negative number (the ones it inserts) do not call back. Any thread may free it.
 struct reentrant_value;
 using reentrant_cache = frugal::cache<int, reentrant_value>;
-reentrant_cache* reentrant_target = nullptr;
-int reentrant_destroyed = 0;
+std::atomic<reentrant_cache*> reentrant_target{nullptr};
+std::atomic<int> reentrant_destroyed{0};
 struct reentrant_value {
   int v;
   explicit reentrant_value(int x) : v(x) {}
   reentrant_value(const reentrant_value&) = delete;
   reentrant_value& operator=(const reentrant_value&) = delete;
   ~reentrant_value() {
-    if (reentrant_target == nullptr || v < 0) return;
-    ++reentrant_destroyed;
-    reentrant_cache& c = *reentrant_target;
+    reentrant_cache* target = reentrant_target.load();
+    if (target == nullptr || v < 0) return;
+    reentrant_destroyed.fetch_add(1);
+    reentrant_cache& c = *target;
     (void)c.get(v + 1);
     c.visit(v, [](const reentrant_value&) {});
     (void)c.contains(v + 2);
@@ -895,38 +896,13 @@ TEST_CASE(
   REQUIRE(reentrant_destroyed == 200);
 }
 
-namespace {
-
-// A value whose destructor reads and writes the cache that held it, from whichever thread
-// frees it.
-struct calling_value;
-using calling_cache = frugal::cache<int, calling_value>;
-std::atomic<calling_cache*> calling_target{nullptr};
-std::atomic<int> calling_destroyed{0};
-struct calling_value {
-  int v;
-  explicit calling_value(int x) : v(x) {}
-  calling_value(const calling_value&) = delete;
-  calling_value& operator=(const calling_value&) = delete;
-  ~calling_value() {
-    calling_cache* c = calling_target.load();
-    if (c == nullptr || v < 0) return;
-    calling_destroyed.fetch_add(1);
-    (void)c->get(v + 1);
-    c->insert(-1 - v % 50, -1);
-    if (v % 25 == 0) c->run_pending_tasks();
-  }
-};
-
-}  // namespace
-
 TEST_CASE("V's destructor may call the cache while other threads write and read it",
           "[cache][concurrent]") {
-  calling_destroyed = 0;
+  reentrant_destroyed = 0;
   constexpr int threads = 4, per_thread = 2000;
   {
-    calling_cache c({.max_capacity = 64});
-    calling_target = &c;
+    reentrant_cache c({.max_capacity = 64});
+    reentrant_target = &c;
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&c, t] {
@@ -943,10 +919,10 @@ TEST_CASE("V's destructor may call the cache while other threads write and read 
     c.run_pending_tasks();
     c.invalidate_all();
     c.run_pending_tasks();
-    REQUIRE(calling_destroyed.load() == threads * per_thread);
-    calling_target = nullptr;
+    REQUIRE(reentrant_destroyed.load() == threads * per_thread);
+    reentrant_target = nullptr;
   }
-  REQUIRE(calling_destroyed.load() == threads * per_thread);
+  REQUIRE(reentrant_destroyed.load() == threads * per_thread);
 }
 
 namespace {

@@ -524,11 +524,11 @@ class cache {
 
   /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
   /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
-  /// before (after releasing the policy mutex; except when called from V's destructor, and
-  /// an entry another thread's maintenance took may still be being freed by that thread),
-  /// and tells the listener.
-  /// Afterwards entry_count() and weighted_size() are exact and within the bound (until the
-  /// next write). Throws what the listener throws.
+  /// before, after releasing the policy mutex, and tells the listener. Called from V's
+  /// destructor, it frees nothing; and an entry that another thread's maintenance took may
+  /// still be being freed by that thread when this returns. Afterwards entry_count() and
+  /// weighted_size() are exact and within the bound (until the next write). Throws what the
+  /// listener throws.
   void run_pending_tasks() {
     for (int pass = 0; pass < 2; ++pass) {
       // The second pass frees what the first retired: nothing of it can be in a read buffer
