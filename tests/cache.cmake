@@ -11,3 +11,10 @@ if(FRUGAL_BUILD_SCRIPT_TESTS)
     COMMAND ${FRUGAL_PYTHON} ${PROJECT_SOURCE_DIR}/scripts/cache_sim_table.py check)
   set_tests_properties(docs/cache_sim_table PROPERTIES LABELS unit)
 endif()
+# Allocation failure at every point of a write and the maintenance it runs: its own operator
+# new, so its own main.
+add_executable(cache_fault_test cache_fault_test.cpp)
+target_link_libraries(cache_fault_test PRIVATE frugal::frugal Catch2::Catch2)
+target_compile_features(cache_fault_test PRIVATE cxx_std_20)
+frugal_target_warnings(cache_fault_test)
+catch_discover_tests(cache_fault_test TEST_PREFIX "cache (faults): " PROPERTIES LABELS unit)

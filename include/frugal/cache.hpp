@@ -35,6 +35,12 @@
 // - the clock: on the calling thread, also under a shard's write lock (an insert that
 //   replaces an entry, get_with and get_all) and in a maintenance under the policy lock: it
 //   must not call the cache.
+//
+// Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
+// notifications, the expiry heap) throws std::bad_alloc from the write that ran it, after that
+// write's own change is done. Each queued event and each removal is applied whole or not at
+// all, before the entry leaves the table, so nothing is lost or freed early: the next
+// maintenance goes on where this one stopped.
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -419,6 +425,7 @@ class cache {
           }
         }
         for (entry* d : doomed_) {
+          make_room();
           entry_ptr e = s.take(s.find_entry(d));
           unlink(e.get());
           note(e, removal_cause::invalidated);
@@ -528,7 +535,7 @@ class cache {
   /// destructor, it frees nothing; and an entry that another thread's maintenance took may
   /// still be being freed by that thread when this returns. Afterwards entry_count() and
   /// weighted_size() are exact and within the bound (until the next write). Throws what the
-  /// listener throws.
+  /// listener throws, and std::bad_alloc (the next maintenance then goes on where it stopped).
   void run_pending_tasks() {
     for (int pass = 0; pass < 2; ++pass) {
       // The second pass frees what the first retired: nothing of it can be in a read buffer
@@ -1271,31 +1278,43 @@ class cache {
       }
       if (!retired_.empty()) freer.take(retired_);
     }
+    apply_events();  // what a maintenance that failed left first, then the queued writes
     {
       std::lock_guard buffer(events_mutex_);
       draining_.swap(events_);
     }
-    for (event& ev : draining_) {
+    apply_events();
+    if (has_expiry_) expire();
+    while (detail::cache::policy_hook* victim = policy_.evict_one()) {
+      evict(static_cast<entry*>(victim), removal_cause::size);
+    }
+    publish_sizes();
+  }
+
+  // Applies the queued events from draining_[drained_] on, each whole or, when the memory it
+  // needs cannot be had (std::bad_alloc), not at all: that event and those after it stay for
+  // the next maintenance, which applies them before any newer event.
+  void apply_events() {
+    for (; drained_ < draining_.size(); ++drained_) {
+      event& ev = draining_[drained_];
       if (ev.added) {
         // An entry taken out of the table by invalidate_if before its event came is not linked.
         if (ev.e->removed.load(std::memory_order_relaxed)) continue;
+        if (has_expiry_) heap_.reserve_one();
         policy_.on_add(ev.e.get());
         if (has_expiry_) {
           ev.e->known_deadline = deadline_of(*ev.e);
           heap_.push(ev.e.get());
         }
       } else {
+        make_room();
         unlink(ev.e.get());
         note(ev.e, ev.cause);
         retired_.push_back(std::move(ev.e));
       }
     }
     draining_.clear();
-    if (has_expiry_) expire();
-    while (detail::cache::policy_hook* victim = policy_.evict_one()) {
-      evict(static_cast<entry*>(victim), removal_cause::size);
-    }
-    publish_sizes();
+    drained_ = 0;
   }
 
   void expire() {
@@ -1319,6 +1338,7 @@ class cache {
   // Takes a linked entry out of the policy and, when the table still holds it, out of the
   // table (otherwise a queued removal event will tell its cause).
   void evict(entry* e, removal_cause cause) {
+    make_room();
     unlink(e);
     shard& s = shard_for(e->hash);
     lock_shard(s);
@@ -1329,6 +1349,19 @@ class cache {
       note(taken, cause);
       retired_.push_back(std::move(taken));
     }
+  }
+
+  // Makes room to retire one more entry and note it for the listener, before the entry is
+  // taken: a failed allocation then leaves it where it was, and taking, noting and retiring
+  // it cannot fail (a retired entry may still be in a read buffer, so it must not be freed).
+  // The vectors double, as push_back would.
+  void make_room() {
+    grow_for_one(retired_);
+    if (options_.eviction_listener) grow_for_one(notes_);
+  }
+  template <class T>
+  static void grow_for_one(std::vector<T>& v) {
+    if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(1, 2 * v.size()));
   }
 
   void note(const entry_ptr& e, removal_cause cause) {
@@ -1386,6 +1419,7 @@ class cache {
   mutable detail::cache::w_tinylfu policy_;
   detail::cache::deadline_heap heap_;
   std::vector<event> draining_;
+  std::size_t drained_ = 0;  // how many of draining_ are applied
   std::vector<entry_ptr> retired_;
   std::size_t free_slot_count_ = 0;
   std::unique_ptr<free_slot[]> free_slots_;  // one per CPU, at least 2 (see free_on_exit)

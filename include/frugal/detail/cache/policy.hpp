@@ -727,6 +727,12 @@ class deadline_heap {
   policy_hook* top() const noexcept { return items_.front(); }
   std::size_t size() const noexcept { return items_.size(); }
 
+  /// Makes room for one more push, so that the push cannot fail (the vector doubles).
+  void reserve_one() {
+    if (items_.size() == items_.capacity()) {
+      items_.reserve(std::max<std::size_t>(1, 2 * items_.size()));
+    }
+  }
   void push(policy_hook* h) {
     items_.push_back(h);
     h->heap_index = items_.size() - 1;
