@@ -560,7 +560,10 @@ TEST_CASE("get_all whose Eq throws while finishing its loads fails them all, and
     throw_in_eq.store(false);
     for (int k : keys) CHECK(load_elsewhere(c, k) == k * 100);
   });
-  CHECK(c.stats().load_failures == 1);
+  // The batch call returned (a load); what failed was storing its results. Each call counts
+  // once: the batch and the three reloads.
+  CHECK(c.stats().load_failures == 0);
+  CHECK(c.stats().loads == 4);
 }
 
 TEST_CASE("a clock that throws inside get and visit releases the shard", "[cache_stress]") {

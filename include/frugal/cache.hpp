@@ -37,10 +37,13 @@
 //   must not call the cache.
 //
 // Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
-// notifications, the expiry heap) throws std::bad_alloc from the write that ran it, after that
-// write's own change is done. Each queued event and each removal is applied whole or not at
-// all, before the entry leaves the table, so nothing is lost or freed early: the next
-// maintenance goes on where this one stopped.
+// notifications, the expiry heap) throws std::bad_alloc from the call that ran it, whose own
+// change may or may not be done (a store that had to empty a full write buffer first is not).
+// The cache stays whole: each queued event and each removal is applied whole or not at all,
+// room is made before an entry leaves the table, so none is lost or freed early, the listener
+// is told of each removal counted so far before the exception leaves, and the next maintenance
+// goes on where this one stopped. A load that fails so fails for its waiters too, and leaves no
+// load in flight.
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -100,10 +103,12 @@ struct cache_hash<std::basic_string<C, T, A>> {
 /// What a cache has counted since it was built. Hits and misses come from `get`, `visit`,
 /// `get_with`, `optionally_get_with` and `get_all`; loads from the last three.
 struct cache_stats {
-  std::uint64_t hits = 0;                       ///< lookups that found a live value
-  std::uint64_t misses = 0;                     ///< lookups that found nothing or an expired value
-  std::uint64_t loads = 0;                      ///< loader or batch calls that returned
-  std::uint64_t load_failures = 0;              ///< loader or batch calls that threw
+  std::uint64_t hits = 0;    ///< lookups that found a live value
+  std::uint64_t misses = 0;  ///< lookups that found nothing or an expired value
+  /// loader or batch calls that returned (a batch: one result per key); each call counts once
+  std::uint64_t loads = 0;
+  /// loader or batch calls that threw, or batch calls that returned another number of results
+  std::uint64_t load_failures = 0;
   std::chrono::nanoseconds total_load_time{0};  ///< time spent in loaders, all together
   std::uint64_t evicted_size = 0;               ///< removals with removal_cause::size
   std::uint64_t evicted_expired = 0;            ///< removals with removal_cause::expired
@@ -375,7 +380,7 @@ class cache {
   }
 
   /// Removes `key`'s entry and tells the listener (removal_cause::invalidated); returns true
-  /// when there was one. Never allocates (except the listener's notification list). Throws
+  /// when there was one. Allocates only in the maintenance it may run (its lists). Throws
   /// what Hash, Eq and the listener throw.
   bool invalidate(const K& key) { return invalidate<K>(key); }
   template <class Q = K>
@@ -410,8 +415,8 @@ class cache {
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
-    free_on_exit freer;
-    {
+    then_deliver([&] {
+      free_on_exit freer;
       auto lock = lock_policy();
       maintain_locked(freer);
       for (std::size_t i = 0; i < shard_count_; ++i) {
@@ -434,9 +439,7 @@ class cache {
         }
       }
       publish_sizes();
-    }
-    freer.now();
-    deliver();
+    });
     return removed;
   }
 
@@ -537,14 +540,15 @@ class cache {
   /// weighted_size() are exact and within the bound (until the next write). Throws what the
   /// listener throws, and std::bad_alloc (the next maintenance then goes on where it stopped).
   void run_pending_tasks() {
-    for (int pass = 0; pass < 2; ++pass) {
-      // The second pass frees what the first retired: nothing of it can be in a read buffer
-      // then.
-      free_on_exit freer;
-      auto lock = lock_policy();
-      maintain_locked(freer);
-    }
-    deliver();
+    then_deliver([&] {
+      for (int pass = 0; pass < 2; ++pass) {
+        // The second pass frees what the first retired: nothing of it can be in a read
+        // buffer then.
+        free_on_exit freer;
+        auto lock = lock_policy();
+        maintain_locked(freer);
+      }
+    });
   }
 
   /// Returns the number of entries as of the last maintenance (exact after
@@ -1040,11 +1044,13 @@ class cache {
     }
     if (!owner) return st->wait();
     const auto start = std::chrono::steady_clock::now();
+    bool counted = false;  // a load that returned is not also counted as a failure
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
       std::optional<entry_ptr> made = make();
       count_load(start, true);
+      counted = true;
       value_ptr out;
       if (made) {
         out = value_ptr(*made, &(*made)->value);
@@ -1059,7 +1065,7 @@ class cache {
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
       if (!st->done) {
-        count_load(start, false);
+        if (!counted) count_load(start, false);
         {
           shard_write_lock lock(*this, s);
           forget_load(s, st.get());
@@ -1074,18 +1080,20 @@ class cache {
   template <class Batch>
   void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
     std::size_t done = 0;  // owned keys finished (loaded or failed)
-    std::vector<K> chunk;
-    chunk.reserve(std::min(owned.size(), options_.max_batch));
+    auto start = std::chrono::steady_clock::now();
+    bool in_call = false;  // a batch call is under way: counted once, as a load or a failure
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
+      std::vector<K> chunk;
+      chunk.reserve(std::min(owned.size(), options_.max_batch));
       while (done < owned.size()) {
         const std::size_t n = std::min(owned.size() - done, options_.max_batch);
         chunk.clear();
         for (std::size_t i = 0; i < n; ++i) chunk.push_back(keys[owned[done + i]]);
-        const auto start = std::chrono::steady_clock::now();
+        start = std::chrono::steady_clock::now();
+        in_call = true;
         auto&& results = batch(std::span<const K>(chunk));
-        count_load(start, true);
         std::size_t got = 0;
         std::vector<std::optional<V>> values;
         values.reserve(n);
@@ -1094,6 +1102,8 @@ class cache {
           if (got <= n) values.emplace_back(std::forward<decltype(r)>(r));
         }
         if (got != n) detail::throw_result_count("cache::get_all", got, n);
+        count_load(start, true);
+        in_call = false;
         for (std::size_t i = 0; i < n; ++i) {
           const K& key = keys[owned[done]];
           finish_owned(key, values[i]);
@@ -1102,7 +1112,7 @@ class cache {
       }
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
-      load_failures_.fetch_add(1, std::memory_order_relaxed);
+      if (in_call) count_load(start, false);
       // The keys not finished yet are the call's loads still in flight (get_all's tag).
       fail_tagged_loads(&owned, std::current_exception());
       throw;
@@ -1144,20 +1154,39 @@ class cache {
 
   void after_write() {
     if (!policy_mutex_.try_lock()) return;
-    {
+    then_deliver([&] {
       free_on_exit freer;
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
       maintain_locked(freer);
-    }
-    deliver();
+    });
   }
 
   FRUGAL_NOINLINE void maintain_blocking() {
-    {
+    then_deliver([&] {
       free_on_exit freer;
       auto lock = lock_policy();
       maintain_locked(freer);
+    });
+  }
+
+  // Runs `maintain` (which takes and releases the policy mutex), then tells the listener what
+  // it removed, also when it threw (std::bad_alloc part-way): every removal the statistics
+  // count is told. Its exception then propagates; one from the listener is dropped.
+  template <class Maintain>
+  void then_deliver(Maintain maintain) {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      maintain();
+    } catch (...) {
+      try {
+        deliver();
+      } catch (...) {
+      }
+      throw;
     }
+#else
+    maintain();
+#endif
     deliver();
   }
 
@@ -1354,7 +1383,7 @@ class cache {
   // Makes room to retire one more entry and note it for the listener, before the entry is
   // taken: a failed allocation then leaves it where it was, and taking, noting and retiring
   // it cannot fail (a retired entry may still be in a read buffer, so it must not be freed).
-  // The vectors double, as push_back would.
+  // The vectors double and keep their buffers.
   void make_room() {
     grow_for_one(retired_);
     if (options_.eviction_listener) grow_for_one(notes_);
