@@ -425,6 +425,37 @@ TEST_CASE("batch_loader sends distinct keys once, split into max_batch calls", "
   REQUIRE(f.get() == "user5");
 }
 
+TEST_CASE("batch_loader takes move-only values out of the container the batch returned",
+          "[batch]") {
+  static_assert(frugal::batch_function<std::vector<std::optional<std::unique_ptr<int>>> (*)(
+                                           std::span<const int>),
+                                       int, std::unique_ptr<int>>);
+  // A view of values it does not own would have to be copied: not a batch function for them.
+  static_assert(!frugal::batch_function<std::span<std::optional<std::unique_ptr<int>>> (*)(
+                                            std::span<const int>),
+                                        int, std::unique_ptr<int>>);
+  frugal::batch_loader<int, std::unique_ptr<int>> loader(
+      [](std::span<const int> keys) {
+        std::vector<std::optional<std::unique_ptr<int>>> out;
+        for (int k : keys) {
+          if (k >= 0) {
+            out.emplace_back(std::make_unique<int>(k * 10));
+          } else {
+            out.emplace_back();
+          }
+        }
+        return out;
+      },
+      {.max_batch = 2});
+  auto a = loader.load(1);
+  auto b = loader.load(-1);
+  auto c = loader.load(3);
+  loader.dispatch();
+  REQUIRE(**a.get() == 10);
+  REQUIRE_FALSE(b.get().has_value());
+  REQUIRE(**c.get() == 30);
+}
+
 TEST_CASE("batch_loader without memoisation sends a key again after a dispatch", "[batch]") {
   recording_source src{table_of(5)};
   frugal::batch_loader<int, std::string> loader(std::ref(src), {.max_batch = 10, .memoize = false});

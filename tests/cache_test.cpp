@@ -627,6 +627,40 @@ TEST_CASE("move-only + over-aligned and string values", "[cache]") {
   m.insert(1, std::make_unique<int>(3));
   REQUIRE(**m.get(1) == 3);
   REQUIRE(**m.get_with(2, [] { return std::make_unique<int>(4); }) == 4);
+  // get_all moves the values out of the container the batch function returned.
+  const std::vector<int> keys{2, 5, 6};
+  auto got = m.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+    std::vector<std::optional<std::unique_ptr<int>>> out;
+    for (int k : ks) {
+      if (k == 5) {
+        out.emplace_back(std::make_unique<int>(50));
+      } else {
+        out.emplace_back();
+      }
+    }
+    return out;
+  });
+  REQUIRE(**got[0] == 4);  // a hit
+  REQUIRE(**got[1] == 50);
+  REQUIRE(got[2] == nullptr);
+  REQUIRE(**m.get(5) == 50);
+  // Copyable values are moved too: no copy between the batch's container and the cache.
+  struct copy_counted {
+    int v;
+    int* copies;
+    copy_counted(int x, int* n) : v(x), copies(n) {}
+    copy_counted(const copy_counted& o) : v(o.v), copies(o.copies) { ++*copies; }
+    copy_counted(copy_counted&&) noexcept = default;
+  };
+  int copies = 0;
+  frugal::cache<int, copy_counted> cc({.max_capacity = 8});
+  auto values = cc.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+    std::vector<std::optional<copy_counted>> out;
+    for (int k : ks) out.emplace_back(copy_counted(k, &copies));
+    return out;
+  });
+  REQUIRE(values[2]->v == 6);
+  REQUIRE(copies == 0);
   frugal::cache<int, over_aligned> a({.max_capacity = 4});
   for (int i = 0; i < 8; ++i) {
     auto p = a.insert(i, over_aligned{i});

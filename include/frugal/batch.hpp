@@ -573,14 +573,23 @@ requires std::invocable<KeyFn&, std::ranges::range_reference_t<R>> Map group_int
 
 // The batch-function contract ------------------------------------------------------------------
 
+namespace detail {
+// Whether the results `R` of a batch call give `std::optional<V>`s: by conversion of each
+// element, or by moving it out of a container the call returned (so move-only values work).
+template <class R, class V>
+concept batch_results = std::ranges::forward_range<R> &&
+    (std::convertible_to<std::ranges::range_reference_t<R>, std::optional<V>> ||
+     (moves_elements_v<R> &&
+      std::convertible_to<std::ranges::range_rvalue_reference_t<R>, std::optional<V>>));
+}  // namespace detail
+
 /// A batch function for keys `K` and values `V`: called with `std::span<const K>` of distinct
 /// keys, it returns a sized or forward range of `std::optional<V>` (or of values convertible
-/// to it), one per key, in key order.
+/// to it), one per key, in key order. Elements of a container it returns by value are moved
+/// out, not copied: `V` may be move-only.
 template <class F, class K, class V>
 concept batch_function = std::invocable<F&, std::span<const K>> &&
-    std::ranges::forward_range<std::invoke_result_t<F&, std::span<const K>>> && std::convertible_to<
-        std::ranges::range_reference_t<std::invoke_result_t<F&, std::span<const K>>>,
-        std::optional<V>>;
+    detail::batch_results<std::invoke_result_t<F&, std::span<const K>>, V>;
 
 namespace detail {
 

@@ -1099,7 +1099,12 @@ class cache {
         values.reserve(n);
         for (auto&& r : results) {
           ++got;
-          if (got <= n) values.emplace_back(std::forward<decltype(r)>(r));
+          if (got > n) continue;
+          if constexpr (detail::moves_elements_v<decltype(results)>) {
+            values.emplace_back(std::move(r));  // a container returned by value: its own
+          } else {
+            values.emplace_back(std::forward<decltype(r)>(r));
+          }
         }
         if (got != n) detail::throw_result_count("cache::get_all", got, n);
         count_load(start, true);

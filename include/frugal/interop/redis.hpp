@@ -1272,7 +1272,13 @@ class tiered_cache {
     auto&& found = batch(std::span<const K>(ask));
     std::size_t n = 0;
     for (auto&& v : found) {
-      if (n < absent.size()) out[absent[n]] = std::optional<V>(std::forward<decltype(v)>(v));
+      if (n < absent.size()) {
+        if constexpr (detail::moves_elements_v<decltype(found)>) {
+          out[absent[n]] = std::optional<V>(std::move(v));  // a container returned by value
+        } else {
+          out[absent[n]] = std::optional<V>(std::forward<decltype(v)>(v));
+        }
+      }
       ++n;
     }
     if (n != absent.size()) detail::throw_result_count("tiered_cache::get_all", n, absent.size());
