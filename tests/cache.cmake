@@ -19,3 +19,24 @@ target_compile_features(cache_fault_test PRIVATE cxx_std_20)
 frugal_target_warnings(cache_fault_test)
 catch_discover_tests(cache_fault_test TEST_PREFIX "cache (faults): "
   PROPERTIES LABELS unit TIMEOUT 300)
+
+# One cache used through two shared libraries built with -fvisibility=hidden (each with its
+# own copy of the cache's thread-locals), by threads that come and go, and a cache in a
+# library's function-local static destroyed at exit.
+find_package(Threads REQUIRED)
+foreach(lib IN ITEMS alpha beta)
+  add_library(cache_dso_${lib} SHARED cache_dso/lib_${lib}.cpp)
+  target_link_libraries(cache_dso_${lib} PRIVATE frugal::frugal Threads::Threads)
+  set_target_properties(cache_dso_${lib} PROPERTIES CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  frugal_target_warnings(cache_dso_${lib})
+endforeach()
+target_link_libraries(cache_dso_alpha PRIVATE cache_dso_beta)  # ~dso_value lives in beta
+add_executable(cache_dso cache_dso/main.cpp)
+target_link_libraries(cache_dso PRIVATE frugal::frugal Threads::Threads cache_dso_alpha
+  cache_dso_beta)
+frugal_target_warnings(cache_dso)
+add_test(NAME "cache: two hidden-visibility shared libraries, threads that end, a static cache"
+  COMMAND cache_dso)
+set_tests_properties("cache: two hidden-visibility shared libraries, threads that end, a static cache"
+  PROPERTIES LABELS "unit;concurrent" TIMEOUT 300)
