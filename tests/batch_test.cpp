@@ -456,6 +456,29 @@ TEST_CASE("batch_loader takes move-only values out of the container the batch re
   REQUIRE(**c.get() == 30);
 }
 
+TEST_CASE("batch_loader takes values that cannot be assigned", "[batch]") {
+  struct fixed {
+    const int v;
+  };
+  static_assert(!std::is_move_assignable_v<fixed>);
+  frugal::batch_loader<int, fixed> loader([](std::span<const int> keys) {
+    std::vector<std::optional<fixed>> out;
+    for (int k : keys) {
+      if (k != 2) {
+        out.push_back(fixed{k * 10});
+      } else {
+        out.emplace_back();
+      }
+    }
+    return out;
+  });
+  auto a = loader.load(1);
+  auto b = loader.load(2);
+  loader.dispatch();
+  REQUIRE(a.get()->v == 10);
+  REQUIRE_FALSE(b.get().has_value());
+}
+
 TEST_CASE("batch_loader without memoisation sends a key again after a dispatch", "[batch]") {
   recording_source src{table_of(5)};
   frugal::batch_loader<int, std::string> loader(std::ref(src), {.max_batch = 10, .memoize = false});

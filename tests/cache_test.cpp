@@ -661,6 +661,18 @@ TEST_CASE("move-only + over-aligned and string values", "[cache]") {
   });
   REQUIRE(values[2]->v == 6);
   REQUIRE(copies == 0);
+  // Values that cannot be assigned load through get_all too.
+  struct fixed {
+    const int v;
+  };
+  frugal::cache<int, fixed> fc({.max_capacity = 8});
+  auto fixed_values = fc.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+    std::vector<std::optional<fixed>> out;
+    for (int k : ks) out.push_back(fixed{k});
+    return out;
+  });
+  REQUIRE(fixed_values[1]->v == 5);
+  REQUIRE(fc.get(6)->v == 6);
   frugal::cache<int, over_aligned> a({.max_capacity = 4});
   for (int i = 0; i < 8; ++i) {
     auto p = a.insert(i, over_aligned{i});

@@ -5,8 +5,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -62,6 +66,28 @@ int main(int argc, char** argv) {
     const frugal::cow_string c = frugal::to_lower_ascii(clean);
     check(c.is_borrowed() && c.data() == clean.data(), "cow_string borrows unchanged text");
     check(frugal::escape_html("a<b").view() == "a&lt;b", "cow_string escapes");
+  }
+  {
+    int told = 0;
+    frugal::cache<int, int> c(
+        {.max_capacity = 4,
+         .eviction_listener = [&](const int&, const std::shared_ptr<const int>&,
+                                  frugal::removal_cause) { ++told; }});
+    for (int i = 0; i < 10; ++i) c.insert(i, i);
+    check(*c.get_with(20, [] { return 7; }) == 7, "cache get_with loads");
+    check(!c.optionally_get_with(21, [] { return std::optional<int>(); }),
+          "cache optionally_get_with caches nothing for nullopt");
+    const int keys[3] = {20, 30, 31};
+    const auto got = c.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+      std::vector<std::optional<int>> out;
+      for (int k : ks) out.emplace_back(k * 2);
+      return out;
+    });
+    check(*got[0] == 7 && *got[2] == 62, "cache get_all loads the misses");
+    c.invalidate_if([](const int& k, const int&) { return k >= 30; });
+    c.run_pending_tasks();
+    check(c.entry_count() <= 4 && told >= 6, "cache evicts and tells the listener");
+    check(c.stats().loads == 3 && c.stats().load_failures == 0, "cache counts each load once");
   }
   if (failures == 0) std::printf("noexcept_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

@@ -585,8 +585,10 @@ concept batch_results = std::ranges::forward_range<R> &&
 
 /// A batch function for keys `K` and values `V`: called with `std::span<const K>` of distinct
 /// keys, it returns a sized or forward range of `std::optional<V>` (or of values convertible
-/// to it), one per key, in key order. Elements of a container it returns by value are moved
-/// out, not copied: `V` may be move-only.
+/// to it), one per key, in key order. The elements of a range it returns by value that is not
+/// a view (a container) are moved out, so `V` may be move-only; a range that refers to
+/// elements owned elsewhere must be a view (`std::span`, a `std::ranges::view`), whose
+/// elements are copied.
 template <class F, class K, class V>
 concept batch_function = std::invocable<F&, std::span<const K>> &&
     detail::batch_results<std::invoke_result_t<F&, std::span<const K>>, V>;
@@ -711,6 +713,19 @@ enum class load_status : std::uint8_t { pending, found, missing, failed };
 
 namespace detail {
 
+// Stores a batch result `x` (a std::optional<V> or anything that converts to one) in `slot`,
+// without assigning a V when V cannot be assigned (a type with const members).
+template <class V, class X>
+void put_result(std::optional<V>& slot, X&& x) {
+  if constexpr (std::is_assignable_v<std::optional<V>&, X&&>) {
+    slot = std::forward<X>(x);
+  } else {
+    std::optional<V> value(std::forward<X>(x));
+    slot.reset();
+    if (value) slot.emplace(std::move(*value));
+  }
+}
+
 template <class K, class V>
 struct batch_call {
   virtual ~batch_call() = default;
@@ -728,9 +743,9 @@ struct batch_call_of final : batch_call<K, V> {
     std::size_t i = 0;
     for (auto&& x : result) {
       if constexpr (moves_elements_v<decltype(result)>) {
-        out[i++] = std::move(x);
+        put_result(out[i++], std::move(x));
       } else {
-        out[i++] = std::forward<decltype(x)>(x);
+        put_result(out[i++], std::forward<decltype(x)>(x));
       }
     }
   }

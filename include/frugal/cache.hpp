@@ -459,7 +459,11 @@ class cache {
   requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
   get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
-    return load(key, [&]() -> std::optional<entry_ptr> { return make_entry(key, loader()); });
+    return load(key, [&](bool& returned) -> std::optional<entry_ptr> {
+      decltype(auto) v = loader();
+      returned = true;
+      return make_entry(key, std::forward<decltype(v)>(v));
+    });
   }
 
   /// Like get_with for a loader returning `std::optional<V>`: nothing is cached for
@@ -468,8 +472,9 @@ class cache {
   requires std::same_as<std::remove_cvref_t<std::invoke_result_t<Loader&>>, std::optional<V>>
       value_ptr optionally_get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
-    return load(key, [&]() -> std::optional<entry_ptr> {
+    return load(key, [&](bool& returned) -> std::optional<entry_ptr> {
       std::optional<V> v = loader();
+      returned = true;
       if (!v) return std::nullopt;
       return make_entry(key, std::move(*v));
     });
@@ -1044,11 +1049,14 @@ class cache {
     }
     if (!owner) return st->wait();
     const auto start = std::chrono::steady_clock::now();
-    bool counted = false;  // a load that returned is not also counted as a failure
+    // Each loader call counts once: a load when it returned (even if its value could not be
+    // stored), a failure when it threw.
+    [[maybe_unused]] bool returned = false;
+    [[maybe_unused]] bool counted = false;
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
-      std::optional<entry_ptr> made = make();
+      std::optional<entry_ptr> made = make(returned);
       count_load(start, true);
       counted = true;
       value_ptr out;
@@ -1065,7 +1073,7 @@ class cache {
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
       if (!st->done) {
-        if (!counted) count_load(start, false);
+        if (!counted) count_load(start, returned);
         {
           shard_write_lock lock(*this, s);
           forget_load(s, st.get());
@@ -1081,22 +1089,25 @@ class cache {
   void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
     std::size_t done = 0;  // owned keys finished (loaded or failed)
     auto start = std::chrono::steady_clock::now();
-    bool in_call = false;  // a batch call is under way: counted once, as a load or a failure
+    // A batch call is under way: it counts once, as a load or a failure.
+    [[maybe_unused]] bool in_call = false;
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
+      // Both reserved before any batch call, so that a call that returned is a load.
       std::vector<K> chunk;
+      std::vector<std::optional<V>> values;
       chunk.reserve(std::min(owned.size(), options_.max_batch));
+      values.reserve(chunk.capacity());
       while (done < owned.size()) {
         const std::size_t n = std::min(owned.size() - done, options_.max_batch);
         chunk.clear();
+        values.clear();
         for (std::size_t i = 0; i < n; ++i) chunk.push_back(keys[owned[done + i]]);
         start = std::chrono::steady_clock::now();
         in_call = true;
         auto&& results = batch(std::span<const K>(chunk));
         std::size_t got = 0;
-        std::vector<std::optional<V>> values;
-        values.reserve(n);
         for (auto&& r : results) {
           ++got;
           if (got > n) continue;

@@ -1274,9 +1274,9 @@ class tiered_cache {
     for (auto&& v : found) {
       if (n < absent.size()) {
         if constexpr (detail::moves_elements_v<decltype(found)>) {
-          out[absent[n]] = std::optional<V>(std::move(v));  // a container returned by value
+          detail::put_result(out[absent[n]], std::move(v));  // a container returned by value
         } else {
-          out[absent[n]] = std::optional<V>(std::forward<decltype(v)>(v));
+          detail::put_result(out[absent[n]], std::forward<decltype(v)>(v));
         }
       }
       ++n;
