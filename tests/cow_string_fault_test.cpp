@@ -7,43 +7,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "failing_new.hpp"
+
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <new>
 #include <string>
 #include <string_view>
-
-namespace {
-thread_local long countdown = -1;  // allocations left before one fails; -1: none fails
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (countdown == 0) {
-    countdown = -1;
-    throw std::bad_alloc();
-  }
-  if (countdown > 0) --countdown;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return operator new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
-  return operator new(n, tag);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using frugal::cow_string;
 

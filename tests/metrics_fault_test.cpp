@@ -7,52 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "failing_new.hpp"
+
 #include <cstdlib>
 #include <functional>
 #include <new>
 #include <string>
 #include <thread>
-
-namespace {
-thread_local long countdown = -1;  // allocations left before one fails; -1: none fails
-
-void tick() {
-  if (countdown == 0) {
-    countdown = -1;
-    throw std::bad_alloc();
-  }
-  if (countdown > 0) --countdown;
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-  tick();
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t al) {
-  tick();
-  const auto a = static_cast<std::size_t>(al);
-  if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new[](std::size_t n, std::align_val_t al) { return operator new(n, al); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return operator new(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace m = frugal::metrics;
 
