@@ -38,12 +38,13 @@
 //
 // Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
 // notifications, the expiry heap) throws std::bad_alloc from the call that ran it, whose own
-// change may or may not be done (a store that had to empty a full write buffer first is not).
+// change may or may not be done (a store that had to empty a full write buffer first is not;
+// a get_with whose maintenance failed after its store has handed the value to its waiters).
 // The cache stays whole: each queued event and each removal is applied whole or not at all,
 // room is made before an entry leaves the table, so none is lost or freed early, the listener
 // is told of each removal counted so far before the exception leaves, and the next maintenance
-// goes on where this one stopped. A load that fails so fails for its waiters too, and leaves no
-// load in flight.
+// goes on where this one stopped. A load whose store fails so fails for its waiters too, and
+// leaves no load in flight.
 #pragma once
 
 #include <frugal/batch.hpp>
@@ -488,7 +489,8 @@ class cache {
   /// list of missing keys and, per loaded key, one coalescing record, its node in the shard's
   /// map of loads in flight and one entry. Throws
   /// std::logic_error when `batch` returns another number of results than keys (naming both),
-  /// and what `batch` throws (every key of this call's loads then fails for its waiters); the
+  /// and what `batch` throws (the keys of that batch call and of the calls it would have made
+  /// after then fail for their waiters; those of the calls before are stored and theirs); the
   /// same for what Hash or Eq throw on its keys and for std::logic_error when one of them is a
   /// key this thread is loading (the loads registered before are failed, not left waiting).
   template <class Batch>
