@@ -1401,7 +1401,8 @@ class cache {
   // Makes room to retire one more entry and note it for the listener, before the entry is
   // taken: a failed allocation then leaves it where it was, and taking, noting and retiring
   // it cannot fail (a retired entry may still be in a read buffer, so it must not be freed).
-  // The vectors double and keep their buffers.
+  // Both grow by doubling; the retired list keeps its buffer through the free slots, the
+  // notifications go to the listener with theirs.
   void make_room() {
     grow_for_one(retired_);
     if (options_.eviction_listener) grow_for_one(notes_);
