@@ -192,17 +192,26 @@ TEST_CASE("readers running beside writes that cannot allocate never see a freed 
   cache_type c(o);
   std::atomic<bool> stop{false};
   std::atomic<long> seen{0};
+  for (int k = 0; k < 16; ++k) c.insert(k, book.next++);
+  std::atomic<int> hitting{0};  // readers that have had a hit
   std::vector<std::thread> readers;
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&, t] {
       long local = 0;
+      bool told_hit = false;
       for (unsigned i = static_cast<unsigned>(t); !stop.load(std::memory_order_relaxed); ++i) {
         if (auto v = c.get(static_cast<int>(i % 40))) local += v->serial >= 0;
         c.visit(static_cast<int>((i * 3) % 40), [&](const tracked& v) { local += v.serial >= 0; });
+        if (local > 0 && !told_hit) {
+          told_hit = true;
+          ++hitting;
+        }
       }
       seen += local;
     });
   }
+  // The writes start once both readers read: a fast build could otherwise finish them first.
+  while (hitting.load() < 2) std::this_thread::yield();
   for (int step = 0; step < 3000; ++step) {
     for (long k = (step % 5) * 2;; ++k) {
       bool threw = false;
