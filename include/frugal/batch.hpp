@@ -158,6 +158,17 @@ inline constexpr bool moves_elements_v =
     !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
     std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>;
 
+// An element `x` of a range of type `R`, moved out when the range owns it (moves_elements_v),
+// passed on as it is otherwise.
+template <class R, class X>
+constexpr decltype(auto) element_of(X&& x) noexcept {
+  if constexpr (moves_elements_v<R>) {
+    return std::move(x);
+  } else {
+    return std::forward<X>(x);
+  }
+}
+
 }  // namespace detail
 
 template <class K, class V, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
@@ -510,11 +521,7 @@ auto group_by(R&& range, KeyFn key_fn, Hash hash = {}, Eq eq = {}) {
   using V = std::ranges::range_value_t<R>;
   return detail::build_grouping<K, V, Hash, Eq>(
       range, key_fn, std::move(hash), std::move(eq), [](V* where, auto&& row, std::size_t) {
-        if constexpr (detail::moves_elements_v<R>) {
-          ::new (static_cast<void*>(where)) V(std::move(row));
-        } else {
-          ::new (static_cast<void*>(where)) V(std::forward<decltype(row)>(row));
-        }
+        ::new (static_cast<void*>(where)) V(detail::element_of<R>(row));
       });
 }
 
@@ -545,13 +552,7 @@ requires std::invocable<KeyFn&, std::ranges::range_reference_t<R>> Map group_int
   auto idx = group_indices_by(range, key_fn);
   Map out;
   if constexpr (requires(Map & m, std::size_t n) { m.reserve(n); }) out.reserve(idx.size());
-  const auto put = [](auto& vec, auto&& row) {
-    if constexpr (detail::moves_elements_v<R>) {
-      vec.push_back(std::move(row));
-    } else {
-      vec.push_back(std::forward<decltype(row)>(row));
-    }
-  };
+  const auto put = [](auto& vec, auto&& row) { vec.push_back(detail::element_of<R>(row)); };
   for (const auto g : idx) {
     auto& vec = out[MK(g.key)];
     if constexpr (requires { vec.reserve(std::size_t{}); }) vec.reserve(vec.size() + g.rows.size());
@@ -741,13 +742,7 @@ struct batch_call_of final : batch_call<K, V> {
     const std::size_t n = range_count(result);
     if (n != keys.size()) throw_result_count("batch_loader", n, keys.size());
     std::size_t i = 0;
-    for (auto&& x : result) {
-      if constexpr (moves_elements_v<decltype(result)>) {
-        put_result(out[i++], std::move(x));
-      } else {
-        put_result(out[i++], std::forward<decltype(x)>(x));
-      }
-    }
+    for (auto&& x : result) put_result(out[i++], element_of<decltype(result)>(x));
   }
   F fn;
 };
@@ -1181,12 +1176,8 @@ requires std::invocable<F&, std::ranges::range_reference_t<R>>
                                       std::to_string(ncols) + " columns"));
       }
       for (auto&& v : values) {
-        if constexpr (detail::moves_elements_v<
-                          std::invoke_result_t<F&, std::ranges::range_reference_t<R>>>) {
-          st.params.push_back(std::move(v));
-        } else {
-          st.params.push_back(std::forward<decltype(v)>(v));
-        }
+        st.params.push_back(
+            detail::element_of<std::invoke_result_t<F&, std::ranges::range_reference_t<R>>>(v));
       }
       if (r != 0) w.put(',');
       w.put('(');

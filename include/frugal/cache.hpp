@@ -1112,12 +1112,7 @@ class cache {
         std::size_t got = 0;
         for (auto&& r : results) {
           ++got;
-          if (got > n) continue;
-          if constexpr (detail::moves_elements_v<decltype(results)>) {
-            values.emplace_back(std::move(r));  // a container returned by value: its own
-          } else {
-            values.emplace_back(std::forward<decltype(r)>(r));
-          }
+          if (got <= n) values.emplace_back(detail::element_of<decltype(results)>(r));
         }
         if (got != n) detail::throw_result_count("cache::get_all", got, n);
         count_load(start, true);

@@ -1273,11 +1273,7 @@ class tiered_cache {
     std::size_t n = 0;
     for (auto&& v : found) {
       if (n < absent.size()) {
-        if constexpr (detail::moves_elements_v<decltype(found)>) {
-          detail::put_result(out[absent[n]], std::move(v));  // a container returned by value
-        } else {
-          detail::put_result(out[absent[n]], std::forward<decltype(v)>(v));
-        }
+        detail::put_result(out[absent[n]], detail::element_of<decltype(found)>(v));
       }
       ++n;
     }
