@@ -588,12 +588,12 @@ class recent_requests {
 ///   capacity x rate / 2^32 (256 to 512 entries) with its own sketch; a miniature goes
 ///   through the whole queue before the next one starts, so that its nodes stay in the CPU's
 ///   cache.
-/// - Every `period_factor` x the miniatures' capacity sampled requests (rounded up to whole
-///   batches), each miniature's hits of that period are added to its score after the old
-///   score is multiplied by `decay` (0.9). The window changes to the best score's when that
-///   beats the current window's score by more than `switch_margin` (2 %), so that near-ties
-///   do not make it flap; the new size applies at once, growing the window or draining it
-///   into probation as entries come and go.
+/// - Every quarter of the miniatures' capacity in sampled requests (`period_divisor`; rounded
+///   up to whole batches), each miniature's hits of that period are added to its score after
+///   the old score is multiplied by `decay` (0.9). The window changes to the best score's when
+///   that beats the current window's score by more than `switch_margin` (1 %), so that
+///   near-ties do not make it flap; the new size applies at once, growing the window or
+///   draining it into probation as entries come and go.
 /// - A sampled request for a key that is among the last w replayed ones (w: the smallest
 ///   miniature window, in entries) is a hit in every miniature, and is counted as one
 ///   without a replay (see `recent_requests`). An approximation: the replay would raise the
@@ -609,9 +609,9 @@ class window_chooser {
   static constexpr double windows[] = {0.01, 0.3, 1.0};
   static constexpr std::size_t window_count = std::size(windows);
   static constexpr std::uint64_t miniature_entries = 256;
-  static constexpr std::uint64_t period_factor = 1;
+  static constexpr std::uint64_t period_divisor = 4;
   static constexpr double decay = 0.9;
-  static constexpr double switch_margin = 0.02;
+  static constexpr double switch_margin = 0.01;
   static constexpr std::size_t batch = 32;
 
   explicit window_chooser(std::uint64_t capacity)
@@ -624,7 +624,7 @@ class window_chooser {
         // 2^40 / capacity above, and 1 above 2^40.
         mini_capacity_(
             std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
-        period_(period_factor * mini_capacity_),
+        period_(std::max<std::uint64_t>(1, mini_capacity_ / period_divisor)),
         recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
