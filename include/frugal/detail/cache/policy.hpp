@@ -584,7 +584,7 @@ class recent_requests {
 ///   `miniature_entries` (256) entries' worth of keys are sampled (every key for a cache of
 ///   that size or smaller), whatever the capacity.
 /// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
-///   copy of the policy per candidate window (1 %, 30 %, 100 % of the capacity), each of
+///   copy of the policy per candidate window (1 % and 100 % of the capacity), each of
 ///   capacity x rate / 2^32 (256 to 512 entries) with its own sketch; a miniature goes
 ///   through the whole queue before the next one starts, so that its nodes stay in the CPU's
 ///   cache.
@@ -602,11 +602,11 @@ class recent_requests {
 /// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
 /// miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
-/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 55 KiB
+/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 37 KiB
 /// for a big cache), never throws after.
 class window_chooser {
  public:
-  static constexpr double windows[] = {0.01, 0.3, 1.0};
+  static constexpr double windows[] = {0.01, 1.0};
   static constexpr std::size_t window_count = std::size(windows);
   static constexpr std::uint64_t miniature_entries = 256;
   static constexpr std::uint64_t period_divisor = 4;
