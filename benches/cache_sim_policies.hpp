@@ -73,6 +73,7 @@ class w_tinylfu_policy {
     auto it = nodes_.find(key);
     if (it != nodes_.end()) {
       policy_.on_access(&it->second);
+      policy_.flush_samples();  // as the cache's maintenance does before it evicts
       return true;
     }
     node& n = nodes_.try_emplace(key).first->second;

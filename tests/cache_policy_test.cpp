@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 using frugal::detail::cache::window_chooser;
@@ -285,6 +286,62 @@ TEST_CASE("chooser: choosing allocates nothing", "[cache_policy]") {
           }) == 0);
   REQUIRE(p.chooser()->choices() > 5);
   REQUIRE(p.weighted_size() <= 100);
+}
+
+TEST_CASE("policy: the chooser gets every sampled request, in order, batched or not",
+          "[cache_policy]") {
+  // Reads are noted for the chooser and handed over 64 at a time, or when the policy next
+  // evicts; the chooser's state must be the one it reaches fed request by request.
+  using frugal::detail::cache::policy_hook;
+  using frugal::detail::cache::queue;
+  // 200 entries: every key is sampled; 5,000: about 256 entries' worth of keys.
+  const std::uint64_t capacity = GENERATE(200, 5'000);
+  CAPTURE(capacity);
+  const auto t = cache_sim::burst_trace(capacity * 250, 4);
+  std::vector<std::uint64_t> hashes;
+  for (auto k : t) hashes.push_back(frugal::detail::cache::mix(k));
+  frugal::detail::cache::w_tinylfu batched(capacity), eager(capacity);
+  window_chooser direct(capacity);
+  std::unordered_map<std::uint64_t, policy_hook> hooks_a, hooks_b;
+  std::size_t reads = 0;
+  for (std::uint64_t h : hashes) {
+    // The policy's sampling rule (w_tinylfu::sampled).
+    if (((h * 0x9e3779b97f4a7c15ull) >> 32) < direct.rate()) direct.observe(h, 1);
+    for (auto* side : {&hooks_a, &hooks_b}) {
+      auto& p = side == &hooks_a ? batched : eager;
+      auto [it, fresh] = side->try_emplace(h);
+      it->second.hash = h;
+      if (!fresh && it->second.where != queue::none) {
+        p.on_access(&it->second);
+        if (&p == &eager) p.flush_samples();
+        reads += &p == &batched ? 1 : 0;
+        continue;
+      }
+      p.on_add(&it->second);
+      while (policy_hook* victim = p.evict_one()) p.on_remove(victim);
+    }
+  }
+  REQUIRE(reads > capacity * 50);
+  batched.flush_samples();
+  REQUIRE(direct.choices() > 10);
+  REQUIRE(batched.chooser()->choices() == direct.choices());
+  REQUIRE(eager.chooser()->choices() == direct.choices());
+  REQUIRE(batched.chooser()->window_fraction() == direct.window_fraction());
+  REQUIRE(eager.chooser()->window_fraction() == direct.window_fraction());
+
+  // Reads alone, with no eviction: the noted requests reach the chooser when 64 are waiting.
+  frugal::detail::cache::w_tinylfu p(100);
+  std::vector<policy_hook> hooks(100);
+  for (std::size_t i = 0; i < hooks.size(); ++i) {
+    hooks[i].hash = frugal::detail::cache::mix(i);
+    p.on_add(&hooks[i]);
+    while (policy_hook* victim = p.evict_one()) p.on_remove(victim);
+  }
+  const std::uint64_t before = p.chooser()->choices();
+  for (int round = 0; round < 100; ++round) {
+    for (auto& h : hooks) p.on_access(&h);
+  }
+  REQUIRE(p.chooser()->choices() > before + 50);
 }
 
 TEST_CASE("policy: a resized window keeps every region within its size", "[cache_policy]") {

@@ -235,11 +235,12 @@ class window_chooser;
 /// says they are more popular than the probation queue's LRU victim. Hooks are linked and
 /// unlinked by the cache; `evict_one` names the next victim without unlinking it.
 ///
-/// With `window_sizing::adaptive`, `on_add` and `on_access` also hand the requests of a
-/// hash-sampled subset of keys to a `window_chooser` (miniature copies of this policy with
-/// different windows), which now and then names a new window size; the new sizes take effect
-/// lazily: `evict_one` moves the window's overflow into probation and demotes the protected
-/// queue's overflow, O(entries moved).
+/// With `window_sizing::adaptive`, `on_add` and `on_access` also note the requests of a
+/// hash-sampled subset of keys for a `window_chooser` (miniature copies of this policy with
+/// different windows), which now and then names a new window size. The noted requests reach
+/// the chooser in order, in batches: when 64 are noted and at `flush_samples` (`evict_one`
+/// calls it first). New sizes take effect lazily: `evict_one` moves the window's overflow
+/// into probation and demotes the protected queue's overflow, O(entries moved).
 class w_tinylfu {
  public:
   /// Starts with a window of `window_fraction` of the capacity (at least 1 entry, clamped to
@@ -252,7 +253,7 @@ class w_tinylfu {
 
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
-    if (sampled(h->hash)) [[unlikely]] observe(*h);
+    note_request(*h);
     unsigned estimate;
     const bool due = sketch_.add_one(h->hash, estimate);
     h->counts = static_cast<std::uint8_t>(estimate << 4);
@@ -273,7 +274,7 @@ class w_tinylfu {
   /// 15, judged by the table's estimate when it last looked; a halving halves the entry's
   /// counts too, lazily, when it is next touched (see pending_reads for the rounding).
   FRUGAL_ALWAYS_INLINE void on_access(policy_hook* h) noexcept {
-    if (sampled(h->hash)) [[unlikely]] observe(*h);
+    note_request(*h);
     count_read(*h);
     switch (h->where) {
       case queue::window:
@@ -332,6 +333,7 @@ class w_tinylfu {
   /// then returns the entry to evict next (still linked; the caller unlinks it with
   /// on_remove), or nullptr when nothing is over.
   policy_hook* evict_one() noexcept {
+    flush_samples();
     demote_protected();
     for (std::size_t moved = 0;
          moved < max_moves && window_weight_ > sizes_.window && !window_.empty(); ++moved) {
@@ -386,12 +388,30 @@ class w_tinylfu {
   const window_chooser* chooser() const noexcept { return chooser_.get(); }
   bool adaptive() const noexcept { return chooser_ != nullptr; }
 
+  /// Hands the sampled requests noted since the last call to the window chooser, oldest
+  /// first; a window size it names takes effect here. `evict_one` calls it first; a caller
+  /// that drives the policy by hand and wants a read's choice applied at once calls it after
+  /// `on_access`.
+  void flush_samples() noexcept {
+    if (sample_count_ != 0) [[unlikely]] hand_samples();
+  }
+
  private:
   // Whether the chooser sees this key's requests: `rate_` of every 2^32 hashes (0 when fixed).
   bool sampled(std::uint64_t hash) const noexcept {
     return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate_;
   }
-  void observe(const policy_hook& h) noexcept;  // out of line, below the chooser
+  // Notes a request for the chooser when its key is sampled. The request is stored whether
+  // or not, and the count moves by 0 or 1: no branch on the sample, which a drain of reads
+  // would mispredict at about every sampled key (a tenth of the requests in the Zipf
+  // benchmark, and as costly as the chooser's own work).
+  FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
+    if (rate_ == 0) return;
+    samples_[sample_count_] = {h.hash, h.weight};
+    sample_count_ += sampled(h.hash) ? 1 : 0;
+    if (sample_count_ == sample_capacity) [[unlikely]] hand_samples();
+  }
+  void hand_samples() noexcept;  // out of line, below the chooser
 
   // How many halvings came since an entry's counts were stored.
   std::uint16_t age_of(const policy_hook& h) const noexcept {
@@ -447,6 +467,13 @@ class w_tinylfu {
   frequency_sketch sketch_;
   std::uint64_t rate_ = 0;
   std::unique_ptr<window_chooser> chooser_;
+  struct sample {
+    std::uint64_t hash;
+    std::uint32_t weight;
+  };
+  static constexpr std::size_t sample_capacity = 64;
+  std::size_t sample_count_ = 0;
+  sample samples_[sample_capacity] = {};
   lru_list window_, probation_, protected_;
   policy_hook* candidate_ = nullptr;
   std::uint64_t window_weight_ = 0, protected_weight_ = 0, total_weight_ = 0, count_ = 0;
@@ -714,9 +741,12 @@ inline w_tinylfu::w_tinylfu(std::uint64_t capacity, window_sizing sizing, double
 
 inline w_tinylfu::~w_tinylfu() = default;
 
-FRUGAL_NOINLINE inline void w_tinylfu::observe(const policy_hook& h) noexcept {
-  const std::uint64_t window = chooser_->observe(h.hash, h.weight);
-  if (window != 0) sizes_ = region_sizes::with_window(sizes_.capacity, window);
+FRUGAL_NOINLINE inline void w_tinylfu::hand_samples() noexcept {
+  for (std::size_t i = 0; i < sample_count_; ++i) {
+    const std::uint64_t window = chooser_->observe(samples_[i].hash, samples_[i].weight);
+    if (window != 0) sizes_ = region_sizes::with_window(sizes_.capacity, window);
+  }
+  sample_count_ = 0;
 }
 
 /// A binary min-heap of hooks by `known_deadline`, each hook knowing its index (O(log n)
