@@ -295,7 +295,7 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
   using frugal::detail::cache::policy_hook;
   using frugal::detail::cache::queue;
   // 200 entries: every key is sampled; 5,000: about 256 entries' worth of keys.
-  const std::uint64_t capacity = GENERATE(200, 5'000);
+  const std::uint64_t capacity = GENERATE(std::uint64_t{200}, std::uint64_t{5'000});
   CAPTURE(capacity);
   const auto t = cache_sim::burst_trace(capacity * 250, 4);
   std::vector<std::uint64_t> hashes;
