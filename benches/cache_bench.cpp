@@ -1,7 +1,9 @@
 // cache against the code a busy engineer writes, a std::mutex around an std::unordered_map
 // and an LRU std::list (naive), TBB's concurrent_lru_cache (std:tbb, when TBB is found), and
 // an unlocked std::unordered_map::find (limit, reads only; limit:shared_ptr also copies and
-// releases the shared_ptr it finds, the least a `get` that hands out shared_ptr pays).
+// releases the shared_ptr it finds, the least a `get` that hands out shared_ptr pays;
+// limit:claimed and limit:claimed_shared_ptr add what a reader pays to tell writers it is
+// reading, the least any cache that frees entries while others read them pays).
 // frugal:fixed_window is frugal with `adaptive_window = false` (its window stays at 1 %): the
 // difference is what adapting costs.
 //
@@ -163,6 +165,48 @@ struct limit_shared_impl {
     if (it == m.end()) return 0;
     const std::shared_ptr<const value_t> p = it->second;
     return *p;
+  }
+  void insert(key_t_ k, value_t v) { m[k] = std::make_shared<const value_t>(v); }
+  void settle() {}
+};
+
+// The least a reader pays that tells writers it is reading, so that no writer frees what it
+// reads, without asymmetric fences: limit (or limit:shared_ptr), plus a sequentially
+// consistent exchange on a cache line no other thread writes before the find and a release
+// store after it. On x86 the exchange is a locked instruction: no later load may pass it, as
+// a writer that checks the flag after its own store needs. frugal's readers pay this (their
+// stripe claim, cache::lookup); the `claimed` limits price that floor.
+struct alignas(64) read_flag {
+  std::atomic<std::uint32_t> reading{0};
+};
+inline read_flag& my_read_flag() {
+  thread_local read_flag flag;
+  return flag;
+}
+
+struct limit_claimed_impl {
+  limit_impl plain;
+  value_t get(key_t_ k) {
+    read_flag& f = my_read_flag();
+    f.reading.exchange(1, std::memory_order_seq_cst);
+    const value_t v = plain.get(k);
+    f.reading.store(0, std::memory_order_release);
+    return v;
+  }
+  void insert(key_t_ k, value_t v) { plain.insert(k, v); }
+  void settle() {}
+};
+
+struct limit_claimed_shared_impl {
+  std::unordered_map<key_t_, std::shared_ptr<const value_t>> m;
+  value_t get(key_t_ k) {
+    read_flag& f = my_read_flag();
+    f.reading.exchange(1, std::memory_order_seq_cst);
+    auto it = m.find(k);
+    std::shared_ptr<const value_t> p;
+    if (it != m.end()) p = it->second;
+    f.reading.store(0, std::memory_order_release);
+    return p ? *p : 0;
   }
   void insert(key_t_ k, value_t v) { m[k] = std::make_shared<const value_t>(v); }
   void settle() {}
@@ -377,6 +421,8 @@ const bool registered = [] {
 #endif
   add_zipf<limit_impl, 100>("limit");
   add_zipf<limit_shared_impl, 100>("limit:shared_ptr");
+  add_zipf<limit_claimed_impl, 100>("limit:claimed");
+  add_zipf<limit_claimed_shared_impl, 100>("limit:claimed_shared_ptr");
   add_zipf<frugal_fixed_impl, 100>("frugal:fixed_window");
   add_zipf<frugal_impl, 75>("frugal");
   add_zipf<frugal_fixed_impl, 75>("frugal:fixed_window");
@@ -391,6 +437,9 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("cache/get_hit/naive", get_hit_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/limit", get_hit_bench<limit_impl>);
   benchmark::RegisterBenchmark("cache/get_hit/limit:shared_ptr", get_hit_bench<limit_shared_impl>);
+  benchmark::RegisterBenchmark("cache/get_hit/limit:claimed", get_hit_bench<limit_claimed_impl>);
+  benchmark::RegisterBenchmark("cache/get_hit/limit:claimed_shared_ptr",
+                               get_hit_bench<limit_claimed_shared_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_fixed_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
