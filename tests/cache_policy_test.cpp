@@ -291,26 +291,37 @@ TEST_CASE("chooser: choosing allocates nothing", "[cache_policy]") {
 TEST_CASE("policy: the chooser gets every sampled request, in order, batched or not",
           "[cache_policy]") {
   // Reads are noted for the chooser and handed over 64 at a time, or when the policy next
-  // evicts; the chooser's state must be the one it reaches fed request by request.
+  // evicts; the chooser's state must be the one it reaches fed request by request. Every
+  // fifth request comes three times in a row (a hot key's reads); with `heavy`, a seventh
+  // of the keys weigh 2 (the chooser then replays repeats instead of counting them).
   using frugal::detail::cache::policy_hook;
   using frugal::detail::cache::queue;
   // 200 entries: every key is sampled; 5,000: about 256 entries' worth of keys.
   const std::uint64_t capacity = GENERATE(std::uint64_t{200}, std::uint64_t{5'000});
-  CAPTURE(capacity);
-  const auto t = cache_sim::burst_trace(capacity * 250, 4);
-  std::vector<std::uint64_t> hashes;
-  for (auto k : t) hashes.push_back(frugal::detail::cache::mix(k));
+  const bool heavy = GENERATE(false, true);
+  CAPTURE(capacity, heavy);
+  const auto t = cache_sim::burst_trace(capacity * 150, 4);
+  struct request {
+    std::uint64_t hash;
+    std::uint32_t weight;
+  };
+  std::vector<request> requests;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const request r{frugal::detail::cache::mix(t[i]), heavy && t[i] % 7 == 0 ? 2u : 1u};
+    for (std::size_t n = i % 5 == 0 ? 3 : 1; n > 0; --n) requests.push_back(r);
+  }
   frugal::detail::cache::w_tinylfu batched(capacity), eager(capacity);
   window_chooser direct(capacity);
   std::unordered_map<std::uint64_t, policy_hook> hooks_a, hooks_b;
   std::size_t reads = 0;
-  for (std::uint64_t h : hashes) {
+  for (const request& r : requests) {
     // The policy's sampling rule (w_tinylfu::sampled).
-    if (((h * 0x9e3779b97f4a7c15ull) >> 32) < direct.rate()) direct.observe(h, 1);
+    if (((r.hash * 0x9e3779b97f4a7c15ull) >> 32) < direct.rate()) direct.observe(r.hash, r.weight);
     for (auto* side : {&hooks_a, &hooks_b}) {
       auto& p = side == &hooks_a ? batched : eager;
-      auto [it, fresh] = side->try_emplace(h);
-      it->second.hash = h;
+      auto [it, fresh] = side->try_emplace(r.hash);
+      it->second.hash = r.hash;
+      it->second.weight = r.weight;
       if (!fresh && it->second.where != queue::none) {
         p.on_access(&it->second);
         if (&p == &eager) p.flush_samples();
@@ -323,6 +334,7 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
   }
   REQUIRE(reads > capacity * 50);
   batched.flush_samples();
+  eager.flush_samples();
   REQUIRE(direct.choices() > 10);
   REQUIRE(batched.chooser()->choices() == direct.choices());
   REQUIRE(eager.chooser()->choices() == direct.choices());
