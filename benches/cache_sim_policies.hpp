@@ -60,8 +60,9 @@ class lru_policy {
 
 /// frugal's policy (`detail::cache::w_tinylfu`) driven directly, without the concurrent table:
 /// with `window_sizing::fixed` it is the reference "W-TinyLFU with a 1 % window". Keys are
-/// hashed as `frugal::cache<std::uint64_t, V>` hashes them, so with `window_sizing::adaptive`
-/// it makes exactly the decisions the cache makes when every request is followed by
+/// hashed as `frugal::cache<std::uint64_t, V>` hashes them, and every request ends with the
+/// eviction loop, as every maintenance of the cache does, so with `window_sizing::adaptive` it
+/// makes exactly the decisions the cache makes when every request is followed by
 /// `run_pending_tasks()`.
 class w_tinylfu_policy {
  public:
@@ -71,20 +72,22 @@ class w_tinylfu_policy {
 
   bool access(key_type key) {
     auto it = nodes_.find(key);
-    if (it != nodes_.end()) {
+    const bool hit = it != nodes_.end();
+    if (hit) {
       policy_.on_access(&it->second);
-      policy_.flush_samples();  // as the cache's maintenance does before it evicts
-      return true;
+    } else {
+      node& n = nodes_.try_emplace(key).first->second;
+      n.key = key;
+      n.hash = frugal::detail::cache::mix(static_cast<std::uint64_t>(std::hash<key_type>{}(key)));
+      policy_.on_add(&n);
     }
-    node& n = nodes_.try_emplace(key).first->second;
-    n.key = key;
-    n.hash = frugal::detail::cache::mix(static_cast<std::uint64_t>(std::hash<key_type>{}(key)));
-    policy_.on_add(&n);
+    // After a hit too: a size the window chooser names applies here (the window's overflow
+    // moves to probation), as in the cache's maintenance.
     while (auto* victim = policy_.evict_one()) {
       policy_.on_remove(victim);
       nodes_.erase(static_cast<node*>(victim)->key);
     }
-    return false;
+    return hit;
   }
   const frugal::detail::cache::w_tinylfu& policy() const { return policy_; }
 

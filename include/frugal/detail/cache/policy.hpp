@@ -230,6 +230,15 @@ enum class window_sizing : std::uint8_t { adaptive, fixed };
 
 class window_chooser;
 
+/// A request the policy noted for its window chooser (see w_tinylfu::note_request).
+struct noted_request {
+  std::uint64_t hash;
+  std::uint32_t weight;
+};
+
+/// How many noted requests the policy holds before it hands them to the chooser.
+inline constexpr std::size_t noted_capacity = 64;
+
 /// W-TinyLFU: new entries enter an LRU window; entries leaving the window become candidates
 /// for the segmented main space (probation + protected) and are admitted only when the sketch
 /// says they are more popular than the probation queue's LRU victim. Hooks are linked and
@@ -408,8 +417,8 @@ class w_tinylfu {
   FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
     if (rate_ == 0) return;
     samples_[sample_count_] = {h.hash, h.weight};
-    sample_count_ += sampled(h.hash) ? 1 : 0;
-    if (sample_count_ == sample_capacity) [[unlikely]] hand_samples();
+    sample_count_ += static_cast<std::size_t>(sampled(h.hash));
+    if (sample_count_ == noted_capacity) [[unlikely]] hand_samples();
   }
   void hand_samples() noexcept;  // out of line, below the chooser
 
@@ -467,13 +476,9 @@ class w_tinylfu {
   frequency_sketch sketch_;
   std::uint64_t rate_ = 0;
   std::unique_ptr<window_chooser> chooser_;
-  struct sample {
-    std::uint64_t hash;
-    std::uint32_t weight;
-  };
-  static constexpr std::size_t sample_capacity = 64;
+  // The chooser's buffer of noted requests (null for a fixed window), and how many it holds.
+  noted_request* samples_ = nullptr;
   std::size_t sample_count_ = 0;
-  sample samples_[sample_capacity] = {};
   lru_list window_, probation_, protected_;
   policy_hook* candidate_ = nullptr;
   std::uint64_t window_weight_ = 0, protected_weight_ = 0, total_weight_ = 0, count_ = 0;
@@ -629,7 +634,7 @@ class recent_requests {
 /// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
 /// miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
-/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 37 KiB
+/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 38 KiB
 /// for a big cache), never throws after.
 class window_chooser {
  public:
@@ -662,6 +667,10 @@ class window_chooser {
   static constexpr std::uint64_t all_hashes = std::uint64_t{1} << 32;
   /// How many of every `all_hashes` hash values are sampled.
   std::uint64_t rate() const noexcept { return rate_; }
+  /// The buffer, `noted_capacity` long, in which the policy notes requests for this chooser
+  /// (w_tinylfu::note_request): kept here, so that a fixed-window policy (each miniature is
+  /// one) carries none.
+  noted_request* noted() noexcept { return noted_; }
   /// The miniatures' capacity.
   std::uint64_t miniature_capacity() const noexcept { return mini_capacity_; }
   /// How many of the last replayed requests a request's key is looked for among (the
@@ -721,6 +730,7 @@ class window_chooser {
     std::uint32_t weight;
   };
   request queued_[batch] = {};
+  noted_request noted_[noted_capacity] = {};
   std::size_t queued_count_ = 0;
   recent_requests recent_;            // as long as the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
@@ -736,6 +746,7 @@ inline w_tinylfu::w_tinylfu(std::uint64_t capacity, window_sizing sizing, double
   if (sizing == window_sizing::adaptive && capacity > 0) {
     chooser_ = std::make_unique<window_chooser>(capacity);
     rate_ = chooser_->rate();
+    samples_ = chooser_->noted();
   }
 }
 
