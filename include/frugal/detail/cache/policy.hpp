@@ -411,9 +411,9 @@ class w_tinylfu {
     return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate_;
   }
   // Notes a request for the chooser when its key is sampled. The request is stored whether
-  // or not, and the count moves by 0 or 1: no branch on the sample, which a drain of reads
-  // would mispredict at about every sampled key (a tenth of the requests in the Zipf
-  // benchmark, and as costly as the chooser's own work).
+  // or not, and the count moves by 0 or 1: no branch on the sample, which would go one way or
+  // the other at random in a drain of reads (a tenth of the requests are sampled in the Zipf
+  // benchmark, whose most popular key is).
   FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
     if (rate_ == 0) return;
     samples_[sample_count_] = {h.hash, h.weight};
