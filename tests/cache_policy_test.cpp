@@ -314,23 +314,26 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
   window_chooser direct(capacity);
   std::unordered_map<std::uint64_t, policy_hook> hooks_a, hooks_b;
   std::size_t reads = 0;
-  for (const request& r : requests) {
-    // The policy's sampling rule (w_tinylfu::sampled).
-    if (((r.hash * 0x9e3779b97f4a7c15ull) >> 32) < direct.rate()) direct.observe(r.hash, r.weight);
-    for (auto* side : {&hooks_a, &hooks_b}) {
-      auto& p = side == &hooks_a ? batched : eager;
-      auto [it, fresh] = side->try_emplace(r.hash);
-      it->second.hash = r.hash;
-      it->second.weight = r.weight;
-      if (!fresh && it->second.where != queue::none) {
-        p.on_access(&it->second);
-        if (&p == &eager) p.flush_samples();
-        reads += &p == &batched ? 1 : 0;
-        continue;
-      }
-      p.on_add(&it->second);
-      while (policy_hook* victim = p.evict_one()) p.on_remove(victim);
+  // Feeds one request to a policy; returns true for a read (the key was linked).
+  auto feed = [](frugal::detail::cache::w_tinylfu& p,
+                 std::unordered_map<std::uint64_t, policy_hook>& hooks, const request& r,
+                 bool flush_after_read) {
+    auto [it, fresh] = hooks.try_emplace(r.hash);
+    it->second.hash = r.hash;
+    it->second.weight = r.weight;
+    if (!fresh && it->second.where != queue::none) {
+      p.on_access(&it->second);
+      if (flush_after_read) p.flush_samples();
+      return true;
     }
+    p.on_add(&it->second);
+    while (policy_hook* victim = p.evict_one()) p.on_remove(victim);
+    return false;
+  };
+  for (const request& r : requests) {
+    if (frugal::detail::cache::sampled_at(r.hash, direct.rate())) direct.observe(r.hash, r.weight);
+    reads += feed(batched, hooks_a, r, false) ? 1 : 0;
+    feed(eager, hooks_b, r, true);
   }
   REQUIRE(reads > capacity * 50);
   batched.flush_samples();

@@ -239,6 +239,12 @@ struct noted_request {
 /// How many noted requests the policy holds before it hands them to the chooser.
 inline constexpr std::size_t noted_capacity = 64;
 
+/// Whether a window chooser of sampling rate `rate` (window_chooser::rate) sees the requests
+/// of the key of `hash`: `rate` of every 2^32 hash values are sampled.
+inline bool sampled_at(std::uint64_t hash, std::uint64_t rate) noexcept {
+  return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate;
+}
+
 /// W-TinyLFU: new entries enter an LRU window; entries leaving the window become candidates
 /// for the segmented main space (probation + protected) and are admitted only when the sketch
 /// says they are more popular than the probation queue's LRU victim. Hooks are linked and
@@ -407,9 +413,7 @@ class w_tinylfu {
 
  private:
   // Whether the chooser sees this key's requests: `rate_` of every 2^32 hashes (0 when fixed).
-  bool sampled(std::uint64_t hash) const noexcept {
-    return ((hash * 0x9e3779b97f4a7c15ull) >> 32) < rate_;
-  }
+  bool sampled(std::uint64_t hash) const noexcept { return sampled_at(hash, rate_); }
   // Notes a request for the chooser when its key is sampled. The request is stored whether
   // or not, and the count moves by 0 or 1: no branch on the sample, which would go one way or
   // the other at random in a drain of reads (a tenth of the requests are sampled in the Zipf
