@@ -45,6 +45,8 @@ struct policy_hook {
   // or more, would see part of its old counts again, at most 15).
   std::uint8_t counts = 0;
   std::uint16_t epoch = 0;
+  // Whether the window chooser sees this key's requests (sampled_at; set by on_add).
+  bool sampled = false;
   std::size_t heap_index = static_cast<std::size_t>(-1);
   std::int64_t known_deadline = std::numeric_limits<std::int64_t>::max();
 };
@@ -268,6 +270,7 @@ class w_tinylfu {
 
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
+    h->sampled = sampled(h->hash);
     note_request(*h);
     unsigned estimate;
     const bool due = sketch_.add_one(h->hash, estimate);
@@ -414,14 +417,14 @@ class w_tinylfu {
  private:
   // Whether the chooser sees this key's requests: `rate_` of every 2^32 hashes (0 when fixed).
   bool sampled(std::uint64_t hash) const noexcept { return sampled_at(hash, rate_); }
-  // Notes a request for the chooser when its key is sampled. The request is stored whether
-  // or not, and the count moves by 0 or 1: no branch on the sample, which would go one way or
-  // the other at random in a drain of reads (a tenth of the requests are sampled in the Zipf
-  // benchmark, whose most popular key is).
+  // Notes a request for the chooser when its key is sampled (the hook's flag, set once by
+  // on_add). The request is stored whether or not, and the count moves by 0 or 1: no branch on
+  // the sample, which would go one way or the other at random in a drain of reads (a tenth of
+  // the requests are sampled in the Zipf benchmark, whose most popular key is).
   FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
     if (rate_ == 0) return;
     samples_[sample_count_] = {h.hash, h.weight};
-    sample_count_ += static_cast<std::size_t>(sampled(h.hash));
+    sample_count_ += static_cast<std::size_t>(h.sampled);
     if (sample_count_ == noted_capacity) [[unlikely]] hand_samples();
   }
   void hand_samples() noexcept;  // out of line, below the chooser
@@ -491,11 +494,18 @@ class w_tinylfu {
 
 /// One miniature of the policy: a fixed-window `w_tinylfu` of a few hundred entries over its
 /// own node pool and index (open addressing by hash), fed one sampled key's request at a time.
+/// A miniature whose window is the whole capacity runs a plain LRU list instead, which hits
+/// exactly as that policy does (its main space is empty, so the entries that leave the window
+/// to make room are the least recently used ones, and each is evicted, being the only
+/// candidate against itself) at about half the cost: no sketch to count in, no admission.
 /// Allocates at construction only.
 class miniature {
  public:
   miniature(std::uint64_t capacity, double window_fraction)
-      : policy_(capacity, window_sizing::fixed, window_fraction),
+      : capacity_(capacity),
+        policy_(window_fraction >= 1.0
+                    ? nullptr
+                    : std::make_unique<w_tinylfu>(capacity, window_sizing::fixed, window_fraction)),
         nodes_(std::make_unique<policy_hook[]>(capacity + 1)),
         mask_(std::bit_ceil(2 * (capacity + 1)) - 1),
         index_(std::make_unique<std::uint32_t[]>(mask_ + 1)) {
@@ -503,16 +513,21 @@ class miniature {
   }
 
   /// Replays one request of `hash` (a weight of 0 counts as 1; at most the capacity); counts
-  /// a hit.
-  void access(std::uint64_t hash, std::uint32_t weight) noexcept {
+  /// a hit. Returns the queue the key is in afterwards (`queue::window` for every key of the
+  /// LRU miniature, `queue::none` when it was evicted at once).
+  queue access(std::uint64_t hash, std::uint32_t weight) noexcept {
     weight = std::max<std::uint32_t>(weight, 1);
     std::size_t i = hash & mask_;
     for (; index_[i] != 0; i = (i + 1) & mask_) {
       policy_hook* h = &nodes_[index_[i] - 1];
       if (h->hash == hash) {
-        policy_.on_access(h);
         ++hits_;
-        return;
+        if (!policy_) {
+          lru_.move_to_back(h);
+          return queue::window;
+        }
+        policy_->on_access(h);
+        return h->where;
       }
     }
     // Every weight is at least 1, so at most capacity + 1 nodes are linked before eviction.
@@ -521,12 +536,25 @@ class miniature {
     h->hash = hash;
     h->weight = weight;
     index_[i] = static_cast<std::uint32_t>(h - nodes_.get()) + 1;
-    policy_.on_add(h);
-    while (policy_hook* victim = policy_.evict_one()) {
-      policy_.on_remove(victim);
-      erase(victim);
-      release(victim);
+    if (policy_) {
+      policy_->on_add(h);
+      while (policy_hook* victim = policy_->evict_one()) {
+        policy_->on_remove(victim);
+        drop(victim);
+      }
+      return h->where;  // a released node was unlinked: queue::none
     }
+    lru_.push_back(h);
+    h->where = queue::window;
+    lru_weight_ += weight;
+    while (lru_weight_ > capacity_) {
+      policy_hook* victim = lru_.front();
+      lru_.erase(victim);
+      lru_weight_ -= victim->weight;
+      victim->where = queue::none;
+      drop(victim);
+    }
+    return h->where;
   }
 
   /// Returns the hits counted since the last call.
@@ -546,8 +574,9 @@ class miniature {
     h->next = free_;
     free_ = h;
   }
-  // Backward-shift deletion, as the cache's shards do.
-  void erase(const policy_hook* victim) noexcept {
+  // Takes an evicted node out of the index (backward-shift deletion, as the cache's shards
+  // do) and back to the pool.
+  void drop(policy_hook* victim) noexcept {
     const auto id = static_cast<std::uint32_t>(victim - nodes_.get()) + 1;
     std::size_t i = victim->hash & mask_;
     while (index_[i] != id) i = (i + 1) & mask_;
@@ -557,9 +586,13 @@ class miniature {
       i = j;
     }
     index_[i] = 0;
+    release(victim);
   }
 
-  w_tinylfu policy_;
+  std::uint64_t capacity_;
+  std::unique_ptr<w_tinylfu> policy_;  // null: the whole capacity is window, run as an LRU
+  lru_list lru_;
+  std::uint64_t lru_weight_ = 0;
   std::unique_ptr<policy_hook[]> nodes_;
   std::size_t mask_;
   std::unique_ptr<std::uint32_t[]> index_;
@@ -602,6 +635,8 @@ class recent_requests {
   }
 
   std::size_t size() const noexcept { return size_; }
+  /// Whether a request of a weight above 1 was seen (no key is sure after one).
+  bool heavy() const noexcept { return heavy_; }
 
  private:
   std::size_t size_;
@@ -609,6 +644,62 @@ class recent_requests {
   std::uint64_t keys_[max_size] = {};
   bool marked_[max_size] = {};  // false: an empty slot
   bool heavy_ = false;          // a request of a weight above 1 was seen
+};
+
+/// The keys whose last applied request left them in the protected queue of a fixed-window
+/// W-TinyLFU (the smallest-window miniature) whose protected queue holds `span` entries, while
+/// every request weighs 1 (the caller asks only then). Such a key is still cached, and still
+/// protected, while fewer than `span` requests have been applied after it: each applied
+/// request moves at most one entry into the protected queue behind it (a promotion or a
+/// protected hit; a miss inserts into the window, and eviction takes from probation, never
+/// empty then), and it is demoted only from the queue's LRU end, with `span` entries behind
+/// it. It is cached in the LRU miniature too, whose capacity is larger than `span`:
+/// each applied request moves at most one entry ahead of it there. A request found here is
+/// not applied (the caller counts it as a hit), as for `recent_requests`. One entry per slot
+/// of a small direct-mapped table: a key whose slot another key took is simply replayed.
+/// Why: a popular sampled key (the Zipf benchmark's most popular one, for one) is requested
+/// again and again from the protected queue, and each replay would cost a lookup and a policy
+/// step in every miniature for a hit known in advance. Not replaying it leaves the queues in
+/// the same order wherever it matters: the key is not at the LRU end of either queue within
+/// the span, and its replay after the span renews it. What it changes is the count the replay
+/// would have added to the miniature's sketch below 15, and so when the sketch halves.
+class settled_keys {
+ public:
+  static constexpr std::size_t slots = 64;
+
+  explicit settled_keys(std::uint64_t span) noexcept : span_(span) {}
+
+  /// Returns true when `key`'s last applied request left it protected and fewer than `span`
+  /// requests have been applied after it.
+  bool sure_hit(std::uint64_t key) const noexcept {
+    const slot& s = slots_[key & (slots - 1)];
+    return s.valid && s.key == key && applied_ - s.at - 1 < span_;
+  }
+
+  /// Counts one applied request and returns its number (for `record`).
+  std::uint64_t apply() noexcept { return applied_++; }
+
+  /// Records where applied request number `at`, of `key`, left the key: protected or not.
+  void record(std::uint64_t key, std::uint64_t at, bool is_protected) noexcept {
+    slot& s = slots_[key & (slots - 1)];
+    if (is_protected) {
+      s = {key, at, true};
+    } else if (s.key == key) {
+      s.valid = false;
+    }
+  }
+
+  std::uint64_t span() const noexcept { return span_; }
+
+ private:
+  struct slot {
+    std::uint64_t key = 0;
+    std::uint64_t at = 0;
+    bool valid = false;
+  };
+  std::uint64_t span_;
+  std::uint64_t applied_ = 0;
+  slot slots_[slots] = {};
 };
 
 /// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
@@ -620,26 +711,30 @@ class recent_requests {
 ///   `miniature_entries` (256) entries' worth of keys are sampled (every key for a cache of
 ///   that size or smaller), whatever the capacity.
 /// - Sampled requests are queued and replayed, `batch` (32) at a time, through one miniature
-///   copy of the policy per candidate window (1 % and 100 % of the capacity), each of
-///   capacity x rate / 2^32 (256 to 512 entries) with its own sketch; a miniature goes
-///   through the whole queue before the next one starts, so that its nodes stay in the CPU's
-///   cache.
+///   copy of the policy per candidate window (1 % and 100 % of the capacity; the 100 % one
+///   is an LRU list, see `miniature`), each of capacity x rate / 2^32 (256 to 512 entries);
+///   a miniature goes through the whole queue before the next one starts, so that its nodes
+///   stay in the CPU's cache.
 /// - Every quarter of the miniatures' capacity in sampled requests (`period_divisor`; rounded
 ///   up to whole batches), each miniature's hits of that period are added to its score after
 ///   the old score is multiplied by `decay` (0.9). The window changes to the best score's when
 ///   that beats the current window's score by more than `switch_margin` (1 %), so that
 ///   near-ties do not make it flap; the new size applies at once, growing the window or
 ///   draining it into probation as entries come and go.
-/// - A sampled request for a key that is among the last w replayed ones (w: the smallest
-///   miniature window, in entries) is a hit in every miniature, and is counted as one
-///   without a replay (see `recent_requests`). An approximation: the replay would raise the
-///   key's count and renew its place in the miniatures.
-/// Cost: one multiply and compare per request; a sampled request costs a compare with the last
-/// w (at most 16) keys, and, unless that finds it, a lookup and a policy step in each
-/// miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
-/// average but more when a very popular key happens to be sampled.
-/// Allocates at construction only (the miniatures' nodes, indexes and sketches, about 38 KiB
-/// for a big cache), never throws after.
+/// - A sampled request is a hit in every miniature, and is counted as one without a replay,
+///   when its key's last replay left it in the 1 % miniature's protected queue fewer than
+///   that queue's size of replays ago (see `settled_keys`), or when its key is among the last
+///   w replayed ones (w: the smallest miniature window, in entries; see `recent_requests`).
+///   An approximation: the replay would raise the key's count in the 1 % miniature's sketch
+///   (below 15) and renew its place in the miniatures.
+/// Cost: the policy notes every request with a store and an add (whether the key is sampled
+/// is decided once, when its entry is added); a sampled request costs a look at one slot and
+/// a compare with the last w (at most 16) keys, and, unless those find it, a lookup and a
+/// policy step in each miniature. Sampling is by key, so the share of requests sampled is
+/// `rate` / 2^32 on average but more when a very popular key happens to be sampled: that
+/// key's requests then come back from the protected queue and are mostly not replayed.
+/// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
+/// about 42 KiB for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 1.0};
@@ -661,7 +756,8 @@ class window_chooser {
         mini_capacity_(
             std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
         period_(std::max<std::uint64_t>(1, mini_capacity_ / period_divisor)),
-        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
+        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window),
+        settled_(region_sizes::for_capacity(mini_capacity_, windows[0]).protected_) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
     }
@@ -692,16 +788,23 @@ class window_chooser {
     // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
     std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
     key ^= key >> 32;
-    if (recent_.sure_hit(key, weight)) {
-      // A hit in every miniature (see recent_requests: the smallest window bounds the rest).
+    // A hit in every miniature: a key settled in the smallest window's protected queue (see
+    // settled_keys), or among the last few applied (see recent_requests).
+    if ((weight <= 1 && !recent_.heavy() && settled_.sure_hit(key)) ||
+        recent_.sure_hit(key, weight)) {
       ++repeats_;
       return 0;
     }
-    queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
+    queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1), settled_.apply()};
     if (queued_count_ < batch) return 0;
-    // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
-    for (auto& m : minis_) {
-      for (std::size_t i = 0; i < batch; ++i) m->access(queued_[i].key, queued_[i].weight);
+    // One miniature at a time through the whole queue: its nodes stay in the CPU's cache. The
+    // first (the smallest window) tells where each request left its key.
+    for (std::size_t i = 0; i < batch; ++i) {
+      const request& r = queued_[i];
+      settled_.record(r.key, r.at, minis_[0]->access(r.key, r.weight) == queue::protected_);
+    }
+    for (std::size_t m = 1; m < window_count; ++m) {
+      for (std::size_t i = 0; i < batch; ++i) minis_[m]->access(queued_[i].key, queued_[i].weight);
     }
     queued_count_ = 0;
     seen_ += batch + repeats_;
@@ -732,11 +835,13 @@ class window_chooser {
   struct request {
     std::uint64_t key;
     std::uint32_t weight;
+    std::uint64_t at;  // its number among the applied requests (settled_keys::apply)
   };
   request queued_[batch] = {};
   noted_request noted_[noted_capacity] = {};
   std::size_t queued_count_ = 0;
   recent_requests recent_;            // as long as the smallest miniature window
+  settled_keys settled_;              // as long as its protected queue
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
   double scores_[window_count] = {};
