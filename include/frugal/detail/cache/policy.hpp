@@ -513,21 +513,20 @@ class miniature {
   }
 
   /// Replays one request of `hash` (a weight of 0 counts as 1; at most the capacity); counts
-  /// a hit. Returns the queue the key is in afterwards (`queue::window` for every key of the
-  /// LRU miniature, `queue::none` when it was evicted at once).
-  queue access(std::uint64_t hash, std::uint32_t weight) noexcept {
+  /// a hit.
+  void access(std::uint64_t hash, std::uint32_t weight) noexcept {
     weight = std::max<std::uint32_t>(weight, 1);
     std::size_t i = hash & mask_;
     for (; index_[i] != 0; i = (i + 1) & mask_) {
       policy_hook* h = &nodes_[index_[i] - 1];
       if (h->hash == hash) {
         ++hits_;
-        if (!policy_) {
+        if (policy_) {
+          policy_->on_access(h);
+        } else {
           lru_.move_to_back(h);
-          return queue::window;
         }
-        policy_->on_access(h);
-        return h->where;
+        return;
       }
     }
     // Every weight is at least 1, so at most capacity + 1 nodes are linked before eviction.
@@ -542,19 +541,16 @@ class miniature {
         policy_->on_remove(victim);
         drop(victim);
       }
-      return h->where;  // a released node was unlinked: queue::none
+      return;
     }
     lru_.push_back(h);
-    h->where = queue::window;
     lru_weight_ += weight;
     while (lru_weight_ > capacity_) {
       policy_hook* victim = lru_.front();
       lru_.erase(victim);
       lru_weight_ -= victim->weight;
-      victim->where = queue::none;
       drop(victim);
     }
-    return h->where;
   }
 
   /// Returns the hits counted since the last call.
@@ -635,8 +631,6 @@ class recent_requests {
   }
 
   std::size_t size() const noexcept { return size_; }
-  /// Whether a request of a weight above 1 was seen (no key is sure after one).
-  bool heavy() const noexcept { return heavy_; }
 
  private:
   std::size_t size_;
@@ -644,62 +638,6 @@ class recent_requests {
   std::uint64_t keys_[max_size] = {};
   bool marked_[max_size] = {};  // false: an empty slot
   bool heavy_ = false;          // a request of a weight above 1 was seen
-};
-
-/// The keys whose last applied request left them in the protected queue of a fixed-window
-/// W-TinyLFU (the smallest-window miniature) whose protected queue holds `span` entries, while
-/// every request weighs 1 (the caller asks only then). Such a key is still cached, and still
-/// protected, while fewer than `span` requests have been applied after it: each applied
-/// request moves at most one entry into the protected queue behind it (a promotion or a
-/// protected hit; a miss inserts into the window, and eviction takes from probation, never
-/// empty then), and it is demoted only from the queue's LRU end, with `span` entries behind
-/// it. It is cached in the LRU miniature too, whose capacity is larger than `span`:
-/// each applied request moves at most one entry ahead of it there. A request found here is
-/// not applied (the caller counts it as a hit), as for `recent_requests`. One entry per slot
-/// of a small direct-mapped table: a key whose slot another key took is simply replayed.
-/// Why: a popular sampled key (the Zipf benchmark's most popular one, for one) is requested
-/// again and again from the protected queue, and each replay would cost a lookup and a policy
-/// step in every miniature for a hit known in advance. Not replaying it leaves the queues in
-/// the same order wherever it matters: the key is not at the LRU end of either queue within
-/// the span, and its replay after the span renews it. What it changes is the count the replay
-/// would have added to the miniature's sketch below 15, and so when the sketch halves.
-class settled_keys {
- public:
-  static constexpr std::size_t slots = 64;
-
-  explicit settled_keys(std::uint64_t span) noexcept : span_(span) {}
-
-  /// Returns true when `key`'s last applied request left it protected and fewer than `span`
-  /// requests have been applied after it.
-  bool sure_hit(std::uint64_t key) const noexcept {
-    const slot& s = slots_[key & (slots - 1)];
-    return s.valid && s.key == key && applied_ - s.at - 1 < span_;
-  }
-
-  /// Counts one applied request and returns its number (for `record`).
-  std::uint64_t apply() noexcept { return applied_++; }
-
-  /// Records where applied request number `at`, of `key`, left the key: protected or not.
-  void record(std::uint64_t key, std::uint64_t at, bool is_protected) noexcept {
-    slot& s = slots_[key & (slots - 1)];
-    if (is_protected) {
-      s = {key, at, true};
-    } else if (s.key == key) {
-      s.valid = false;
-    }
-  }
-
-  std::uint64_t span() const noexcept { return span_; }
-
- private:
-  struct slot {
-    std::uint64_t key = 0;
-    std::uint64_t at = 0;
-    bool valid = false;
-  };
-  std::uint64_t span_;
-  std::uint64_t applied_ = 0;
-  slot slots_[slots] = {};
 };
 
 /// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
@@ -721,20 +659,17 @@ class settled_keys {
 ///   that beats the current window's score by more than `switch_margin` (1 %), so that
 ///   near-ties do not make it flap; the new size applies at once, growing the window or
 ///   draining it into probation as entries come and go.
-/// - A sampled request is a hit in every miniature, and is counted as one without a replay,
-///   when its key's last replay left it in the 1 % miniature's protected queue fewer than
-///   that queue's size of replays ago (see `settled_keys`), or when its key is among the last
-///   w replayed ones (w: the smallest miniature window, in entries; see `recent_requests`).
-///   An approximation: the replay would raise the key's count in the 1 % miniature's sketch
-///   (below 15) and renew its place in the miniatures.
-/// Cost: the policy notes every request with a store and an add (whether the key is sampled
-/// is decided once, when its entry is added); a sampled request costs a look at one slot and
-/// a compare with the last w (at most 16) keys, and, unless those find it, a lookup and a
-/// policy step in each miniature. Sampling is by key, so the share of requests sampled is
-/// `rate` / 2^32 on average but more when a very popular key happens to be sampled: that
-/// key's requests then come back from the protected queue and are mostly not replayed.
+/// - A sampled request for a key that is among the last w replayed ones (w: the smallest
+///   miniature window, in entries) is a hit in every miniature, and is counted as one
+///   without a replay (see `recent_requests`). An approximation: the replay would raise the
+///   key's count and renew its place in the miniatures.
+/// Cost: the policy notes every request with two stores and an add (whether the key is
+/// sampled is decided once, when its entry is added); a sampled request costs a compare with
+/// the last w (at most 16) keys, and, unless that finds it, a lookup and a policy step in
+/// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
+/// average but more when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
-/// about 42 KiB for a big cache), never throws after.
+/// about 40 KiB for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 1.0};
@@ -756,8 +691,7 @@ class window_chooser {
         mini_capacity_(
             std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
         period_(std::max<std::uint64_t>(1, mini_capacity_ / period_divisor)),
-        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window),
-        settled_(region_sizes::for_capacity(mini_capacity_, windows[0]).protected_) {
+        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
     }
@@ -788,23 +722,16 @@ class window_chooser {
     // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
     std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
     key ^= key >> 32;
-    // A hit in every miniature: a key settled in the smallest window's protected queue (see
-    // settled_keys), or among the last few applied (see recent_requests).
-    if ((weight <= 1 && !recent_.heavy() && settled_.sure_hit(key)) ||
-        recent_.sure_hit(key, weight)) {
+    if (recent_.sure_hit(key, weight)) {
+      // A hit in every miniature (see recent_requests: the smallest window bounds the rest).
       ++repeats_;
       return 0;
     }
-    queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1), settled_.apply()};
+    queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
     if (queued_count_ < batch) return 0;
-    // One miniature at a time through the whole queue: its nodes stay in the CPU's cache. The
-    // first (the smallest window) tells where each request left its key.
-    for (std::size_t i = 0; i < batch; ++i) {
-      const request& r = queued_[i];
-      settled_.record(r.key, r.at, minis_[0]->access(r.key, r.weight) == queue::protected_);
-    }
-    for (std::size_t m = 1; m < window_count; ++m) {
-      for (std::size_t i = 0; i < batch; ++i) minis_[m]->access(queued_[i].key, queued_[i].weight);
+    // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
+    for (auto& m : minis_) {
+      for (std::size_t i = 0; i < batch; ++i) m->access(queued_[i].key, queued_[i].weight);
     }
     queued_count_ = 0;
     seen_ += batch + repeats_;
@@ -835,13 +762,11 @@ class window_chooser {
   struct request {
     std::uint64_t key;
     std::uint32_t weight;
-    std::uint64_t at;  // its number among the applied requests (settled_keys::apply)
   };
   request queued_[batch] = {};
   noted_request noted_[noted_capacity] = {};
   std::size_t queued_count_ = 0;
   recent_requests recent_;            // as long as the smallest miniature window
-  settled_keys settled_;              // as long as its protected queue
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
   double scores_[window_count] = {};
