@@ -497,7 +497,7 @@ class w_tinylfu {
 /// A miniature whose window is the whole capacity runs a plain LRU list instead, which hits
 /// exactly as that policy does (its main space is empty, so the entries that leave the window
 /// to make room are the least recently used ones, and each is evicted, being the only
-/// candidate against itself) at about half the cost: no sketch to count in, no admission.
+/// candidate against itself) without that policy's work: no sketch to count in, no admission.
 /// Allocates at construction only.
 class miniature {
  public:
