@@ -129,6 +129,34 @@ using frugal_impl = frugal_cache_impl<true>;
 // The same cache with its window fixed at 1 % (no miniature simulations): what adapting costs.
 using frugal_fixed_impl = frugal_cache_impl<false>;
 
+// The same cache with a time to live of an hour for every entry (expiry bookkeeping, none due).
+struct frugal_ttl_impl : frugal_impl {
+  frugal::cache<key_t_, value_t> c{
+      {.max_capacity = cache_entries, .time_to_live = std::chrono::hours(1)}};
+  value_t get(key_t_ k) {
+    auto p = c.get(k);
+    return p ? *p : 0;
+  }
+  void insert(key_t_ k, value_t v) { c.insert(k, v); }
+  void settle() { c.run_pending_tasks(); }
+};
+
+// Per-entry expiry: each entry lives between 1 and 2 hours, by its value (none due).
+struct frugal_expire_after_impl : frugal_impl {
+  frugal::cache<key_t_, value_t> c{
+      {.max_capacity = cache_entries,
+       .expire_after_write = [](const key_t_&, const value_t& v)
+           -> std::optional<std::chrono::nanoseconds> {
+         return std::chrono::hours(1) + std::chrono::seconds((v * 0x9e3779b97f4a7c15ull) >> 52);
+       }}};
+  value_t get(key_t_ k) {
+    auto p = c.get(k);
+    return p ? *p : 0;
+  }
+  void insert(key_t_ k, value_t v) { c.insert(k, v); }
+  void settle() { c.run_pending_tasks(); }
+};
+
 struct frugal_visit_impl : frugal_impl {
   value_t get(key_t_ k) {
     value_t out = 0;
@@ -464,6 +492,9 @@ const bool registered = [] {
                                get_hit_bench<limit_claimed_shared_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_fixed_impl>);
+  benchmark::RegisterBenchmark("cache/insert/frugal:ttl", insert_bench<frugal_ttl_impl>);
+  benchmark::RegisterBenchmark("cache/insert/frugal:expire_after",
+                               insert_bench<frugal_expire_after_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/stampede/frugal", stampede_bench)->Arg(1000)->UseRealTime();
   benchmark::RegisterBenchmark("cache/hit_ratio/frugal",

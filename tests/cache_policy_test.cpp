@@ -1,15 +1,23 @@
 #include <frugal/cache.hpp>
 #include <frugal/detail/cache/policy.hpp>
+#include <frugal/detail/cache/timer_wheel.hpp>
 #include <frugal/testing/allocation_counter.hpp>
 
 #include <catch2/catch.hpp>
 
 #include "cache_sim_policies.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <limits>
+#include <map>
 #include <memory>
+#include <random>
+#include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 using frugal::detail::cache::window_chooser;
@@ -605,4 +613,212 @@ TEST_CASE("cache: on recency bursts the adaptive cache comes near LRU", "[cache_
   REQUIRE(f >= l - 0.02);
   REQUIRE(f > w + 0.3);                                                 // the window grew
   REQUIRE(frugal_cache.cache().policy_sizes().window > capacity / 25);  // from 1 %
+}
+
+// --- the timer wheel (expiry) ---
+
+namespace {
+
+using frugal::detail::cache::policy_hook;
+using frugal::detail::cache::timer_wheel;
+
+// Empties the due list into a set of hook numbers (erasing each from the wheel).
+std::set<std::size_t> take_due(timer_wheel& w, std::vector<policy_hook>& hooks) {
+  std::set<std::size_t> due;
+  while (policy_hook* h = w.next_due()) {
+    const auto i = static_cast<std::size_t>(h - hooks.data());
+    REQUIRE(due.insert(i).second);
+    w.erase(h);
+  }
+  return due;
+}
+
+// t - x, or the least time when that would overflow (x at least 0).
+std::int64_t back(std::int64_t t, std::int64_t x) {
+  return t < std::numeric_limits<std::int64_t>::min() + x ? std::numeric_limits<std::int64_t>::min()
+                                                           : t - x;
+}
+
+// An offset of any magnitude: 0 to 2^62 ns, its scale drawn evenly.
+std::int64_t any_offset(std::mt19937_64& rng) {
+  const unsigned bits = static_cast<unsigned>(rng() % 63);
+  return static_cast<std::int64_t>(rng() & ((std::uint64_t{1} << bits) - 1));
+}
+
+}  // namespace
+
+TEST_CASE("timer wheel: due hooks are exactly a sorted-set model's, under a fake clock",
+          "[cache_policy]") {
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<policy_hook> hooks(300);
+    std::map<std::size_t, std::int64_t> scheduled;   // hook -> deadline: the model
+    std::set<std::size_t> left;                      // found due and left in the due list
+    std::multiset<std::pair<std::int64_t, std::size_t>> by_deadline;
+    timer_wheel w;
+    w.reserve();
+    // Start anywhere, the ends of the range included.
+    std::int64_t now = seed % 5 == 0   ? std::numeric_limits<std::int64_t>::min()
+                       : seed % 5 == 1 ? -static_cast<std::int64_t>(rng() >> 2)
+                                       : static_cast<std::int64_t>(rng() >> (seed % 40));
+    w.advance(now);
+    REQUIRE(w.next_due() == nullptr);
+    auto schedule = [&](std::size_t i, std::int64_t d) {
+      left.erase(i);
+      if (auto it = scheduled.find(i); it != scheduled.end()) {
+        by_deadline.erase(by_deadline.find({it->second, i}));
+        scheduled.erase(it);
+      }
+      w.schedule(&hooks[i], d);
+      REQUIRE(hooks[i].known_deadline == d);
+      if (d == frugal::detail::cache::never) return;
+      scheduled[i] = d;
+      by_deadline.insert({d, i});
+    };
+    for (int step = 0; step < 3000; ++step) {
+      const std::size_t i = rng() % hooks.size();
+      switch (rng() % 8) {
+        case 0:
+        case 1:
+        case 2: {  // schedule after now, at any scale; now and then in the past or never
+          std::int64_t d = frugal::detail::cache::saturating_add(now, any_offset(rng));
+          if (rng() % 16 == 0) d = back(now, static_cast<std::int64_t>(rng() % 5000));
+          if (rng() % 32 == 0) d = frugal::detail::cache::never;
+          if (rng() % 64 == 0) d = std::numeric_limits<std::int64_t>::max() - 1;
+          schedule(i, d);
+          break;
+        }
+        case 3: {
+          w.erase(&hooks[i]);
+          left.erase(i);
+          if (auto it = scheduled.find(i); it != scheduled.end()) {
+            by_deadline.erase(by_deadline.find({it->second, i}));
+            scheduled.erase(it);
+          }
+          break;
+        }
+        default: {  // advance by any amount (now and then back a little, or to a deadline)
+          std::int64_t t = frugal::detail::cache::saturating_add(now, any_offset(rng) >> (rng() % 40));
+          if (rng() % 10 == 0) t = back(now, static_cast<std::int64_t>(rng() % 3000));
+          if (rng() % 6 == 0 && !by_deadline.empty()) {
+            auto it = by_deadline.begin();
+            std::advance(it, static_cast<long>(rng() % by_deadline.size()));
+            t = back(it->first, static_cast<std::int64_t>(rng() % 2));  // on it, or 1 ns before
+          }
+          w.advance(t);
+          REQUIRE(w.now() == std::max(now, t));
+          now = std::max(now, t);
+          // Due: what the model says, and what an earlier advance found due and was left.
+          std::set<std::size_t> expect = left;
+          for (auto it = by_deadline.begin(); it != by_deadline.end() && it->first <= t; ++it) {
+            expect.insert(it->second);
+          }
+          left.clear();
+          // Take out what is due, or schedule it again for later, as a time-to-idle read makes
+          // the cache do; now and then stop part-way, as a maintenance that failed does.
+          std::set<std::size_t> got;
+          while (policy_hook* h = w.next_due()) {
+            const auto j = static_cast<std::size_t>(h - hooks.data());
+            REQUIRE(got.insert(j).second);
+            REQUIRE(expect.contains(j));
+            if (rng() % 8 == 0) {
+              // Leave the rest: the due list keeps them in its order, so take them by walking.
+              for (policy_hook* r = h; r != nullptr; r = r->wheel_next) {
+                left.insert(static_cast<std::size_t>(r - hooks.data()));
+                got.insert(static_cast<std::size_t>(r - hooks.data()));
+              }
+              break;
+            }
+            if (rng() % 3 == 0) {
+              schedule(j, frugal::detail::cache::saturating_add(now, 1 + any_offset(rng)));
+            } else {
+              w.erase(h);
+              by_deadline.erase(by_deadline.find({scheduled[j], j}));
+              scheduled.erase(j);
+            }
+          }
+          REQUIRE(got == expect);
+          break;
+        }
+      }
+      REQUIRE(w.size() == scheduled.size());
+    }
+    // Every deadline comes: the last one's time takes out all that is left.
+    if (!by_deadline.empty()) {
+      const std::int64_t last = std::prev(by_deadline.end())->first;
+      w.advance(last);
+      std::set<std::size_t> expect;
+      for (const auto& [d, j] : by_deadline) expect.insert(j);
+      REQUIRE(take_due(w, hooks) == expect);
+    }
+    REQUIRE(w.empty());
+  }
+}
+
+TEST_CASE("timer wheel: deadlines at every level's edges, from the least time to the greatest",
+          "[cache_policy]") {
+  const std::int64_t starts[] = {std::numeric_limits<std::int64_t>::min(), -1, 0,
+                                 std::int64_t{1} << 40,
+                                 std::numeric_limits<std::int64_t>::max() - (std::int64_t{1} << 50)};
+  for (const std::int64_t start : starts) {
+    std::vector<std::int64_t> deadlines;
+    for (int bit = 0; bit < 63; ++bit) {
+      const std::int64_t d = std::int64_t{1} << bit;
+      for (const std::int64_t off : {d - 1, d, d + 1}) {
+        const std::int64_t t = frugal::detail::cache::saturating_add(start, off);
+        if (t != frugal::detail::cache::never) deadlines.push_back(t);
+      }
+    }
+    std::vector<policy_hook> hooks(deadlines.size());
+    timer_wheel w;
+    w.reserve();
+    w.advance(start);
+    for (std::size_t i = 0; i < hooks.size(); ++i) w.schedule(&hooks[i], deadlines[i]);
+    REQUIRE(w.size() == hooks.size());
+    std::vector<std::int64_t> sorted = deadlines;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    // Step to each deadline and 1 ns before it: nothing early, everything on time.
+    std::size_t taken = 0;
+    for (const std::int64_t d : sorted) {
+      if (d > start + 1) {
+        w.advance(d - 1);
+        REQUIRE(w.next_due() == nullptr);
+      }
+      w.advance(d);
+      const auto due = take_due(w, hooks);
+      REQUIRE(!due.empty());
+      for (const std::size_t i : due) REQUIRE(deadlines[i] == d);
+      taken += due.size();
+    }
+    REQUIRE(taken == hooks.size());
+    REQUIRE(w.empty());
+  }
+}
+
+TEST_CASE("timer wheel: one big jump takes out everything due, and nothing allocates",
+          "[cache_policy]") {
+  std::vector<policy_hook> hooks(1000);
+  timer_wheel w;
+  w.reserve();
+  std::mt19937_64 rng(7);
+  std::size_t late = 0;
+  const auto allocations = count_allocations([&] {
+    w.advance(0);
+    for (auto& h : hooks) {
+      const std::int64_t d = any_offset(rng);
+      late += d > 1'000'000'000'000 ? 1 : 0;  // after about 16.7 minutes
+      w.schedule(&h, d);
+    }
+    w.advance(1'000'000'000'000);
+    std::size_t due = 0;
+    while (policy_hook* h = w.next_due()) {
+      REQUIRE(h->known_deadline <= 1'000'000'000'000);
+      w.erase(h);
+      ++due;
+    }
+    REQUIRE(due + late == hooks.size());
+    REQUIRE(w.size() == late);
+  });
+  REQUIRE(allocations == 0);
 }

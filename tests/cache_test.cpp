@@ -437,6 +437,94 @@ TEST_CASE("get_all: a wrong result count and a throwing batch fail every key", "
   REQUIRE(c.stats().loads == 1);  // the call that returned too few results is no load
 }
 
+TEST_CASE("per-entry expiry at every scale: each entry leaves at the first maintenance at or "
+          "after its deadline, never before",
+          "[cache]") {
+  // Lifetimes from 1 ns to about 146 years, each power of two and its neighbours, so that the
+  // deadlines fall at every level of the expiry schedule and on its slots' edges.
+  std::vector<std::int64_t> lives;
+  for (int bit = 0; bit < 62; ++bit) {
+    const std::int64_t p = std::int64_t{1} << bit;
+    for (const std::int64_t l : {p - 1, p, p + 1}) {
+      if (l > 0) lives.push_back(l);
+    }
+  }
+  for (const std::int64_t start : {std::int64_t{-5'000'000'000}, std::int64_t{1000},
+                                    std::int64_t{(1ll << 40) + 12345}}) {
+    fake_clock t;
+    t.ns->store(start);
+    heard h;
+    int_cache c({.max_capacity = lives.size() + 10,
+                 .expire_after_write = [&](const int& k, const int&)
+                     -> std::optional<std::chrono::nanoseconds> {
+                   return std::chrono::nanoseconds(lives[static_cast<std::size_t>(k)]);
+                 },
+                 .clock = t.fn(),
+                 .eviction_listener = h.fn()});
+    for (std::size_t k = 0; k < lives.size(); ++k) c.insert(static_cast<int>(k), 0);
+    c.run_pending_tasks();
+    std::vector<std::int64_t> ends = lives;
+    std::sort(ends.begin(), ends.end());
+    ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+    std::size_t gone = 0;
+    for (const std::int64_t life : ends) {
+      // 1 ns before: nobody leaves; then on the deadline: exactly the entries of that life.
+      t.ns->store(start + life - 1);
+      c.run_pending_tasks();
+      REQUIRE(h.events.size() == gone);
+      t.ns->store(start + life);
+      c.run_pending_tasks();
+      const auto now_gone = static_cast<std::size_t>(
+          std::count(lives.begin(), lives.end(), life));
+      REQUIRE(h.events.size() == gone + now_gone);
+      for (std::size_t i = gone; i < h.events.size(); ++i) {
+        REQUIRE(std::get<2>(h.events[i]) == frugal::removal_cause::expired);
+        REQUIRE(lives[static_cast<std::size_t>(std::get<0>(h.events[i]))] == life);
+      }
+      gone += now_gone;
+      REQUIRE(c.entry_count() == lives.size() - gone);
+    }
+    REQUIRE(c.entry_count() == 0);
+  }
+}
+
+TEST_CASE("expiry: a steady stream of inserts into a full cache allocates the entry only",
+          "[cache]") {
+  fake_clock t;
+  for (const int mode : {0, 1, 2}) {  // time to live, per-entry expiry, time to idle
+    int_cache c({.max_capacity = 64,
+                 .time_to_live = mode == 0 ? std::optional(60us) : std::nullopt,
+                 .time_to_idle = mode == 2 ? std::optional(40us) : std::nullopt,
+                 .expire_after_write = mode == 1
+                                           ? [](const int& k, const int&)
+                                                 -> std::optional<std::chrono::nanoseconds> {
+                                               return std::chrono::microseconds(1 + k % 120);
+                                             }
+                                           : std::function<std::optional<std::chrono::nanoseconds>(
+                                                 const int&, const int&)>{},
+                 .clock = t.fn()});
+    auto step = [&](int i) {
+      c.insert(i, i);
+      c.get(i - 10 * (i % 5));  // keeps some entries from idling out
+      // Fast phases fill the cache (entries leave for size), slow ones let them expire.
+      t.advance((i / 100) % 2 == 0 ? 700ns : 3us);
+    };
+    for (int i = 0; i < 5000; ++i) step(i);  // warm up: the maintenance's lists reach their size
+    c.run_pending_tasks();
+    const auto before = c.stats();
+    const std::size_t n = count_allocations([&] {
+      for (int i = 5000; i < 6000; ++i) step(i);
+    });
+    INFO("mode " << mode);
+    // Entries left both for size and by expiry, and each insert allocated its entry only.
+    CAPTURE(c.stats().evicted_expired - before.evicted_expired,
+            c.stats().evicted_size - before.evicted_size);
+    REQUIRE(c.stats().evicted_expired > before.evicted_expired + 50);
+    REQUIRE(c.stats().evicted_size > before.evicted_size + 50);
+    REQUIRE(n == 1000);
+  }
+}
+
 TEST_CASE("random operations against a model under a fake clock", "[cache]") {
   for (std::uint32_t seed = 1; seed <= 40; ++seed) {
     std::mt19937 rng(seed);

@@ -37,9 +37,10 @@
 //   must not call the cache.
 //
 // Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
-// notifications, the expiry heap) throws std::bad_alloc from the call that ran it, whose own
-// change may or may not be done (a store that had to empty a full write buffer first is not;
-// a get_with whose maintenance failed after its store has handed the value to its waiters).
+// notifications; the expiry schedule never grows) throws std::bad_alloc from the call that
+// ran it, whose own change may or may not be done (a store that had to empty a full write
+// buffer first is not; a get_with whose maintenance failed after its store has handed the
+// value to its waiters).
 // The cache stays whole: each queued event and each removal is applied whole or not at all,
 // room is made before an entry leaves the table, so none is lost or freed early, the listener
 // is told of each removal counted so far before the exception leaves, and the next maintenance
@@ -49,6 +50,7 @@
 
 #include <frugal/batch.hpp>
 #include <frugal/detail/cache/policy.hpp>
+#include <frugal/detail/cache/timer_wheel.hpp>
 #include <frugal/detail/config.hpp>
 
 #include <algorithm>
@@ -222,12 +224,11 @@ inline std::uint64_t mix(std::uint64_t h) noexcept {
   return h;
 }
 
+// t + d, or the greatest time when that would overflow (d at least 0; t may be negative).
 inline std::int64_t saturating_add(std::int64_t t, std::int64_t d) noexcept {
-  return d > std::numeric_limits<std::int64_t>::max() - t ? std::numeric_limits<std::int64_t>::max()
+  return t > std::numeric_limits<std::int64_t>::max() - d ? std::numeric_limits<std::int64_t>::max()
                                                           : t + d;
 }
-
-inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
 // The cache line size the layout of entries and shards assumes.
 inline constexpr std::size_t line_size = 64;
@@ -304,6 +305,7 @@ class cache {
                   static_cast<bool>(options_.expire_after_write);
     ttl_ = options_.time_to_live ? options_.time_to_live->count() : detail::cache::never;
     tti_ = options_.time_to_idle ? options_.time_to_idle->count() : detail::cache::never;
+    if (has_expiry_) wheel_.reserve();
     events_.reserve(options_.write_buffer);
     draining_.reserve(options_.write_buffer);
   }
@@ -375,8 +377,11 @@ class cache {
   value_ptr insert(KK&& key, Args&&... value) {
     entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
     value_ptr out(e, &e->value);
+    // With expiry, the time make_entry read: the maintenance that follows expires by it
+    // rather than read the clock again.
+    const std::int64_t written = e->last_access.load(std::memory_order_relaxed);
     store(std::move(e), nullptr);
-    after_write();
+    after_write(written);
     return out;
   }
 
@@ -1165,12 +1170,14 @@ class cache {
 
   // --- maintenance (policy_mutex_ held) ---
 
-  void after_write() {
+  // `now`: the time the write read, when it read one (expiry); the maintenance reads the
+  // clock otherwise.
+  void after_write(std::optional<std::int64_t> now = std::nullopt) {
     if (!policy_mutex_.try_lock()) return;
     then_deliver([&] {
       free_on_exit freer;
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
-      maintain_locked(freer);
+      maintain_locked(freer, now);
     });
   }
 
@@ -1306,7 +1313,7 @@ class cache {
   // steady stream of evictions allocates nothing here; when every slot is being freed, the
   // vector itself (retired_ then grows a new buffer). On a thread that is freeing (a call
   // from V's destructor) it hands nothing over (see free_on_exit).
-  void maintain_locked(free_on_exit& freer) {
+  void maintain_locked(free_on_exit& freer, std::optional<std::int64_t> now = std::nullopt) {
     drain_reads();
     if (!retired_.empty() && free_on_exit::freeing_depth() == 0) {
       for (std::size_t i = 0; i < free_slot_count_; ++i) {
@@ -1326,7 +1333,7 @@ class cache {
       draining_.swap(events_);
     }
     apply_events();
-    if (has_expiry_) expire();
+    if (has_expiry_) expire(now ? *now : now_ns());
     while (detail::cache::policy_hook* victim = policy_.evict_one()) {
       evict(static_cast<entry*>(victim), removal_cause::size);
     }
@@ -1342,12 +1349,8 @@ class cache {
       if (ev.added) {
         // An entry taken out of the table by invalidate_if before its event came is not linked.
         if (ev.e->removed.load(std::memory_order_relaxed)) continue;
-        if (has_expiry_) heap_.reserve_one();
         policy_.on_add(ev.e.get());
-        if (has_expiry_) {
-          ev.e->known_deadline = deadline_of(*ev.e);
-          heap_.push(ev.e.get());
-        }
+        if (has_expiry_) wheel_.schedule(ev.e.get(), deadline_of(*ev.e));
       } else {
         make_room();
         unlink(ev.e.get());
@@ -1359,13 +1362,14 @@ class cache {
     drained_ = 0;
   }
 
-  void expire() {
-    const std::int64_t now = now_ns();
-    while (!heap_.empty() && heap_.top()->known_deadline <= now) {
-      entry* e = static_cast<entry*>(heap_.top());
+  void expire(std::int64_t now) {
+    wheel_.advance(now);
+    // An entry whose eviction failed (std::bad_alloc) stays in the due list for the next one.
+    while (detail::cache::policy_hook* due = wheel_.next_due()) {
+      entry* e = static_cast<entry*>(due);
       const std::int64_t d = deadline_of(*e);
       if (d > now) {
-        heap_.rekey(e, d);
+        wheel_.schedule(e, d);  // read since it was scheduled (time to idle)
       } else {
         evict(e, removal_cause::expired);
       }
@@ -1374,7 +1378,7 @@ class cache {
 
   void unlink(entry* e) noexcept {
     policy_.on_remove(e);
-    heap_.erase(e);
+    if (has_expiry_) wheel_.erase(e);
   }
 
   // Takes a linked entry out of the policy and, when the table still holds it, out of the
@@ -1460,7 +1464,7 @@ class cache {
   mutable std::mutex policy_mutex_;
   mutable std::atomic<std::uint32_t> policy_waiters_{0};  // threads in lock_policy
   mutable detail::cache::w_tinylfu policy_;
-  detail::cache::deadline_heap heap_;
+  detail::cache::timer_wheel wheel_;  // with expiry only
   std::vector<event> draining_;
   std::size_t drained_ = 0;  // how many of draining_ are applied
   std::vector<entry_ptr> retired_;

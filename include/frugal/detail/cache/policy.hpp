@@ -3,8 +3,8 @@
 // below) without touching the rest. Users never include this header directly.
 //
 // The policy sees entries through an intrusive hook (`policy_hook`) and hashes; it never
-// allocates after construction except for the expiry heap's vector. Every function here is
-// called with the cache's policy mutex held.
+// allocates after construction. Every function here is called with the cache's policy mutex
+// held.
 #pragma once
 
 #include <frugal/detail/config.hpp>
@@ -17,7 +17,6 @@
 #include <limits>
 #include <memory>
 #include <utility>
-#include <vector>
 
 FRUGAL_BEGIN_NAMESPACE
 namespace detail::cache {
@@ -27,6 +26,9 @@ namespace detail::cache {
 inline bool stays_after_backward_shift(std::size_t i, std::size_t j, std::size_t k) noexcept {
   return i <= j ? (i < k && k <= j) : (i < k || k <= j);
 }
+
+/// A deadline that never comes (nanoseconds).
+inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
 /// Which of the three LRU queues an entry sits in.
 enum class queue : std::uint8_t { none, window, probation, protected_ };
@@ -47,8 +49,13 @@ struct policy_hook {
   std::uint16_t epoch = 0;
   // Whether the window chooser sees this key's requests (sampled_at; set by on_add).
   bool sampled = false;
-  std::size_t heap_index = static_cast<std::size_t>(-1);
-  std::int64_t known_deadline = std::numeric_limits<std::int64_t>::max();
+  // Expiry (timer_wheel): which of the wheel's lists holds the hook (0xffff: none), its
+  // neighbours there, and the deadline it is scheduled at (at or before the entry's own, which
+  // a read may move later when entries expire after idling).
+  std::uint16_t wheel_slot = 0xffff;
+  policy_hook* wheel_prev = nullptr;
+  policy_hook* wheel_next = nullptr;
+  std::int64_t known_deadline = never;
 };
 
 /// A doubly linked LRU list of hooks: front is least recently used.
@@ -793,72 +800,6 @@ FRUGAL_NOINLINE inline void w_tinylfu::hand_samples() noexcept {
   }
   sample_count_ = 0;
 }
-
-/// A binary min-heap of hooks by `known_deadline`, each hook knowing its index (O(log n)
-/// insert, erase and re-key). The vector grows by doubling.
-class deadline_heap {
- public:
-  bool empty() const noexcept { return items_.empty(); }
-  policy_hook* top() const noexcept { return items_.front(); }
-  std::size_t size() const noexcept { return items_.size(); }
-
-  /// Makes room for one more push, so that the push cannot fail (the vector doubles).
-  void reserve_one() {
-    if (items_.size() == items_.capacity()) {
-      items_.reserve(std::max<std::size_t>(1, 2 * items_.size()));
-    }
-  }
-  void push(policy_hook* h) {
-    items_.push_back(h);
-    h->heap_index = items_.size() - 1;
-    up(h->heap_index);
-  }
-  void erase(policy_hook* h) noexcept {
-    const std::size_t i = h->heap_index;
-    if (i == npos) return;
-    h->heap_index = npos;
-    policy_hook* last = items_.back();
-    items_.pop_back();
-    if (last == h) return;
-    items_[i] = last;
-    last->heap_index = i;
-    up(i);
-    down(last->heap_index);
-  }
-  void rekey(policy_hook* h, std::int64_t deadline) noexcept {
-    h->known_deadline = deadline;
-    up(h->heap_index);
-    down(h->heap_index);
-  }
-
- private:
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-  void swap_at(std::size_t a, std::size_t b) noexcept {
-    std::swap(items_[a], items_[b]);
-    items_[a]->heap_index = a;
-    items_[b]->heap_index = b;
-  }
-  void up(std::size_t i) noexcept {
-    while (i > 0) {
-      const std::size_t p = (i - 1) / 2;
-      if (items_[p]->known_deadline <= items_[i]->known_deadline) break;
-      swap_at(i, p);
-      i = p;
-    }
-  }
-  void down(std::size_t i) noexcept {
-    for (;;) {
-      std::size_t least = i;
-      const std::size_t l = 2 * i + 1, r = l + 1;
-      if (l < items_.size() && items_[l]->known_deadline < items_[least]->known_deadline) least = l;
-      if (r < items_.size() && items_[r]->known_deadline < items_[least]->known_deadline) least = r;
-      if (least == i) return;
-      swap_at(i, least);
-      i = least;
-    }
-  }
-  std::vector<policy_hook*> items_;
-};
 
 }  // namespace detail::cache
 FRUGAL_END_NAMESPACE
