@@ -15,7 +15,9 @@
 //   whatever r: it is registered under zipf_reads_100 only. The counter `hit_ratio` is the
 //   share of the gets that hit, for frugal and the naive cache (the limits never evict).
 // - get_hit: a `get` (or `visit`) of a key that is in the cache, one thread.
-// - insert: an insert of a new key into a full cache (one eviction each), one thread.
+// - insert: an insert of a new key into a full cache (one eviction each), one thread;
+//   frugal:ttl and frugal:expire_after with a time to live of an hour and with a per-entry
+//   expiry of one to two hours (none due): what scheduling and cancelling a deadline cost.
 // - stampede/<n>: n threads call get_with on one cold key; the time until all have returned.
 // - hit_ratio/<capacity>: a trace of Zipf (s = 0.9) over 100,000 keys with a one-off scan of
 //   20,000 new keys every 50,000 requests, replayed once; the counter `hit_ratio` is the

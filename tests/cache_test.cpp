@@ -488,6 +488,84 @@ TEST_CASE("per-entry expiry at every scale: each entry leaves at the first maint
   }
 }
 
+TEST_CASE("expiry: a maintenance expires by the time it runs, not by the time its write read",
+          "[cache]") {
+  fake_clock t;
+  t.ns->store(0);
+  heard h;
+  // Time passes between the insert's reading of the clock (at 100) and its maintenance (at
+  // 1000): key 1, due at 500, must leave as expired, before the size bound picks a victim.
+  int_cache c({.max_capacity = 2,
+               .expire_after_write = [&](const int& k, const int&)
+                   -> std::optional<std::chrono::nanoseconds> {
+                 if (k == 3) t.ns->store(1000);
+                 return k == 1 ? 500ns : 1'000'000ns;
+               },
+               .clock = t.fn(),
+               .eviction_listener = h.fn()});
+  c.insert(1, 1);
+  c.insert(2, 2);
+  c.run_pending_tasks();
+  t.ns->store(100);
+  c.insert(3, 3);
+  REQUIRE(h.events.size() == 1);
+  REQUIRE(std::get<0>(h.events[0]) == 1);
+  REQUIRE(std::get<2>(h.events[0]) == frugal::removal_cause::expired);
+  REQUIRE(c.contains(2));
+  REQUIRE(c.contains(3));
+}
+
+TEST_CASE("expiry: a deadline past the greatest time is never due, for reads as for removal",
+          "[cache]") {
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  fake_clock t;
+  t.ns->store(max - 10);
+  heard h;
+  int_cache c({.time_to_live = 100ns, .clock = t.fn(), .eviction_listener = h.fn()});
+  c.insert(1, 1);  // due at max + 90: past the greatest time
+  c.insert(2, 2);
+  t.ns->store(max - 5);
+  c.insert(3, 3);  // due at max + 95
+  c.run_pending_tasks();
+  t.ns->store(max);
+  c.run_pending_tasks();
+  // The clock cannot reach those deadlines: the entries stay live and are counted.
+  REQUIRE(c.get(1));
+  REQUIRE(c.contains(3));
+  REQUIRE(c.entry_count() == 3);
+  REQUIRE(h.events.empty());
+}
+
+TEST_CASE("expiry: a clock set back and forward again expires exactly", "[cache]") {
+  fake_clock t;
+  t.ns->store(1'000'000'000'000);
+  heard h;
+  int_cache c({.max_capacity = 100'000, .time_to_live = 100s, .clock = t.fn(),
+               .eviction_listener = h.fn()});
+  for (int i = 0; i < 1000; ++i) c.insert(i, i);  // due at 1100 s
+  t.ns->store(0);  // set back: the entries are not due
+  for (int i = 1000; i < 2000; ++i) {
+    c.insert(i, i);  // due at 100 s
+    if (i % 100 == 0) c.run_pending_tasks();
+  }
+  c.run_pending_tasks();
+  REQUIRE(h.events.empty());
+  t.ns->store(100'000'000'000 - 1);
+  c.run_pending_tasks();
+  REQUIRE(h.events.empty());
+  t.ns->store(100'000'000'000);
+  c.run_pending_tasks();
+  REQUIRE(h.events.size() == 1000);
+  for (const auto& e : h.events) REQUIRE(std::get<0>(e) >= 1000);
+  t.ns->store(1'100'000'000'000 - 1);
+  c.run_pending_tasks();
+  REQUIRE(h.events.size() == 1000);
+  t.ns->store(1'100'000'000'000);
+  c.run_pending_tasks();
+  REQUIRE(h.events.size() == 2000);
+  REQUIRE(c.entry_count() == 0);
+}
+
 TEST_CASE("expiry: a steady stream of inserts into a full cache allocates the entry only",
           "[cache]") {
   fake_clock t;

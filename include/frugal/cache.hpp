@@ -273,7 +273,8 @@ class cache {
   /// Builds a cache. Allocates the shards, the read buffers, the write buffer, the
   /// frequency sketch (8 to 16 bytes per unit of max_capacity, at least 512 bytes, at most
   /// 32 MiB) and, with `adaptive_window` and no weigher, the window chooser's miniatures (about
-  /// 40 KiB from 256 entries up, less below); nothing else until the first insert. Throws
+  /// 40 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
+  /// heads (4.5 KiB); nothing else until the first insert. Throws
   /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
   /// `max_batch` 0 or `write_buffer` below 2.
   explicit cache(options_type options = {})
@@ -377,11 +378,8 @@ class cache {
   value_ptr insert(KK&& key, Args&&... value) {
     entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
     value_ptr out(e, &e->value);
-    // With expiry, the time make_entry read: the maintenance that follows expires by it
-    // rather than read the clock again.
-    const std::int64_t written = e->last_access.load(std::memory_order_relaxed);
     store(std::move(e), nullptr);
-    after_write(written);
+    after_write();
     return out;
   }
 
@@ -837,9 +835,13 @@ class cache {
   }
   stripe& my_stripe() const noexcept { return stripes_[stripe_number() & (stripe_count_ - 1)]; }
 
+  // The clock's time in nanoseconds, below `never` (a deadline that saturated to `never`
+  // stays in the future, for reads as for the timer wheel).
   std::int64_t now_ns() const {
     const auto t = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    return std::min<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
+        detail::cache::never - 1);
   }
   std::int64_t deadline_of(const entry& e) const noexcept {
     if (tti_ == detail::cache::never) return e.write_deadline;
@@ -1170,14 +1172,12 @@ class cache {
 
   // --- maintenance (policy_mutex_ held) ---
 
-  // `now`: the time the write read, when it read one (expiry); the maintenance reads the
-  // clock otherwise.
-  void after_write(std::optional<std::int64_t> now = std::nullopt) {
+  void after_write() {
     if (!policy_mutex_.try_lock()) return;
     then_deliver([&] {
       free_on_exit freer;
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
-      maintain_locked(freer, now);
+      maintain_locked(freer);
     });
   }
 
@@ -1313,7 +1313,7 @@ class cache {
   // steady stream of evictions allocates nothing here; when every slot is being freed, the
   // vector itself (retired_ then grows a new buffer). On a thread that is freeing (a call
   // from V's destructor) it hands nothing over (see free_on_exit).
-  void maintain_locked(free_on_exit& freer, std::optional<std::int64_t> now = std::nullopt) {
+  void maintain_locked(free_on_exit& freer) {
     drain_reads();
     if (!retired_.empty() && free_on_exit::freeing_depth() == 0) {
       for (std::size_t i = 0; i < free_slot_count_; ++i) {
@@ -1333,7 +1333,7 @@ class cache {
       draining_.swap(events_);
     }
     apply_events();
-    if (has_expiry_) expire(now ? *now : now_ns());
+    if (has_expiry_) expire();
     while (detail::cache::policy_hook* victim = policy_.evict_one()) {
       evict(static_cast<entry*>(victim), removal_cause::size);
     }
@@ -1362,7 +1362,9 @@ class cache {
     drained_ = 0;
   }
 
-  void expire(std::int64_t now) {
+  void expire() {
+    // Read here, under the policy mutex: the wheel's time never goes back but with the clock.
+    const std::int64_t now = now_ns();
     wheel_.advance(now);
     // An entry whose eviction failed (std::bad_alloc) stays in the due list for the next one.
     while (detail::cache::policy_hook* due = wheel_.next_due()) {

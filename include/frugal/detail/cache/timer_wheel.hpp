@@ -21,16 +21,20 @@ namespace detail::cache {
 ///   64-bit time. Each slot is a doubly linked list through the hooks (`wheel_prev`,
 ///   `wheel_next`; `wheel_slot` says which list, so a hook leaves in O(1)).
 /// - A hook sits at the lowest level whose slot one level up it shares with the wheel's time
-///   `now()`: a deadline in the next microsecond sits at level 0, one in an hour at level 5 or 6.
-///   A deadline not after `now()` sits in level 0's slot of `now()`.
-/// - `advance(t)` takes out every slot that began at or before `t`: the hooks due by then go to
-///   the due list (`next_due`), the others are placed again from `t`, one level lower or more
-///   (a hook is moved at most once per level over its life). Slots with hooks are found with
-///   one 64-bit mask per level: an advance costs O(levels + hooks taken out).
-/// - Exact: every hook due by `t` is in the due list after `advance(t)`, none that is not; a
-///   hook whose deadline is later in level 0's slot of `t` is looked at again by the next
-///   advance.
-/// Allocates its 577 list heads (4.6 KiB) at `reserve()`, never after; never throws after.
+///   `now()` (so the level is that of the highest bit in which the deadline and `now()`
+///   differ: a near deadline mostly sits low, a far one high). A deadline not after `now()`
+///   sits in level 0's slot of `now()`.
+/// - `advance(t)`, t at or after `now()`, takes out every slot that began at or before `t`:
+///   the hooks due by then go to the due list (`next_due`), the others are placed again from
+///   `t`, at a lower level or in level 0's slot of `t`. Over its life a hook is moved at most
+///   once per level, plus once per advance while its deadline is in level 0's slot of the
+///   wheel's time (1.024 us). Slots with hooks are found with one 64-bit mask per level: an
+///   advance costs O(levels + hooks taken out).
+/// - `advance(t)`, t before `now()` (a clock set back), places every hook again from `t`:
+///   O(hooks), once per step back.
+/// - Exact: after `advance(t)` every hook due by `t` is in the due list, and every hook it put
+///   there is due by `t` (hooks an earlier advance put there and the caller left stay).
+/// Allocates its 577 list heads (4,616 bytes) at `reserve()`, never after; never throws after.
 class timer_wheel {
  public:
   static constexpr int levels = 9;
@@ -79,19 +83,20 @@ class timer_wheel {
     --size_;
   }
 
-  /// Moves the wheel's time to `t` (not back: an earlier `t` keeps `now()` and only looks at
-  /// level 0's slot of `now()`) and puts every hook whose `known_deadline` is at or before `t`
-  /// in the due list.
+  /// Moves the wheel's time to `t` and puts every hook whose `known_deadline` is at or before
+  /// `t` in the due list. A `t` before `now()` places every hook again.
   void advance(std::int64_t t) noexcept {
     const std::uint64_t from = key(now_);
-    const std::uint64_t to = key(t > now_ ? t : now_);
-    // First take out every slot that began by `to` (hooks placed again below must not be
-    // taken out twice), chained through wheel_next.
+    const std::uint64_t to = key(t);
+    const bool back = to < from;
+    // First take out every slot that began by `to` (every slot when the time goes back),
+    // chained through wheel_next: hooks placed again below must not be taken out twice.
     policy_hook* taken = nullptr;
     for (int k = 0; k < levels; ++k) {
       const int shift = first_shift + 6 * k;
       const bool same_parent = k == levels - 1 || (from >> (shift + 6)) == (to >> (shift + 6));
-      std::uint64_t mask = same_parent ? low_bits((to >> shift) % slots) : ~std::uint64_t{0};
+      std::uint64_t mask = same_parent && !back ? low_bits((to >> shift) % slots)
+                                                : ~std::uint64_t{0};
       mask &= occupied_[k];
       occupied_[k] &= ~mask;
       while (mask != 0) {
@@ -107,7 +112,7 @@ class timer_wheel {
         }
       }
     }
-    if (t > now_) now_ = t;
+    now_ = t;
     while (taken != nullptr) {
       policy_hook* h = taken;
       taken = h->wheel_next;
