@@ -18,6 +18,8 @@
 // - insert: an insert of a new key into a full cache (one eviction each), one thread;
 //   frugal:ttl and frugal:expire_after with a time to live of an hour and with a per-entry
 //   expiry of one to two hours (none due): what scheduling and cancelling a deadline cost.
+// - insert_1m: the same three on a cache of 2^20 entries, whose expiry schedule no longer fits
+//   in the CPU's caches.
 // - stampede/<n>: n threads call get_with on one cold key; the time until all have returned.
 // - hit_ratio/<capacity>: a trace of Zipf (s = 0.9) over 100,000 keys with a one-off scan of
 //   20,000 new keys every 50,000 requests, replayed once; the counter `hit_ratio` is the
@@ -131,10 +133,25 @@ using frugal_impl = frugal_cache_impl<true>;
 // The same cache with its window fixed at 1 % (no miniature simulations): what adapting costs.
 using frugal_fixed_impl = frugal_cache_impl<false>;
 
-// The same cache with a time to live of an hour for every entry (expiry bookkeeping, none due).
-struct frugal_ttl_impl : frugal_impl {
-  frugal::cache<key_t_, value_t> c{
-      {.max_capacity = cache_entries, .time_to_live = std::chrono::hours(1)}};
+// The same cache, of `Capacity` entries, with no expiry (Expiry 0), a time to live of an hour
+// for every entry (1), or a per-entry expiry of one to two hours by value (2); none is due
+// during a run: what scheduling and cancelling deadlines cost.
+template <int Expiry, std::size_t Capacity = cache_entries>
+struct frugal_expiry_impl {
+  static constexpr bool evicts = true;
+  static constexpr std::size_t capacity = Capacity;
+  static frugal::cache_options<key_t_, value_t> options() {
+    frugal::cache_options<key_t_, value_t> o{.max_capacity = Capacity};
+    if (Expiry == 1) o.time_to_live = std::chrono::hours(1);
+    if (Expiry == 2) {
+      o.expire_after_write = [](const key_t_&,
+                                const value_t& v) -> std::optional<std::chrono::nanoseconds> {
+        return std::chrono::hours(1) + std::chrono::seconds((v * 0x9e3779b97f4a7c15ull) >> 52);
+      };
+    }
+    return o;
+  }
+  frugal::cache<key_t_, value_t> c{options()};
   value_t get(key_t_ k) {
     auto p = c.get(k);
     return p ? *p : 0;
@@ -142,22 +159,8 @@ struct frugal_ttl_impl : frugal_impl {
   void insert(key_t_ k, value_t v) { c.insert(k, v); }
   void settle() { c.run_pending_tasks(); }
 };
-
-// Per-entry expiry: each entry lives between 1 and 2 hours, by its value (none due).
-struct frugal_expire_after_impl : frugal_impl {
-  frugal::cache<key_t_, value_t> c{
-      {.max_capacity = cache_entries,
-       .expire_after_write = [](const key_t_&, const value_t& v)
-           -> std::optional<std::chrono::nanoseconds> {
-         return std::chrono::hours(1) + std::chrono::seconds((v * 0x9e3779b97f4a7c15ull) >> 52);
-       }}};
-  value_t get(key_t_ k) {
-    auto p = c.get(k);
-    return p ? *p : 0;
-  }
-  void insert(key_t_ k, value_t v) { c.insert(k, v); }
-  void settle() { c.run_pending_tasks(); }
-};
+using frugal_ttl_impl = frugal_expiry_impl<1>;
+using frugal_expire_after_impl = frugal_expiry_impl<2>;
 
 struct frugal_visit_impl : frugal_impl {
   value_t get(key_t_ k) {
@@ -335,10 +338,14 @@ void get_hit_bench(benchmark::State& state) {
 
 template <class Impl>
 void insert_bench(benchmark::State& state) {
+  constexpr std::size_t entries = [] {
+    if constexpr (requires { Impl::capacity; }) return Impl::capacity;
+    return cache_entries;
+  }();
   Impl impl;
-  for (std::uint32_t r = 0; r < cache_entries; ++r) impl.insert(key_of(r), r);
+  for (std::uint32_t r = 0; r < entries; ++r) impl.insert(key_of(r), r);
   impl.settle();
-  std::uint64_t next = cache_entries;
+  std::uint64_t next = entries;
   for (auto _ : frugal::bench::counted(state)) {
     impl.insert(key_of(static_cast<std::uint32_t>(next)), next);
     ++next;
@@ -498,6 +505,11 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("cache/insert/frugal:expire_after",
                                insert_bench<frugal_expire_after_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
+  benchmark::RegisterBenchmark("cache/insert_1m/frugal", insert_bench<frugal_expiry_impl<0, 1 << 20>>);
+  benchmark::RegisterBenchmark("cache/insert_1m/frugal:ttl",
+                               insert_bench<frugal_expiry_impl<1, 1 << 20>>);
+  benchmark::RegisterBenchmark("cache/insert_1m/frugal:expire_after",
+                               insert_bench<frugal_expiry_impl<2, 1 << 20>>);
   benchmark::RegisterBenchmark("cache/stampede/frugal", stampede_bench)->Arg(1000)->UseRealTime();
   benchmark::RegisterBenchmark("cache/hit_ratio/frugal",
                                hit_ratio_bench<frugal::cache<key_t_, value_t>>)
