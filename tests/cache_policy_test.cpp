@@ -305,6 +305,20 @@ TEST_CASE("chooser: a weight above the miniatures' capacity is not replayed", "[
   REQUIRE(chosen > 0);
 }
 
+TEST_CASE("chooser: its memory is bounded whatever the capacity (about 32 KiB)",
+          "[cache_policy]") {
+  std::size_t most = 0;
+  for (const std::uint64_t capacity : {1ull, 100ull, 256ull, 257ull, 10'000ull, 1ull << 40}) {
+    std::unique_ptr<window_chooser> c;
+    const auto used = frugal::testing::measure_allocations(
+        [&] { c = std::make_unique<window_chooser>(capacity); });
+    INFO("capacity " << capacity);
+    REQUIRE(used.bytes <= 33'000);
+    most = std::max(most, used.bytes);
+  }
+  REQUIRE(most > 30'000);  // from 256 entries up: two miniatures of 256 entries
+}
+
 TEST_CASE("chooser: choosing allocates nothing", "[cache_policy]") {
   window_chooser c(1000);
   const auto t = cache_sim::burst_trace(20'000, 3);
@@ -619,13 +633,13 @@ TEST_CASE("cache: on recency bursts the adaptive cache comes near LRU", "[cache_
 
 namespace {
 
-using frugal::detail::cache::policy_hook;
+using frugal::detail::cache::expiry_hook;
 using frugal::detail::cache::timer_wheel;
 
 // Empties the due list into a set of hook numbers (erasing each from the wheel).
-std::set<std::size_t> take_due(timer_wheel& w, std::vector<policy_hook>& hooks) {
+std::set<std::size_t> take_due(timer_wheel& w, std::vector<expiry_hook>& hooks) {
   std::set<std::size_t> due;
-  while (policy_hook* h = w.next_due()) {
+  while (expiry_hook* h = w.next_due()) {
     const auto i = static_cast<std::size_t>(h - hooks.data());
     REQUIRE(due.insert(i).second);
     w.erase(h);
@@ -651,7 +665,7 @@ TEST_CASE("timer wheel: due hooks are exactly a sorted-set model's, under a fake
           "[cache_policy]") {
   for (std::uint64_t seed = 1; seed <= 30; ++seed) {
     std::mt19937_64 rng(seed);
-    std::vector<policy_hook> hooks(300);
+    std::vector<expiry_hook> hooks(300);
     std::map<std::size_t, std::int64_t> scheduled;   // hook -> deadline: the model
     std::set<std::size_t> left;                      // found due and left in the due list
     std::multiset<std::pair<std::int64_t, std::size_t>> by_deadline;
@@ -717,13 +731,13 @@ TEST_CASE("timer wheel: due hooks are exactly a sorted-set model's, under a fake
           // Take out what is due, or schedule it again for later, as a time-to-idle read makes
           // the cache do; now and then stop part-way, as a maintenance that failed does.
           std::set<std::size_t> got;
-          while (policy_hook* h = w.next_due()) {
+          while (expiry_hook* h = w.next_due()) {
             const auto j = static_cast<std::size_t>(h - hooks.data());
             REQUIRE(got.insert(j).second);
             REQUIRE(expect.contains(j));
             if (rng() % 8 == 0) {
               // Leave the rest: the due list keeps them in its order, so take them by walking.
-              for (policy_hook* r = h; r != nullptr; r = r->wheel_next) {
+              for (expiry_hook* r = h; r != nullptr; r = r->wheel_next) {
                 left.insert(static_cast<std::size_t>(r - hooks.data()));
                 got.insert(static_cast<std::size_t>(r - hooks.data()));
               }
@@ -769,7 +783,7 @@ TEST_CASE("timer wheel: deadlines at every level's edges, from the least time to
         if (t != frugal::detail::cache::never) deadlines.push_back(t);
       }
     }
-    std::vector<policy_hook> hooks(deadlines.size());
+    std::vector<expiry_hook> hooks(deadlines.size());
     timer_wheel w;
     w.reserve();
     w.advance(start);
@@ -798,7 +812,7 @@ TEST_CASE("timer wheel: deadlines at every level's edges, from the least time to
 
 TEST_CASE("timer wheel: one big jump takes out everything due, and nothing allocates",
           "[cache_policy]") {
-  std::vector<policy_hook> hooks(1000);
+  std::vector<expiry_hook> hooks(1000);
   timer_wheel w;
   w.reserve();
   std::mt19937_64 rng(7);
@@ -812,7 +826,7 @@ TEST_CASE("timer wheel: one big jump takes out everything due, and nothing alloc
     }
     w.advance(1'000'000'000'000);
     std::size_t due = 0;
-    while (policy_hook* h = w.next_due()) {
+    while (expiry_hook* h = w.next_due()) {
       REQUIRE(h->known_deadline <= 1'000'000'000'000);
       w.erase(h);
       ++due;

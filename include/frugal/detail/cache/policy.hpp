@@ -27,13 +27,11 @@ inline bool stays_after_backward_shift(std::size_t i, std::size_t j, std::size_t
   return i <= j ? (i < k && k <= j) : (i < k || k <= j);
 }
 
-/// A deadline that never comes (nanoseconds).
-inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-
 /// Which of the three LRU queues an entry sits in.
 enum class queue : std::uint8_t { none, window, probation, protected_ };
 
-/// The policy's part of an entry: links, queue, weight and expiry bookkeeping.
+/// The policy's part of an entry: links, queue, weight and counts (40 bytes; the miniatures'
+/// nodes are hooks too).
 struct policy_hook {
   policy_hook* prev = nullptr;
   policy_hook* next = nullptr;
@@ -49,13 +47,6 @@ struct policy_hook {
   std::uint16_t epoch = 0;
   // Whether the window chooser sees this key's requests (sampled_at; set by on_add).
   bool sampled = false;
-  // Expiry (timer_wheel): which of the wheel's lists holds the hook (0xffff: none), its
-  // neighbours there, and the deadline it is scheduled at (at or before the entry's own, which
-  // a read may move later when entries expire after idling).
-  std::uint16_t wheel_slot = 0xffff;
-  policy_hook* wheel_prev = nullptr;
-  policy_hook* wheel_next = nullptr;
-  std::int64_t known_deadline = never;
 };
 
 /// A doubly linked LRU list of hooks: front is least recently used.
@@ -676,7 +667,7 @@ class recent_requests {
 /// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
-/// about 40 KiB for a big cache), never throws after.
+/// about 32 KiB for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 1.0};

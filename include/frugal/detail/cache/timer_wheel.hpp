@@ -3,7 +3,7 @@
 // fixed time to live does. Users never include this header directly.
 #pragma once
 
-#include <frugal/detail/cache/policy.hpp>
+#include <frugal/detail/config.hpp>
 
 #include <bit>
 #include <cstddef>
@@ -13,6 +13,19 @@
 
 FRUGAL_BEGIN_NAMESPACE
 namespace detail::cache {
+
+/// A deadline that never comes (nanoseconds).
+inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+
+/// The timer wheel's part of an entry: which of the wheel's lists holds it (`no_slot`: none),
+/// its neighbours there, and the deadline it is scheduled at (for the cache, at or before the
+/// entry's own, which a read moves later when entries expire after idling).
+struct expiry_hook {
+  expiry_hook* wheel_prev = nullptr;
+  expiry_hook* wheel_next = nullptr;
+  std::int64_t known_deadline = never;
+  std::uint16_t wheel_slot = 0xffff;
+};
 
 /// A hierarchical timer wheel of hooks by `known_deadline` (nanoseconds, any std::int64_t;
 /// `never` is not scheduled).
@@ -45,7 +58,7 @@ class timer_wheel {
 
   /// Allocates the list heads; the other functions may be called only after it.
   void reserve() {
-    if (!heads_) heads_ = std::make_unique<policy_hook*[]>(std::size_t{due_slot} + 1);
+    if (!heads_) heads_ = std::make_unique<expiry_hook*[]>(std::size_t{due_slot} + 1);
   }
   bool reserved() const noexcept { return heads_ != nullptr; }
 
@@ -57,7 +70,7 @@ class timer_wheel {
 
   /// Sets `h->known_deadline` to `deadline` and schedules it there (taking it out of wherever
   /// it was first); a deadline of `never` leaves it unscheduled.
-  void schedule(policy_hook* h, std::int64_t deadline) noexcept {
+  void schedule(expiry_hook* h, std::int64_t deadline) noexcept {
     erase(h);
     h->known_deadline = deadline;
     if (deadline == never) return;
@@ -66,7 +79,7 @@ class timer_wheel {
   }
 
   /// Takes `h` out of the wheel (or out of the due list); nothing when it is in neither.
-  void erase(policy_hook* h) noexcept {
+  void erase(expiry_hook* h) noexcept {
     const std::uint16_t s = h->wheel_slot;
     if (s == no_slot) return;
     if (h->wheel_prev != nullptr) {
@@ -91,7 +104,7 @@ class timer_wheel {
     const bool back = to < from;
     // First take out every slot that began by `to` (every slot when the time goes back),
     // chained through wheel_next: hooks placed again below must not be taken out twice.
-    policy_hook* taken = nullptr;
+    expiry_hook* taken = nullptr;
     for (int k = 0; k < levels; ++k) {
       const int shift = first_shift + 6 * k;
       const bool same_parent = k == levels - 1 || (from >> (shift + 6)) == (to >> (shift + 6));
@@ -102,10 +115,10 @@ class timer_wheel {
       while (mask != 0) {
         const auto i = static_cast<std::size_t>(k * slots + std::countr_zero(mask));
         mask &= mask - 1;
-        policy_hook* h = heads_[i];
+        expiry_hook* h = heads_[i];
         heads_[i] = nullptr;
         while (h != nullptr) {
-          policy_hook* next = h->wheel_next;
+          expiry_hook* next = h->wheel_next;
           h->wheel_next = taken;
           taken = h;
           h = next;
@@ -114,7 +127,7 @@ class timer_wheel {
     }
     now_ = t;
     while (taken != nullptr) {
-      policy_hook* h = taken;
+      expiry_hook* h = taken;
       taken = h->wheel_next;
       if (h->known_deadline <= t) {
         push(h, due_slot);
@@ -126,7 +139,7 @@ class timer_wheel {
 
   /// A hook that `advance` found due and that is still in the due list (nullptr: none).
   /// The caller erases or re-schedules it.
-  policy_hook* next_due() const noexcept { return heads_[due_slot]; }
+  expiry_hook* next_due() const noexcept { return heads_[due_slot]; }
 
  private:
   // Times as unsigned keys in the same order: the sign bit flipped.
@@ -138,7 +151,7 @@ class timer_wheel {
     return i == 63 ? ~std::uint64_t{0} : (std::uint64_t{1} << (i + 1)) - 1;
   }
 
-  void place(policy_hook* h) noexcept {
+  void place(expiry_hook* h) noexcept {
     const std::uint64_t now = key(now_);
     const std::uint64_t d = key(h->known_deadline);
     if (d <= now) {
@@ -153,8 +166,8 @@ class timer_wheel {
     push(h, static_cast<std::uint16_t>(k * slots + i));
   }
 
-  void push(policy_hook* h, std::uint16_t s) noexcept {
-    policy_hook*& head = heads_[s];
+  void push(expiry_hook* h, std::uint16_t s) noexcept {
+    expiry_hook*& head = heads_[s];
     h->wheel_prev = nullptr;
     h->wheel_next = head;
     if (head != nullptr) head->wheel_prev = h;
@@ -163,7 +176,7 @@ class timer_wheel {
     if (s != due_slot) occupied_[s / slots] |= std::uint64_t{1} << (s % slots);
   }
 
-  std::unique_ptr<policy_hook*[]> heads_;  // levels x slots, then the due list
+  std::unique_ptr<expiry_hook*[]> heads_;  // levels x slots, then the due list
   std::uint64_t occupied_[levels] = {};    // per level, the slots whose list is not empty
   std::int64_t now_ = std::numeric_limits<std::int64_t>::min();
   std::size_t size_ = 0;
