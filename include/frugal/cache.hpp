@@ -836,8 +836,9 @@ class cache {
   stripe& my_stripe() const noexcept { return stripes_[stripe_number() & (stripe_count_ - 1)]; }
 
   // The clock's time in nanoseconds, below `never` (a deadline that saturated to `never`
-  // stays in the future, for reads as for the timer wheel).
-  std::int64_t now_ns() const {
+  // stays in the future, for reads as for the timer wheel). Out of line: a clock read costs
+  // more than the call, and the reads that inline it stay small enough to be inlined.
+  FRUGAL_NOINLINE std::int64_t now_ns() const {
     const auto t = options_.clock ? options_.clock() : std::chrono::steady_clock::now();
     return std::min<std::int64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
@@ -1362,7 +1363,9 @@ class cache {
     drained_ = 0;
   }
 
-  void expire() {
+  // Out of line: only caches with expiry call it, and the writes that inline the maintenance
+  // stay small without it.
+  FRUGAL_NOINLINE void expire() {
     // Read here, under the policy mutex: the wheel's time never goes back but with the clock.
     const std::int64_t now = now_ns();
     wheel_.advance(now);
