@@ -2,6 +2,8 @@
 # unordered_map::find, and TBB's concurrent_lru_cache where TBB is found (TBB is built against
 # libstdc++, so it is left out when this build uses libc++).
 frugal_add_bench(cache)
+# The benchmarks with expiry, in a translation unit of their own (see its first lines).
+target_sources(cache_bench PRIVATE cache_expiry_bench.cpp)
 find_package(TBB QUIET)
 if(TBB_FOUND AND NOT CMAKE_CXX_FLAGS MATCHES "stdlib=libc\\+\\+")
   target_link_libraries(cache_bench PRIVATE TBB::tbb)

@@ -15,11 +15,8 @@
 //   whatever r: it is registered under zipf_reads_100 only. The counter `hit_ratio` is the
 //   share of the gets that hit, for frugal and the naive cache (the limits never evict).
 // - get_hit: a `get` (or `visit`) of a key that is in the cache, one thread.
-// - insert: an insert of a new key into a full cache (one eviction each), one thread;
-//   frugal:ttl and frugal:expire_after with a time to live of an hour and with a per-entry
-//   expiry of one to two hours (none due): what scheduling and cancelling a deadline cost.
-// - insert_1m: the same three on a cache of 2^20 entries, whose expiry schedule no longer fits
-//   in the CPU's caches.
+// - insert: an insert of a new key into a full cache (one eviction each), one thread. With
+//   expiry (frugal:ttl, frugal:expire_after, and insert_1m): cache_expiry_bench.cpp.
 // - stampede/<n>: n threads call get_with on one cold key; the time until all have returned.
 // - hit_ratio/<capacity>: a trace of Zipf (s = 0.9) over 100,000 keys with a one-off scan of
 //   20,000 new keys every 50,000 requests, replayed once; the counter `hit_ratio` is the
@@ -132,39 +129,6 @@ struct frugal_cache_impl {
 using frugal_impl = frugal_cache_impl<true>;
 // The same cache with its window fixed at 1 % (no miniature simulations): what adapting costs.
 using frugal_fixed_impl = frugal_cache_impl<false>;
-
-// The same cache, of `Capacity` entries, with no expiry (Expiry 0), a time to live of an hour
-// for every entry (1), or a per-entry expiry of one to two hours by value (2); none is due
-// during a run: what scheduling and cancelling deadlines cost.
-template <int Expiry, std::size_t Capacity = cache_entries>
-struct frugal_expiry_impl {
-  static constexpr bool evicts = true;
-  static constexpr std::size_t capacity = Capacity;
-  static frugal::cache_options<key_t_, value_t> options() {
-    frugal::cache_options<key_t_, value_t> o{.max_capacity = Capacity};
-    if (Expiry == 1) o.time_to_live = std::chrono::hours(1);
-    if (Expiry == 2) {
-      o.expire_after_write = [](const key_t_&,
-                                const value_t& v) -> std::optional<std::chrono::nanoseconds> {
-        return std::chrono::hours(1) + std::chrono::seconds((v * 0x9e3779b97f4a7c15ull) >> 52);
-      };
-    }
-    return o;
-  }
-  frugal::cache<key_t_, value_t> c{options()};
-  // Through visit, not get: more call sites of cache::get would make g++ stop inlining it
-  // into the other benchmarks' loops (its inliner weighs a function's growth at every call
-  // site), which slowed them by about 10 %.
-  value_t get(key_t_ k) {
-    value_t out = 0;
-    c.visit(k, [&](const value_t& v) { out = v; });
-    return out;
-  }
-  void insert(key_t_ k, value_t v) { c.insert(k, v); }
-  void settle() { c.run_pending_tasks(); }
-};
-using frugal_ttl_impl = frugal_expiry_impl<1>;
-using frugal_expire_after_impl = frugal_expiry_impl<2>;
 
 struct frugal_visit_impl : frugal_impl {
   value_t get(key_t_ k) {
@@ -342,14 +306,10 @@ void get_hit_bench(benchmark::State& state) {
 
 template <class Impl>
 void insert_bench(benchmark::State& state) {
-  constexpr std::size_t entries = [] {
-    if constexpr (requires { Impl::capacity; }) return Impl::capacity;
-    return cache_entries;
-  }();
   Impl impl;
-  for (std::uint32_t r = 0; r < entries; ++r) impl.insert(key_of(r), r);
+  for (std::uint32_t r = 0; r < cache_entries; ++r) impl.insert(key_of(r), r);
   impl.settle();
-  std::uint64_t next = entries;
+  std::uint64_t next = cache_entries;
   for (auto _ : frugal::bench::counted(state)) {
     impl.insert(key_of(static_cast<std::uint32_t>(next)), next);
     ++next;
@@ -505,15 +465,7 @@ const bool registered = [] {
                                get_hit_bench<limit_claimed_shared_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>);
   benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_fixed_impl>);
-  benchmark::RegisterBenchmark("cache/insert/frugal:ttl", insert_bench<frugal_ttl_impl>);
-  benchmark::RegisterBenchmark("cache/insert/frugal:expire_after",
-                               insert_bench<frugal_expire_after_impl>);
   benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>);
-  benchmark::RegisterBenchmark("cache/insert_1m/frugal", insert_bench<frugal_expiry_impl<0, 1 << 20>>);
-  benchmark::RegisterBenchmark("cache/insert_1m/frugal:ttl",
-                               insert_bench<frugal_expiry_impl<1, 1 << 20>>);
-  benchmark::RegisterBenchmark("cache/insert_1m/frugal:expire_after",
-                               insert_bench<frugal_expiry_impl<2, 1 << 20>>);
   benchmark::RegisterBenchmark("cache/stampede/frugal", stampede_bench)->Arg(1000)->UseRealTime();
   benchmark::RegisterBenchmark("cache/hit_ratio/frugal",
                                hit_ratio_bench<frugal::cache<key_t_, value_t>>)
