@@ -864,3 +864,55 @@ TEST_CASE("a listener that reads and invalidates the cache while readers run doe
   });
   CHECK(told.load() > 0);
 }
+
+TEST_CASE("writers with deadlines of every scale, a shared moving clock, invalidations: every "
+          "value leaves once",
+          "[cache_stress][concurrent]") {
+  fake_clock clock;
+  clock.ns->store(-(std::int64_t{1} << 40));  // before the clock's epoch, too
+  constexpr int writers = 3, per_writer = 6000;
+  std::vector<std::atomic<int>> told(writers * per_writer);
+  {
+    frugal::cache<int, int> c(
+        {.max_capacity = 300,
+         .time_to_idle = std::chrono::microseconds(300),
+         // A seventh of the values never expire by write; the others after 0 ns to hours,
+         // spread over every level of the timer wheel.
+         .expire_after_write = [](const int&,
+                                  const int& v) -> std::optional<std::chrono::nanoseconds> {
+           if (v % 7 == 0) return std::nullopt;
+           const auto spread = static_cast<std::uint64_t>(v) * 0x9e3779b97f4a7c15ull;
+           return std::chrono::nanoseconds(spread >> (40 + v % 24));
+         },
+         .clock = clock.fn(),
+         .eviction_listener =
+             [&](const int&, const std::shared_ptr<const int>& v, frugal::removal_cause) {
+               told[static_cast<std::size_t>(*v)].fetch_add(1);
+             },
+         .write_buffer = 8});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < writers; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(static_cast<unsigned>(t) + 1);
+        for (int i = 0; i < per_writer; ++i) {
+          c.insert(static_cast<int>(rng() % 1000), t * per_writer + i);
+          clock.advance(static_cast<std::int64_t>(rng() % 4000));
+          c.get(static_cast<int>(rng() % 1000));
+          if (rng() % 97 == 0) c.invalidate(static_cast<int>(rng() % 1000));
+          if (rng() % 3000 == 0) {
+            c.invalidate_if([](const int& k, const int&) { return k % 3 == 0; });
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    c.run_pending_tasks();
+    clock.advance(std::int64_t{1} << 50);  // every deadline passes
+    c.run_pending_tasks();
+    CHECK(c.entry_count() == 0);
+    c.invalidate_all();  // nothing left to tell
+  }
+  int not_once = 0;
+  for (auto& n : told) not_once += n.load() != 1 ? 1 : 0;
+  CHECK(not_once == 0);
+}
