@@ -1366,7 +1366,7 @@ class cache {
   // Out of line: only caches with expiry call it, and the writes that inline the maintenance
   // stay small without it.
   FRUGAL_NOINLINE void expire() {
-    // Read here, under the policy mutex: the wheel's time never goes back but with the clock.
+    // Read here, under the policy mutex, so the wheel's time goes back only when the clock does.
     const std::int64_t now = now_ns();
     wheel_.advance(now);
     // An entry whose eviction failed (std::bad_alloc) stays in the due list for the next one.
