@@ -60,7 +60,6 @@ class timer_wheel {
   void reserve() {
     if (!heads_) heads_ = std::make_unique<expiry_hook*[]>(std::size_t{due_slot} + 1);
   }
-  bool reserved() const noexcept { return heads_ != nullptr; }
 
   /// The wheel's time: the latest `advance`'s (the least std::int64_t before the first).
   std::int64_t now() const noexcept { return now_; }
