@@ -252,7 +252,13 @@ void zipf_bench(benchmark::State& state) {
   }
   // Thread 0 builds the cache before its loop starts, and every thread's loop starts together:
   // the pointer is read inside the loop.
-  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 7919;
+  // Each thread replays its own stretch of the trace (thread t starts t/n of the way in), so
+  // that the threads' requests together are still independent Zipf draws. Threads that
+  // replayed one stretch a short way apart would request every key a second time a fixed,
+  // short distance later: a recency pattern that one thread's stream does not have, which
+  // favours an LRU and changes the hit ratio (and so the work per get) with the thread count.
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) *
+                  (trace_length / static_cast<std::size_t>(state.threads()));
   std::uint32_t op = static_cast<std::uint32_t>(state.thread_index()) * 37;
   value_t sum = 0;
   std::uint64_t gets = 0, hits = 0;
