@@ -171,6 +171,15 @@ TEST_CASE("recent requests: a key among the last w applied ones is cached in eve
 TEST_CASE("recent requests: the last w applied keys, none after a heavier request",
           "[cache_policy]") {
   using frugal::detail::cache::recent_requests;
+  {
+    // An empty slot holds no request, whatever its key: 0 first, and in a span of 1.
+    recent_requests z(1);
+    REQUIRE_FALSE(z.sure_hit(0, 1));
+    REQUIRE(z.sure_hit(0, 1));
+    REQUIRE_FALSE(z.sure_hit(5, 1));
+    REQUIRE_FALSE(z.sure_hit(0, 1));  // 5 was newer: 0 is out of a span of 1
+    REQUIRE(z.sure_hit(0, 1));
+  }
   recent_requests r(3);
   REQUIRE_FALSE(r.sure_hit(1, 1));
   REQUIRE(r.sure_hit(1, 1));  // an immediate repeat

@@ -618,11 +618,14 @@ class recent_requests {
   bool sure_hit(std::uint64_t key, std::uint32_t weight) noexcept {
     if (weight > 1) heavy_ = true;
     if (heavy_) return false;
+    // The newest applied request first: a popular key's requests come in runs.
+    if (keys_[newest_] == key && marked_[newest_]) return true;
     bool found = false;
     for (std::size_t i = 0; i < size_; ++i) found |= keys_[i] == key && marked_[i];
     if (found) return true;
     keys_[next_] = key;
     marked_[next_] = true;
+    newest_ = next_;
     next_ = next_ + 1 == size_ ? 0 : next_ + 1;
     return false;
   }
@@ -632,6 +635,7 @@ class recent_requests {
  private:
   std::size_t size_;
   std::size_t next_ = 0;
+  std::size_t newest_ = 0;  // the slot of the newest applied request
   std::uint64_t keys_[max_size] = {};
   bool marked_[max_size] = {};  // false: an empty slot
   bool heavy_ = false;          // a request of a weight above 1 was seen
@@ -716,14 +720,15 @@ class window_chooser {
   /// size (by weight, at least 1) when that ends a period, 0 otherwise.
   std::uint64_t observe(std::uint64_t hash, std::uint32_t weight) noexcept {
     if (weight > mini_capacity_) return 0;  // could never fit in a miniature
-    // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits.
-    std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
-    key ^= key >> 32;
-    if (recent_.sure_hit(key, weight)) {
+    if (recent_.sure_hit(hash, weight)) {
       // A hit in every miniature (see recent_requests: the smallest window bounds the rest).
       ++repeats_;
       return 0;
     }
+    // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits (a
+    // bijection: equal keys are equal hashes).
+    std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
+    key ^= key >> 32;
     queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
     if (queued_count_ < batch) return 0;
     // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
