@@ -17,14 +17,17 @@ namespace detail::cache {
 /// A deadline that never comes (nanoseconds).
 inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
 
-/// The timer wheel's part of an entry: which of the wheel's lists holds it (`no_slot`: none),
-/// its neighbours there, and the deadline it is scheduled at (for the cache, at or before the
-/// entry's own, which a read moves later when entries expire after idling).
+/// The slot number of a hook in none of the wheel's lists.
+inline constexpr std::uint16_t no_wheel_slot = 0xffff;
+
+/// The timer wheel's part of an entry: which of the wheel's lists holds it (`no_wheel_slot`:
+/// none), its neighbours there, and the deadline it is scheduled at (for the cache, at or
+/// before the entry's own, which a read moves later when entries expire after idling).
 struct expiry_hook {
   expiry_hook* wheel_prev = nullptr;
   expiry_hook* wheel_next = nullptr;
   std::int64_t known_deadline = never;
-  std::uint16_t wheel_slot = 0xffff;
+  std::uint16_t wheel_slot = no_wheel_slot;
 };
 
 /// A hierarchical timer wheel of hooks by `known_deadline` (nanoseconds, any std::int64_t;
@@ -54,7 +57,7 @@ class timer_wheel {
   static constexpr int slots = 64;
   static constexpr int first_shift = 10;  // level 0's slot: 2^10 ns
   static constexpr std::uint16_t due_slot = levels * slots;
-  static constexpr std::uint16_t no_slot = 0xffff;
+  static constexpr std::uint16_t no_slot = no_wheel_slot;
 
   /// Allocates the list heads; the other functions may be called only after it.
   void reserve() {
