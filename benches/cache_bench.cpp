@@ -451,6 +451,13 @@ void add_zipf(const char* impl_name, Impl* (*make)() = &make_impl<Impl>) {
       ->UseRealTime();
 }
 
+// Registers a one-thread case run on an implementation built by `make`.
+template <class Impl>
+void add_one(const char* name, void (*bench)(benchmark::State&, Impl* (*)()),
+             Impl* (*make)() = &make_impl<Impl>) {
+  benchmark::RegisterBenchmark(name, bench, make);
+}
+
 const bool registered = [] {
   add_zipf<frugal_impl, 100>("frugal");
   add_zipf<frugal_visit_impl, 100>("frugal:visit");
@@ -469,29 +476,20 @@ const bool registered = [] {
   add_zipf<frugal_impl, 0>("frugal");
   add_zipf<frugal_impl, 0>("frugal:fixed_window", &make_fixed_window);
   add_zipf<naive_impl, 0>("naive");
-  benchmark::RegisterBenchmark("cache/get_hit/frugal", get_hit_bench<frugal_impl>,
-                               &make_impl<frugal_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/frugal:visit", get_hit_bench<frugal_visit_impl>,
-                               &make_impl<frugal_visit_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/frugal:fixed_window", get_hit_bench<frugal_impl>,
-                               &make_fixed_window);
-  benchmark::RegisterBenchmark("cache/get_hit/naive", get_hit_bench<naive_impl>,
-                               &make_impl<naive_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/limit", get_hit_bench<limit_impl>,
-                               &make_impl<limit_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/limit:shared_ptr", get_hit_bench<limit_shared_impl>,
-                               &make_impl<limit_shared_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/limit:claimed", get_hit_bench<limit_claimed_impl>,
-                               &make_impl<limit_claimed_impl>);
-  benchmark::RegisterBenchmark("cache/get_hit/limit:claimed_shared_ptr",
-                               get_hit_bench<limit_claimed_shared_impl>,
-                               &make_impl<limit_claimed_shared_impl>);
-  benchmark::RegisterBenchmark("cache/insert/frugal", insert_bench<frugal_impl>,
-                               &make_impl<frugal_impl>);
-  benchmark::RegisterBenchmark("cache/insert/frugal:fixed_window", insert_bench<frugal_impl>,
-                               &make_fixed_window);
-  benchmark::RegisterBenchmark("cache/insert/naive", insert_bench<naive_impl>,
-                               &make_impl<naive_impl>);
+  add_one<frugal_impl>("cache/get_hit/frugal", get_hit_bench<frugal_impl>);
+  add_one<frugal_visit_impl>("cache/get_hit/frugal:visit", get_hit_bench<frugal_visit_impl>);
+  add_one<frugal_impl>("cache/get_hit/frugal:fixed_window", get_hit_bench<frugal_impl>,
+                       &make_fixed_window);
+  add_one<naive_impl>("cache/get_hit/naive", get_hit_bench<naive_impl>);
+  add_one<limit_impl>("cache/get_hit/limit", get_hit_bench<limit_impl>);
+  add_one<limit_shared_impl>("cache/get_hit/limit:shared_ptr", get_hit_bench<limit_shared_impl>);
+  add_one<limit_claimed_impl>("cache/get_hit/limit:claimed", get_hit_bench<limit_claimed_impl>);
+  add_one<limit_claimed_shared_impl>("cache/get_hit/limit:claimed_shared_ptr",
+                                     get_hit_bench<limit_claimed_shared_impl>);
+  add_one<frugal_impl>("cache/insert/frugal", insert_bench<frugal_impl>);
+  add_one<frugal_impl>("cache/insert/frugal:fixed_window", insert_bench<frugal_impl>,
+                       &make_fixed_window);
+  add_one<naive_impl>("cache/insert/naive", insert_bench<naive_impl>);
   benchmark::RegisterBenchmark("cache/stampede/frugal", stampede_bench)->Arg(1000)->UseRealTime();
   benchmark::RegisterBenchmark("cache/hit_ratio/frugal",
                                hit_ratio_bench<frugal::cache<key_t_, value_t>>)
