@@ -33,8 +33,8 @@
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
 //   in flight), so it must not call the cache.
 // - the clock: on the calling thread, also under a shard's write lock (an insert that
-//   replaces an entry, get_with and get_all) and in a maintenance under the policy lock: it
-//   must not call the cache.
+//   replaces an entry, invalidate, get_with and get_all) and in a maintenance under the
+//   policy lock: it must not call the cache.
 //
 // Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
 // notifications; the expiry schedule never grows) throws std::bad_alloc from the call that
@@ -372,20 +372,23 @@ class cache {
   /// together), plus what building the K and V allocates (a long std::string key that is
   /// copied in), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
   /// when the weigher returns more than max_capacity or the per-entry expiry is negative, and
-  /// what V's constructor, Hash, Eq, the weigher and the listener throw; on a throw before
-  /// the store the cache is unchanged.
+  /// what V's constructor, Hash, Eq, the weigher and the listener throw. On a throw before
+  /// the store, `key`'s entry is as it was; the listener's exceptions come after the store.
   template <class KK, class... Args>
   value_ptr insert(KK&& key, Args&&... value) {
     entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
     value_ptr out(e, &e->value);
-    store(std::move(e), nullptr);
+    after_store todo = store(std::move(e), nullptr);
+    finish_store(todo);
     after_write();
     return out;
   }
 
   /// Removes `key`'s entry and tells the listener (removal_cause::invalidated); returns true
-  /// when there was one. Allocates only in the maintenance it may run (its lists). Throws
-  /// what Hash, Eq and the listener throw.
+  /// when there was one. An entry past its deadline, which no read would find any more,
+  /// counts as none: it leaves as removal_cause::expired. Allocates only in the maintenance it
+  /// may run (its lists). Throws what Hash, Eq, the clock and the listener throw; the
+  /// listener's exceptions come after the removal.
   bool invalidate(const K& key) { return invalidate<K>(key); }
   template <class Q = K>
   requires(std::same_as<Q, K> || (detail::cache::transparent<Hash> &&
@@ -393,21 +396,31 @@ class cache {
     const std::uint64_t h = hash_of(key);
     shard& s = shard_for(h);
     bool found = false;
-    for (;;) {
-      shard_write_lock lock(*this, s);
-      std::unique_lock buffer(events_mutex_);
-      if (events_.size() + 1 > options_.write_buffer) {
-        buffer.unlock();
-        lock.unlock();
-        maintain_blocking();
-        continue;
+    after_store todo;
+    {
+      deliver_on_throw unwinding(*this, todo.deliver);
+      for (;;) {
+        shard_write_lock lock(*this, s);
+        std::unique_lock buffer(events_mutex_);
+        if (events_.size() + 1 > options_.write_buffer) {
+          buffer.unlock();
+          lock.unlock();
+          empty_write_buffer();
+          todo.deliver = true;
+          continue;
+        }
+        if (slot* sl = s.find(h, key, eq_)) {
+          // An entry past its deadline is already gone to every reader: it leaves as expired,
+          // and the call finds nothing, as get, contains and invalidate_if would.
+          found = !has_expiry_ || deadline_of(*sl->e) > now_ns();
+          events_.push_back(
+              {s.take(sl), found ? removal_cause::invalidated : removal_cause::expired, false});
+        }
+        break;
       }
-      if (slot* sl = s.find(h, key, eq_)) {
-        events_.push_back({s.take(sl), removal_cause::invalidated, false});
-        found = true;
-      }
-      break;
+      unwinding.release();
     }
+    finish_store(todo);
     after_write();
     return found;
   }
@@ -420,7 +433,7 @@ class cache {
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
     then_deliver([&] {
-      free_on_exit freer;
+      free_on_exit freer(*this);
       auto lock = lock_policy();
       maintain_locked(freer);
       for (std::size_t i = 0; i < shard_count_; ++i) {
@@ -463,11 +476,17 @@ class cache {
   requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
   get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
-    return load(key, [&](bool& returned) -> std::optional<entry_ptr> {
-      decltype(auto) v = loader();
-      returned = true;
-      return make_entry(key, std::forward<decltype(v)>(v));
-    });
+    for (;;) {
+      value_ptr got = load(key, [&](bool& returned) -> std::optional<entry_ptr> {
+        decltype(auto) v = loader();
+        returned = true;
+        return make_entry(key, std::forward<decltype(v)>(v));
+      });
+      if (got) return got;
+      // Only a wait can end without a value: for another caller's load that found nothing
+      // (optionally_get_with's std::nullopt, or a get_all whose batch function did not find
+      // the key). This caller's loader then gets its turn.
+    }
   }
 
   /// Like get_with for a loader returning `std::optional<V>`: nothing is cached for
@@ -554,7 +573,7 @@ class cache {
       for (int pass = 0; pass < 2; ++pass) {
         // The second pass frees what the first retired: nothing of it can be in a read
         // buffer then.
-        free_on_exit freer;
+        free_on_exit freer(*this);
         auto lock = lock_policy();
         maintain_locked(freer);
       }
@@ -996,30 +1015,98 @@ class cache {
     return e;
   }
 
+  // What a store (or an invalidate) leaves for its caller to do once the change is made and
+  // the load it ends (if any) is finished: with a zero capacity, telling the listener of the
+  // entry not kept; after a maintenance run to empty a full write buffer, delivering that
+  // maintenance's notifications. finish_store does it, after the waiters have their value,
+  // so that a throwing listener reaches the caller only, with its change done.
+  struct after_store {
+    entry_ptr unstored;
+    bool deliver = false;
+  };
+
+  // Delivers the notifications of a maintenance run for a write buffer (`armed`) when the
+  // change that needed the room throws (Hash, Eq, an allocation) and so never reaches
+  // finish_store; the listener's exceptions are then dropped for the change's own.
+  class deliver_on_throw {
+   public:
+    deliver_on_throw(cache& c, const bool& armed) noexcept : c_(c), armed_(armed) {}
+    ~deliver_on_throw() {
+      if (!released_ && armed_) {
+#if FRUGAL_HAS_EXCEPTIONS
+        try {
+          c_.deliver();
+        } catch (...) {
+        }
+#else
+        c_.deliver();
+#endif
+      }
+    }
+    deliver_on_throw(const deliver_on_throw&) = delete;
+    deliver_on_throw& operator=(const deliver_on_throw&) = delete;
+    void release() noexcept { released_ = true; }
+
+   private:
+    cache& c_;
+    const bool& armed_;
+    bool released_ = false;
+  };
+
+  // Does what a store left to do (after_store); throws what the listener throws.
+  void finish_store(after_store& todo) {
+    if (entry_ptr e = std::move(todo.unstored); e && options_.eviction_listener) {
+      options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+    }
+    if (std::exchange(todo.deliver, false)) deliver();
+  }
+
+  // Runs a maintenance to make room in the write buffer for a change, and leaves its
+  // notifications for the change's caller (finish_store). When the maintenance itself fails
+  // (std::bad_alloc), delivers them and rethrows, as then_deliver does.
+  FRUGAL_NOINLINE void empty_write_buffer() {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      free_on_exit freer(*this);
+      auto lock = lock_policy();
+      maintain_locked(freer);
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      try {
+        deliver();
+      } catch (...) {
+      }
+      throw;
+    }
+#endif
+  }
+
   // Puts `e` in its shard, replacing any entry of the same key, and queues the events; when
   // `loaded` is given, also ends that load (under the same lock, so a caller either waits for
-  // the load or sees its value).
-  void store(entry_ptr e, const K* loaded) {
+  // the load or sees its value). Returns what the caller still has to do (finish_store).
+  [[nodiscard]] after_store store(entry_ptr e, const K* loaded) {
     const std::uint64_t h = e->hash;
     shard& s = shard_for(h);
+    after_store todo;
     if (options_.max_capacity == 0) {
       {
         shard_write_lock lock(*this, s);
         if (loaded != nullptr) s.loading.erase(*loaded);
       }
       removals_[0].fetch_add(1, std::memory_order_relaxed);
-      if (options_.eviction_listener) {
-        options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
-      }
-      return;
+      todo.unstored = std::move(e);
+      return todo;
     }
+    deliver_on_throw unwinding(*this, todo.deliver);
     for (;;) {
       shard_write_lock lock(*this, s);
       std::unique_lock buffer(events_mutex_);
       if (events_.size() + 2 > options_.write_buffer) {
         buffer.unlock();
         lock.unlock();
-        maintain_blocking();
+        empty_write_buffer();
+        todo.deliver = true;
         continue;
       }
       if (slot* old = s.find(h, e->key, eq_)) {
@@ -1034,7 +1121,8 @@ class cache {
       }
       events_.push_back({std::move(e), removal_cause::size, true});
       if (loaded != nullptr) s.loading.erase(*loaded);
-      return;
+      unwinding.release();
+      return todo;
     }
   }
 
@@ -1070,14 +1158,16 @@ class cache {
       count_load(start, true);
       counted = true;
       value_ptr out;
+      after_store todo;
       if (made) {
         out = value_ptr(*made, &(*made)->value);
-        store(std::move(*made), &key);
+        todo = store(std::move(*made), &key);
       } else {
         shard_write_lock lock(*this, s);
         s.loading.erase(key);
       }
       st->finish(out);
+      finish_store(todo);  // the waiters have the value: a listener's throw reaches this caller
       after_write();
       return out;
 #if FRUGAL_HAS_EXCEPTIONS
@@ -1099,6 +1189,11 @@ class cache {
   void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
     std::size_t done = 0;  // owned keys finished (loaded or failed)
     auto start = std::chrono::steady_clock::now();
+#if FRUGAL_HAS_EXCEPTIONS
+    // The first exception of the listener, told of what the stores did once each key's
+    // waiters had its value: it reaches this caller after every key is finished.
+    std::exception_ptr told;
+#endif
     // A batch call is under way: it counts once, as a load or a failure.
     [[maybe_unused]] bool in_call = false;
 #if FRUGAL_HAS_EXCEPTIONS
@@ -1127,8 +1222,17 @@ class cache {
         in_call = false;
         for (std::size_t i = 0; i < n; ++i) {
           const K& key = keys[owned[done]];
-          finish_owned(key, values[i]);
+          after_store todo = finish_owned(key, values[i]);
           ++done;
+#if FRUGAL_HAS_EXCEPTIONS
+          try {
+            finish_store(todo);
+          } catch (...) {
+            if (!told) told = std::current_exception();
+          }
+#else
+          finish_store(todo);
+#endif
         }
       }
 #if FRUGAL_HAS_EXCEPTIONS
@@ -1140,9 +1244,14 @@ class cache {
     }
 #endif
     after_write();
+#if FRUGAL_HAS_EXCEPTIONS
+    if (told) std::rethrow_exception(told);
+#endif
   }
 
-  void finish_owned(const K& key, std::optional<V>& value) {
+  // Ends one owned load of a get_all with its value (or none); returns what the store left
+  // to do (finish_store).
+  [[nodiscard]] after_store finish_owned(const K& key, std::optional<V>& value) {
     const std::uint64_t h = hash_of(key);
     shard& s = shard_for(h);
     std::shared_ptr<load_state> st;
@@ -1151,15 +1260,17 @@ class cache {
       st = s.loading.find(key)->second;
     }
     value_ptr out;
+    after_store todo;
     if (value) {
       entry_ptr e = make_entry(key, std::move(*value));
       out = value_ptr(e, &e->value);
-      store(std::move(e), &key);
+      todo = store(std::move(e), &key);
     } else {
       shard_write_lock lock(*this, s);
       s.loading.erase(key);
     }
     st->finish(std::move(out));
+    return todo;
   }
 
   void count_load(std::chrono::steady_clock::time_point start, bool ok) noexcept {
@@ -1176,16 +1287,8 @@ class cache {
   void after_write() {
     if (!policy_mutex_.try_lock()) return;
     then_deliver([&] {
-      free_on_exit freer;
+      free_on_exit freer(*this);
       std::unique_lock lock(policy_mutex_, std::adopt_lock);
-      maintain_locked(freer);
-    });
-  }
-
-  FRUGAL_NOINLINE void maintain_blocking() {
-    then_deliver([&] {
-      free_on_exit freer;
-      auto lock = lock_policy();
       maintain_locked(freer);
     });
   }
@@ -1220,16 +1323,18 @@ class cache {
   };
 
   // Drops the cache's references to the entries that a maintenance handed over, with no lock
-  // held: V's destructor runs here and may call this cache. A maintenance that such a call
-  // runs (on the freeing thread) hands nothing over: its retired entries wait for a later
-  // maintenance, so a destructor that inserts values whose destructors insert cannot nest
-  // frees without end. Every other maintenance frees what it took, so threads that write at
-  // once free at once and freeing keeps up with writers however slow the destructor.
+  // held: V's destructor runs here and may call this cache. A maintenance of this cache that
+  // such a call runs (on the freeing thread) hands nothing over: its retired entries wait for
+  // a later maintenance, so a destructor that inserts values whose destructors insert cannot
+  // nest frees without end. Every other maintenance frees what it took, another cache's on
+  // this thread included (a destructor of this cache's values that writes into a second
+  // cache, which frees its own), so threads that write at once free at once and freeing keeps
+  // up with writers however slow the destructor. Frees nest at most once per cache.
   // Declared before the policy lock in its scope, so that it runs after the unlock, on every
   // way out (a maintenance that throws has already handed the entries over).
   class free_on_exit {
    public:
-    free_on_exit() noexcept = default;
+    explicit free_on_exit(const cache& of) noexcept : of_(of) {}
     ~free_on_exit() { now(); }
     free_on_exit(const free_on_exit&) = delete;
     free_on_exit& operator=(const free_on_exit&) = delete;
@@ -1247,22 +1352,37 @@ class cache {
     // Frees now (the policy mutex must be released), once.
     void now() noexcept {
       if (slot_ == nullptr && spilled_.empty()) return;
-      ++freeing_depth();
+      freeing frame{&of_, innermost()};
+      innermost() = &frame;
       spilled_.clear();
       if (slot_ != nullptr) {
         free_slot& to_free = *std::exchange(slot_, nullptr);
         to_free.entries.clear();
         to_free.busy.store(false, std::memory_order_release);
       }
-      --freeing_depth();
+      innermost() = frame.outer;
     }
-    // How many frees this thread is inside of (a plain thread-local count, no destructor).
-    static unsigned& freeing_depth() noexcept {
-      thread_local unsigned depth = 0;
-      return depth;
+    // Whether this thread is inside a free of `c`'s entries.
+    static bool freeing_of(const cache& c) noexcept {
+      for (const freeing* f = innermost(); f != nullptr; f = f->outer) {
+        if (f->of == &c) return true;
+      }
+      return false;
     }
 
    private:
+    // The frees this thread is inside of, innermost first, on its stack: a plain thread-local
+    // pointer (no destructor) per cache type.
+    struct freeing {
+      const cache* of;
+      freeing* outer;
+    };
+    static freeing*& innermost() noexcept {
+      thread_local freeing* top = nullptr;
+      return top;
+    }
+
+    const cache& of_;
     free_slot* slot_ = nullptr;
     std::vector<entry_ptr> spilled_;
   };
@@ -1316,7 +1436,7 @@ class cache {
   // from V's destructor) it hands nothing over (see free_on_exit).
   void maintain_locked(free_on_exit& freer) {
     drain_reads();
-    if (!retired_.empty() && free_on_exit::freeing_depth() == 0) {
+    if (!retired_.empty() && !free_on_exit::freeing_of(*this)) {
       for (std::size_t i = 0; i < free_slot_count_; ++i) {
         free_slot& fs = free_slots_[i];
         // Acquire: the last freeing of this slot (its clear) is done.
