@@ -33,8 +33,8 @@
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
 //   in flight), so it must not call the cache.
 // - the clock: on the calling thread, also under a shard's write lock (an insert that
-//   replaces an entry, invalidate, get_with and get_all) and in a maintenance under the
-//   policy lock: it must not call the cache.
+//   replaces an entry, get_with and get_all) and in a maintenance under the policy lock: it
+//   must not call the cache.
 //
 // Out of memory: a maintenance that cannot grow its lists (retired entries, the listener's
 // notifications; the expiry schedule never grows) throws std::bad_alloc from the call that
@@ -373,7 +373,8 @@ class cache {
   /// copied in), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
   /// when the weigher returns more than max_capacity or the per-entry expiry is negative, and
   /// what V's constructor, Hash, Eq, the weigher and the listener throw. On a throw before
-  /// the store, `key`'s entry is as it was; the listener's exceptions come after the store.
+  /// the store, nothing is stored (a maintenance the insert ran first to empty a full write
+  /// buffer stays done); the listener's exceptions come after the store.
   template <class KK, class... Args>
   value_ptr insert(KK&& key, Args&&... value) {
     entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
@@ -395,6 +396,7 @@ class cache {
                                   detail::cache::transparent<Eq>)) bool invalidate(const Q& key) {
     const std::uint64_t h = hash_of(key);
     shard& s = shard_for(h);
+    const std::int64_t now = has_expiry_ ? now_ns() : 0;  // read before any lock is taken
     bool found = false;
     after_store todo;
     {
@@ -412,7 +414,7 @@ class cache {
         if (slot* sl = s.find(h, key, eq_)) {
           // An entry past its deadline is already gone to every reader: it leaves as expired,
           // and the call finds nothing, as get, contains and invalidate_if would.
-          found = !has_expiry_ || deadline_of(*sl->e) > now_ns();
+          found = !has_expiry_ || deadline_of(*sl->e) > now;
           events_.push_back(
               {s.take(sl), found ? removal_cause::invalidated : removal_cause::expired, false});
         }
@@ -466,10 +468,14 @@ class cache {
   }
 
   /// Returns `key`'s value, or runs `loader()` (returning V, or anything V is constructible
-  /// from), stores its result and returns it. Concurrent callers that miss on the same key
-  /// wait for the one load; the loader runs once. An exception from the loader reaches every
-  /// waiter and nothing is cached. A loader that calls get_with (or optionally_get_with,
-  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
+  /// from), stores its result and returns it; never nullptr. Concurrent callers that miss on
+  /// the same key wait for the one load; the loader runs once. A caller that waited for a
+  /// load that found nothing (optionally_get_with's std::nullopt, a get_all key its batch
+  /// did not find) then runs its own loader. An exception from the loader reaches every
+  /// waiter and nothing is cached. The listener's exceptions (from the maintenance the load
+  /// runs) reach this caller only, after the value is stored and handed to the waiters. A
+  /// loader that calls get_with (or optionally_get_with, get_all) for the key it is loading
+  /// gets std::logic_error instead of a deadlock. A hit
   /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
   /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>
@@ -490,7 +496,8 @@ class cache {
   }
 
   /// Like get_with for a loader returning `std::optional<V>`: nothing is cached for
-  /// std::nullopt, and the caller and every waiter get nullptr.
+  /// std::nullopt, and the caller and every optionally_get_with or get_all waiter get
+  /// nullptr (a get_with waiter then runs its own loader).
   template <class Loader>
   requires std::same_as<std::remove_cvref_t<std::invoke_result_t<Loader&>>, std::optional<V>>
       value_ptr optionally_get_with(const K& key, Loader loader) {
@@ -563,8 +570,8 @@ class cache {
 
   /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
   /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
-  /// before, after releasing the policy mutex, and tells the listener. Called from V's
-  /// destructor, it frees nothing; and an entry that another thread's maintenance took may
+  /// before, after releasing the policy mutex, and tells the listener. Called from the
+  /// destructor of a value this cache is freeing, it frees nothing; and an entry that another thread's maintenance took may
   /// still be being freed by that thread when this returns. Afterwards entry_count() and
   /// weighted_size() are exact and within the bound (until the next write). Throws what the
   /// listener throws, and std::bad_alloc (the next maintenance then goes on where it stopped).
@@ -1432,8 +1439,9 @@ class cache {
   // can hold them after drain_reads) to `freer`, which frees them after the caller releases
   // the policy mutex: through a free slot, whose vector swaps buffers with retired_, so a
   // steady stream of evictions allocates nothing here; when every slot is being freed, the
-  // vector itself (retired_ then grows a new buffer). On a thread that is freeing (a call
-  // from V's destructor) it hands nothing over (see free_on_exit).
+  // vector itself (retired_ then grows a new buffer). On a thread that is freeing this
+  // cache's entries (a call from their V's destructor) it hands nothing over (see
+  // free_on_exit).
   void maintain_locked(free_on_exit& freer) {
     drain_reads();
     if (!retired_.empty() && !free_on_exit::freeing_of(*this)) {

@@ -1,5 +1,5 @@
 // Two shared libraries built with -fvisibility=hidden, each with its own copy of the cache's
-// inline code and thread-locals (the read-buffer stripe number, the freeing depth), working on
+// inline code and thread-locals (the read-buffer stripe number, the frees in progress), working on
 // one cache that the program owns. See main.cpp.
 #pragma once
 
