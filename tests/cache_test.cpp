@@ -1698,10 +1698,10 @@ TEST_CASE("a throwing listener told of the maintenance that made room for a writ
   for (int mode = 0; mode < 3; ++mode) {
     CAPTURE(mode);
     cache_t c({.max_capacity = 10,
-               .eviction_listener =
-                   [doomed](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause) {
-                     if (k == doomed) throw std::runtime_error("listener");
-                   },
+               .eviction_listener = [doomed](const int& k, const std::shared_ptr<const int>&,
+                                             frugal::removal_cause) {
+                 if (k == doomed) throw std::runtime_error("listener");
+               },
                .shards = 2,
                .write_buffer = 3});
     c.insert(doomed, 0);

@@ -475,9 +475,9 @@ class cache {
   /// waiter and nothing is cached. The listener's exceptions (from the maintenance the load
   /// runs) reach this caller only, after the value is stored and handed to the waiters. A
   /// loader that calls get_with (or optionally_get_with, get_all) for the key it is loading
-  /// gets std::logic_error instead of a deadlock. A hit
-  /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
-  /// of loads in flight (with a copy of the key) and the entry.
+  /// gets std::logic_error instead of a deadlock. A hit allocates nothing; a load allocates
+  /// the coalescing record, its node in the shard's map of loads in flight (with a copy of the
+  /// key) and the entry.
   template <class Loader>
   requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
   get_with(const K& key, Loader loader) {
@@ -571,10 +571,11 @@ class cache {
   /// Runs the maintenance now, waiting for the policy mutex: applies the queued writes and
   /// reads, removes expired entries, evicts down to the capacity, frees the entries retired
   /// before, after releasing the policy mutex, and tells the listener. Called from the
-  /// destructor of a value this cache is freeing, it frees nothing; and an entry that another thread's maintenance took may
-  /// still be being freed by that thread when this returns. Afterwards entry_count() and
-  /// weighted_size() are exact and within the bound (until the next write). Throws what the
-  /// listener throws, and std::bad_alloc (the next maintenance then goes on where it stopped).
+  /// destructor of a value this cache is freeing, it frees nothing; and an entry that another
+  /// thread's maintenance took may still be being freed by that thread when this returns.
+  /// Afterwards entry_count() and weighted_size() are exact and within the bound (until the
+  /// next write). Throws what the listener throws, and std::bad_alloc (the next maintenance
+  /// then goes on where it stopped).
   void run_pending_tasks() {
     then_deliver([&] {
       for (int pass = 0; pass < 2; ++pass) {
