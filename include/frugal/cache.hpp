@@ -793,11 +793,14 @@ class cache {
   void lock_shard(shard& s) const noexcept {
     s.lock.lock();
     const auto claim = static_cast<std::uint32_t>(&s - shards_.get()) + 1;
-    for (std::size_t i = 0; i < stripe_count_; ++i) {
-      for (unsigned spins = 0; stripes_[i].reader.load(std::memory_order_seq_cst) == claim;
-           ++spins) {
-        if (spins > 16) std::this_thread::yield();
-      }
+    for (const stripe *st = stripes_.get(), *end = st + stripe_count_; st != end; ++st) {
+      if (st->reader.load(std::memory_order_seq_cst) == claim) [[unlikely]] wait_for(*st, claim);
+    }
+  }
+  // Waits until a reader's claim on a stripe is no longer `claim` (lock_shard).
+  FRUGAL_NOINLINE static void wait_for(const stripe& st, std::uint32_t claim) noexcept {
+    for (unsigned spins = 0; st.reader.load(std::memory_order_seq_cst) == claim; ++spins) {
+      if (spins > 16) std::this_thread::yield();
     }
   }
   // Holds a shard's write lock (lock_shard) for a scope: released on every way out,
@@ -1421,7 +1424,12 @@ class cache {
   // entry is freed only by the maintenance after the one that took it out of the table,
   // after this drain: so every pointer found here is alive.
   void drain_reads() const {
-    for (std::size_t i = 0; i < stripe_count_; ++i) drain_stripe(stripes_[i]);
+    for (stripe *st = stripes_.get(), *end = st + stripe_count_; st != end; ++st) {
+      // An empty ring (as most are, in a maintenance that a write runs) needs no call.
+      if (st->head.load(std::memory_order_acquire) != st->tail.load(std::memory_order_relaxed)) {
+        drain_stripe(*st);
+      }
+    }
   }
 
   // Applies the reads recorded in one stripe's ring (the policy mutex held).
