@@ -404,13 +404,7 @@ class cache {
       for (;;) {
         shard_write_lock lock(*this, s);
         std::unique_lock buffer(events_mutex_);
-        if (events_.size() + 1 > options_.write_buffer) {
-          buffer.unlock();
-          lock.unlock();
-          empty_write_buffer();
-          todo.deliver = true;
-          continue;
-        }
+        if (!room_for(1, lock, buffer, todo)) continue;
         if (slot* sl = s.find(h, key, eq_)) {
           // An entry past its deadline is already gone to every reader: it leaves as expired,
           // and the call finds nothing, as get, contains and invalidate_if would.
@@ -1093,6 +1087,19 @@ class cache {
 #endif
   }
 
+  // With a shard's write lock and the write buffer's mutex held: true when the buffer has
+  // room for `events` more; otherwise releases both, empties the buffer (its notifications
+  // left in `todo`, see empty_write_buffer) and returns false: the caller takes them again.
+  bool room_for(std::size_t events, shard_write_lock& lock, std::unique_lock<std::mutex>& buffer,
+                after_store& todo) {
+    if (events_.size() + events <= options_.write_buffer) return true;
+    buffer.unlock();
+    lock.unlock();
+    empty_write_buffer();
+    todo.deliver = true;
+    return false;
+  }
+
   // Puts `e` in its shard, replacing any entry of the same key, and queues the events; when
   // `loaded` is given, also ends that load (under the same lock, so a caller either waits for
   // the load or sees its value). Returns what the caller still has to do (finish_store).
@@ -1113,13 +1120,7 @@ class cache {
     for (;;) {
       shard_write_lock lock(*this, s);
       std::unique_lock buffer(events_mutex_);
-      if (events_.size() + 2 > options_.write_buffer) {
-        buffer.unlock();
-        lock.unlock();
-        empty_write_buffer();
-        todo.deliver = true;
-        continue;
-      }
+      if (!room_for(2, lock, buffer, todo)) continue;
       if (slot* old = s.find(h, e->key, eq_)) {
         const bool expired = has_expiry_ && deadline_of(*old->e) <= now_ns();
         old->e->removed.store(true, std::memory_order_relaxed);
