@@ -1802,3 +1802,39 @@ TEST_CASE("a destructor writing into a second cache of the same type lets that c
   second.run_pending_tasks();
   REQUIRE(live_in_second == static_cast<long>(second.entry_count()));
 }
+
+TEST_CASE("a listener told between a get_all's batch calls cannot load a key still in flight",
+          "[cache]") {
+  // With zero capacity each stored key is told to the listener as evicted at once, after its
+  // batch call and before the next one: the later keys are still this thread's loads.
+  std::vector<std::string> errors;
+  int_cache* self = nullptr;
+  int_cache c({.max_capacity = 0,
+               .eviction_listener =
+                   [&](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause) {
+                     if (k != 1) return;
+                     try {
+                       self->get_with(2, [] { return -1; });
+                     } catch (const std::logic_error& e) {
+                       errors.emplace_back(e.what());
+                       throw;
+                     }
+                   },
+               .max_batch = 1});
+  self = &c;
+  const std::vector<int> keys{1, 2};
+  int calls = 0;
+  std::vector<std::shared_ptr<const int>> got;
+  REQUIRE_THROWS_AS(got = c.get_all(std::span<const int>(keys),
+                                    [&](std::span<const int> ks) {
+                                      ++calls;
+                                      std::vector<std::optional<int>> out;
+                                      for (int k : ks) out.emplace_back(k * 10);
+                                      return out;
+                                    }),
+                    std::logic_error);
+  REQUIRE(calls == 2);  // the listener's exception waits until every key is done
+  REQUIRE(errors.size() == 1);
+  // The key is loadable again afterwards: the failed re-entry left no load behind.
+  REQUIRE(*c.get_with(2, [] { return 7; }) == 7);
+}

@@ -22,8 +22,9 @@
 // - Eq: on the calling thread, while the shard's writers wait or under the shard's lock.
 // - loaders and batch functions: on the thread of the caller that owns the load, no lock held.
 // - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
-//   `get_with` that loaded, or `run_pending_tasks`), after every lock is released; never in
-//   `get`, `visit` or `contains`.
+//   `get_with` or `get_all` that loaded, or `run_pending_tasks`), after every lock is released
+//   (so it may call the cache, not get_with or get_all for a key this thread is still loading:
+//   a get_all tells it between batch calls); never in `get`, `visit` or `contains`.
 // - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
 //   reference (with the stored key) after a maintenance, at least one maintenance after the
 //   entry left the table, with no lock held, so the destructor may call the cache (not one
