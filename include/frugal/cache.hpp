@@ -165,7 +165,7 @@ struct cache_options {
   /// Whether the admission window adapts to the workload (miniature simulations of a
   /// sample of keys pick 1 % or all of the capacity; docs/cache.md). false keeps the
   /// window at 1 %, which saves the simulations' cost (two stores per read applied, a few policy
-  /// steps per sampled request, about 32 KiB) where the workload is known to be
+  /// steps per sampled request, about 33 KiB) where the workload is known to be
   /// frequency-skewed. A cache with a `weigher` keeps 1 % whatever this says: the miniatures
   /// are sized in entries, and a weight bound says nothing of how many entries it holds.
   bool adaptive_window = true;
@@ -274,7 +274,7 @@ class cache {
   /// Builds a cache. Allocates the shards, the read buffers, the write buffer, the
   /// frequency sketch (8 to 16 bytes per unit of max_capacity, at least 512 bytes, at most
   /// 32 MiB) and, with `adaptive_window` and no weigher, the window chooser's miniatures (about
-  /// 32 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
+  /// 33 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
   /// heads (4.5 KiB); nothing else until the first insert. Throws
   /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
   /// `max_batch` 0 or `write_buffer` below 2.
@@ -1436,14 +1436,17 @@ class cache {
 
   // Applies the reads recorded in one stripe's ring (the policy mutex held).
   void drain_stripe(stripe& st) const noexcept {
+    static_assert(stripe::capacity <= detail::cache::max_access_run);
     const std::uint64_t head = st.head.load(std::memory_order_acquire);
-    std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
-    for (; tail != head; ++tail) {
-      // The head's release store published the cell.
-      entry* e = st.ring[tail & (stripe::capacity - 1)].load(std::memory_order_relaxed);
-      if (e->where != detail::cache::queue::none) policy_.on_access(e);
-    }
-    st.tail.store(tail, std::memory_order_release);
+    const std::uint64_t tail = st.tail.load(std::memory_order_relaxed);
+    policy_.on_accesses(static_cast<std::size_t>(head - tail),
+                        [&](std::size_t i) -> detail::cache::policy_hook* {
+                          // The head's release store published the cell.
+                          entry* e = st.ring[(tail + i) & (stripe::capacity - 1)].load(
+                              std::memory_order_relaxed);
+                          return e->where != detail::cache::queue::none ? e : nullptr;
+                        });
+    st.tail.store(head, std::memory_order_release);
   }
 
   // Runs one maintenance. Hands the entries retired by earlier maintenances (no read buffer

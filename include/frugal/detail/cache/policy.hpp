@@ -237,6 +237,10 @@ struct noted_request {
 
 /// How many noted requests the policy holds before it hands them to the chooser.
 inline constexpr std::size_t noted_capacity = 64;
+/// The most reads one `w_tinylfu::on_accesses` applies.
+inline constexpr std::size_t max_access_run = 64;
+/// The noted requests' buffer: below `noted_capacity` between calls, plus one run of reads.
+inline constexpr std::size_t noted_room = noted_capacity + max_access_run;
 
 /// Whether a window chooser of sampling rate `rate` (window_chooser::rate) sees the requests
 /// of the key of `hash`: `rate` of every 2^32 hash values are sampled.
@@ -290,6 +294,37 @@ class w_tinylfu {
   /// counts too, lazily, when it is next touched (see pending_reads for the rounding).
   FRUGAL_ALWAYS_INLINE void on_access(policy_hook* h) noexcept {
     note_request(*h);
+    apply_access(h);
+  }
+
+  /// Applies a run of at most `max_access_run` reads in order: `hook_at(i)` for i below `n`,
+  /// a nullptr being skipped. The same as `on_access` on each, except that the chooser gets
+  /// the run's sampled requests at its end, not as the 64th is noted. Cheaper per read: the
+  /// noting keeps its buffer position in a register through the run.
+  template <class HookAt>
+  FRUGAL_ALWAYS_INLINE void on_accesses(std::size_t n, HookAt&& hook_at) noexcept {
+    if (rate_ == 0) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (policy_hook* h = hook_at(i)) apply_access(h);
+      }
+      return;
+    }
+    noted_request* const notes = samples_;
+    std::size_t count = sample_count_;  // below noted_capacity: room for the whole run
+    for (std::size_t i = 0; i < n; ++i) {
+      if (policy_hook* h = hook_at(i)) {
+        notes[count] = {h->hash, h->weight};
+        count += static_cast<std::size_t>(h->sampled);
+        apply_access(h);
+      }
+    }
+    sample_count_ = count;
+    if (count >= noted_capacity) [[unlikely]] hand_samples();
+  }
+
+ private:
+  // on_access without the noting.
+  FRUGAL_ALWAYS_INLINE void apply_access(policy_hook* h) noexcept {
     count_read(*h);
     switch (h->where) {
       case queue::window:
@@ -311,6 +346,7 @@ class w_tinylfu {
     }
   }
 
+ public:
   /// Unlinks an entry from whichever queue holds it; its pending reads go to the sketch.
   void on_remove(policy_hook* h) noexcept {
     if (const unsigned p = pending_reads(*h); p != 0) sketch_.add(h->hash, p);
@@ -670,7 +706,7 @@ class recent_requests {
 /// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
-/// about 32 KiB for a big cache), never throws after.
+/// about 33 KiB for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 1.0};
@@ -702,7 +738,7 @@ class window_chooser {
   static constexpr std::uint64_t all_hashes = std::uint64_t{1} << 32;
   /// How many of every `all_hashes` hash values are sampled.
   std::uint64_t rate() const noexcept { return rate_; }
-  /// The buffer, `noted_capacity` long, in which the policy notes requests for this chooser
+  /// The buffer, `noted_room` long, in which the policy notes requests for this chooser
   /// (w_tinylfu::note_request): kept here, so that a fixed-window policy (each miniature is
   /// one) carries none.
   noted_request* noted() noexcept { return noted_; }
@@ -766,7 +802,7 @@ class window_chooser {
     std::uint32_t weight;
   };
   request queued_[batch] = {};
-  noted_request noted_[noted_capacity] = {};
+  noted_request noted_[noted_room] = {};
   std::size_t queued_count_ = 0;
   recent_requests recent_;            // as long as the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
