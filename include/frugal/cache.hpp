@@ -466,13 +466,14 @@ class cache {
   /// from), stores its result and returns it; never nullptr. Concurrent callers that miss on
   /// the same key wait for the one load; the loader runs once. A caller that waited for a
   /// load that found nothing (optionally_get_with's std::nullopt, a get_all key its batch
-  /// did not find) then runs its own loader. An exception from the loader reaches every
-  /// waiter and nothing is cached. The listener's exceptions (from the maintenance the load
-  /// runs) reach this caller only, after the value is stored and handed to the waiters. A
-  /// loader that calls get_with (or optionally_get_with, get_all) for the key it is loading
-  /// gets std::logic_error instead of a deadlock. A hit allocates nothing; a load allocates
-  /// the coalescing record, its node in the shard's map of loads in flight (with a copy of the
-  /// key) and the entry.
+  /// did not find) then runs its own loader, or waits for a load of the key that another
+  /// caller began meanwhile (and so on, as long as such loads find nothing). An exception
+  /// from the loader reaches every waiter and nothing is cached. The listener's exceptions
+  /// (from the maintenance the load runs) reach this caller only, after the value is stored
+  /// and handed to the waiters. A loader that calls get_with (or optionally_get_with,
+  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
+  /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
+  /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>
   requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
   get_with(const K& key, Loader loader) {
