@@ -1838,3 +1838,56 @@ TEST_CASE("a listener told between a get_all's batch calls cannot load a key sti
   // The key is loadable again afterwards: the failed re-entry left no load behind.
   REQUIRE(*c.get_with(2, [] { return 7; }) == 7);
 }
+
+TEST_CASE("invalidate_if whose pred throws removes everything it matched before the throw",
+          "[cache]") {
+  const std::size_t shards = GENERATE(std::size_t{1}, std::size_t{64});
+  const int throw_at = GENERATE(1, 2, 50, 100);
+  CAPTURE(shards, throw_at);
+  heard h;
+  int_cache c({.max_capacity = 1000, .eviction_listener = h.fn(), .shards = shards});
+  for (int i = 0; i < 100; ++i) c.insert(i, i);
+  c.run_pending_tasks();
+  int calls = 0;
+  std::set<int> matched;
+  REQUIRE_THROWS_WITH(c.invalidate_if([&](const int& k, const int&) {
+    if (++calls == throw_at) throw std::runtime_error("pred");
+    if (k % 2 == 0) matched.insert(k);
+    return k % 2 == 0;
+  }),
+                      "pred");
+  for (int i = 0; i < 100; ++i) {
+    CAPTURE(i);
+    REQUIRE(c.contains(i) == (matched.count(i) == 0));
+  }
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 100 - matched.size());
+  REQUIRE(h.count(frugal::removal_cause::invalidated) == matched.size());
+  REQUIRE(c.stats().invalidated == matched.size());
+  if (throw_at == 50 && shards == 1) REQUIRE(matched.size() > 10);
+}
+
+TEST_CASE("a clock that throws in an insert's maintenance throws after the store", "[cache]") {
+  // The insert reads the clock once for its deadline, and its maintenance once more to expire.
+  auto calls = std::make_shared<int>(0);
+  auto throw_on = std::make_shared<int>(0);
+  int_cache c({.max_capacity = 10,
+               .time_to_live = 1h,
+               .clock = [calls, throw_on] {
+                 if (++*calls == *throw_on) throw std::runtime_error("clock");
+                 return std::chrono::steady_clock::time_point(std::chrono::seconds(1));
+               }});
+  c.insert(1, 1);
+  *calls = 0;
+  *throw_on = 1;  // the deadline: nothing is stored
+  REQUIRE_THROWS_WITH(c.insert(2, 2), "clock");
+  REQUIRE(!c.contains(2));
+  *calls = 0;
+  *throw_on = 2;  // the maintenance, after the store
+  REQUIRE_THROWS_WITH(c.insert(3, 3), "clock");
+  REQUIRE(c.contains(3));
+  REQUIRE(*c.get(3) == 3);
+  *throw_on = 0;
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 2);
+}

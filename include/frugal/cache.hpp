@@ -373,9 +373,11 @@ class cache {
   /// together), plus what building the K and V allocates (a long std::string key that is
   /// copied in), plus, amortised, when a shard's table doubles. Throws std::invalid_argument
   /// when the weigher returns more than max_capacity or the per-entry expiry is negative, and
-  /// what V's constructor, Hash, Eq, the weigher and the listener throw. On a throw before
-  /// the store, nothing is stored (a maintenance the insert ran first to empty a full write
-  /// buffer stays done); the listener's exceptions come after the store.
+  /// what V's constructor, Hash, Eq, the weigher, the clock and the listener throw. On a
+  /// throw before the store, nothing is stored (a maintenance the insert ran first to empty a
+  /// full write buffer stays done); the listener's exceptions, and the clock's from the
+  /// maintenance the insert runs after its store (which reads it to expire entries), come
+  /// after the store.
   template <class KK, class... Args>
   value_ptr insert(KK&& key, Args&&... value) {
     entry_ptr e = make_entry(std::forward<KK>(key), std::forward<Args>(value)...);
@@ -425,7 +427,8 @@ class cache {
   /// Removes every entry for which `pred(const K&, const V&)` returns true, telling the
   /// listener (removal_cause::invalidated); returns how many. O(n) over every shard, under the
   /// policy mutex and each shard's write lock in turn: `pred` must not call this cache. Throws
-  /// what `pred` and the listener throw (entries removed before a throw stay removed).
+  /// what `pred`, the clock and the listener throw; every entry `pred` matched before it threw
+  /// is removed (and the listener told).
   template <class Pred>
   std::size_t invalidate_if(Pred pred) {
     std::size_t removed = 0;
@@ -433,26 +436,41 @@ class cache {
       free_on_exit freer(*this);
       auto lock = lock_policy();
       maintain_locked(freer);
+      struct publish_on_exit {
+        cache& c;
+        ~publish_on_exit() { c.publish_sizes(); }
+      } published{*this};
       for (std::size_t i = 0; i < shard_count_; ++i) {
         shard& s = shards_[i];
         shard_write_lock shard_lock(*this, s);
         doomed_.clear();
-        for (std::size_t j = 0; s.slots && j <= s.mask; ++j) {
-          const slot& sl = s.slots[j];
-          if (sl.e && pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
-            doomed_.push_back(sl.e.get());
+        auto take_doomed = [&] {
+          for (entry* d : doomed_) {
+            make_room();
+            entry_ptr e = s.take(s.find_entry(d));
+            unlink(e.get());
+            note(e, removal_cause::invalidated);
+            retired_.push_back(std::move(e));
+            ++removed;
           }
+        };
+#if FRUGAL_HAS_EXCEPTIONS
+        try {
+#endif
+          for (std::size_t j = 0; s.slots && j <= s.mask; ++j) {
+            const slot& sl = s.slots[j];
+            if (sl.e && pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
+              doomed_.push_back(sl.e.get());
+            }
+          }
+#if FRUGAL_HAS_EXCEPTIONS
+        } catch (...) {
+          take_doomed();  // what `pred` matched before it threw goes, as in the shards before
+          throw;
         }
-        for (entry* d : doomed_) {
-          make_room();
-          entry_ptr e = s.take(s.find_entry(d));
-          unlink(e.get());
-          note(e, removal_cause::invalidated);
-          retired_.push_back(std::move(e));
-          ++removed;
-        }
+#endif
+        take_doomed();
       }
-      publish_sizes();
     });
     return removed;
   }
@@ -468,9 +486,9 @@ class cache {
   /// load that found nothing (optionally_get_with's std::nullopt, a get_all key its batch
   /// did not find) then runs its own loader, or waits for a load of the key that another
   /// caller began meanwhile (and so on, as long as such loads find nothing). An exception
-  /// from the loader reaches every waiter and nothing is cached. The listener's exceptions
-  /// (from the maintenance the load runs) reach this caller only, after the value is stored
-  /// and handed to the waiters. A loader that calls get_with (or optionally_get_with,
+  /// from the loader reaches every waiter and nothing is cached. The listener's and the
+  /// clock's exceptions from the maintenance the load runs reach this caller only, after the
+  /// value is stored and handed to the waiters. A loader that calls get_with (or optionally_get_with,
   /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
   /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
   /// of loads in flight (with a copy of the key) and the entry.
@@ -570,8 +588,8 @@ class cache {
   /// destructor of a value this cache is freeing, it frees nothing; and an entry that another
   /// thread's maintenance took may still be being freed by that thread when this returns.
   /// Afterwards entry_count() and weighted_size() are exact and within the bound (until the
-  /// next write). Throws what the listener throws, and std::bad_alloc (the next maintenance
-  /// then goes on where it stopped).
+  /// next write). Throws what the listener and the clock throw, and std::bad_alloc (the next
+  /// maintenance then goes on where it stopped).
   void run_pending_tasks() {
     then_deliver([&] {
       for (int pass = 0; pass < 2; ++pass) {
@@ -772,7 +790,8 @@ class cache {
 
   [[noreturn]] FRUGAL_COLD static void throw_reentrant() {
     FRUGAL_THROW(std::logic_error(
-        "cache::get_with: the loader called back into the cache for the key it is loading"));
+        "cache: a load asked for a key that its own thread is loading (a loader, batch function, "
+        "listener or destructor calling get_with, optionally_get_with or get_all)"));
   }
 
   template <class Q>
