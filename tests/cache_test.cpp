@@ -1891,3 +1891,45 @@ TEST_CASE("a clock that throws in an insert's maintenance throws after the store
   c.run_pending_tasks();
   REQUIRE(c.entry_count() == 2);
 }
+
+TEST_CASE("a loaded value heavier than the bound reaches every waiter as invalid_argument",
+          "[cache][concurrent]") {
+  bool coalesced = false;
+  for (int attempt = 0; attempt < 20 && !coalesced; ++attempt) {
+    int_cache c({.max_capacity = 10, .weigher = [](const int&, const int& v) {
+                   return static_cast<std::uint32_t>(v);
+                 }});
+    std::atomic<bool> waiter_loaded{false};
+    std::string waiter_error;
+    std::thread waiter;
+    std::string owner_error;
+    try {
+      c.get_with(1, [&] {
+        waiter = start_waiter(c, 2, [&] {
+          try {
+            c.get_with(1, [&] {
+              waiter_loaded = true;
+              return 50;
+            });
+          } catch (const std::invalid_argument& e) {
+            waiter_error = e.what();
+          }
+        });
+        return 11;  // heavier than max_capacity
+      });
+    } catch (const std::invalid_argument& e) {
+      owner_error = e.what();
+    }
+    waiter.join();
+    REQUIRE(!owner_error.empty());
+    if (!waiter_loaded) {
+      coalesced = true;
+      REQUIRE(waiter_error == owner_error);
+      REQUIRE(c.stats().loads == 1);
+      REQUIRE(c.stats().load_failures == 0);
+    }
+    REQUIRE(!c.contains(1));
+    REQUIRE(*c.get_with(1, [] { return 3; }) == 3);  // nothing left in flight
+  }
+  REQUIRE(coalesced);
+}

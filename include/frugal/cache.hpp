@@ -113,7 +113,9 @@ struct cache_stats {
   std::uint64_t loads = 0;
   /// loader or batch calls that threw, or batch calls that returned another number of results
   std::uint64_t load_failures = 0;
-  std::chrono::nanoseconds total_load_time{0};  ///< time spent in loaders, all together
+  /// Time spent in loaders and batch functions, all together, by std::chrono::steady_clock
+  /// (not the options' clock, which tests may hold still).
+  std::chrono::nanoseconds total_load_time{0};
   std::uint64_t evicted_size = 0;               ///< removals with removal_cause::size
   std::uint64_t evicted_expired = 0;            ///< removals with removal_cause::expired
   std::uint64_t replaced = 0;                   ///< removals with removal_cause::replaced
@@ -489,7 +491,9 @@ class cache {
   /// from the loader reaches every waiter and nothing is cached. The listener's and the
   /// clock's exceptions from the maintenance the load runs reach this caller only, after the
   /// value is stored and handed to the waiters. A loader that calls get_with (or optionally_get_with,
-  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A hit
+  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A value
+  /// the weigher finds heavier than max_capacity is not stored: every waiter gets
+  /// std::invalid_argument (the loader's call still counts as a load). A hit
   /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
   /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>
