@@ -167,7 +167,7 @@ struct cache_options {
   /// Whether the admission window adapts to the workload (miniature simulations of a
   /// sample of keys pick 1 % or all of the capacity; docs/cache.md). false keeps the
   /// window at 1 %, which saves the simulations' cost (two stores per read applied, a few policy
-  /// steps per sampled request, about 33 KiB) where the workload is known to be
+  /// steps per sampled request, about 32 KiB) where the workload is known to be
   /// frequency-skewed. A cache with a `weigher` keeps 1 % whatever this says: the miniatures
   /// are sized in entries, and a weight bound says nothing of how many entries it holds.
   bool adaptive_window = true;
@@ -276,7 +276,7 @@ class cache {
   /// Builds a cache. Allocates the shards, the read buffers, the write buffer, the
   /// frequency sketch (8 to 16 bytes per unit of max_capacity, at least 512 bytes, at most
   /// 32 MiB) and, with `adaptive_window` and no weigher, the window chooser's miniatures (about
-  /// 33 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
+  /// 32 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
   /// heads (4.5 KiB); nothing else until the first insert. Throws
   /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
   /// `max_batch` 0 or `write_buffer` below 2.

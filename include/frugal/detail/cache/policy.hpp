@@ -229,11 +229,10 @@ enum class window_sizing : std::uint8_t { adaptive, fixed };
 
 class window_chooser;
 
-/// A request the policy noted for its window chooser (see w_tinylfu::note_request).
-struct noted_request {
-  std::uint64_t hash;
-  std::uint32_t weight;
-};
+/// A request the policy noted for its window chooser: the hook requested (see
+/// w_tinylfu::note_request), read when the notes are handed over, which is no later than the
+/// hook's `on_remove`.
+using noted_request = const policy_hook*;
 
 /// How many noted requests the policy holds before it hands them to the chooser.
 inline constexpr std::size_t noted_capacity = 64;
@@ -313,7 +312,7 @@ class w_tinylfu {
     std::size_t count = sample_count_;  // below noted_capacity: room for the whole run
     for (std::size_t i = 0; i < n; ++i) {
       if (policy_hook* h = hook_at(i)) {
-        notes[count] = {h->hash, h->weight};
+        notes[count] = h;
         count += static_cast<std::size_t>(h->sampled);
         apply_access(h);
       }
@@ -347,8 +346,10 @@ class w_tinylfu {
   }
 
  public:
-  /// Unlinks an entry from whichever queue holds it; its pending reads go to the sketch.
+  /// Unlinks an entry from whichever queue holds it; its pending reads go to the sketch. The
+  /// requests noted so far reach the chooser first, so that none outlives its hook.
   void on_remove(policy_hook* h) noexcept {
+    flush_samples();  // the notes go before their hook can
     if (const unsigned p = pending_reads(*h); p != 0) sketch_.add(h->hash, p);
     h->counts = 0;
     switch (h->where) {
@@ -438,6 +439,8 @@ class w_tinylfu {
   /// Returns the window chooser, or nullptr for a fixed window (or a zero capacity).
   const window_chooser* chooser() const noexcept { return chooser_.get(); }
   bool adaptive() const noexcept { return chooser_ != nullptr; }
+  /// How many sampled requests are noted and not yet handed to the chooser.
+  std::size_t noted_count() const noexcept { return sample_count_; }
 
   /// Hands the sampled requests noted since the last call to the window chooser, oldest
   /// first; a window size it names takes effect here. `evict_one` calls it first; a caller
@@ -456,7 +459,7 @@ class w_tinylfu {
   // the requests are sampled in the Zipf benchmark, whose most popular key is).
   FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
     if (rate_ == 0) return;
-    samples_[sample_count_] = {h.hash, h.weight};
+    samples_[sample_count_] = &h;
     sample_count_ += static_cast<std::size_t>(h.sampled);
     if (sample_count_ == noted_capacity) [[unlikely]] hand_samples();
   }
@@ -706,7 +709,7 @@ class recent_requests {
 /// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
-/// about 33 KiB for a big cache), never throws after.
+/// about 32 KiB for a big cache), never throws after.
 class window_chooser {
  public:
   static constexpr double windows[] = {0.01, 1.0};
@@ -826,7 +829,7 @@ inline w_tinylfu::~w_tinylfu() = default;
 
 FRUGAL_NOINLINE inline void w_tinylfu::hand_samples() noexcept {
   for (std::size_t i = 0; i < sample_count_; ++i) {
-    const std::uint64_t window = chooser_->observe(samples_[i].hash, samples_[i].weight);
+    const std::uint64_t window = chooser_->observe(samples_[i]->hash, samples_[i]->weight);
     if (window != 0) sizes_ = region_sizes::with_window(sizes_.capacity, window);
   }
   sample_count_ = 0;
