@@ -166,7 +166,7 @@ struct cache_options {
   std::size_t write_buffer = 128;
   /// Whether the admission window adapts to the workload (miniature simulations of a
   /// sample of keys pick 1 % or all of the capacity; docs/cache.md). false keeps the
-  /// window at 1 %, which saves the simulations' cost (two stores per read applied, a few policy
+  /// window at 1 %, which saves the simulations' cost (a store per read applied, a few policy
   /// steps per sampled request, about 32 KiB) where the workload is known to be
   /// frequency-skewed. A cache with a `weigher` keeps 1 % whatever this says: the miniatures
   /// are sized in entries, and a weight bound says nothing of how many entries it holds.

@@ -703,8 +703,9 @@ class recent_requests {
 ///   miniature window, in entries) is a hit in every miniature, and is counted as one
 ///   without a replay (see `recent_requests`). An approximation: the replay would raise the
 ///   key's count and renew its place in the miniatures.
-/// Cost: the policy notes every request with two stores and an add (whether the key is
-/// sampled is decided once, when its entry is added); a sampled request costs a compare with
+/// Cost: the policy notes every request with a store of its hook's address and an add (a
+/// drain's run of reads keeps the count in a register; whether the key is sampled is decided
+/// once, when its entry is added); a sampled request costs a compare with
 /// the last w (at most 16) keys, and, unless that finds it, a lookup and a policy step in
 /// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
 /// average but more when a very popular key happens to be sampled.
