@@ -490,10 +490,10 @@ class cache {
   /// caller began meanwhile (and so on, as long as such loads find nothing). An exception
   /// from the loader reaches every waiter and nothing is cached. The listener's and the
   /// clock's exceptions from the maintenance the load runs reach this caller only, after the
-  /// value is stored and handed to the waiters. A loader that calls get_with (or optionally_get_with,
-  /// get_all) for the key it is loading gets std::logic_error instead of a deadlock. A value
-  /// the weigher finds heavier than max_capacity is not stored: every waiter gets
-  /// std::invalid_argument (the loader's call still counts as a load). A hit
+  /// value is stored and handed to the waiters. A loader that calls get_with (or
+  /// optionally_get_with, get_all) for the key it is loading gets std::logic_error instead of
+  /// a deadlock. A value the weigher finds heavier than max_capacity is not stored: every
+  /// waiter gets std::invalid_argument (the loader's call still counts as a load). A hit
   /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
   /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>

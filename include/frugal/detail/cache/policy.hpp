@@ -255,9 +255,10 @@ inline bool sampled_at(std::uint64_t hash, std::uint64_t rate) noexcept {
 /// With `window_sizing::adaptive`, `on_add` and `on_access` also note the requests of a
 /// hash-sampled subset of keys for a `window_chooser` (miniature copies of this policy with
 /// different windows), which now and then names a new window size. The noted requests reach
-/// the chooser in order, in batches: when 64 are noted and at `flush_samples` (`evict_one`
-/// calls it first). New sizes take effect lazily: `evict_one` moves the window's overflow
-/// into probation and demotes the protected queue's overflow, O(entries moved).
+/// the chooser in order, in batches: when 64 are noted, at the end of an `on_accesses` run
+/// that reaches 64, and at `flush_samples` (`evict_one` and `on_remove` call it first). New
+/// sizes take effect lazily: `evict_one` moves the window's overflow into probation and
+/// demotes the protected queue's overflow, O(entries moved).
 class w_tinylfu {
  public:
   /// Starts with a window of `window_fraction` of the capacity (at least 1 entry, clamped to
@@ -705,10 +706,10 @@ class recent_requests {
 ///   key's count and renew its place in the miniatures.
 /// Cost: the policy notes every request with a store of its hook's address and an add (a
 /// drain's run of reads keeps the count in a register; whether the key is sampled is decided
-/// once, when its entry is added); a sampled request costs a compare with
-/// the last w (at most 16) keys, and, unless that finds it, a lookup and a policy step in
-/// each miniature. Sampling is by key, so the share of requests sampled is `rate` / 2^32 on
-/// average but more when a very popular key happens to be sampled.
+/// once, when its entry is added); a sampled request costs a compare with the last w (at
+/// most 16) keys, and, unless that finds it, a lookup and a policy step in each miniature.
+/// Sampling is by key, so the share of requests sampled is `rate` / 2^32 on average but more
+/// when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
 /// about 32 KiB for a big cache), never throws after.
 class window_chooser {
