@@ -566,6 +566,96 @@ TEST_CASE("get_all whose Eq throws while finishing its loads fails them all, and
   CHECK(c.stats().loads == 4);
 }
 
+namespace {
+
+// Hash and Eq that throw on the k-th call from the moment `calls_left` is set to k.
+std::atomic<long> calls_left{-1};
+bool call_throws() { return calls_left.fetch_sub(1) == 1; }
+struct countdown_hash {
+  std::size_t operator()(int k) const {
+    if (call_throws()) throw std::runtime_error("hash");
+    return static_cast<std::size_t>(k) * 0x9E3779B97F4A7C15ull;
+  }
+};
+struct countdown_eq {
+  bool operator()(int a, int b) const {
+    if (call_throws()) throw std::runtime_error("eq");
+    return a == b;
+  }
+};
+using countdown_cache = frugal::cache<int, int, countdown_hash, countdown_eq>;
+
+}  // namespace
+
+TEST_CASE("a load whose Hash or Eq throws on its k-th call either stores its value and returns "
+          "or stores nothing and throws",
+          "[cache_stress]") {
+  // The three ways to load key 1 (as 10), into a shard that holds another key.
+  const std::vector<int> keys{1};
+  const std::function<int(countdown_cache&, int&)> ops[] = {
+      [](countdown_cache& c, int& calls) {
+        return *c.get_with(1, [&] {
+          ++calls;
+          return 10;
+        });
+      },
+      [](countdown_cache& c, int& calls) {
+        return *c.optionally_get_with(1, [&] {
+          ++calls;
+          return std::optional<int>(10);
+        });
+      },
+      [&keys](countdown_cache& c, int& calls) {
+        return *c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+          ++calls;
+          std::vector<std::optional<int>> out;
+          for (int k : ks) out.emplace_back(k * 10);
+          return out;
+        })[0];
+      },
+  };
+  int op_index = 0;
+  for (const auto& op : ops) {
+    int thrown = 0;
+    for (long k = 1; k <= 40; ++k) {
+      INFO("op " << op_index << ", throw on call " << k);
+      countdown_cache c({.max_capacity = 100, .shards = 1});
+      c.insert(2, 20);
+      int calls = 0;
+      bool threw = false;
+      int got = -1;
+      with_watchdog([&] {
+        calls_left.store(k);
+        try {
+          got = op(c, calls);
+        } catch (const std::runtime_error&) {
+          threw = true;
+        }
+        calls_left.store(-1);
+        // Never a load left in flight, and never a value stored by a call that threw: another
+        // thread either finds what the call returned or loads the key itself.
+        int elsewhere = -1;
+        std::thread([&] { elsewhere = *c.get_with(1, [] { return 100; }); }).join();
+        if (threw) {
+          CHECK(elsewhere == 100);
+        } else {
+          CHECK(got == 10);
+          CHECK(elsewhere == 10);
+        }
+      });
+      thrown += threw ? 1 : 0;
+      const auto s = c.stats();
+      // Each loader call counts once, as a load when it returned (the throw came after), and
+      // so does the other thread's load.
+      CHECK(s.load_failures == 0);
+      CHECK(s.loads == static_cast<std::uint64_t>(calls) + (threw ? 1 : 0));
+    }
+    CHECK(thrown > 0);  // the sweep reached the calls inside the load
+    ++op_index;
+  }
+}
+
+
 TEST_CASE("a clock that throws inside get and visit releases the shard", "[cache_stress]") {
   auto throwing = std::make_shared<std::atomic<bool>>(false);
   frugal::cache<int, int> c({.max_capacity = 100,
@@ -676,6 +766,36 @@ TEST_CASE("a key or value that throws on its k-th copy or move leaves the cache 
       c.run_pending_tasks();
       CHECK(c.entry_count() <= 4);
     }
+  }
+  CHECK(live_bombs.load() == before);
+}
+
+TEST_CASE("get_all whose batch returned but whose value's move then threw counts a load and "
+          "leaves its keys free to load",
+          "[cache_stress]") {
+  const long before = live_bombs.load();
+  {
+    frugal::cache<int, bomb> c({.max_capacity = 100, .shards = 1});
+    const std::vector<int> keys{1, 2};
+    with_watchdog([&] {
+      auto armed = [](std::span<const int> ks) {
+        std::vector<std::optional<bomb>> out;
+        for (int k : ks) out.emplace_back(bomb(k * 10));
+        copies_left.store(1);  // taking the first result out throws
+        return out;
+      };
+      CHECK_THROWS_AS(c.get_all(std::span<const int>(keys), armed), std::runtime_error);
+      copies_left.store(-1);
+      CHECK_FALSE(c.contains(1));
+      CHECK_FALSE(c.contains(2));
+      int elsewhere = -1;
+      std::thread([&] { elsewhere = c.get_with(1, [] { return bomb(100); })->v; }).join();
+      CHECK(elsewhere == 100);
+      CHECK(c.get_with(2, [] { return bomb(200); })->v == 200);
+    });
+    // The batch call returned: one load, then the two reloads, and no failure.
+    CHECK(c.stats().loads == 3);
+    CHECK(c.stats().load_failures == 0);
   }
   CHECK(live_bombs.load() == before);
 }

@@ -1234,6 +1234,54 @@ TEST_CASE("destructors that insert values whose destructors insert never nest fr
   }
 }
 
+namespace {
+
+// A value whose destructor invalidates the next key of a chain, with a listener that runs
+// the pending tasks: the listener's maintenance frees the cache's references to what the
+// maintenance before it removed, so the notifications it was told of hold the last ones.
+struct link_value;
+using link_cache = frugal::cache<int, link_value>;
+link_cache* link_target = nullptr;
+int link_depth = 0, link_max_depth = 0, link_destroyed = 0;
+struct link_value {
+  int next;
+  explicit link_value(int n) : next(n) {}
+  link_value(const link_value&) = delete;
+  link_value& operator=(const link_value&) = delete;
+  ~link_value() {
+    if (link_target == nullptr) return;
+    ++link_destroyed;
+    link_max_depth = std::max(link_max_depth, ++link_depth);
+    link_target->invalidate(next);
+    --link_depth;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("values whose last reference is a notification are freed without nesting",
+          "[cache]") {
+  constexpr int links = 300;
+  link_depth = link_max_depth = link_destroyed = 0;
+  {
+    link_cache c({.max_capacity = 1000,
+                  .eviction_listener = [](const int&, const std::shared_ptr<const link_value>&,
+                                          frugal::removal_cause) {
+                    if (link_target != nullptr) link_target->run_pending_tasks();
+                  }});
+    for (int k = 0; k < links; ++k) c.insert(k, k + 1);
+    c.run_pending_tasks();
+    link_target = &c;
+    c.invalidate(0);
+    for (int i = 0; i < 2 * links && link_destroyed < links; ++i) c.run_pending_tasks();
+    // Every link was destroyed, each one's invalidate of the next freeing nothing itself.
+    REQUIRE(link_destroyed == links);
+    REQUIRE(link_max_depth == 1);
+    REQUIRE(c.entry_count() == 0);
+    link_target = nullptr;
+  }
+}
+
 TEST_CASE("a zero time to live keeps nothing and a huge one never overflows", "[cache]") {
   fake_clock t;
   int_cache zero({.time_to_live = 0ns, .clock = t.fn()});

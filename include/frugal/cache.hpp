@@ -1127,7 +1127,9 @@ class cache {
 
   // Puts `e` in its shard, replacing any entry of the same key, and queues the events; when
   // `loaded` is given, also ends that load (under the same lock, so a caller either waits for
-  // the load or sees its value). Returns what the caller still has to do (finish_store).
+  // the load or sees its value). Every Hash and Eq call (the table's lookup, the load's
+  // record) comes before the first change: one that throws leaves nothing stored and the load
+  // in flight, for the caller to fail. Returns what the caller still has to do (finish_store).
   [[nodiscard]] after_store store(entry_ptr e, const K* loaded) {
     const std::uint64_t h = e->hash;
     shard& s = shard_for(h);
@@ -1146,6 +1148,7 @@ class cache {
       shard_write_lock lock(*this, s);
       std::unique_lock buffer(events_mutex_);
       if (!room_for(2, lock, buffer, todo)) continue;
+      const auto in_flight = loaded != nullptr ? s.loading.find(*loaded) : s.loading.end();
       if (slot* old = s.find(h, e->key, eq_)) {
         const bool expired = has_expiry_ && deadline_of(*old->e) <= now_ns();
         old->e->removed.store(true, std::memory_order_relaxed);
@@ -1157,7 +1160,7 @@ class cache {
         s.put(h, e);
       }
       events_.push_back({std::move(e), removal_cause::size, true});
-      if (loaded != nullptr) s.loading.erase(*loaded);
+      if (in_flight != s.loading.end()) s.loading.erase(in_flight);  // cannot throw
       unwinding.release();
       return todo;
     }
@@ -1231,8 +1234,11 @@ class cache {
     // waiters had its value: it reaches this caller after every key is finished.
     std::exception_ptr told;
 #endif
-    // A batch call is under way: it counts once, as a load or a failure.
+    // A batch call is under way (it counts once: a load when it returned, even if taking its
+    // results out then threw, a failure when it threw or returned another number of results),
+    // and whether it returned.
     [[maybe_unused]] bool in_call = false;
+    [[maybe_unused]] bool returned = false;
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
@@ -1248,15 +1254,17 @@ class cache {
         for (std::size_t i = 0; i < n; ++i) chunk.push_back(keys[owned[done + i]]);
         start = std::chrono::steady_clock::now();
         in_call = true;
+        returned = false;
         auto&& results = batch(std::span<const K>(chunk));
+        returned = true;
         std::size_t got = 0;
         for (auto&& r : results) {
           ++got;
           if (got <= n) values.emplace_back(detail::element_of<decltype(results)>(r));
         }
-        if (got != n) detail::throw_result_count("cache::get_all", got, n);
-        count_load(start, true);
         in_call = false;
+        count_load(start, got == n);
+        if (got != n) detail::throw_result_count("cache::get_all", got, n);
         for (std::size_t i = 0; i < n; ++i) {
           const K& key = keys[owned[done]];
           after_store todo = finish_owned(key, values[i]);
@@ -1274,7 +1282,7 @@ class cache {
       }
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
-      if (in_call) count_load(start, false);
+      if (in_call) count_load(start, returned);
       // The keys not finished yet are the call's loads still in flight (get_all's tag).
       fail_tagged_loads(&owned, std::current_exception());
       throw;
@@ -1397,6 +1405,15 @@ class cache {
         to_free.entries.clear();
         to_free.busy.store(false, std::memory_order_release);
       }
+      innermost() = frame.outer;
+    }
+    // Empties `batch` as a free of `c`'s entries: a notification can hold an entry's last
+    // reference (a maintenance the listener ran, or another thread's, freed the cache's),
+    // and a V destructor run here must not free more of `c` from its own calls into it.
+    static void drop(const cache& c, std::vector<event>& batch) noexcept {
+      freeing frame{&c, innermost()};
+      innermost() = &frame;
+      batch.clear();
       innermost() = frame.outer;
     }
     // Whether this thread is inside a free of `c`'s entries.
@@ -1596,6 +1613,11 @@ class cache {
   void deliver() {
     if (!options_.eviction_listener) return;  // nothing is ever noted
     std::vector<event> batch;
+    struct drop_on_exit {
+      const cache& c;
+      std::vector<event>& batch;
+      ~drop_on_exit() { free_on_exit::drop(c, batch); }
+    } dropper{*this, batch};
     {
       auto lock = lock_policy();
       if (notes_.empty()) return;
