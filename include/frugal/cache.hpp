@@ -141,8 +141,8 @@ struct cache_options {
   std::function<std::uint32_t(const K&, const V&)> weigher{};
   /// How long an entry lives after it was written; empty: forever. Must not be negative.
   std::optional<std::chrono::nanoseconds> time_to_live{};
-  /// How long an entry lives after it was last read or written; empty: forever. Must not be
-  /// negative.
+  /// How long an entry lives after it was last read or written (the latest such time, should
+  /// the clock go back); empty: forever. Must not be negative.
   std::optional<std::chrono::nanoseconds> time_to_idle{};
   /// Returns a per-entry time to live, replacing `time_to_live` for that entry (std::nullopt:
   /// keep `time_to_live`). A negative duration is rejected at insert (std::invalid_argument).
