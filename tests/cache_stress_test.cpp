@@ -705,6 +705,174 @@ TEST_CASE("visit's f that throws releases the shard, also under concurrent reade
   CHECK(c.get(0));
 }
 
+// --- user code the cache runs while other threads load: no wait in a cycle ---
+
+namespace {
+
+// Each thread's listener, once, asks for `cross_want` (a key the other thread's get_all
+// loads), after both threads' listeners have started (or 2 s have passed).
+thread_local int cross_want = -1;
+std::atomic<int> cross_arrived{0};
+frugal::cache<int, int>* cross_cache = nullptr;
+// Catch2's assertions are not thread-safe: other threads count their failures here.
+std::atomic<int> cycle_failures{0};
+void cycle_expect(bool ok) {
+  if (!ok) cycle_failures.fetch_add(1);
+}
+
+}  // namespace
+
+TEST_CASE("listeners of two get_all calls that ask for each other's keys do not wait in a cycle",
+          "[cache_stress][concurrent]") {
+  for (int round = 0; round < 3; ++round) {
+    cross_arrived = 0;
+    // A zero capacity tells the listener of every store, one key per batch call.
+    frugal::cache<int, int> c({.max_capacity = 0,
+                               .eviction_listener =
+                                   [](const int&, const std::shared_ptr<const int>&,
+                                      frugal::removal_cause) {
+                                     const int want = std::exchange(cross_want, -1);
+                                     if (want < 0) return;
+                                     cross_arrived.fetch_add(1);
+                                     const auto until = std::chrono::steady_clock::now() + 2s;
+                                     while (cross_arrived.load() < 2 &&
+                                            std::chrono::steady_clock::now() < until) {
+                                       std::this_thread::yield();
+                                     }
+                                     cycle_expect(*cross_cache->get_with(want, [want] {
+                                       return want * 100;
+                                     }) % 10 == 0);
+                                   },
+                               .max_batch = 1});
+    cross_cache = &c;
+    std::atomic<long> loaded{0};
+    auto run = [&](int first, int second, int theirs) {
+      cross_want = theirs;
+      const std::vector<int> keys{first, second};
+      auto got = c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+        loaded.fetch_add(1);
+        std::vector<std::optional<int>> out;
+        for (int k : ks) out.emplace_back(k * 10);
+        return out;
+      });
+      cycle_expect(got.size() == 2 && got[0] && *got[0] == first * 10 && got[1] &&
+             *got[1] == second * 10);
+    };
+    const int failures = cycle_failures.load();
+    with_watchdog([&] {
+      std::thread a([&] { run(1, 2, 4); });  // its listener asks for the other's last key
+      std::thread b([&] { run(3, 4, 2); });
+      a.join();
+      b.join();
+    });
+    CHECK(cycle_failures.load() == failures);
+    CHECK(loaded.load() == 4);
+  }
+}
+
+namespace {
+
+// A value whose destructor, and a listener that, ask for a random key with get_with while
+// other threads load: the cache must never run them while their thread holds a load.
+struct asking_value;
+using asking_cache = frugal::cache<int, asking_value>;
+asking_cache* asking_target = nullptr;
+thread_local int asking_depth = 0;
+// Each call asks at most once per value or notification, and all of them at most this many
+// times in all: values made by those calls are destroyed on whatever thread, so without a
+// budget they could go on asking for ever.
+std::atomic<long> asks_left{0};
+bool may_ask() { return asking_target != nullptr && asking_depth <= 2 && asks_left.fetch_sub(1) > 0; }
+thread_local std::minstd_rand asking_rng{std::random_device{}()};
+constexpr int asking_keys = 48;
+struct asking_value {
+  int key;
+  bool asks = true;
+  explicit asking_value(int k) : key(k) {}
+  asking_value(asking_value&& o) noexcept : key(o.key) { o.asks = false; }
+  asking_value& operator=(asking_value&&) = delete;
+  ~asking_value() {
+    if (!asks || !may_ask()) return;
+    ++asking_depth;
+    const int k = static_cast<int>(asking_rng() % asking_keys);
+    try {
+      if (asking_target->get_with(k, [k] { return asking_value(k); })->key != k) {
+        cycle_failures.fetch_add(1);
+      }
+    } catch (const std::logic_error&) {
+      // This thread's own key (a loader's write freed this value): allowed, not a deadlock.
+    }
+    --asking_depth;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("values' destructors and the listener that call get_with while threads load never "
+          "wait in a cycle",
+          "[cache_stress][concurrent]") {
+  for (const std::uint64_t capacity : {0u, 2u, 8u}) {
+    INFO("capacity " << capacity);
+    const int failures = cycle_failures.load();
+    {
+      asking_cache c({.max_capacity = capacity,
+                      .eviction_listener =
+                          [](const int& k, const std::shared_ptr<const asking_value>& v,
+                             frugal::removal_cause) {
+                            if (v->key != k) cycle_failures.fetch_add(1);
+                            if (!may_ask()) return;
+                            ++asking_depth;
+                            const int want = static_cast<int>(asking_rng() % asking_keys);
+                            try {
+                              asking_target->get_with(want, [want] { return asking_value(want); });
+                            } catch (const std::logic_error&) {
+                            }
+                            --asking_depth;
+                          },
+                      .max_batch = 2,
+                      .write_buffer = 2});
+      asking_target = &c;
+      asks_left = 20000;
+      with_watchdog(
+          [&] {
+            std::vector<std::thread> threads;
+            for (int t = 0; t < 4; ++t) {
+              threads.emplace_back([&, t] {
+                std::minstd_rand rng(static_cast<unsigned>(t + 1));
+                for (int i = 0; i < 2000; ++i) {
+                  const int k = static_cast<int>(rng() % asking_keys);
+                  switch (rng() % 4) {
+                    case 0:
+                      c.get_with(k, [k] { return asking_value(k); });
+                      break;
+                    case 1: {
+                      const std::vector<int> keys{k, (k + 1) % asking_keys, (k + 7) % asking_keys};
+                      c.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+                        std::vector<std::optional<asking_value>> out;
+                        for (int key : ks) out.emplace_back(std::in_place, key);
+                        return out;
+                      });
+                      break;
+                    }
+                    case 2:
+                      c.insert(k, k);
+                      break;
+                    default:
+                      c.invalidate(k);
+                  }
+                }
+              });
+            }
+            for (auto& th : threads) th.join();
+            c.run_pending_tasks();
+          },
+          60s);
+      asking_target = nullptr;
+    }
+    CHECK(cycle_failures.load() == failures);
+  }
+}
+
 // --- awkward value and key types ---
 
 namespace {

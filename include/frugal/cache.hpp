@@ -23,12 +23,13 @@
 // - loaders and batch functions: on the thread of the caller that owns the load, no lock held.
 // - the eviction listener: on the thread that ran the maintenance (an `insert`, `invalidate*`,
 //   `get_with` or `get_all` that loaded, or `run_pending_tasks`), after every lock is released
-//   (so it may call the cache, not get_with or get_all for a key this thread is still loading:
-//   a get_all tells it between batch calls); never in `get`, `visit` or `contains`.
+//   and after the call's own loads are done (a get_all: every key), so it may call the cache,
+//   get_with included, without waiting in a cycle with another thread's load; never in
+//   `get`, `visit` or `contains`.
 // - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
 //   reference (with the stored key) after a maintenance, at least one maintenance after the
-//   entry left the table, with no lock held, so the destructor may call the cache (not one
-//   being destroyed, and not get_with or get_all for a key this thread is loading); a `get`,
+//   entry left the table, with no lock held and none of the call's own loads in flight, so
+//   the destructor may call the cache (not one being destroyed); a `get`,
 //   `visit` or `contains` never destroys a value itself; a caller that keeps the last
 //   `shared_ptr` of an evicted value destroys it when dropping it.
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
@@ -1201,6 +1202,7 @@ class cache {
       after_store todo;
       if (made) {
         out = value_ptr(*made, &(*made)->value);
+        typename free_on_exit::holding_loads holding(*this);
         todo = store(std::move(*made), &key);
       } else {
         shard_write_lock lock(*this, s);
@@ -1219,6 +1221,7 @@ class cache {
           forget_load(s, st.get());
         }
         st->fail(std::current_exception());
+        deliver_quietly();  // what a store's maintenance removed before it threw
       }
       throw;
     }
@@ -1229,11 +1232,12 @@ class cache {
   void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
     std::size_t done = 0;  // owned keys finished (loaded or failed)
     auto start = std::chrono::steady_clock::now();
-#if FRUGAL_HAS_EXCEPTIONS
-    // The first exception of the listener, told of what the stores did once each key's
-    // waiters had its value: it reaches this caller after every key is finished.
-    std::exception_ptr told;
-#endif
+    // Outside its batch calls, this thread holds the keys not finished yet (holding_loads):
+    // what the stores leave for the listener waits until every key is finished.
+    std::optional<typename free_on_exit::holding_loads> holding;
+    holding.emplace(*this);
+    std::vector<entry_ptr> unstored;  // a zero capacity's values, told at the end
+    bool to_deliver = false;
     // A batch call is under way (it counts once: a load when it returned, even if taking its
     // results out then threw, a failure when it threw or returned another number of results),
     // and whether it returned.
@@ -1242,11 +1246,12 @@ class cache {
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
-      // Both reserved before any batch call, so that a call that returned is a load.
+      // Reserved before any batch call, so that a call that returned is a load.
       std::vector<K> chunk;
       std::vector<std::optional<V>> values;
       chunk.reserve(std::min(owned.size(), options_.max_batch));
       values.reserve(chunk.capacity());
+      if (options_.max_capacity == 0 && options_.eviction_listener) unstored.reserve(owned.size());
       while (done < owned.size()) {
         const std::size_t n = std::min(owned.size() - done, options_.max_batch);
         chunk.clear();
@@ -1255,7 +1260,9 @@ class cache {
         start = std::chrono::steady_clock::now();
         in_call = true;
         returned = false;
+        holding.reset();  // the batch function may call the cache, as a loader may
         auto&& results = batch(std::span<const K>(chunk));
+        holding.emplace(*this);
         returned = true;
         std::size_t got = 0;
         for (auto&& r : results) {
@@ -1269,28 +1276,56 @@ class cache {
           const K& key = keys[owned[done]];
           after_store todo = finish_owned(key, values[i]);
           ++done;
-#if FRUGAL_HAS_EXCEPTIONS
-          try {
-            finish_store(todo);
-          } catch (...) {
-            if (!told) told = std::current_exception();
+          if (todo.unstored && options_.eviction_listener) {
+            unstored.push_back(std::move(todo.unstored));  // reserved above: cannot throw
           }
-#else
-          finish_store(todo);
-#endif
+          to_deliver = to_deliver || todo.deliver;
         }
       }
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
+      holding.reset();
       if (in_call) count_load(start, returned);
       // The keys not finished yet are the call's loads still in flight (get_all's tag).
       fail_tagged_loads(&owned, std::current_exception());
+      // What the finished keys' stores did is still told; the failure is what propagates.
+      for (entry_ptr& e : unstored) {
+        try {
+          options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+        } catch (...) {
+        }
+      }
+      unstored.clear();
+      deliver_quietly();
       throw;
     }
 #endif
-    after_write();
+    holding.reset();
+    // Every key is finished and its waiters have their value: the listener is told of what
+    // the stores did, and its first exception reaches this caller after all of it.
 #if FRUGAL_HAS_EXCEPTIONS
+    std::exception_ptr told;
+    for (entry_ptr& e : unstored) {
+      try {
+        options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+      } catch (...) {
+        if (!told) told = std::current_exception();
+      }
+    }
+    unstored.clear();
+    try {
+      if (to_deliver) deliver();
+    } catch (...) {
+      if (!told) told = std::current_exception();
+    }
+    after_write();
     if (told) std::rethrow_exception(told);
+#else
+    for (entry_ptr& e : unstored)
+      options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+    unstored.clear();
+    if (to_deliver) deliver();
+    after_write();
 #endif
   }
 
@@ -1416,20 +1451,29 @@ class cache {
       batch.clear();
       innermost() = frame.outer;
     }
-    // Whether this thread is inside a free of `c`'s entries.
+    // Whether this thread is inside a free of `c`'s entries (or holds loads of `c`, which
+    // defers its frees the same way).
     static bool freeing_of(const cache& c) noexcept {
       for (const freeing* f = innermost(); f != nullptr; f = f->outer) {
         if (f->of == &c) return true;
       }
       return false;
     }
+    // Whether this thread holds loads of `c` that other threads may be waiting for.
+    static bool holding_loads_of(const cache& c) noexcept {
+      for (const freeing* f = innermost(); f != nullptr; f = f->outer) {
+        if (f->of == &c && f->holding_loads) return true;
+      }
+      return false;
+    }
 
    private:
     // The frees this thread is inside of, innermost first, on its stack: a plain thread-local
-    // pointer (no destructor) per cache type.
+    // pointer (no destructor) per cache type. A frame is a free, or a stretch holding loads.
     struct freeing {
       const cache* of;
       freeing* outer;
+      bool holding_loads = false;
     };
     static freeing*& innermost() noexcept {
       thread_local freeing* top = nullptr;
@@ -1439,6 +1483,26 @@ class cache {
     const cache& of_;
     free_slot* slot_ = nullptr;
     std::vector<entry_ptr> spilled_;
+
+   public:
+    // Marks, for its lifetime, a stretch of the cache's own code in which this thread holds
+    // loads of `c` that other threads may wait for: a load's store, a get_all's keys outside
+    // its batch calls. No user code that could itself wait for a load may run there, or two
+    // threads could each wait for the other's key: the maintenances of `c` this thread runs
+    // hand nothing over for freeing (no V destructor runs; a later maintenance frees), and
+    // deliver() leaves the notifications queued (the call delivers once its loads are done).
+    class holding_loads {
+     public:
+      explicit holding_loads(const cache& c) noexcept : frame_{&c, innermost(), true} {
+        innermost() = &frame_;
+      }
+      ~holding_loads() { innermost() = frame_.outer; }
+      holding_loads(const holding_loads&) = delete;
+      holding_loads& operator=(const holding_loads&) = delete;
+
+     private:
+      freeing frame_;
+    };
   };
 
   // Takes the policy mutex, waiting for it. While a thread waits here, readers whose ring is
@@ -1609,9 +1673,24 @@ class cache {
     weight_.store(policy_.weighted_size(), std::memory_order_relaxed);
   }
 
-  // Tells the listener what the last maintenance removed, outside every lock.
+  // deliver(), the listener's exceptions dropped: for a call that fails with its own.
+  void deliver_quietly() noexcept {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      deliver();
+    } catch (...) {
+    }
+#else
+    deliver();
+#endif
+  }
+
+  // Tells the listener what the last maintenance removed, outside every lock. Not while this
+  // thread holds loads of this cache (free_on_exit::holding_loads): the notifications then
+  // wait for the call's own deliver() once its loads are done, or another thread's.
   void deliver() {
     if (!options_.eviction_listener) return;  // nothing is ever noted
+    if (free_on_exit::holding_loads_of(*this)) return;
     std::vector<event> batch;
     struct drop_on_exit {
       const cache& c;
