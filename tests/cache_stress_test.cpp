@@ -788,7 +788,9 @@ thread_local int asking_depth = 0;
 // times in all: values made by those calls are destroyed on whatever thread, so without a
 // budget they could go on asking for ever.
 std::atomic<long> asks_left{0};
-bool may_ask() { return asking_target != nullptr && asking_depth <= 2 && asks_left.fetch_sub(1) > 0; }
+bool may_ask() {
+  return asking_target != nullptr && asking_depth <= 2 && asks_left.fetch_sub(1) > 0;
+}
 thread_local std::minstd_rand asking_rng{std::random_device{}()};
 constexpr int asking_keys = 48;
 struct asking_value {

@@ -1895,7 +1895,8 @@ TEST_CASE("a get_all tells the listener once every key is done, so it may load a
                .eviction_listener =
                    [&](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause) {
                      calls_when_told.push_back(calls);
-                     if (k == 1) loaded_in_listener.push_back(*self->get_with(2, [] { return -1; }));
+                     if (k != 1) return;
+                     loaded_in_listener.push_back(*self->get_with(2, [] { return -1; }));
                    },
                .max_batch = 1});
   self = &c;
