@@ -29,7 +29,9 @@
 // - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
 //   reference (with the stored key) after a maintenance, at least one maintenance after the
 //   entry left the table, with no lock held and none of the call's own loads in flight, so
-//   the destructor may call the cache (not one being destroyed); a `get`,
+//   the destructor may call the cache (not one being destroyed; a loaded value that could
+//   not be stored is destroyed while its load is in flight: get_with of its own key there
+//   is a std::logic_error); a `get`,
 //   `visit` or `contains` never destroys a value itself; a caller that keeps the last
 //   `shared_ptr` of an evicted value destroys it when dropping it.
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
