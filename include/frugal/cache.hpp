@@ -1065,16 +1065,7 @@ class cache {
    public:
     deliver_on_throw(cache& c, const bool& armed) noexcept : c_(c), armed_(armed) {}
     ~deliver_on_throw() {
-      if (!released_ && armed_) {
-#if FRUGAL_HAS_EXCEPTIONS
-        try {
-          c_.deliver();
-        } catch (...) {
-        }
-#else
-        c_.deliver();
-#endif
-      }
+      if (!released_ && armed_) c_.deliver_quietly();
     }
     deliver_on_throw(const deliver_on_throw&) = delete;
     deliver_on_throw& operator=(const deliver_on_throw&) = delete;
@@ -1086,11 +1077,14 @@ class cache {
     bool released_ = false;
   };
 
+  // Tells the listener of a value a zero capacity did not store (there must be a listener).
+  void tell_unstored(const entry_ptr& e) {
+    options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+  }
+
   // Does what a store left to do (after_store); throws what the listener throws.
   void finish_store(after_store& todo) {
-    if (entry_ptr e = std::move(todo.unstored); e && options_.eviction_listener) {
-      options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
-    }
+    if (entry_ptr e = std::move(todo.unstored); e && options_.eviction_listener) tell_unstored(e);
     if (std::exchange(todo.deliver, false)) deliver();
   }
 
@@ -1106,10 +1100,7 @@ class cache {
       maintain_locked(freer);
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
-      try {
-        deliver();
-      } catch (...) {
-      }
+      deliver_quietly();
       throw;
     }
 #endif
@@ -1291,9 +1282,9 @@ class cache {
       // The keys not finished yet are the call's loads still in flight (get_all's tag).
       fail_tagged_loads(&owned, std::current_exception());
       // What the finished keys' stores did is still told; the failure is what propagates.
-      for (entry_ptr& e : unstored) {
+      for (const entry_ptr& e : unstored) {
         try {
-          options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+          tell_unstored(e);
         } catch (...) {
         }
       }
@@ -1307,9 +1298,9 @@ class cache {
     // the stores did, and its first exception reaches this caller after all of it.
 #if FRUGAL_HAS_EXCEPTIONS
     std::exception_ptr told;
-    for (entry_ptr& e : unstored) {
+    for (const entry_ptr& e : unstored) {
       try {
-        options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+        tell_unstored(e);
       } catch (...) {
         if (!told) told = std::current_exception();
       }
@@ -1323,8 +1314,7 @@ class cache {
     after_write();
     if (told) std::rethrow_exception(told);
 #else
-    for (entry_ptr& e : unstored)
-      options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
+    for (const entry_ptr& e : unstored) tell_unstored(e);
     unstored.clear();
     if (to_deliver) deliver();
     after_write();
@@ -1384,10 +1374,7 @@ class cache {
     try {
       maintain();
     } catch (...) {
-      try {
-        deliver();
-      } catch (...) {
-      }
+      deliver_quietly();
       throw;
     }
 #else
