@@ -536,6 +536,47 @@ TEST_CASE("expiry: a deadline past the greatest time is never due, for reads as 
   REQUIRE(h.events.empty());
 }
 
+TEST_CASE("expiry: a duration of nanoseconds::max() is forever, even from a negative time",
+          "[cache]") {
+  // Written at a negative time, max() would not overflow the sum: it still means forever
+  // (docs/cache.md), while max() - 500 gives a deadline the clock reaches.
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t start = -4'602'715'185'117'085'401;
+  fake_clock t;
+  t.ns->store(start);
+  heard h;
+  int_cache c({.time_to_live = std::chrono::nanoseconds::max(),
+               .expire_after_write =
+                   [](const int& k, const int&) -> std::optional<std::chrono::nanoseconds> {
+                 if (k == 2) return std::chrono::nanoseconds::max();
+                 if (k == 3) return std::chrono::nanoseconds(max - 500);
+                 return std::nullopt;
+               },
+               .clock = t.fn(),
+               .eviction_listener = h.fn()});
+  int_cache idle({.time_to_idle = std::chrono::nanoseconds::max(), .clock = t.fn()});
+  c.insert(1, 1);  // time_to_live
+  c.insert(2, 2);  // expire_after_write: max()
+  c.insert(3, 3);  // expire_after_write: max() - 500, due at start + max - 500 (no overflow)
+  idle.insert(1, 1);
+  t.ns->store(start + (max - 500));
+  REQUIRE(c.contains(1));
+  REQUIRE(c.contains(2));
+  REQUIRE_FALSE(c.contains(3));
+  c.run_pending_tasks();
+  REQUIRE(h.events == std::vector<std::tuple<int, int, frugal::removal_cause>>{
+                          {3, 3, frugal::removal_cause::expired}});
+  t.ns->store(max - 1);
+  c.run_pending_tasks();
+  idle.run_pending_tasks();
+  REQUIRE(c.get(1));
+  REQUIRE(c.get(2));
+  REQUIRE(idle.get(1));
+  REQUIRE(c.entry_count() == 2);
+  REQUIRE(idle.entry_count() == 1);
+  REQUIRE(h.events.size() == 1);
+}
+
 TEST_CASE("expiry: a clock set back and forward again expires exactly", "[cache]") {
   fake_clock t;
   t.ns->store(1'000'000'000'000);
