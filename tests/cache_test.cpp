@@ -1847,6 +1847,42 @@ TEST_CASE("invalidate of an entry past its deadline finds nothing and reports it
   REQUIRE(c.stats().evicted_expired == 1);
 }
 
+TEST_CASE("every write that reaches an entry past its deadline tells it expired", "[cache]") {
+  fake_clock clock;
+  heard h;
+  int_cache c({.max_capacity = 10,
+               .time_to_live = 100ns,
+               .clock = clock.fn(),
+               .eviction_listener = h.fn()});
+  for (int k = 1; k <= 4; ++k) c.insert(k, k);
+  c.run_pending_tasks();
+  clock.advance(200ns);
+  c.insert(1, 10);  // over an expired entry: expired, not replaced
+  int asked = 0;
+  REQUIRE(c.invalidate_if([&](const int&, const int&) {
+            ++asked;
+            return true;
+          }) == 1);  // matches the new 1 only: the expired 2, 3, 4 are not offered
+  REQUIRE(asked == 1);
+  c.insert(5, 5);
+  clock.advance(200ns);
+  c.invalidate_all();
+  c.run_pending_tasks();
+  std::vector<std::tuple<int, int, frugal::removal_cause>> got = h.events;
+  std::sort(got.begin(), got.end());
+  using rc = frugal::removal_cause;
+  REQUIRE(got == std::vector<std::tuple<int, int, rc>>{{1, 1, rc::expired},
+                                                       {1, 10, rc::invalidated},
+                                                       {2, 2, rc::expired},
+                                                       {3, 3, rc::expired},
+                                                       {4, 4, rc::expired},
+                                                       {5, 5, rc::expired}});
+  REQUIRE(c.stats().invalidated == 1);
+  REQUIRE(c.stats().replaced == 0);
+  REQUIRE(c.stats().evicted_expired == 5);
+  REQUIRE(c.entry_count() == 0);
+}
+
 namespace {
 
 // Values of two caches of one type: those of the first insert into the second when they are
