@@ -437,6 +437,36 @@ TEST_CASE("get_all: a wrong result count and a throwing batch fail every key", "
   REQUIRE(c.stats().loads == 1);  // the call that returned too few results is no load
 }
 
+TEST_CASE("get_all: a returned value that cannot be stored fails its key and the later ones",
+          "[cache]") {
+  // Weight: the value itself. Key 2's value weighs more than the bound: key 1 (before it in
+  // the call) stays stored, 2 and 3 fail for the call and load again later.
+  int_cache c({.max_capacity = 10, .weigher = [](const int&, const int& v) {
+                 return static_cast<std::uint32_t>(v);
+               }});
+  std::vector<int> keys{1, 2, 3};
+  int calls = 0;
+  REQUIRE_THROWS_WITH(c.get_all(std::span<const int>(keys),
+                                [&](std::span<const int> ks) {
+                                  ++calls;
+                                  REQUIRE(ks.size() == 3);
+                                  return std::vector<std::optional<int>>{1, 50, 1};
+                                }),
+                      "cache: the weigher returned 50, more than max_capacity 10");
+  REQUIRE(calls == 1);
+  REQUIRE(c.contains(1));
+  REQUIRE_FALSE(c.contains(2));
+  REQUIRE_FALSE(c.contains(3));
+  REQUIRE(c.stats().loads == 1);  // the call returned
+  auto got = c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+    ++calls;
+    REQUIRE(std::vector<int>(ks.begin(), ks.end()) == std::vector<int>{2, 3});
+    return std::vector<std::optional<int>>{2, 3};
+  });
+  REQUIRE(calls == 2);
+  REQUIRE((*got[0] == 1 && *got[1] == 2 && *got[2] == 3));
+}
+
 TEST_CASE("per-entry expiry at every scale: each entry leaves at the first maintenance at or "
           "after its deadline, never before",
           "[cache]") {
