@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -815,8 +816,13 @@ struct asking_value {
 TEST_CASE("values' destructors and the listener that call get_with while threads load never "
           "wait in a cycle",
           "[cache_stress][concurrent]") {
-  for (const std::uint64_t capacity : {0u, 2u, 8u}) {
-    INFO("capacity " << capacity);
+  // With `loaders_write`, loaders and batch functions also insert and invalidate other keys:
+  // what those writes retire and tell must wait for the load's end too.
+  for (int variant = 0; variant < 6; ++variant) {
+    const bool loaders_write = variant >= 3;
+    const std::uint64_t capacity =
+        std::array<std::uint64_t, 3>{0, 2, 8}[static_cast<std::size_t>(variant % 3)];
+    INFO("capacity " << capacity << ", loaders write " << loaders_write);
     const int failures = cycle_failures.load();
     {
       asking_cache c({.max_capacity = capacity,
@@ -846,13 +852,27 @@ TEST_CASE("values' destructors and the listener that call get_with while threads
                 std::minstd_rand rng(static_cast<unsigned>(t + 1));
                 for (int i = 0; i < 2000; ++i) {
                   const int k = static_cast<int>(rng() % asking_keys);
+                  // A loader's own write: an insert or an invalidation of a nearby key.
+                  auto write = [&c, loaders_write](int key) {
+                    if (!loaders_write) return;
+                    const int other = (key + 3) % asking_keys;
+                    if (key % 2 == 0) {
+                      c.insert(other, other);
+                    } else {
+                      c.invalidate(other);
+                    }
+                  };
                   switch (rng() % 4) {
                     case 0:
-                      c.get_with(k, [k] { return asking_value(k); });
+                      c.get_with(k, [k, &write] {
+                        write(k);
+                        return asking_value(k);
+                      });
                       break;
                     case 1: {
                       const std::vector<int> keys{k, (k + 1) % asking_keys, (k + 7) % asking_keys};
-                      c.get_all(std::span<const int>(keys), [](std::span<const int> ks) {
+                      c.get_all(std::span<const int>(keys), [&write](std::span<const int> ks) {
+                        write(ks[0]);
                         std::vector<std::optional<asking_value>> out;
                         for (int key : ks) out.emplace_back(std::in_place, key);
                         return out;
@@ -875,6 +895,72 @@ TEST_CASE("values' destructors and the listener that call get_with while threads
       asking_target = nullptr;
     }
     CHECK(cycle_failures.load() == failures);
+  }
+}
+
+namespace {
+
+// A value whose destructor, on a thread that set `crossing_want`, asks for that key once.
+struct crossing_value;
+using crossing_cache = frugal::cache<int, crossing_value>;
+crossing_cache* crossing_target = nullptr;
+thread_local int crossing_want = -1;
+struct crossing_value {
+  int n;
+  bool asks;
+  explicit crossing_value(int v, bool a = false) : n(v), asks(a) {}
+  crossing_value(crossing_value&& o) noexcept : n(o.n), asks(std::exchange(o.asks, false)) {}
+  crossing_value& operator=(crossing_value&&) = delete;
+  ~crossing_value() {
+    const int want = std::exchange(crossing_want, -1);
+    if (!asks || want < 0) return;
+    try {
+      cycle_expect(crossing_target->get_with(want, [want] { return crossing_value(want); })->n ==
+                   want);
+    } catch (const std::logic_error&) {
+      cycle_expect(false);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("loaders whose own writes retire values that ask for each other's keys do not wait "
+          "in a cycle",
+          "[cache_stress][concurrent]") {
+  // Thread 1 loads key 1, thread 2 key 2; each loader only inserts and invalidates, and
+  // those writes' maintenances retire values whose destructors ask for the other thread's
+  // key. Freed within the loaders' writes, each destructor would wait for the other load.
+  for (int round = 0; round < 3; ++round) {
+    const int failures = cycle_failures.load();
+    crossing_cache c({.max_capacity = 1000, .write_buffer = 2});
+    crossing_target = &c;
+    std::atomic<bool> loading1{false}, loading2{false};
+    auto load = [&](int key, int theirs, std::atomic<bool>& mine, std::atomic<bool>& other) {
+      crossing_want = theirs;
+      auto v = c.get_with(key, [&] {
+        mine = true;
+        while (!other.load()) std::this_thread::yield();
+        for (int i = 0; i < 4; ++i) {
+          const int k = 100 * key + i;
+          c.insert(k, k, true);  // its value asks, once destroyed
+          c.invalidate(k);
+        }
+        for (int i = 0; i < 8; ++i) c.insert(50 + i % 3, i);  // more maintenances
+        return crossing_value(key);
+      });
+      cycle_expect(v->n == key);
+      crossing_want = -1;
+    };
+    with_watchdog([&] {
+      std::thread a([&] { load(1, 2, loading1, loading2); });
+      std::thread b([&] { load(2, 1, loading2, loading1); });
+      a.join();
+      b.join();
+    });
+    c.run_pending_tasks();
+    CHECK(cycle_failures.load() == failures);
+    crossing_target = nullptr;
   }
 }
 

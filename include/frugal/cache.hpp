@@ -25,15 +25,16 @@
 //   `get_with` or `get_all` that loaded, or `run_pending_tasks`), after every lock is released
 //   and after the call's own loads are done (a get_all: every key), so it may call the cache,
 //   get_with included, without waiting in a cycle with another thread's load; never in
-//   `get`, `visit` or `contains`.
+//   `get`, `visit` or `contains`. The writes a loader or batch function makes itself are
+//   told by its thread once its load is done, not within the write.
 // - V's destructor: where the last `shared_ptr<const V>` goes away. The cache drops its own
 //   reference (with the stored key) after a maintenance, at least one maintenance after the
-//   entry left the table, with no lock held and none of the call's own loads in flight, so
-//   the destructor may call the cache (not one being destroyed; a loaded value that could
-//   not be stored is destroyed while its load is in flight: get_with of its own key there
-//   is a std::logic_error); a `get`,
-//   `visit` or `contains` never destroys a value itself; a caller that keeps the last
-//   `shared_ptr` of an evicted value destroys it when dropping it.
+//   entry left the table, with no lock held and none of the thread's own loads in flight
+//   (a loader's own writes free nothing), so the destructor may call the cache (not one
+//   being destroyed; a loaded value that could not be stored is destroyed while its load is
+//   in flight: get_with of its own key there is a std::logic_error); a `get`, `visit` or
+//   `contains` never destroys a value itself; a caller that keeps the last `shared_ptr` of
+//   an evicted value destroys it when dropping it.
 // - K's destructor: also under a shard's write lock (the copies of keys in the map of loads
 //   in flight), so it must not call the cache.
 // - the clock: on the calling thread, also under a shard's write lock (an insert that
@@ -1084,10 +1085,14 @@ class cache {
     options_.eviction_listener(e->key, value_ptr(e, &e->value), removal_cause::size);
   }
 
-  // Does what a store left to do (after_store); throws what the listener throws.
-  void finish_store(after_store& todo) {
-    if (entry_ptr e = std::move(todo.unstored); e && options_.eviction_listener) tell_unstored(e);
-    if (std::exchange(todo.deliver, false)) deliver();
+  // Does what a store left to do (after_store), with `held` (what a stretch holding loads
+  // kept, see holding_loads); throws what the listener throws.
+  void finish_store(after_store& todo, std::vector<event> held = {}) {
+    entry_ptr unstored = std::move(todo.unstored);
+    if (!options_.eviction_listener) return;
+    if (std::exchange(todo.deliver, false) || unstored || !held.empty()) {
+      deliver(std::move(held), std::move(unstored));
+    }
   }
 
   // Runs a maintenance to make room in the write buffer for a change, and leaves its
@@ -1187,6 +1192,10 @@ class cache {
     // stored), a failure when it threw.
     [[maybe_unused]] bool returned = false;
     [[maybe_unused]] bool counted = false;
+    // Until its waiters have the value (or the failure), this thread holds the load: what the
+    // loader's own writes and the store leave for the listener, and the values they retire,
+    // wait for the load's end (holding_loads).
+    typename free_on_exit::holding_loads holding(*this);
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
@@ -1197,18 +1206,19 @@ class cache {
       after_store todo;
       if (made) {
         out = value_ptr(*made, &(*made)->value);
-        typename free_on_exit::holding_loads holding(*this);
         todo = store(std::move(*made), &key);
       } else {
         shard_write_lock lock(*this, s);
         s.loading.erase(key);
       }
       st->finish(out);
-      finish_store(todo);  // the waiters have the value: a listener's throw reaches this caller
+      // The waiters have the value: a listener's throw reaches this caller.
+      finish_store(todo, holding.end());
       after_write();
       return out;
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
+      std::vector<event> held = holding.end();
       if (!st->done) {
         if (!counted) count_load(start, returned);
         {
@@ -1216,7 +1226,8 @@ class cache {
           forget_load(s, st.get());
         }
         st->fail(std::current_exception());
-        deliver_quietly();  // what a store's maintenance removed before it threw
+        // What the loader's writes and a store's maintenance removed before the throw.
+        deliver_quietly(std::move(held));
       }
       throw;
     }
@@ -1227,10 +1238,10 @@ class cache {
   void load_batches(std::span<const K> keys, const std::vector<std::size_t>& owned, Batch& batch) {
     std::size_t done = 0;  // owned keys finished (loaded or failed)
     auto start = std::chrono::steady_clock::now();
-    // Outside its batch calls, this thread holds the keys not finished yet (holding_loads):
-    // what the stores leave for the listener waits until every key is finished.
-    std::optional<typename free_on_exit::holding_loads> holding;
-    holding.emplace(*this);
+    // Until every key is finished, this thread holds the ones not finished yet
+    // (holding_loads): what the batch function's own writes and the stores leave for the
+    // listener, and the values they retire, wait until then.
+    typename free_on_exit::holding_loads holding(*this);
     std::vector<entry_ptr> unstored;  // a zero capacity's values, told at the end
     bool to_deliver = false;
     // A batch call is under way (it counts once: a load when it returned, even if taking its
@@ -1255,9 +1266,7 @@ class cache {
         start = std::chrono::steady_clock::now();
         in_call = true;
         returned = false;
-        holding.reset();  // the batch function may call the cache, as a loader may
         auto&& results = batch(std::span<const K>(chunk));
-        holding.emplace(*this);
         returned = true;
         std::size_t got = 0;
         for (auto&& r : results) {
@@ -1279,7 +1288,7 @@ class cache {
       }
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (...) {
-      holding.reset();
+      std::vector<event> held = holding.end();
       if (in_call) count_load(start, returned);
       // The keys not finished yet are the call's loads still in flight (get_all's tag).
       fail_tagged_loads(&owned, std::current_exception());
@@ -1291,13 +1300,15 @@ class cache {
         }
       }
       unstored.clear();
-      deliver_quietly();
+      deliver_quietly(std::move(held));
       throw;
     }
 #endif
-    holding.reset();
+    std::vector<event> held = holding.end();
+    to_deliver = to_deliver || !held.empty();
     // Every key is finished and its waiters have their value: the listener is told of what
-    // the stores did, and its first exception reaches this caller after all of it.
+    // the stores and the batch function's own writes did, and its first exception reaches
+    // this caller after all of it.
 #if FRUGAL_HAS_EXCEPTIONS
     std::exception_ptr told;
     for (const entry_ptr& e : unstored) {
@@ -1309,7 +1320,7 @@ class cache {
     }
     unstored.clear();
     try {
-      if (to_deliver) deliver();
+      if (to_deliver) deliver(std::move(held));
     } catch (...) {
       if (!told) told = std::current_exception();
     }
@@ -1318,7 +1329,7 @@ class cache {
 #else
     for (const entry_ptr& e : unstored) tell_unstored(e);
     unstored.clear();
-    if (to_deliver) deliver();
+    if (to_deliver) deliver(std::move(held));
     after_write();
 #endif
   }
@@ -1450,12 +1461,14 @@ class cache {
       }
       return false;
     }
-    // Whether this thread holds loads of `c` that other threads may be waiting for.
-    static bool holding_loads_of(const cache& c) noexcept {
-      for (const freeing* f = innermost(); f != nullptr; f = f->outer) {
-        if (f->of == &c && f->holding_loads) return true;
+    // When this thread holds loads of `c` that other threads may be waiting for, the
+    // notifications its innermost such stretch keeps for its end (holding_loads); otherwise
+    // nullptr.
+    static std::vector<event>* held_notes_of(const cache& c) noexcept {
+      for (freeing* f = innermost(); f != nullptr; f = f->outer) {
+        if (f->of == &c && f->held_notes != nullptr) return f->held_notes;
       }
-      return false;
+      return nullptr;
     }
 
    private:
@@ -1464,7 +1477,7 @@ class cache {
     struct freeing {
       const cache* of;
       freeing* outer;
-      bool holding_loads = false;
+      std::vector<event>* held_notes = nullptr;  // a stretch holding loads: what it keeps
     };
     static freeing*& innermost() noexcept {
       thread_local freeing* top = nullptr;
@@ -1476,23 +1489,37 @@ class cache {
     std::vector<entry_ptr> spilled_;
 
    public:
-    // Marks, for its lifetime, a stretch of the cache's own code in which this thread holds
-    // loads of `c` that other threads may wait for: a load's store, a get_all's keys outside
-    // its batch calls. No user code that could itself wait for a load may run there, or two
-    // threads could each wait for the other's key: the maintenances of `c` this thread runs
-    // hand nothing over for freeing (no V destructor runs; a later maintenance frees), and
-    // deliver() leaves the notifications queued (the call delivers once its loads are done).
+    // Marks, until end() (or its destruction), a stretch in which this thread holds loads of
+    // `c` that other threads may wait for: a load, from its start until its waiters have
+    // their value or its failure, the loader's or batch function's own calls into the cache
+    // included. The cache runs no user code there that could wait for a load, or two threads
+    // could each wait for the other's key: the maintenances of `c` this thread runs hand
+    // nothing over for freeing (no V destructor runs; a later maintenance frees), and the
+    // notifications deliver() finds (and a zero capacity's) are kept by the stretch, for this
+    // thread to deliver at its end (end() hands them out), after the loads.
     class holding_loads {
      public:
-      explicit holding_loads(const cache& c) noexcept : frame_{&c, innermost(), true} {
+      explicit holding_loads(const cache& c) noexcept : frame_{&c, innermost(), &notes_} {
         innermost() = &frame_;
       }
-      ~holding_loads() { innermost() = frame_.outer; }
+      ~holding_loads() {
+        std::vector<event> left = end();
+        drop(*frame_.of, left);  // empty: every caller delivers what end() hands out
+      }
       holding_loads(const holding_loads&) = delete;
       holding_loads& operator=(const holding_loads&) = delete;
+      // Ends the stretch, once (stretches end innermost first); returns the notifications
+      // kept for its end, for the caller to deliver.
+      std::vector<event> end() noexcept {
+        if (std::exchange(ended_, true)) return {};
+        innermost() = frame_.outer;
+        return std::move(notes_);
+      }
 
      private:
+      std::vector<event> notes_;
       freeing frame_;
+      bool ended_ = false;
     };
   };
 
@@ -1654,6 +1681,44 @@ class cache {
     if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(1, 2 * v.size()));
   }
 
+  // While this thread holds loads, keeps a notification of `e` for the end of its stretch
+  // (and resets `e`); otherwise, or when there is no memory to keep it, leaves `e` for the
+  // caller to tell.
+  void hold_note(entry_ptr& e, removal_cause cause) noexcept {
+    std::vector<event>* held = free_on_exit::held_notes_of(*this);
+    if (held == nullptr) return;
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      held->push_back({e, cause, false});
+      e.reset();
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+    }
+#endif
+  }
+
+  // Moves `from` to the end of `into` (swaps when `into` is empty), or leaves both as they
+  // were when there is no memory for that.
+  static void take_all(std::vector<event>& into, std::vector<event>& from) noexcept {
+    if (from.empty()) return;
+    if (into.empty()) {
+      into.swap(from);
+      return;
+    }
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      into.reserve(into.size() + from.size());
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {
+      return;
+    }
+#endif
+    for (event& e : from) into.push_back(std::move(e));  // reserved: cannot throw
+    from.clear();
+  }
+
   void note(const entry_ptr& e, removal_cause cause) {
     removals_[static_cast<int>(cause)].fetch_add(1, std::memory_order_relaxed);
     if (options_.eviction_listener) notes_.push_back({e, cause, false});
@@ -1665,24 +1730,26 @@ class cache {
   }
 
   // deliver(), the listener's exceptions dropped: for a call that fails with its own.
-  void deliver_quietly() noexcept {
+  void deliver_quietly(std::vector<event> held = {}) noexcept {
 #if FRUGAL_HAS_EXCEPTIONS
     try {
-      deliver();
+      deliver(std::move(held), nullptr);
     } catch (...) {
     }
 #else
-    deliver();
+    deliver(std::move(held), nullptr);
 #endif
   }
 
-  // Tells the listener what the last maintenance removed, outside every lock. Not while this
-  // thread holds loads of this cache (free_on_exit::holding_loads): the notifications then
-  // wait for the call's own deliver() once its loads are done, or another thread's.
-  void deliver() {
+  // Tells the listener `held` (notifications a stretch holding loads kept), what the last
+  // maintenances removed and `unstored` (a value a zero capacity did not store), outside
+  // every lock. Not while this thread holds loads of this cache (free_on_exit::
+  // holding_loads): its stretch then keeps them, for this thread to deliver once its loads
+  // are done (what there is no memory to keep is told now). Without memory to gather them,
+  // what was queued stays queued for the next delivery.
+  void deliver(std::vector<event> held = {}, entry_ptr unstored = nullptr) {
     if (!options_.eviction_listener) return;  // nothing is ever noted
-    if (free_on_exit::holding_loads_of(*this)) return;
-    std::vector<event> batch;
+    std::vector<event> batch = std::move(held);
     struct drop_on_exit {
       const cache& c;
       std::vector<event>& batch;
@@ -1690,8 +1757,11 @@ class cache {
     } dropper{*this, batch};
     {
       auto lock = lock_policy();
-      if (notes_.empty()) return;
-      batch.swap(notes_);
+      take_all(batch, notes_);
+    }
+    if (std::vector<event>* keep = free_on_exit::held_notes_of(*this)) {
+      take_all(*keep, batch);
+      if (unstored) hold_note(unstored, removal_cause::size);
     }
 #if FRUGAL_HAS_EXCEPTIONS
     std::exception_ptr first;
@@ -1702,10 +1772,18 @@ class cache {
         if (!first) first = std::current_exception();
       }
     }
+    if (unstored) {
+      try {
+        tell_unstored(unstored);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
     if (first) std::rethrow_exception(first);
 #else
     for (event& n : batch)
       options_.eviction_listener(n.e->key, value_ptr(n.e, &n.e->value), n.cause);
+    if (unstored) tell_unstored(unstored);
 #endif
   }
 
