@@ -1992,6 +1992,59 @@ TEST_CASE("writes a loader or batch function makes itself are told once its load
   REQUIRE(c.stats().evicted_size == told_in_call.size() + 3);  // + the get_all's
 }
 
+TEST_CASE("a batch function's own invalidation is told once, after the get_all", "[cache]") {
+  // The get_all's own stores run no maintenance (room in the write buffer): only what the
+  // batch function's write removed is told, once every key is done.
+  bool in_batch = false;
+  std::vector<std::pair<int, bool>> told;  // key, told within the batch function
+  int_cache c({.max_capacity = 100,
+               .eviction_listener =
+                   [&](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause) {
+                     told.emplace_back(k, in_batch);
+                   }});
+  c.insert(50, 50);
+  const std::vector<int> keys{1, 2};
+  auto got = c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+    in_batch = true;
+    REQUIRE(c.invalidate(50));
+    in_batch = false;
+    return std::vector<std::optional<int>>(ks.begin(), ks.end());
+  });
+  REQUIRE((*got[0] == 1 && *got[1] == 2));
+  REQUIRE(told == std::vector<std::pair<int, bool>>{{50, false}});
+  c.run_pending_tasks();
+  REQUIRE(told.size() == 1);
+  REQUIRE(c.stats().invalidated == 1);
+}
+
+TEST_CASE("at zero capacity a loader's own insert is told once the load is done", "[cache]") {
+  // The listener asks for the key being loaded: within the loader's insert that would be
+  // this thread's own load in flight (std::logic_error); after the load it is a new load.
+  bool in_loader = false;
+  int told_in_loader = 0, told = 0;
+  int_cache* self = nullptr;
+  std::vector<int> got_in_listener;
+  int_cache c({.max_capacity = 0,
+               .eviction_listener =
+                   [&](const int& k, const std::shared_ptr<const int>&, frugal::removal_cause) {
+                     ++told;
+                     if (in_loader) ++told_in_loader;
+                     if (k == 100) got_in_listener.push_back(*self->get_with(1, [] { return 7; }));
+                   }});
+  self = &c;
+  auto v = c.get_with(1, [&] {
+    in_loader = true;
+    c.insert(100, 100);  // not stored: told as evicted for size, after the load
+    in_loader = false;
+    return 1;
+  });
+  REQUIRE(*v == 1);
+  REQUIRE(told_in_loader == 0);
+  REQUIRE(got_in_listener == std::vector<int>{7});  // key 1 was not stored: loaded again
+  REQUIRE(told == 3);  // 100, the loaded 1, the listener's own load of 1
+  REQUIRE(c.stats().evicted_size == 3);
+}
+
 namespace {
 
 // A value whose destructor asks for key 1 with get_with, noting whether key 1's load was
