@@ -852,12 +852,16 @@ TEST_CASE("values' destructors and the listener that call get_with while threads
                 std::minstd_rand rng(static_cast<unsigned>(t + 1));
                 for (int i = 0; i < 2000; ++i) {
                   const int k = static_cast<int>(rng() % asking_keys);
-                  // A loader's own write: an insert or an invalidation of a nearby key.
-                  auto write = [&c, loaders_write](int key) {
+                  // A loader's own write: an insert or an invalidation of a nearby key. The
+                  // value insert returns is kept until the load is done: dropped in the
+                  // loader, it would be this thread's (the value may have been evicted
+                  // meanwhile, its last reference the returned one) and be destroyed there.
+                  std::vector<std::shared_ptr<const asking_value>> inserted;
+                  auto write = [&c, &inserted, loaders_write](int key) {
                     if (!loaders_write) return;
                     const int other = (key + 3) % asking_keys;
                     if (key % 2 == 0) {
-                      c.insert(other, other);
+                      inserted.push_back(c.insert(other, other));
                     } else {
                       c.invalidate(other);
                     }
