@@ -29,6 +29,27 @@ double ratio(std::uint64_t hits, std::size_t requests) {
   return static_cast<double>(hits) / static_cast<double>(requests);
 }
 
+// A window chooser fed by key, as the policy feeds it by entry: each key keeps its replay
+// stamp from its first request on (as an entry that is never evicted would), or from the
+// last `observe` told that its entry is new.
+class keyed_chooser {
+ public:
+  explicit keyed_chooser(std::uint64_t capacity) : chooser_(capacity) {}
+
+  std::uint64_t observe(std::uint64_t hash, std::uint32_t weight, bool new_entry = false) {
+    auto [it, fresh] = stamps_.try_emplace(hash, 0u);
+    if (fresh || new_entry) it->second = chooser_.long_ago();
+    return chooser_.observe(hash, weight, it->second);
+  }
+  std::uint64_t choices() const { return chooser_.choices(); }
+  double window_fraction() const { return chooser_.window_fraction(); }
+  std::uint64_t rate() const { return chooser_.rate(); }
+
+ private:
+  window_chooser chooser_;
+  std::unordered_map<std::uint64_t, std::uint32_t> stamps_;
+};
+
 }  // namespace
 
 TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' worth of a big one",
@@ -123,11 +144,11 @@ TEST_CASE("miniature: a whole-capacity window hits as the policy does, with weig
   }
 }
 
-TEST_CASE("recent requests: a key among the last w applied ones is cached in every miniature",
+TEST_CASE("replay clock: an entry replayed among the last w is cached in every miniature",
           "[cache_policy]") {
   using frugal::detail::cache::miniature;
-  using frugal::detail::cache::recent_requests;
   using frugal::detail::cache::region_sizes;
+  using frugal::detail::cache::replay_clock;
   // Traces whose keys come back at every distance, the near ones included: Zipf over a few
   // times the capacity, bursts, a loop just over the capacity, a uniform mix.
   std::vector<cache_sim::trace> traces = {
@@ -144,14 +165,16 @@ TEST_CASE("recent requests: a key among the last w applied ones is cached in eve
   for (std::uint64_t capacity : {200u, 256u, 512u}) {
     const std::uint64_t w = region_sizes::for_capacity(capacity, window_chooser::windows[0]).window;
     for (const auto& t : traces) {
-      recent_requests recent(w);
-      REQUIRE(recent.size() == w);
+      replay_clock clock(w);
+      REQUIRE(clock.span() == w);
+      std::unordered_map<std::uint64_t, std::uint32_t> stamps;
       std::vector<std::unique_ptr<miniature>> minis;
       for (double f : window_chooser::windows) minis.push_back(std::make_unique<miniature>(capacity, f));
       std::size_t sure = 0;
       for (auto k : t) {
         const std::uint64_t h = frugal::detail::cache::mix(k);
-        if (recent.sure_hit(h, 1)) {
+        std::uint32_t& stamp = stamps.try_emplace(h, clock.long_ago()).first->second;
+        if (clock.sure(stamp)) {
           ++sure;
           for (const auto& m : minis) {
             INFO("capacity " << capacity << ", window " << w);
@@ -159,6 +182,7 @@ TEST_CASE("recent requests: a key among the last w applied ones is cached in eve
           }
           continue;
         }
+        clock.replayed(1, stamp);
         for (const auto& m : minis) m->access(h, 1);
       }
       taken += sure;
@@ -168,48 +192,56 @@ TEST_CASE("recent requests: a key among the last w applied ones is cached in eve
   REQUIRE(taken > requests / 100);  // the rule is taken, not only sound
 }
 
-TEST_CASE("recent requests: the last w applied keys, none after a heavier request",
+TEST_CASE("replay clock: the last w replayed entries, none after a heavier request",
           "[cache_policy]") {
-  using frugal::detail::cache::recent_requests;
+  using frugal::detail::cache::replay_clock;
   {
-    // An empty slot holds no request, whatever its key: 0 first, and in a span of 1.
-    recent_requests z(1);
-    REQUIRE_FALSE(z.sure_hit(0, 1));
-    REQUIRE(z.sure_hit(0, 1));
-    REQUIRE_FALSE(z.sure_hit(5, 1));
-    REQUIRE_FALSE(z.sure_hit(0, 1));  // 5 was newer: 0 is out of a span of 1
-    REQUIRE(z.sure_hit(0, 1));
+    // A new entry is stamped long ago: not sure, in a span of 1 and right at the start.
+    replay_clock z(1);
+    std::uint32_t a = z.long_ago(), b = z.long_ago();
+    REQUIRE_FALSE(z.sure(a));
+    z.replayed(1, a);
+    REQUIRE(z.sure(a));
+    REQUIRE_FALSE(z.sure(b));
+    z.replayed(1, b);
+    REQUIRE_FALSE(z.sure(a));  // b was replayed since: a is out of a span of 1
+    REQUIRE(z.sure(b));
   }
-  recent_requests r(3);
-  REQUIRE_FALSE(r.sure_hit(1, 1));
-  REQUIRE(r.sure_hit(1, 1));  // an immediate repeat
-  REQUIRE(r.sure_hit(1, 0));  // weight 0 counts as 1
-  REQUIRE_FALSE(r.sure_hit(2, 1));
-  REQUIRE_FALSE(r.sure_hit(3, 1));
-  REQUIRE(r.sure_hit(1, 1));  // two applied requests since 1's: still within 3
-  REQUIRE_FALSE(r.sure_hit(4, 1));  // 1 is now the fourth applied request back
-  REQUIRE_FALSE(r.sure_hit(1, 1));
-  REQUIRE(r.sure_hit(4, 1));
-  REQUIRE_FALSE(r.sure_hit(4, 2));  // after a heavier request no key is sure any more
-  REQUIRE_FALSE(r.sure_hit(4, 1));
-  REQUIRE_FALSE(r.sure_hit(4, 1));
-  // Why: a key inserted heavy stays heavy in the policy. Capacity 256 (sure span 2): K of
-  // weight 256, K again of weight 1, R; K would be sure, yet R pushed K out of every miniature.
+  replay_clock r(3);
+  std::uint32_t e1 = r.long_ago(), e2 = r.long_ago(), e3 = r.long_ago(), e4 = r.long_ago();
+  r.replayed(1, e1);
+  REQUIRE(r.sure(e1));  // an immediate repeat
+  r.replayed(1, e2);
+  r.replayed(0, e3);    // weight 0 counts as 1
+  REQUIRE(r.sure(e1));  // two replays since e1's: still within 3
+  r.replayed(1, e4);
+  REQUIRE_FALSE(r.sure(e1));  // e1's replay is now the fourth back
+  REQUIRE(r.sure(e2));
+  REQUIRE(r.sure(e4));
+  r.replayed(2, e4);  // after a heavier request no entry is sure any more
+  REQUIRE(r.span() == 0);
+  REQUIRE_FALSE(r.sure(e4));
+  REQUIRE_FALSE(r.sure(e3));
+  // Why heavy requests end it: a key inserted heavy stays heavy in the policy. Capacity 256
+  // (span 2): K of weight 256, K again of weight 1, R; K would be sure, yet R pushed K out of
+  // every miniature.
   {
     using frugal::detail::cache::miniature;
-    recent_requests recent(2);
+    replay_clock clock(2);
+    std::uint32_t sk = clock.long_ago(), so = clock.long_ago();
     std::vector<std::unique_ptr<miniature>> minis;
     for (double f : window_chooser::windows) minis.push_back(std::make_unique<miniature>(256, f));
     const std::uint64_t k = frugal::detail::cache::mix(1), other = frugal::detail::cache::mix(2);
     for (auto [h, w] : {std::pair{k, 256u}, {k, 1u}, {other, 1u}}) {
-      REQUIRE_FALSE(recent.sure_hit(h, w));
+      std::uint32_t& stamp = h == k ? sk : so;
+      REQUIRE_FALSE(clock.sure(stamp));
+      clock.replayed(w, stamp);
       for (const auto& m : minis) m->access(h, w);
     }
     for (const auto& m : minis) REQUIRE_FALSE(m->contains(k));
-    REQUIRE_FALSE(recent.sure_hit(k, 1));
+    REQUIRE_FALSE(clock.sure(sk));
   }
-  REQUIRE(recent_requests(0).size() == 1);
-  REQUIRE(recent_requests(1000).size() == recent_requests::max_size);
+  REQUIRE(replay_clock(0).span() == 1);
 }
 
 TEST_CASE("chooser: recency bursts get a large window, a loop the 1 % window",
@@ -217,20 +249,20 @@ TEST_CASE("chooser: recency bursts get a large window, a loop the 1 % window",
   // Bursts: each new key is read a few times within a short distance, then rarely; only a
   // window large enough to keep the newcomers until their re-reads gets hits.
   const auto t = cache_sim::burst_trace(100'000, 1);
-  window_chooser bursts(cache_sim::distinct_keys(t) / 100);  // 1 %, as in docs/cache.md
+  keyed_chooser bursts(cache_sim::distinct_keys(t) / 100);  // 1 %, as in docs/cache.md
   for (auto k : t) bursts.observe(frugal::detail::cache::mix(k), 1);
   REQUIRE(bursts.choices() > 100);
   REQUIRE(bursts.window_fraction() >= 0.3);
   // A loop over 1.5 times the capacity: LRU (the 100 % window) never hits; the admission test
   // keeps a fixed part of the loop, which only a small window leaves room for.
-  window_chooser loop(100);
+  keyed_chooser loop(100);
   for (auto k : cache_sim::loop_trace(150, 60'000, 1)) loop.observe(frugal::detail::cache::mix(k), 1);
   REQUIRE(loop.choices() > 100);
   REQUIRE(loop.window_fraction() == 0.01);
 }
 
 TEST_CASE("chooser: a shift of the workload changes the choice back", "[cache_policy]") {
-  window_chooser c(100);
+  keyed_chooser c(100);
   for (auto k : cache_sim::loop_trace(150, 30'000, 1)) c.observe(frugal::detail::cache::mix(k), 1);
   REQUIRE(c.window_fraction() == 0.01);
   for (auto k : cache_sim::burst_trace(100'000, 2)) c.observe(frugal::detail::cache::mix(k + (1u << 30)), 1);
@@ -243,7 +275,7 @@ TEST_CASE("chooser: after a shift the choice follows within a few periods", "[ca
   // whole miniature capacity (128 requests) it took 864 to 962.
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     CAPTURE(seed);
-    window_chooser c(100);
+    keyed_chooser c(100);
     for (auto k : cache_sim::loop_trace(150, 30'000, seed)) {
       c.observe(frugal::detail::cache::mix(k), 1);
     }
@@ -260,7 +292,7 @@ TEST_CASE("chooser: after a shift the choice follows within a few periods", "[ca
 
 TEST_CASE("chooser: on a steady workload the choice settles and stays", "[cache_policy]") {
   // Zipf 0.9: the 1 % window is right, and near-ties with 100 % must not make it flap.
-  window_chooser c(300);
+  keyed_chooser c(300);
   const auto t = cache_sim::zipf_trace(20'000, 0.9, 400'000, 2);
   std::size_t changes = 0;
   double last = c.window_fraction();
@@ -275,7 +307,7 @@ TEST_CASE("chooser: on a steady workload the choice settles and stays", "[cache_
 }
 
 TEST_CASE("chooser: a loop after bursts brings the window back to 1 %", "[cache_policy]") {
-  window_chooser c(100);
+  keyed_chooser c(100);
   for (auto k : cache_sim::burst_trace(60'000, 3)) c.observe(frugal::detail::cache::mix(k), 1);
   REQUIRE(c.window_fraction() >= 0.3);
   for (auto k : cache_sim::loop_trace(150, 60'000, 2)) c.observe(frugal::detail::cache::mix(k + (1u << 30)), 1);
@@ -305,7 +337,7 @@ TEST_CASE("cache: with a weigher the window stays at 1 %, and adaptive_window = 
 }
 
 TEST_CASE("chooser: a weight above the miniatures' capacity is not replayed", "[cache_policy]") {
-  window_chooser c(10);
+  keyed_chooser c(10);
   for (int i = 0; i < 1000; ++i) REQUIRE(c.observe(frugal::detail::cache::mix(static_cast<std::uint64_t>(i)), 11) == 0);
   REQUIRE(c.choices() == 0);
   std::uint64_t chosen = 0;
@@ -331,8 +363,9 @@ TEST_CASE("chooser: its memory is bounded whatever the capacity (about 32 KiB)",
 TEST_CASE("chooser: choosing allocates nothing", "[cache_policy]") {
   window_chooser c(1000);
   const auto t = cache_sim::burst_trace(20'000, 3);
+  std::vector<std::uint32_t> stamps(cache_sim::distinct_keys(t) + 1, c.long_ago());
   REQUIRE(count_allocations([&] {
-            for (auto k : t) c.observe(frugal::detail::cache::mix(k), 1);
+            for (auto k : t) c.observe(frugal::detail::cache::mix(k), 1, stamps.at(k));
           }) == 0);
   REQUIRE(c.choices() > 0);
 
@@ -383,7 +416,7 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
     for (std::size_t n = i % 5 == 0 ? 3 : 1; n > 0; --n) requests.push_back(r);
   }
   frugal::detail::cache::w_tinylfu batched(capacity), eager(capacity);
-  window_chooser direct(capacity);
+  keyed_chooser direct(capacity);
   std::unordered_map<std::uint64_t, policy_hook> hooks_a, hooks_b;
   std::size_t reads = 0;
   // Feeds one request to a policy; returns true for a read (the key was linked).
@@ -403,7 +436,11 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
     return false;
   };
   for (const request& r : requests) {
-    if (frugal::detail::cache::sampled_at(r.hash, direct.rate())) direct.observe(r.hash, r.weight);
+    if (frugal::detail::cache::sampled_at(r.hash, direct.rate())) {
+      // A key the policy (re-)adds gets a new entry, stamped long ago.
+      const auto it = hooks_a.find(r.hash);
+      direct.observe(r.hash, r.weight, it == hooks_a.end() || it->second.where == queue::none);
+    }
     reads += feed(batched, hooks_a, r, false) ? 1 : 0;
     feed(eager, hooks_b, r, true);
   }
@@ -420,7 +457,7 @@ TEST_CASE("policy: the chooser gets every sampled request, in order, batched or 
   // first, so a size they make the chooser name applies to that eviction.
   {
     frugal::detail::cache::w_tinylfu q(100);
-    window_chooser ref(100);  // every key of a 100-entry cache is sampled
+    keyed_chooser ref(100);  // every key of a 100-entry cache is sampled
     std::vector<policy_hook> few(100);
     for (std::size_t i = 0; i < few.size(); ++i) {
       few[i].hash = frugal::detail::cache::mix(i + 1'000'000);

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -46,6 +47,9 @@ struct policy_hook {
   std::uint16_t epoch = 0;
   // Whether the window chooser sees this key's requests (sampled_at; set by on_add).
   bool sampled = false;
+  // For a sampled entry: the window chooser's count of replayed requests as of this entry's
+  // last replay (see replay_clock; on_add sets it long ago).
+  std::uint32_t replayed_at = 0;
 };
 
 /// A doubly linked LRU list of hooks: front is least recently used.
@@ -230,9 +234,9 @@ enum class window_sizing : std::uint8_t { adaptive, fixed };
 class window_chooser;
 
 /// A request the policy noted for its window chooser: the hook requested (see
-/// w_tinylfu::note_request), read when the notes are handed over, which is no later than the
-/// hook's `on_remove`.
-using noted_request = const policy_hook*;
+/// w_tinylfu::note_request), read (and its replay stamp written) when the notes are handed
+/// over, which is no later than the hook's `on_remove`.
+using noted_request = policy_hook*;
 
 /// How many noted requests the policy holds before it hands them to the chooser.
 inline constexpr std::size_t noted_capacity = 64;
@@ -272,6 +276,7 @@ class w_tinylfu {
   /// Links a new entry at the window's MRU end and counts its key once.
   void on_add(policy_hook* h) noexcept {
     h->sampled = sampled(h->hash);
+    if (h->sampled) [[unlikely]] stamp_new(*h);
     note_request(*h);
     unsigned estimate;
     const bool due = sketch_.add_one(h->hash, estimate);
@@ -458,13 +463,14 @@ class w_tinylfu {
   // on_add). The request is stored whether or not, and the count moves by 0 or 1: no branch on
   // the sample, which would go one way or the other at random in a drain of reads (a tenth of
   // the requests are sampled in the Zipf benchmark, whose most popular key is).
-  FRUGAL_ALWAYS_INLINE void note_request(const policy_hook& h) noexcept {
+  FRUGAL_ALWAYS_INLINE void note_request(policy_hook& h) noexcept {
     if (rate_ == 0) return;
     samples_[sample_count_] = &h;
     sample_count_ += static_cast<std::size_t>(h.sampled);
     if (sample_count_ == noted_capacity) [[unlikely]] hand_samples();
   }
   void hand_samples() noexcept;  // out of line, below the chooser
+  void stamp_new(policy_hook& h) const noexcept;  // below the chooser
 
   // How many halvings came since an entry's counts were stored.
   std::uint16_t age_of(const policy_hook& h) const noexcept {
@@ -549,44 +555,28 @@ class miniature {
     for (std::uint64_t i = 0; i <= capacity; ++i) release(&nodes_[i]);
   }
 
+  /// One request to replay: a key's hash and its weight.
+  struct request {
+    std::uint64_t hash;
+    std::uint32_t weight;
+  };
+
   /// Replays one request of `hash` (a weight of 0 counts as 1; at most the capacity); counts
   /// a hit.
   void access(std::uint64_t hash, std::uint32_t weight) noexcept {
-    weight = std::max<std::uint32_t>(weight, 1);
-    std::size_t i = hash & mask_;
-    for (; index_[i] != 0; i = (i + 1) & mask_) {
-      policy_hook* h = &nodes_[index_[i] - 1];
-      if (h->hash == hash) {
-        ++hits_;
-        if (policy_) {
-          policy_->on_access(h);
-        } else {
-          lru_.move_to_back(h);
-        }
-        return;
-      }
-    }
-    // Every weight is at least 1, so at most capacity + 1 nodes are linked before eviction.
-    policy_hook* h = free_;
-    free_ = h->next;
-    h->hash = hash;
-    h->weight = weight;
-    index_[i] = static_cast<std::uint32_t>(h - nodes_.get()) + 1;
     if (policy_) {
-      policy_->on_add(h);
-      while (policy_hook* victim = policy_->evict_one()) {
-        policy_->on_remove(victim);
-        drop(victim);
-      }
-      return;
+      access_policy(hash, weight);
+    } else {
+      access_lru(hash, weight);
     }
-    lru_.push_back(h);
-    lru_weight_ += weight;
-    while (lru_weight_ > capacity_) {
-      policy_hook* victim = lru_.front();
-      lru_.erase(victim);
-      lru_weight_ -= victim->weight;
-      drop(victim);
+  }
+
+  /// Replays `n` requests in order, as `access` on each (in one loop per kind of miniature).
+  void replay(const request* requests, std::size_t n) noexcept {
+    if (policy_) {
+      for (std::size_t i = 0; i < n; ++i) access_policy(requests[i].hash, requests[i].weight);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) access_lru(requests[i].hash, requests[i].weight);
     }
   }
 
@@ -602,6 +592,56 @@ class miniature {
   }
 
  private:
+  // The node of `hash`, or nullptr with `i` at the free slot of its probe sequence.
+  FRUGAL_ALWAYS_INLINE policy_hook* find(std::uint64_t hash, std::size_t& i) noexcept {
+    for (i = hash & mask_; index_[i] != 0; i = (i + 1) & mask_) {
+      policy_hook* h = &nodes_[index_[i] - 1];
+      if (h->hash == hash) return h;
+    }
+    return nullptr;
+  }
+  // Takes a free node for `hash` into the index at slot `i`. Every weight is at least 1, so
+  // at most capacity + 1 nodes are linked before eviction.
+  FRUGAL_ALWAYS_INLINE policy_hook* take(std::uint64_t hash, std::uint32_t weight,
+                                         std::size_t i) noexcept {
+    policy_hook* h = free_;
+    free_ = h->next;
+    h->hash = hash;
+    h->weight = std::max<std::uint32_t>(weight, 1);
+    index_[i] = static_cast<std::uint32_t>(h - nodes_.get()) + 1;
+    return h;
+  }
+  FRUGAL_ALWAYS_INLINE void access_policy(std::uint64_t hash, std::uint32_t weight) noexcept {
+    std::size_t i;
+    if (policy_hook* h = find(hash, i)) {
+      ++hits_;
+      policy_->on_access(h);
+      return;
+    }
+    policy_->on_add(take(hash, weight, i));
+    while (policy_hook* victim = policy_->evict_one()) {
+      policy_->on_remove(victim);
+      drop(victim);
+    }
+  }
+  FRUGAL_ALWAYS_INLINE void access_lru(std::uint64_t hash, std::uint32_t weight) noexcept {
+    std::size_t i;
+    if (policy_hook* h = find(hash, i)) {
+      ++hits_;
+      lru_.move_to_back(h);
+      return;
+    }
+    policy_hook* h = take(hash, weight, i);
+    lru_.push_back(h);
+    lru_weight_ += h->weight;
+    while (lru_weight_ > capacity_) {
+      policy_hook* victim = lru_.front();
+      lru_.erase(victim);
+      lru_weight_ -= victim->weight;
+      drop(victim);
+    }
+  }
+
   void release(policy_hook* h) noexcept {
     h->prev = nullptr;
     h->next = free_;
@@ -633,52 +673,43 @@ class miniature {
   std::uint64_t hits_ = 0;
 };
 
-/// The keys of the last `size` requests a fixed-window W-TinyLFU saw, while every request
-/// weighs 1. A key among them, where `size` is at most the window's entries, is still cached:
-/// that request left it at the MRU end of the window (a miss or a window hit) or of the
+/// The window chooser's sure-hit rule. Every sampled entry carries a stamp (`replayed_at`):
+/// the count of replayed requests as of its own last replay. An entry replayed among the last
+/// `span` replayed requests, where `span` is at most the window's entries of a fixed-window
+/// W-TinyLFU those replays went through, is still cached there, while every request weighs 1:
+/// its replay left it at the MRU end of the window (a miss or a window hit) or of the
 /// protected queue (a main-space hit; a protected queue of no entries, which a window of two
-/// or more never comes with, would leave it in probation), and each later applied request
-/// inserts at most one entry or moves one ahead of it, so pushing it out of the window takes
-/// `size` of them, and out of the protected queue more (it is larger than the window wherever
-/// the window has two entries or more). A request found here is not applied (the caller
-/// counts it as a hit) and is not noted. Once a request of a weight above 1 is seen, no key is
-/// sure any more (an entry inserted heavy stays heavy in the policy, so later unit requests
-/// can push out more than one entry at a time): the cache feeds the window chooser only unit
-/// weights.
-class recent_requests {
+/// or more never comes with, would leave it in probation), and each later replay inserts at
+/// most one entry or moves one ahead of it, so pushing it out of the window takes `span` of
+/// them, and out of the protected queue more (it is larger than the window wherever the window
+/// has two entries or more). A request of such an entry is not replayed (the caller counts it
+/// as a hit) and leaves its stamp alone. Once a request of a weight above 1 is replayed, no
+/// entry is sure any more (an entry inserted heavy stays heavy, so later unit requests can push
+/// out more than one entry at a time): the span drops to 0. The count wraps at 2^32: an entry
+/// left unreplayed for about 2^31 replays (2^32 after a replay of its own) is taken once for
+/// sure, one miscounted hit.
+class replay_clock {
  public:
-  static constexpr std::size_t max_size = 16;
+  /// `span` counts as at least 1.
+  explicit replay_clock(std::uint64_t span) noexcept
+      : span_(static_cast<std::uint32_t>(
+            std::clamp<std::uint64_t>(span, 1, std::numeric_limits<std::uint32_t>::max()))) {}
 
-  /// `size` is clamped to [1, max_size].
-  explicit recent_requests(std::uint64_t size) noexcept
-      : size_(static_cast<std::size_t>(std::clamp<std::uint64_t>(size, 1, max_size))) {}
-
-  /// Returns true when `key` is among the last `size()` applied requests (a sure hit, to be
-  /// counted without applying it); otherwise notes this request as the newest applied one.
-  bool sure_hit(std::uint64_t key, std::uint32_t weight) noexcept {
-    if (weight > 1) heavy_ = true;
-    if (heavy_) return false;
-    // The newest applied request first: a popular key's requests come in runs.
-    if (keys_[newest_] == key && marked_[newest_]) return true;
-    bool found = false;
-    for (std::size_t i = 0; i < size_; ++i) found |= keys_[i] == key && marked_[i];
-    if (found) return true;
-    keys_[next_] = key;
-    marked_[next_] = true;
-    newest_ = next_;
-    next_ = next_ + 1 == size_ ? 0 : next_ + 1;
-    return false;
+  /// A stamp for an entry never replayed: none of its requests is sure.
+  std::uint32_t long_ago() const noexcept { return now_ - (std::uint32_t{1} << 31); }
+  /// Whether an entry stamped `replayed_at` is among the last span() replayed.
+  bool sure(std::uint32_t replayed_at) const noexcept { return now_ - replayed_at < span_; }
+  /// Counts a replayed request of `weight` and stamps its entry.
+  void replayed(std::uint32_t weight, std::uint32_t& replayed_at) noexcept {
+    if (weight > 1) span_ = 0;
+    replayed_at = ++now_;
   }
-
-  std::size_t size() const noexcept { return size_; }
+  /// How many of the last replays make an entry sure (0 once a heavy request was replayed).
+  std::uint32_t span() const noexcept { return span_; }
 
  private:
-  std::size_t size_;
-  std::size_t next_ = 0;
-  std::size_t newest_ = 0;  // the slot of the newest applied request
-  std::uint64_t keys_[max_size] = {};
-  bool marked_[max_size] = {};  // false: an empty slot
-  bool heavy_ = false;          // a request of a weight above 1 was seen
+  std::uint32_t span_;
+  std::uint32_t now_ = 0;
 };
 
 /// Chooses the admission window by miniature simulation (the idea of Waldspurger et al.,
@@ -700,14 +731,15 @@ class recent_requests {
 ///   that beats the current window's score by more than `switch_margin` (1 %), so that
 ///   near-ties do not make it flap; the new size applies at once, growing the window or
 ///   draining it into probation as entries come and go.
-/// - A sampled request for a key that is among the last w replayed ones (w: the smallest
-///   miniature window, in entries) is a hit in every miniature, and is counted as one
-///   without a replay (see `recent_requests`). An approximation: the replay would raise the
-///   key's count and renew its place in the miniatures.
+/// - A sampled request whose entry was replayed among the last w replayed requests (w: the
+///   smallest miniature window, in entries) is a hit in every miniature, and is counted as
+///   one without a replay (see `replay_clock`; the entry carries the stamp). An
+///   approximation: the replay would raise the key's count and renew its place in the
+///   miniatures.
 /// Cost: the policy notes every request with a store of its hook's address and an add (a
 /// drain's run of reads keeps the count in a register; whether the key is sampled is decided
-/// once, when its entry is added); a sampled request costs a compare with the last w (at
-/// most 16) keys, and, unless that finds it, a lookup and a policy step in each miniature.
+/// once, when its entry is added); a sampled request costs a compare of its entry's stamp,
+/// and, unless that finds it sure, a lookup and a policy step in each miniature.
 /// Sampling is by key, so the share of requests sampled is `rate` / 2^32 on average but more
 /// when a very popular key happens to be sampled.
 /// Allocates at construction only (the miniatures' nodes, indexes and the 1 % one's sketch,
@@ -733,7 +765,7 @@ class window_chooser {
         mini_capacity_(
             std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
         period_(std::max<std::uint64_t>(1, mini_capacity_ / period_divisor)),
-        recent_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
+        clock_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
     }
@@ -749,23 +781,35 @@ class window_chooser {
   noted_request* noted() noexcept { return noted_; }
   /// The miniatures' capacity.
   std::uint64_t miniature_capacity() const noexcept { return mini_capacity_; }
-  /// How many of the last replayed requests a request's key is looked for among (the
-  /// smallest miniature window, in entries; see recent_requests).
-  std::size_t sure_span() const noexcept { return recent_.size(); }
+  /// How many of the last replayed requests make an entry's request sure (the smallest
+  /// miniature window, in entries; 0 once a request of a weight above 1 was replayed; see
+  /// replay_clock).
+  std::size_t sure_span() const noexcept { return clock_.span(); }
+  /// The replay stamp for an entry added now (replay_clock::long_ago).
+  std::uint32_t long_ago() const noexcept { return clock_.long_ago(); }
   /// How many periods have ended (each one a choice).
   std::uint64_t choices() const noexcept { return choices_; }
   /// The fraction of the capacity the last choice gave the window (1 % before any).
   double window_fraction() const noexcept { return windows[best_]; }
 
-  /// Queues one sampled request and replays the queue when it is full; returns the window
-  /// size (by weight, at least 1) when that ends a period, 0 otherwise.
-  std::uint64_t observe(std::uint64_t hash, std::uint32_t weight) noexcept {
-    if (weight > mini_capacity_) return 0;  // could never fit in a miniature
-    if (recent_.sure_hit(hash, weight)) {
-      // A hit in every miniature (see recent_requests: the smallest window bounds the rest).
-      ++repeats_;
+  /// Observes one sampled request of the key of `hash`, whose entry's replay stamp is
+  /// `replayed_at` (long_ago() for a new entry): counts a sure hit (see replay_clock), or
+  /// queues the request, stamping the entry, and replays the queue when it is full. Returns
+  /// the window size (by weight, at least 1) when that ends a period, 0 otherwise.
+  FRUGAL_ALWAYS_INLINE std::uint64_t observe(std::uint64_t hash, std::uint32_t weight,
+                                             std::uint32_t& replayed_at) noexcept {
+    if (clock_.sure(replayed_at)) {
+      ++repeats_;  // a hit in every miniature: the smallest window bounds the rest
       return 0;
     }
+    return enqueue(hash, weight, replayed_at);
+  }
+
+ private:
+  std::uint64_t enqueue(std::uint64_t hash, std::uint32_t weight,
+                        std::uint32_t& replayed_at) noexcept {
+    if (weight > mini_capacity_) return 0;  // could never fit in a miniature
+    clock_.replayed(weight, replayed_at);
     // Re-mixed, so that the miniatures' index and sketch do not see only sampled hash bits (a
     // bijection: equal keys are equal hashes).
     std::uint64_t key = hash * 0xd6e8feb86659fd93ull;
@@ -773,9 +817,7 @@ class window_chooser {
     queued_[queued_count_++] = {key, std::max<std::uint32_t>(weight, 1)};
     if (queued_count_ < batch) return 0;
     // One miniature at a time through the whole queue: its nodes stay in the CPU's cache.
-    for (auto& m : minis_) {
-      for (std::size_t i = 0; i < batch; ++i) m->access(queued_[i].key, queued_[i].weight);
-    }
+    for (auto& m : minis_) m->replay(queued_, batch);
     queued_count_ = 0;
     seen_ += batch + repeats_;
     period_repeats_ += repeats_;
@@ -796,20 +838,15 @@ class window_chooser {
         1, static_cast<std::uint64_t>(static_cast<double>(capacity_) * windows[best_]));
   }
 
- private:
   std::uint64_t capacity_;
   std::uint64_t rate_;
   std::uint64_t mini_capacity_;
   std::uint64_t period_;
   std::unique_ptr<miniature> minis_[window_count];
-  struct request {
-    std::uint64_t key;
-    std::uint32_t weight;
-  };
-  request queued_[batch] = {};
+  miniature::request queued_[batch] = {};
   noted_request noted_[noted_room] = {};
   std::size_t queued_count_ = 0;
-  recent_requests recent_;            // as long as the smallest miniature window
+  replay_clock clock_;                // its span: the smallest miniature window
   std::uint64_t repeats_ = 0;         // since the last replay
   std::uint64_t period_repeats_ = 0;  // replayed periods' repeats not yet scored
   double scores_[window_count] = {};
@@ -830,11 +867,19 @@ inline w_tinylfu::w_tinylfu(std::uint64_t capacity, window_sizing sizing, double
 inline w_tinylfu::~w_tinylfu() = default;
 
 FRUGAL_NOINLINE inline void w_tinylfu::hand_samples() noexcept {
-  for (std::size_t i = 0; i < sample_count_; ++i) {
-    const std::uint64_t window = chooser_->observe(samples_[i]->hash, samples_[i]->weight);
+  window_chooser& chooser = *chooser_;
+  const noted_request* const notes = samples_;
+  const std::size_t n = sample_count_;
+  for (std::size_t i = 0; i < n; ++i) {
+    policy_hook& h = *notes[i];
+    const std::uint64_t window = chooser.observe(h.hash, h.weight, h.replayed_at);
     if (window != 0) sizes_ = region_sizes::with_window(sizes_.capacity, window);
   }
   sample_count_ = 0;
+}
+
+inline void w_tinylfu::stamp_new(policy_hook& h) const noexcept {
+  h.replayed_at = chooser_->long_ago();
 }
 
 }  // namespace detail::cache
