@@ -1087,11 +1087,19 @@ class cache {
 
   // Does what a store left to do (after_store), with `held` (what a stretch holding loads
   // kept, see holding_loads); throws what the listener throws.
-  void finish_store(after_store& todo, std::vector<event> held = {}) {
+  void finish_store(after_store& todo, std::vector<event> held) {
     entry_ptr unstored = std::move(todo.unstored);
     if (!options_.eviction_listener) return;
     if (std::exchange(todo.deliver, false) || unstored || !held.empty()) {
       deliver(std::move(held), std::move(unstored));
+    }
+  }
+  // The same with nothing held (a store outside a load), without a vector to pass.
+  void finish_store(after_store& todo) {
+    entry_ptr unstored = std::move(todo.unstored);
+    if (!options_.eviction_listener) return;
+    if (std::exchange(todo.deliver, false) || unstored) {
+      deliver(std::vector<event>{}, std::move(unstored));
     }
   }
 
@@ -1747,7 +1755,11 @@ class cache {
   // holding_loads): its stretch then keeps them, for this thread to deliver once its loads
   // are done (what there is no memory to keep is told now). Without memory to gather them,
   // what was queued stays queued for the next delivery.
-  void deliver(std::vector<event> held = {}, entry_ptr unstored = nullptr) {
+  // (With nothing held or unstored: a cache without a listener pays a test.)
+  void deliver() {
+    if (options_.eviction_listener) deliver(std::vector<event>{}, nullptr);
+  }
+  void deliver(std::vector<event> held, entry_ptr unstored = nullptr) {
     if (!options_.eviction_listener) return;  // nothing is ever noted
     std::vector<event> batch = std::move(held);
     struct drop_on_exit {

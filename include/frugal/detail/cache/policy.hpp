@@ -391,7 +391,7 @@ class w_tinylfu {
   /// then returns the entry to evict next (still linked; the caller unlinks it with
   /// on_remove), or nullptr when nothing is over.
   policy_hook* evict_one() noexcept {
-    flush_samples();
+    flush_samples();  // a size the notes make the chooser name applies to this eviction
     demote_protected();
     for (std::size_t moved = 0;
          moved < max_moves && window_weight_ > sizes_.window && !window_.empty(); ++moved) {
