@@ -69,6 +69,11 @@ class w_tinylfu_policy {
   w_tinylfu_policy(std::size_t capacity, frugal::detail::cache::window_sizing sizing,
                    double window_fraction = 0.01)
       : policy_(capacity, sizing, window_fraction) {}
+  /// With the regions `sizes` (a window chooser's miniature rounds its window to the nearest
+  /// entry: region_sizes::nearest).
+  w_tinylfu_policy(const frugal::detail::cache::region_sizes& sizes,
+                   frugal::detail::cache::window_sizing sizing)
+      : policy_(sizes, sizing) {}
 
   bool access(key_type key) {
     auto it = nodes_.find(key);

@@ -72,8 +72,8 @@ TEST_CASE("chooser: samples every key of a small cache, a few hundred entries' w
   window_chooser one(1);
   REQUIRE(one.miniature_capacity() == 1);
   // The span of sure hits is the 1 % miniature's window.
-  REQUIRE(small.sure_span() == 2);
-  REQUIRE(big.sure_span() == 2);
+  REQUIRE(small.sure_span() == 3);  // 1 % of 256 entries, to the nearest
+  REQUIRE(big.sure_span() == 3);
   REQUIRE(beyond.sure_span() == 5);
   REQUIRE(one.sure_span() == 1);
   REQUIRE(small.window_fraction() == 0.01);  // before any choice
@@ -85,11 +85,12 @@ TEST_CASE("miniature: hits exactly as the fixed-window policy does, on every tra
       cache_sim::zipf_trace(5'000, 0.9, 30'000, 1), cache_sim::loop_trace(150, 20'000, 1),
       cache_sim::burst_trace(30'000, 1), cache_sim::scan_trace(5'000, 30'000, 5'000, 1'000, 1)};
   for (const auto& t : traces) {
-    for (std::uint64_t capacity : {1u, 7u, 100u, 600u}) {
+    // 150 and 256: a 1 % window of 1.5 and 2.56 entries, which the miniature rounds up.
+    for (std::uint64_t capacity : {1u, 7u, 100u, 150u, 256u, 600u}) {
       for (double fraction : window_chooser::windows) {
         frugal::detail::cache::miniature mini(capacity, fraction);
-        cache_sim::w_tinylfu_policy reference(capacity, frugal::detail::cache::window_sizing::fixed,
-                                              fraction);
+        const auto sizes = frugal::detail::cache::region_sizes::nearest(capacity, fraction);
+        cache_sim::w_tinylfu_policy reference(sizes, frugal::detail::cache::window_sizing::fixed);
         std::uint64_t reference_hits = 0;
         for (auto k : t) {
           mini.access(frugal::detail::cache::mix(k), 1);
@@ -163,7 +164,7 @@ TEST_CASE("replay clock: an entry replayed among the last w is cached in every m
   traces.push_back(uniform);
   std::size_t taken = 0, requests = 0;
   for (std::uint64_t capacity : {200u, 256u, 512u}) {
-    const std::uint64_t w = region_sizes::for_capacity(capacity, window_chooser::windows[0]).window;
+    const std::uint64_t w = region_sizes::nearest(capacity, window_chooser::windows[0]).window;
     for (const auto& t : traces) {
       replay_clock clock(w);
       REQUIRE(clock.span() == w);
@@ -222,9 +223,9 @@ TEST_CASE("replay clock: the last w replayed entries, none after a heavier reque
   REQUIRE(r.span() == 0);
   REQUIRE_FALSE(r.sure(e4));
   REQUIRE_FALSE(r.sure(e3));
-  // Why heavy requests end it: a key inserted heavy stays heavy in the policy. Capacity 256
-  // (span 2): K of weight 256, K again of weight 1, R; K would be sure, yet R pushed K out of
-  // every miniature.
+  // Why heavy requests end it: a key inserted heavy stays heavy in the policy. Miniatures of
+  // 256 entries, a span of 2: K of weight 256, K again of weight 1, R; K would be sure, yet R
+  // pushed K out of every miniature.
   {
     using frugal::detail::cache::miniature;
     replay_clock clock(2);

@@ -216,6 +216,14 @@ struct region_sizes {
                                                  static_cast<double>(capacity) * window_fraction)));
   }
 
+  /// As for_capacity, the window rounded to the nearest entry instead of down (a window
+  /// chooser's miniature: 3 of 256 entries for 1 %, the nearest to a scaled 1 % window).
+  static region_sizes nearest(std::uint64_t capacity, double window_fraction) {
+    return with_window(capacity, std::max<std::uint64_t>(
+                                     1, static_cast<std::uint64_t>(
+                                            static_cast<double>(capacity) * window_fraction + 0.5)));
+  }
+
   /// Returns the sizes for a window of `window` (clamped to the capacity), the rest split
   /// 20/80 between probation and protected.
   static region_sizes with_window(std::uint64_t capacity, std::uint64_t window) {
@@ -269,6 +277,8 @@ class w_tinylfu {
   /// the capacity). Allocates the sketch and, when adaptive, the window chooser.
   explicit w_tinylfu(std::uint64_t capacity, window_sizing sizing = window_sizing::adaptive,
                      double window_fraction = 0.01);
+  /// Starts with the regions `sizes` (of `sizes.capacity`).
+  w_tinylfu(const region_sizes& sizes, window_sizing sizing);
   ~w_tinylfu();
   w_tinylfu(const w_tinylfu&) = delete;
   w_tinylfu& operator=(const w_tinylfu&) = delete;
@@ -537,6 +547,8 @@ class w_tinylfu {
 
 /// One miniature of the policy: a fixed-window `w_tinylfu` of a few hundred entries over its
 /// own node pool and index (open addressing by hash), fed one sampled key's request at a time.
+/// Its window is rounded to the nearest entry (region_sizes::nearest), which is the closest to
+/// the cache's window scaled down: 3 entries of 256 for 1 % (2.56).
 /// A miniature whose window is the whole capacity runs a plain LRU list instead, which hits
 /// exactly as that policy does (its main space is empty, so the entries that leave the window
 /// to make room are the least recently used ones, and each is evicted, being the only
@@ -548,7 +560,8 @@ class miniature {
       : capacity_(capacity),
         policy_(window_fraction >= 1.0
                     ? nullptr
-                    : std::make_unique<w_tinylfu>(capacity, window_sizing::fixed, window_fraction)),
+                    : std::make_unique<w_tinylfu>(region_sizes::nearest(capacity, window_fraction),
+                                                  window_sizing::fixed)),
         nodes_(std::make_unique<policy_hook[]>(capacity + 1)),
         mask_(std::bit_ceil(2 * (capacity + 1)) - 1),
         index_(std::make_unique<std::uint32_t[]>(mask_ + 1)) {
@@ -765,7 +778,7 @@ class window_chooser {
         mini_capacity_(
             std::clamp<std::uint64_t>((capacity * rate_) >> 32, 1, 2 * miniature_entries)),
         period_(std::max<std::uint64_t>(1, mini_capacity_ / period_divisor)),
-        clock_(region_sizes::for_capacity(mini_capacity_, windows[0]).window) {
+        clock_(region_sizes::nearest(mini_capacity_, windows[0]).window) {
     for (std::size_t i = 0; i < window_count; ++i) {
       minis_[i] = std::make_unique<miniature>(mini_capacity_, windows[i]);
     }
@@ -856,9 +869,12 @@ class window_chooser {
 };
 
 inline w_tinylfu::w_tinylfu(std::uint64_t capacity, window_sizing sizing, double window_fraction)
-    : sizes_(region_sizes::for_capacity(capacity, window_fraction)), sketch_(capacity) {
-  if (sizing == window_sizing::adaptive && capacity > 0) {
-    chooser_ = std::make_unique<window_chooser>(capacity);
+    : w_tinylfu(region_sizes::for_capacity(capacity, window_fraction), sizing) {}
+
+inline w_tinylfu::w_tinylfu(const region_sizes& sizes, window_sizing sizing)
+    : sizes_(sizes), sketch_(sizes.capacity) {
+  if (sizing == window_sizing::adaptive && sizes.capacity > 0) {
+    chooser_ = std::make_unique<window_chooser>(sizes.capacity);
     rate_ = chooser_->rate();
     samples_ = chooser_->noted();
   }
