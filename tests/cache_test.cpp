@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -1399,6 +1400,20 @@ TEST_CASE("the frequency sketch saturates at 15 and halves after its sample", "[
   // Enough other keys to reach the sample size: every counter is halved once.
   for (std::uint64_t k = 0; k < 700; ++k) s.increment(frugal::detail::cache::mix(k + 1'000'000));
   REQUIRE(s.frequency(hot) == 7);
+}
+
+TEST_CASE("the frequency sketch's sample is ten times the bound, saturating near 2^64",
+          "[cache]") {
+  // 10 x the bound wrapped for these (2^63 and most / 10 + 1), and the table was halved on
+  // almost every read: a cache of such a bound took seconds for a few thousand requests.
+  constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+  REQUIRE(frugal::detail::cache::frequency_sketch(most / 10).sample_size() == most / 10 * 10);
+  for (const std::uint64_t bound : {most / 10 + 1, std::uint64_t{1} << 63, most}) {
+    CAPTURE(bound);
+    frugal::detail::cache::frequency_sketch s(bound);
+    REQUIRE(s.sample_size() == most);
+    for (int i = 0; i < 1000; ++i) REQUIRE_FALSE(s.count_addition());
+  }
 }
 
 TEST_CASE("the frequency sketch adds pending counts saturating, and counts additions apart",

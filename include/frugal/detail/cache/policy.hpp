@@ -101,7 +101,10 @@ class frequency_sketch {
     const std::uint64_t wanted = std::clamp<std::uint64_t>(capacity, 64, std::uint64_t{1} << 22);
     words_ = std::bit_ceil(static_cast<std::size_t>(wanted));
     table_ = std::make_unique<std::uint64_t[]>(words_);
-    sample_size_ = 10 * std::max<std::uint64_t>(capacity, 1);
+    // Ten times the capacity, saturating: a bound near 2^64 would otherwise wrap to a few
+    // additions and halve the table on almost every read.
+    constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+    sample_size_ = capacity > most / 10 ? most : 10 * std::max<std::uint64_t>(capacity, 1);
   }
 
   /// Returns the estimated number of recent occurrences of `hash`, 0 to 15.
