@@ -580,11 +580,8 @@ class miniature {
   /// Replays one request of `hash` (a weight of 0 counts as 1; at most the capacity); counts
   /// a hit.
   void access(std::uint64_t hash, std::uint32_t weight) noexcept {
-    if (policy_) {
-      access_policy(hash, weight);
-    } else {
-      access_lru(hash, weight);
-    }
+    const request one{hash, weight};
+    replay(&one, 1);
   }
 
   /// Replays `n` requests in order, as `access` on each (in one loop per kind of miniature).
