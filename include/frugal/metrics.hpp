@@ -345,10 +345,13 @@ class float_counter {
   }
 
   /// Returns value() while the caller holds the process-wide table lock.
-  double value_locked() const noexcept { return detail::table().sum_double_locked(slot_); }
+  double value_locked() const noexcept {
+    return detail::monotone_sum(detail::table().sum_double_locked(slot_), floor_, true);
+  }
 
  private:
   std::size_t slot_;
+  mutable double floor_ = 0;  // the last value returned (under the table's lock)
 };
 
 /// A value that goes up and down (requests in flight, queue length, temperature): one
@@ -435,6 +438,9 @@ class histogram {
   /// when `v` is NaN) and adds `v` to the sum (a NaN makes the sum NaN, as in other clients).
   /// O(log buckets). Allocates and may throw std::bad_alloc only as `counter::inc`.
   FRUGAL_ALWAYS_INLINE void observe(double v) {
+    if (FRUGAL_UNLIKELY(v < 0) && !negative_.load(std::memory_order_relaxed)) {
+      negative_.store(true, std::memory_order_relaxed);
+    }
     detail::observe(base_, bucket_of(v), base_ + n_bounds_ + 1, v);
   }
 
@@ -481,17 +487,30 @@ class histogram {
       s.buckets[i] = t.sum_locked(base_ + i);
       s.count += s.buckets[i];
     }
-    s.sum = t.sum_double_locked(base_ + n_bounds_ + 1);
+    s.sum = sum_locked();
     return s;
   }
 
-  /// Returns the number of observations. O(buckets x threads); takes the lock.
-  std::uint64_t count() const { return snapshot().count; }
+  /// Returns the number of observations. O(buckets x threads); takes the lock; never
+  /// allocates.
+  std::uint64_t count() const {
+    auto& t = detail::table();
+    std::lock_guard lock(t.mutex);
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i <= n_bounds_; ++i) n += t.sum_locked(base_ + i);
+    return n;
+  }
   /// Returns the sum of the observations. O(threads); takes the lock.
   double sum() const {
     auto& t = detail::table();
     std::lock_guard lock(t.mutex);
-    return t.sum_double_locked(base_ + n_bounds_ + 1);
+    return sum_locked();
+  }
+  /// Returns sum() while the caller holds the process-wide table lock. While no observation
+  /// was negative, never less than the last sum returned (see the docs' "Thread exit").
+  double sum_locked() const noexcept {
+    return detail::monotone_sum(detail::table().sum_double_locked(base_ + n_bounds_ + 1),
+                                floor_, !negative_.load(std::memory_order_relaxed));
   }
 
   /// Returns the shared bounds and `le` texts. Never throws.
@@ -515,6 +534,8 @@ class histogram {
   const double* bounds_;
   std::size_t n_bounds_;
   std::size_t base_;
+  std::atomic<bool> negative_{false};  // an observation was negative: the sum may go down
+  mutable double floor_ = 0;           // the last sum returned (under the table's lock)
 };
 
 inline double histogram_timer::stop() {
@@ -556,6 +577,8 @@ class family_base {
   // Returns an upper bound of what write_locked appends.
   virtual std::size_t size_bound() const = 0;
   const std::string& name() const noexcept { return name_; }
+  // True for a histogram family (its samples add `_bucket`, `_sum` and `_count`).
+  virtual bool is_histogram() const noexcept = 0;
 
  protected:
   std::string name_;
@@ -670,6 +693,7 @@ class family final : public detail::family_base {
 
   // Appends the exposition: takes this family's lock, then the table lock (the order series
   // creation takes them in). Lookups of existing series do not wait.
+  bool is_histogram() const noexcept override { return std::is_same_v<Metric, histogram>; }
   void write_to(const detail::text_sink& out) const override {
     std::lock_guard lock(mutex_);
     std::lock_guard table_lock(detail::table().mutex);
@@ -819,7 +843,7 @@ class family final : public detail::family_base {
           out.put('\n');
         }
         put_sample(out, "_sum", s.labels);
-        out.put_double(t.sum_double_locked(s.metric.first_slot() + nb + 1));
+        out.put_double(s.metric.sum_locked());
         out.put('\n');
         put_sample(out, "_count", s.labels);
         out.put_u64(cumulative);
@@ -956,30 +980,71 @@ class registry {
     for (const auto& f : families_) f->write_to(out);
   }
 
+  friend class request_metrics;
+
+  template <class Metric>
+  static std::unique_ptr<family<Metric>> make_family(
+      std::string_view name, std::string_view help,
+      std::initializer_list<std::string_view> label_names, const histogram_buckets* buckets) {
+    if (buckets != nullptr) return std::make_unique<family<Metric>>(name, help, label_names, *buckets);
+    return std::make_unique<family<Metric>>(name, help, label_names);
+  }
+
   template <class Metric>
   family<Metric>& add(std::string_view name, std::string_view help,
                       std::initializer_list<std::string_view> label_names,
                       const histogram_buckets* buckets) {
-    std::unique_ptr<family<Metric>> f;
-    if (buckets != nullptr) {
-      f = std::make_unique<family<Metric>>(name, help, label_names, *buckets);
-    } else {
-      f = std::make_unique<family<Metric>>(name, help, label_names);
-    }
-    std::lock_guard lock(mutex_);
-    if (names_.find(name) != names_.end()) {
-      detail::invalid("metrics: \"" + std::string(name) + "\" is already registered");
-    }
-    if (families_.size() == families_.capacity()) families_.reserve(2 * families_.size() + 4);
-    names_.emplace(name);
+    std::unique_ptr<family<Metric>> f = make_family<Metric>(name, help, label_names, buckets);
     family<Metric>& ref = *f;
-    families_.push_back(std::move(f));
+    std::unique_ptr<detail::family_base> one[] = {std::move(f)};
+    add_all(one);
     return ref;
+  }
+
+  // The names a family's samples use: its own, and a histogram's with `_bucket`, `_sum` and
+  // `_count` (Prometheus reads `x_count` as a series of the histogram `x`, so no other family
+  // may be named so).
+  static void sample_names(const detail::family_base& f, std::string (&out)[4], std::size_t& n) {
+    out[0] = std::string(f.name());
+    n = 1;
+    if (f.is_histogram()) {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) out[n++] = out[0] + suffix;
+    }
+  }
+
+  // Registers `fs` together, or none of them: throws std::invalid_argument naming the first
+  // name already used (by a family, or by a histogram's samples), and std::bad_alloc.
+  template <std::size_t N>
+  void add_all(std::unique_ptr<detail::family_base> (&fs)[N]) {
+    std::string names[N][4];
+    std::size_t counts[N];
+    for (std::size_t i = 0; i < N; ++i) sample_names(*fs[i], names[i], counts[i]);
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < N; ++i) {
+      for (std::size_t j = 0; j < counts[i]; ++j) {
+        const std::string& n = names[i][j];
+        bool taken = names_.find(n) != names_.end();
+        for (std::size_t k = 0; k < i && !taken; ++k) {
+          for (std::size_t m = 0; m < counts[k]; ++m) taken = taken || names[k][m] == n;
+        }
+        if (!taken) continue;
+        if (j == 0) detail::invalid("metrics: \"" + n + "\" is already registered");
+        detail::invalid("metrics: \"" + n + "\", a sample name of the histogram \"" +
+                        names[i][0] + "\", is already registered");
+      }
+    }
+    if (families_.capacity() < families_.size() + N) families_.reserve(2 * families_.size() + 4);
+    std::set<std::string, std::less<>> grown = names_;  // the names, whole or not at all
+    for (std::size_t i = 0; i < N; ++i) {
+      for (std::size_t j = 0; j < counts[i]; ++j) grown.insert(names[i][j]);
+    }
+    names_.swap(grown);
+    for (auto& f : fs) families_.push_back(std::move(f));  // reserved: cannot throw
   }
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<detail::family_base>> families_;
-  std::set<std::string, std::less<>> names_;
+  std::set<std::string, std::less<>> names_;  // every family's sample names
 };
 
 /// Returns the process-wide registry: one per process, shared by shared objects built with
@@ -1031,12 +1096,7 @@ class request_metrics {
   /// `registry::add_counter_family` throws.
   explicit request_metrics(registry& reg, std::string_view prefix = "http",
                            const histogram_buckets& buckets = histogram_buckets::default_seconds())
-      : requests_(reg.add_counter_family(std::string(prefix) + "_requests_total",
-                                         "Requests served, by method and path.",
-                                         {"method", "path"})),
-        duration_(reg.add_histogram_family(std::string(prefix) + "_request_duration_seconds",
-                                           "Time to serve a request, by method and path.",
-                                           {"method", "path"}, buckets)) {}
+      : request_metrics(register_both(reg, prefix, buckets)) {}
 
   /// Returns the handles of (method, path): two family lookups, no allocation once the
   /// series exist. Throws as `family::with` for a new series.
@@ -1055,6 +1115,23 @@ class request_metrics {
   family<histogram>& durations() noexcept { return duration_; }
 
  private:
+  // Registers both families, or neither (a name already taken leaves the registry as it was).
+  static std::pair<family<counter>*, family<histogram>*> register_both(
+      registry& reg, std::string_view prefix, const histogram_buckets& buckets) {
+    auto requests = registry::make_family<counter>(std::string(prefix) + "_requests_total",
+                                                   "Requests served, by method and path.",
+                                                   {"method", "path"}, nullptr);
+    auto duration = registry::make_family<histogram>(
+        std::string(prefix) + "_request_duration_seconds",
+        "Time to serve a request, by method and path.", {"method", "path"}, &buckets);
+    std::pair<family<counter>*, family<histogram>*> out{requests.get(), duration.get()};
+    std::unique_ptr<detail::family_base> both[] = {std::move(requests), std::move(duration)};
+    reg.add_all(both);
+    return out;
+  }
+  explicit request_metrics(std::pair<family<counter>*, family<histogram>*> fs)
+      : requests_(*fs.first), duration_(*fs.second) {}
+
   family<counter>& requests_;
   family<histogram>& duration_;
 };

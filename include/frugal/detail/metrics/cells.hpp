@@ -81,34 +81,41 @@ class cell_table {
   std::mutex mutex;
 
   // Reserves `n` consecutive slots, all zero in every thread; the slots whose offsets are in
-  // `doubles` hold doubles (as bits). Takes the lock. Allocates only to grow its bookkeeping;
-  // throws std::bad_alloc, then reserves nothing.
+  // `doubles` hold doubles (as bits). Takes the lock. First fit over the free ranges (sorted
+  // and merged, so at most one more than the ranges in use): O(free ranges). Allocates only
+  // to grow its bookkeeping, which also keeps room for every range in use to come back
+  // (free_slots never allocates); throws std::bad_alloc, then reserves nothing.
   std::size_t allocate_slots(std::size_t n, std::initializer_list<std::size_t> doubles = {}) {
     std::lock_guard lock(mutex);
     std::size_t start = next_;
-    auto found = free_.end();
-    for (auto it = free_.begin(); it != free_.end(); ++it) {
-      if (it->second >= n) {
-        found = it;
-        start = it->first;
+    std::size_t found = free_.size();
+    for (std::size_t i = 0; i < free_.size(); ++i) {
+      if (free_[i].second >= n) {
+        found = i;
+        start = free_[i].first;
         break;
       }
     }
     if (is_double_.size() < start + n) is_double_.resize(start + n, false);
-    for (std::size_t d : doubles) is_double_[start + d] = true;
-    if (found == free_.end()) {
-      next_ += n;
-    } else if (found->second == n) {
-      free_.erase(found);
-    } else {
-      found->first += n;
-      found->second -= n;
+    if (free_.capacity() < free_.size() + ranges_ + 1) {
+      free_.reserve(std::max<std::size_t>(64, 2 * (free_.size() + ranges_ + 1)));
     }
+    for (std::size_t d : doubles) is_double_[start + d] = true;
+    if (found == free_.size()) {
+      next_ += n;
+    } else if (free_[found].second == n) {
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(found));
+    } else {
+      free_[found].first += n;
+      free_[found].second -= n;
+    }
+    ++ranges_;
     return start;
   }
 
   // Zeroes slots [start, start + n) in every thread and in the retired sums, then makes them
-  // available again. Never throws (a failed free-list growth only leaks the slots).
+  // available again, merged with the free ranges next to them (a range that reaches the
+  // top goes back to it). Never allocates (allocate_slots kept the room), never throws.
   void free_slots(std::size_t start, std::size_t n) noexcept {
     std::lock_guard lock(mutex);
     for (thread_block* b = head_; b != nullptr; b = b->next) {
@@ -118,14 +125,23 @@ class cell_table {
     const std::size_t end = std::min(start + n, retired_capacity_);
     for (std::size_t s = start; s < end; ++s) retired_[s].store(0, std::memory_order_relaxed);
     for (std::size_t s = start; s < start + n; ++s) is_double_[s] = false;
-#if FRUGAL_HAS_EXCEPTIONS
-    try {
-      free_.emplace_back(start, n);
-    } catch (...) {
+    --ranges_;
+    auto it = std::lower_bound(free_.begin(), free_.end(), start,
+                               [](const auto& r, std::size_t at) { return r.first < at; });
+    if (it != free_.begin() && std::prev(it)->first + std::prev(it)->second == start) {
+      --it;
+      it->second += n;
+    } else {
+      it = free_.insert(it, {start, n});  // within the reserved capacity: no allocation
     }
-#else
-    free_.emplace_back(start, n);
-#endif
+    if (auto next = std::next(it); next != free_.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it->first + it->second == next_) {
+      next_ = it->first;
+      free_.erase(it);
+    }
   }
 
   // Returns the sum of `slot` over every thread, live or exited. Precondition: `mutex` held.
@@ -138,8 +154,10 @@ class cell_table {
     return total;
   }
 
-  // Returns the sum of the doubles stored (as bits) in `slot` over every thread.
-  // Precondition: `mutex` held.
+  // Returns the sum of the doubles stored (as bits) in `slot` over every thread. A thread's
+  // exit adds its cell into the retired sum, so the same additions then run in another order
+  // and the rounded total can come out an ulp or so lower: see monotone_sum for the metrics
+  // whose sums must not go down. Precondition: `mutex` held.
   double sum_double_locked(std::size_t slot) const noexcept {
     double total = slot < retired_capacity_
                        ? std::bit_cast<double>(retired_[slot].load(std::memory_order_relaxed))
@@ -264,9 +282,20 @@ class cell_table {
   cell* retired_ = nullptr;
   std::size_t retired_capacity_ = 0;
   std::vector<bool> is_double_;
-  std::vector<std::pair<std::size_t, std::size_t>> free_;
+  std::vector<std::pair<std::size_t, std::size_t>> free_;  // by start, merged
+  std::size_t ranges_ = 0;                                  // ranges in use
   std::size_t next_ = 0;
 };
+
+// A float_counter's sum, or a histogram's while no observation was negative: it never goes
+// below `floor`, the last sum returned (the rounding of a thread exit's reordered additions,
+// see sum_double_locked, would show a counter reset). Precondition: the table's mutex held
+// (it guards `floor` too).
+inline double monotone_sum(double total, double& floor, bool monotone) noexcept {
+  if (monotone && total < floor) total = floor;
+  floor = total;
+  return total;
+}
 
 // Returns the process-wide table. Never destroyed: threads may exit and metrics may be
 // destroyed during static destruction. Exported so that shared objects built with
