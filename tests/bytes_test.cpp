@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1147,4 +1149,88 @@ TEST_CASE("send_all and read_from between two threads over a socket", "[bytes][c
   writer.join();
   REQUIRE(frames.size() == 2000);
   REQUIRE(frames[1234] == "GET /1234 HTTP/1.1\r\n\r\n"sv);
+}
+
+TEST_CASE("a moved-from bytes_chain is empty and reusable, partly sent or not", "[bytes]") {
+  using frugal::bytes;
+  for (const bool sent : {false, true}) {
+    frugal::bytes_chain a{bytes::from_static(std::string_view("ab")),
+                          bytes::from_static(std::string_view("cde"))};
+    if (sent) a.advance(3);  // past the first piece
+    frugal::bytes_chain b(std::move(a));
+    CHECK(std::string(b.concat().as_string_view()) == (sent ? "de" : "abcde"));
+    CHECK(a.size() == 0);  // NOLINT(bugprone-use-after-move): documented state
+    CHECK(a.empty());
+    CHECK(a.pieces().empty());
+    CHECK(a.concat().empty());
+    a.push_back(bytes::from_static(std::string_view("xyz")));
+    CHECK(a.size() == 3);
+    CHECK(a.pieces().size() == 1);
+    frugal::bytes_chain c;
+    c = std::move(a);
+    CHECK(a.empty());
+    CHECK(a.pieces().empty());
+    CHECK(std::string(c.concat().as_string_view()) == "xyz");
+  }
+}
+
+TEST_CASE("a copy of a partly sent bytes_chain holds the rest, without copying bytes",
+          "[bytes]") {
+  using frugal::bytes;
+  const bytes one = bytes::copy_from(std::string_view("hello "));
+  frugal::bytes_chain a{one, bytes::from_static(std::string_view("world"))};
+  a.advance(2);
+  frugal::bytes_chain b(a);
+  CHECK(b.size() == a.size());
+  CHECK(b.pieces().size() == 2);
+  CHECK(std::string(b.concat().as_string_view()) == "llo world");
+  CHECK(b.pieces()[0].data() == one.data() + 2);  // a view, not a copy
+  frugal::bytes_chain c;
+  CHECK(frugal::testing::count_allocations([&] { c = b; }) == 0);  // four pieces fit inline
+  CHECK(std::string(c.concat().as_string_view()) == "llo world");
+}
+
+TEST_CASE("copy_from and extend take bytes as they are", "[bytes]") {
+  using frugal::bytes;
+  const bytes big = bytes::copy_from(std::string_view("header|payload"));
+  const bytes frame = big.slice(7, 14);
+  const bytes kept = bytes::copy_from(frame);
+  CHECK(kept.as_string_view() == "payload");
+  CHECK(kept.data() != frame.data());
+  frugal::bytes_mut m;
+  m.extend(frame);
+  m.extend(frame);
+  CHECK(m.as_string_view() == "payloadpayload");
+  const frugal::bytes_mut& view = m;
+  CHECK(view[0] == std::byte{'p'});
+  CHECK(view[view.size() - 1] == std::byte{'d'});
+}
+
+TEST_CASE("map_file refuses a FIFO and a socket as not regular files, without blocking",
+          "[bytes]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("frugal_bytes_fifo_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto errno_of = [](const std::filesystem::path& p) {
+    try {
+      (void)frugal::map_file(p);
+    } catch (const std::system_error& e) {
+      return e.code().value();
+    }
+    return 0;
+  };
+  CHECK(errno_of(fifo) == EINVAL);  // no writer: a blocking open would wait for ever
+  const auto sock_path = dir / "sock";
+  const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof(addr.sun_path) - 1);
+  REQUIRE(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  CHECK(errno_of(sock_path) == EINVAL);
+  CHECK(errno_of(dir) == EINVAL);
+  ::close(s);
+  std::filesystem::remove_all(dir);
 }

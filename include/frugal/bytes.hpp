@@ -289,6 +289,10 @@ class bytes {
     return copy_from(std::as_bytes(std::span<const char>(text.data(), text.size())));
   }
 
+  /// Returns a copy of `data`'s bytes in a buffer of their own (keeps a small frame without
+  /// keeping the big buffer it views), as the span overload. O(n).
+  static bytes copy_from(const bytes& data) { return copy_from(data.as_span()); }
+
   /// Returns a view of `data` that keeps `owner` alive: `owner` is moved into a control block
   /// (one allocation) and destroyed with the last view; when it is callable with no arguments,
   /// it is called first (a release callback). `data` must stay valid while `owner` lives.
@@ -540,6 +544,12 @@ class bytes_mut {
     FRUGAL_ASSERT(i < len_);
     return ptr_[i];
   }
+  /// Returns byte `i` of a const buffer. Precondition `i < size()`, checked by
+  /// FRUGAL_ASSERT. O(1).
+  std::byte operator[](size_type i) const noexcept {
+    FRUGAL_ASSERT(i < len_);
+    return ptr_[i];
+  }
 
   /// Returns the written bytes as a span. O(1); invalidated by growth.
   std::span<const std::byte> as_span() const noexcept FRUGAL_LIFETIMEBOUND { return {ptr_, len_}; }
@@ -594,6 +604,9 @@ class bytes_mut {
   void extend(std::string_view text) {
     extend(std::as_bytes(std::span<const char>(text.data(), text.size())));
   }
+
+  /// Appends the bytes of `data`, as the span overload.
+  void extend(const bytes& data) { extend(data.as_span()); }
 
   /// Appends one byte. Amortised O(1); allocates only to grow.
   void put_u8(std::uint8_t v) {
@@ -755,12 +768,40 @@ class bytes_chain {
     for (const bytes& b : pieces) push_back(b);
   }
 
+  /// Copies the pieces not yet consumed (each a view: no byte is copied). Allocates only
+  /// past four pieces.
+  bytes_chain(const bytes_chain& other) : size_(other.size_) {
+    const auto rest = other.pieces();
+    pieces_.assign(rest.begin(), rest.end());
+  }
+  bytes_chain& operator=(const bytes_chain& other) {
+    if (this != &other) *this = bytes_chain(other);
+    return *this;
+  }
+  /// Takes `other`'s pieces; `other` is left empty. Never throws.
+  bytes_chain(bytes_chain&& other) noexcept
+      : pieces_(std::move(other.pieces_)),
+        first_(std::exchange(other.first_, 0)),
+        size_(std::exchange(other.size_, 0)) {
+    other.pieces_.clear();
+  }
+  bytes_chain& operator=(bytes_chain&& other) noexcept {
+    if (this != &other) {
+      pieces_ = std::move(other.pieces_);
+      first_ = std::exchange(other.first_, 0);
+      size_ = std::exchange(other.size_, 0);
+      other.pieces_.clear();
+    }
+    return *this;
+  }
+
   /// Appends `piece` (empty pieces are skipped). O(1) amortised; allocates only past four
-  /// pieces (then O(log n) times). Throws std::bad_alloc.
+  /// pieces (then O(log n) times). Throws std::bad_alloc; the chain is then unchanged.
   void push_back(bytes piece) {
     if (piece.empty()) return;
-    size_ += piece.size();
+    const std::size_t n = piece.size();
     pieces_.push_back(std::move(piece));
+    size_ += n;
   }
 
   /// Returns the total number of bytes. O(1).

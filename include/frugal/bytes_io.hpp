@@ -81,10 +81,10 @@ class unique_fd {
   int fd_;
 };
 
-inline unique_fd open_read(const char* what, const std::filesystem::path& path) {
+inline unique_fd open_read(const char* what, const std::filesystem::path& path, int flags = 0) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) throw_path_error(what, "open", path, errno);
   return unique_fd(fd);
@@ -159,7 +159,13 @@ inline void wait_writable(const char* what, int fd) {
 /// examined or mapped, or is not a regular file (EINVAL). See the file comment for files
 /// changed while mapped (SIGBUS on truncation).
 inline bytes map_file(const std::filesystem::path& path) {
-  detail::unique_fd fd = detail::open_read("map_file", path);
+  // Non-blocking, so that a FIFO without a writer is refused below instead of blocking the
+  // open; a socket refuses the open itself (ENXIO), and is not a regular file either.
+  struct stat named {};
+  if (::stat(path.c_str(), &named) == 0 && !S_ISREG(named.st_mode)) {
+    detail::throw_path_error("map_file", "not a regular file:", path, EINVAL);
+  }
+  detail::unique_fd fd = detail::open_read("map_file", path, O_NONBLOCK);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) detail::throw_path_error("map_file", "fstat", path, errno);
   if (!S_ISREG(st.st_mode)) {
@@ -202,8 +208,8 @@ inline std::optional<std::size_t> read_from(int fd, bytes_mut& buf, std::size_t 
 /// next one then gets a fresh buffer. An input range: iterate it once.
 class file_chunks {
  public:
-  /// Opens `path` for reading. Allocates nothing until the first chunk (then once, the
-  /// buffer). Throws std::invalid_argument when `chunk_size` is 0, and std::system_error
+  /// Opens `path` for reading. Allocates a copy of the path (kept for error messages), then
+  /// nothing until the first chunk (then once, the buffer). Throws std::invalid_argument when `chunk_size` is 0, and std::system_error
   /// naming the path and errno when the file cannot be opened.
   explicit file_chunks(const std::filesystem::path& path, std::size_t chunk_size = 64 * 1024)
       : chunk_size_(chunk_size) {
