@@ -862,8 +862,8 @@ TEST_CASE("histogram::count and metric destructors allocate nothing", "[metrics]
   std::vector<std::unique_ptr<m::counter>> cs;
   for (int i = 0; i < 100; ++i) cs.push_back(std::make_unique<m::counter>());
   // Freed in an order that leaves holes and merges them.
-  for (int i = 0; i < 100; i += 2) CHECK(count_allocations([&] { cs[i].reset(); }) == 0);
-  for (int i = 1; i < 100; i += 2) CHECK(count_allocations([&] { cs[i].reset(); }) == 0);
+  for (std::size_t i = 0; i < 100; i += 2) CHECK(count_allocations([&] { cs[i].reset(); }) == 0);
+  for (std::size_t i = 1; i < 100; i += 2) CHECK(count_allocations([&] { cs[i].reset(); }) == 0);
   CHECK(count_allocations([&] { h.reset(); }) == 0);
   CHECK(count_allocations([&] {
           m::float_counter f;
