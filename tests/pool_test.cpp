@@ -832,3 +832,114 @@ TEST_CASE("many threads never share an object", "[pool][concurrent]") {
   for (auto& t : enders) t.join();
   REQUIRE(conn::live == 0);
 }
+
+TEST_CASE("a new object made after the clock stepped back keeps its whole lifetime", "[pool]") {
+  counter_factory f;
+  test_clock::current = test_clock::time_point(3'600'000ms);
+  conn_pool<test_clock> p(f, opts(2, 0, 0ms, 60'000ms));
+  auto a = p.acquire();                                  // the pool has now seen 1 h
+  test_clock::current = test_clock::time_point(1000ms);  // the clock steps back
+  auto b = p.acquire();                                  // made "at 1 s": the pool's 1 h
+  test_clock::advance(1000ms);
+  b.reset();  // one second old: not past its 60 s lifetime
+  REQUIRE(p.stats().destroyed == 0);
+  REQUIRE(p.stats().idle == 1);
+}
+
+TEST_CASE("timeouts of a thousand years saturate instead of overflowing", "[pool]") {
+  using years = std::chrono::duration<std::int64_t, std::ratio<31'536'000>>;
+  const auto forever = std::chrono::duration_cast<std::chrono::milliseconds>(years(1000));
+  for (int which = 0; which < 3; ++which) {
+    counter_factory f;
+    frugal::pool_options o = opts(2);
+    if (which == 0) o.idle_timeout = forever;
+    if (which == 1) o.max_lifetime = forever;
+    if (which == 2) o.idle_timeout = o.max_lifetime = std::chrono::milliseconds::max();
+    conn_pool<> p(f, o);  // the steady clock counts nanoseconds: 292 years at most
+    for (int i = 0; i < 5; ++i) {
+      auto l = p.acquire();
+      REQUIRE(l->id == 1);  // reused every time: nothing looks expired
+    }
+    REQUIRE(p.stats().created == 1);
+    REQUIRE(p.stats().destroyed == 0);
+  }
+}
+
+TEST_CASE("acquire_for in picoseconds times out as it says", "[pool][concurrent]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1));
+  auto held = p.acquire();
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_THROWS_AS(p.acquire_for(std::chrono::duration<std::int64_t, std::pico>(20'000'000'000)),
+                    frugal::pool_timeout);  // 20 ms
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(took >= 20ms);
+  REQUIRE(took < 10s);  // not the century that an overflowed cap would wait
+}
+
+TEST_CASE("a waiter whose handed-over object fails validate keeps its place in line",
+          "[pool][concurrent]") {
+  counter_factory f;
+  frugal::pool_checks<conn> checks;
+  checks.validate = [](conn& c) { return c.id != 1; };  // the first object is broken
+  conn_pool<> p(f, opts(1, 0, 0ms, 0ms, 10'000ms), checks);
+  auto held = p.acquire();  // object 1 (a new object is not validated)
+  std::mutex m;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      auto l = p.acquire();
+      std::lock_guard<std::mutex> g(m);
+      order.push_back(i);
+    });
+    while (p.stats().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+  }
+  held.reset();  // object 1 goes to waiter 0, fails validate: waiter 0 makes object 2
+  for (auto& t : threads) t.join();
+  REQUIRE(order == std::vector<int>{0, 1, 2});
+  REQUIRE(p.stats().check_failures == 1);
+  REQUIRE(p.stats().created == 2);
+  REQUIRE(p.stats().destroyed == 1);
+  REQUIRE(p.stats().in_use == 0);
+  REQUIRE(p.stats().idle == 1);
+}
+
+TEST_CASE("a waiter behind one that times out is woken for the room it leaves",
+          "[pool][concurrent]") {
+  std::atomic<bool> first_gone{false};
+  std::atomic<int> made{0};
+  // The factory fails until the first caller has given up.
+  conn_pool<> p(
+      [&] {
+        if (!first_gone.load()) throw std::runtime_error("backend down");
+        return conn(++made);
+      },
+      opts(1));
+  std::atomic<bool> first_timed_out{false};
+  std::thread first([&] {
+    try {
+      (void)p.acquire_for(300ms);
+    } catch (const frugal::pool_timeout&) {
+      first_timed_out.store(true);
+    }
+    first_gone.store(true);
+  });
+  while (p.stats().create_failures == 0) std::this_thread::yield();
+  std::atomic<long long> took_ms{-1};
+  std::thread second([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      auto l = p.acquire_for(10'000ms);
+      took_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count());
+    } catch (const frugal::pool_timeout&) {
+    }
+  });
+  first.join();
+  second.join();
+  REQUIRE(first_timed_out.load());
+  REQUIRE(took_ms.load() >= 0);
+  REQUIRE(took_ms.load() < 5000);  // woken when the first left, not at its own deadline
+}

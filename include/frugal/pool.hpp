@@ -211,10 +211,9 @@ struct pool_state {
         checks(std::move(c)),
         options(o),
         slots(new slot[o.max_size]),
-        idle_timeout(o.idle_timeout.count() != 0
-                         ? std::chrono::ceil<typename Clock::duration>(o.idle_timeout)
-                         : Clock::duration::max()),
-        max_lifetime(std::chrono::ceil<typename Clock::duration>(o.max_lifetime)),
+        idle_timeout(o.idle_timeout.count() != 0 ? saturating_ceil(o.idle_timeout)
+                                                 : Clock::duration::max()),
+        max_lifetime(saturating_ceil(o.max_lifetime)),
         expiry(o.idle_timeout.count() != 0 || o.max_lifetime.count() != 0) {
     for (std::size_t i = o.max_size; i-- > 0;) {
       slots[i].next = free;
@@ -252,6 +251,15 @@ struct pool_state {
   std::string last_error;
 
   std::size_t size() const noexcept { return in_use + idle + pending; }
+
+  // `d` in the clock's units, rounded up; the largest duration when it does not fit (an
+  // option of a thousand years in a nanosecond clock).
+  template <class Rep, class Period>
+  static typename Clock::duration saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
+    using seconds = std::chrono::duration<double>;
+    if (seconds(d) >= seconds(Clock::duration::max())) return Clock::duration::max();
+    return std::chrono::ceil<typename Clock::duration>(d);
+  }
 
   // Expiry compares with instants and durations computed in advance (an expiry that is off
   // is the largest value), so that the fast path makes two comparisons per object.
@@ -385,16 +393,19 @@ struct pool_state {
     s->object.emplace(pool_invoke<std::function<T()>>{factory});
 #endif
     typename Clock::time_point made{};
+    if (error == nullptr && expiry) made = Clock::now();
+    lk.lock();
+    --pending;
     if (error == nullptr && expiry) {
+      // Expiry compares with the latest time the pool has read: a clock that stepped back
+      // must not make a new object look older than it is.
       using time_point = typename Clock::time_point;
-      made = Clock::now();
+      if (made < latest) made = latest;
       s->retire_at = max_lifetime.count() == 0 || made > time_point::max() - max_lifetime
                          ? time_point::max()
                          : made + max_lifetime;
+      note_time(made);
     }
-    lk.lock();
-    --pending;
-    if (error == nullptr && expiry) note_time(made);
     if (error != nullptr) {
       note_failure(error);
       return false;
@@ -741,6 +752,27 @@ class pool {
     st_->retire(lk, s);
   }
 
+  // An object `s` this caller took (counted in use, lock held) failed `validate`. When other
+  // callers wait, the caller keeps its place in line: the object is destroyed (lock released)
+  // and the caller creates a new one in its slot (returns true, `s` counted in `pending`).
+  // Otherwise as failed_check (returns false: the caller looks again).
+  bool keep_place_after_failed_check(std::unique_lock<std::mutex>& lk, slot* s) noexcept {
+    state& st = *st_;
+    if (st.wait_head == nullptr || st.closed) {
+      failed_check(lk, s);
+      return false;
+    }
+    --st.in_use;
+    --st.acquired;
+    ++st.check_failures;
+    ++st.pending;
+    lk.unlock();
+    s->object.reset();
+    lk.lock();
+    ++st.destroyed;
+    return true;
+  }
+
   template <class Rep, class Period>
   FRUGAL_NOINLINE lease acquire_slow(std::unique_lock<std::mutex>& lk,
                                      std::chrono::duration<Rep, Period> timeout) {
@@ -749,8 +781,10 @@ class pool {
     const auto start = wait_clock::now();
     // A century stands for "forever" without overflowing the clock.
     constexpr std::chrono::hours century{24 * 365 * 100};
+    // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
+    using seconds = std::chrono::duration<double>;
     const auto wait = timeout <= timeout.zero() ? wait_clock::duration::zero()
-                      : timeout >= century
+                      : seconds(timeout) >= seconds(century)
                           ? std::chrono::duration_cast<wait_clock::duration>(century)
                           : std::chrono::ceil<wait_clock::duration>(timeout);
     const auto deadline = start + wait;
@@ -758,12 +792,15 @@ class pool {
     std::chrono::milliseconds backoff{5};
 
     typename state::waiter w;
-    // Leaves the queue whichever way the call ends.
+    // Leaves the queue whichever way the call ends, and wakes the waiter behind: room or an
+    // object it could take may have waited for this one to leave the head.
     struct unqueue {
       state& st;
       typename state::waiter& w;
       ~unqueue() {
-        if (w.queued) st.dequeue(w);
+        if (!w.queued) return;
+        st.dequeue(w);
+        if (st.wait_head != nullptr) st.wait_head->cv.notify_one();
       }
     } guard{st, w};
 
@@ -790,8 +827,7 @@ class pool {
           lk.unlock();
           if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
           lk.lock();
-          failed_check(lk, s);
-          continue;
+          if (!keep_place_after_failed_check(lk, s)) continue;
         }
         if (st.create(lk, s)) {
           ++st.in_use;
@@ -806,7 +842,10 @@ class pool {
       }
       const auto now = wait_clock::now();
       if (now >= deadline) {
-        if (w.queued) st.dequeue(w);
+        if (w.queued) {
+          st.dequeue(w);
+          if (st.wait_head != nullptr) st.wait_head->cv.notify_one();  // see unqueue
+        }
         ++st.timeouts;
         const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
         FRUGAL_THROW(pool_timeout(
