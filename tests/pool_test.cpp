@@ -943,3 +943,19 @@ TEST_CASE("a waiter behind one that times out is woken for the room it leaves",
   REQUIRE(took_ms.load() >= 0);
   REQUIRE(took_ms.load() < 5000);  // woken when the first left, not at its own deadline
 }
+
+TEST_CASE("validate skips an object reap() made and nobody used yet", "[pool]") {
+  counter_factory f;
+  frugal::pool_checks<conn> checks;
+  std::atomic<int> validated{0};
+  checks.validate = [&](conn&) {
+    ++validated;
+    return true;
+  };
+  conn_pool<> p(f, opts(2, 1), checks);
+  REQUIRE(p.reap().created == 1);
+  { auto a = p.acquire(); }  // new to its user: not validated
+  REQUIRE(validated.load() == 0);
+  { auto b = p.acquire(); }  // used before: validated
+  REQUIRE(validated.load() == 1);
+}

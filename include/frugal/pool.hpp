@@ -174,6 +174,7 @@ struct pool_slot {
   TimePoint retire_at = TimePoint::max();  // creation + max_lifetime
   TimePoint idle_since{};
   std::optional<T> object;
+  bool used = false;  // lent out before: `validate` runs before it is lent again
 };
 
 // A caller queued in acquire(), on its own stack. Handing it something dequeues it, under the
@@ -394,6 +395,7 @@ struct pool_state {
 #endif
     typename Clock::time_point made{};
     if (error == nullptr && expiry) made = Clock::now();
+    s->used = false;
     lk.lock();
     --pending;
     if (error == nullptr && expiry) {
@@ -432,6 +434,7 @@ struct pool_state {
   // Reads no clock unless it hands the object to a waiter: the object is stamped with the
   // latest time an acquire read, which errs towards expiring it early, never late.
   bool release(slot* s, bool discard) noexcept {
+    s->used = true;
     bool keep = !discard;
     if (keep && checks.reusable && !run_check(checks.reusable, *s->object)) {
       keep = false;
@@ -635,7 +638,7 @@ class pool {
                                        !st.lifetime_over(*st.idle_head, st.latest)))) {
         slot* s = st.lend_head();
         st.mu.unlock();
-        if (FRUGAL_LIKELY(!st.checks.validate) ||
+        if (FRUGAL_LIKELY(!st.checks.validate) || !s->used ||
             state::run_check(st.checks.validate, *s->object)) {
           return lease(st_, s);
         }
@@ -823,7 +826,7 @@ class pool {
       }
       if (s != nullptr) {
         if (s->object) {
-          if (!st.checks.validate) return lease(st_, s);
+          if (!st.checks.validate || !s->used) return lease(st_, s);
           lk.unlock();
           if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
           lk.lock();
