@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -796,4 +797,74 @@ TEST_CASE("holders are created, read and destroyed while other threads read othe
   stop = true;
   reader.join();
   REQUIRE(bad.load() == 0);
+}
+
+namespace {
+
+// A guard in a thread-local constructed before the thread's first read: it outlives the
+// thread's slot table.
+thread_local std::optional<frugal::shared_config<int>::guard> early_kept_guard;
+
+thread_local bool exit_started = false;
+std::atomic<int> destroyed_on_exit{0};
+struct exit_marked {
+  int v;
+  explicit exit_marked(int x) : v(x) {}
+  ~exit_marked() {
+    if (exit_started) destroyed_on_exit.fetch_add(1);
+  }
+};
+struct mark_exit {
+  std::atomic<int>* exiting;
+  ~mark_exit() {
+    exit_started = true;
+    exiting->store(1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a guard that outlives its thread's slot table stays valid", "[shared_config]") {
+  frugal::shared_config<int> config(7);
+  int seen = 0;
+  std::thread t([&] {
+    early_kept_guard.emplace(config.read());  // made before read() makes the table
+    seen = **early_kept_guard;
+  });
+  t.join();  // the guard is released after the table (ASan: no use after free)
+  CHECK(seen == 7);
+  CHECK(*config.read() == 7);
+}
+
+TEST_CASE("a holder destroyed while a reader thread exits destroys its versions itself",
+          "[shared_config][concurrent]") {
+  // Many holders, so that the exiting thread's table is large and its teardown slow.
+  std::vector<std::unique_ptr<frugal::shared_config<exit_marked>>> filler;
+  for (int i = 0; i < 50'000; ++i) {
+    filler.push_back(std::make_unique<frugal::shared_config<exit_marked>>(std::in_place, 0));
+  }
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int tries = 0;
+  for (int delay = 0; std::chrono::steady_clock::now() < end; delay = (delay + 7) % 400) {
+    ++tries;
+    auto h = std::make_unique<frugal::shared_config<exit_marked>>(std::in_place, 1);
+    std::atomic<int> read{0}, exiting{0}, go{0};
+    std::thread t([&] {
+      (void)h->read()->v;  // the table, grown to h's high id
+      thread_local mark_exit m{&exiting};  // destroyed just before the table
+      m.exiting = &exiting;
+      read.store(1);
+      while (go.load() == 0) std::this_thread::yield();
+    });
+    while (read.load() == 0) std::this_thread::yield();
+    h->store(exit_marked(2));  // version 1 retired; t's slot holds it
+    go.store(1);
+    while (exiting.load() == 0) {
+    }
+    for (int i = 0; i < delay * 10; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
+    h.reset();  // while t releases its table
+    t.join();
+  }
+  CHECK(tries > 0);
+  CHECK(destroyed_on_exit.load() == 0);
 }

@@ -104,6 +104,9 @@ struct config_registry {
   std::mutex mu;
   std::vector<config_table*> tables;
   std::vector<std::uint32_t> free_ids;
+  // Slot arrays of exited threads that a guard outlived (see ~config_table_owner): kept, and
+  // reachable, for ever.
+  std::vector<config_slot*> orphaned;
   std::uint32_t next_id = 0;
   std::uint64_t next_serial = 1;
 
@@ -132,7 +135,16 @@ struct config_table_owner {
     tls_state = 2;
     tls_slots = nullptr;
     tls_table_bytes = 0;
+    config_slot* slots;
+    std::uint32_t n;
+    bool pinned = false;
     {
+      // Under the registry's lock, so that no holder's destructor runs meanwhile: a holder
+      // alive holds every version a slot of it holds (as its current one or a retired one),
+      // so releasing them here destroys none (unless its holder lives in another registry);
+      // and a holder destroyed before already took its versions out of this table. Released
+      // after the lock instead, a version whose holder was destroyed in between would be
+      // destroyed here, on an exiting thread.
       config_registry& r = config_registry::get();
       std::lock_guard lock(r.mu);
       auto it = std::find(r.tables.begin(), r.tables.end(), &table);
@@ -140,16 +152,29 @@ struct config_table_owner {
         *it = r.tables.back();
         r.tables.pop_back();
       }
-    }
-    config_slot* slots;
-    std::uint32_t n;
-    {
-      std::lock_guard lock(table.mu);
+      std::lock_guard table_lock(table.mu);
       slots = std::exchange(table.slots, nullptr);
       n = std::exchange(table.capacity, 0);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (slots[i].pins > 0) {
+          pinned = true;  // a guard outlives this table: see below
+        } else {
+          slots[i].keep.reset();
+        }
+      }
+#if FRUGAL_HAS_EXCEPTIONS
+      try {
+        if (pinned) r.orphaned.push_back(slots);
+      } catch (...) {  // out of memory: the array is kept all the same, unlisted
+      }
+#else
+      if (pinned) r.orphaned.push_back(slots);
+#endif
     }
-    // Released outside every lock. The holders still own these versions, so no version's
-    // destructor runs here unless its holder lives in another registry.
+    // A guard still alive (kept in a static, or in a thread-local constructed before the
+    // thread's first read) points into the slots: they stay allocated, with the versions the
+    // pinned ones hold, for ever (a leak, not a use after free).
+    if (pinned) return;
     for (std::uint32_t i = 0; i < n; ++i) slots[i].~config_slot();
     ::operator delete(static_cast<void*>(slots));
   }
