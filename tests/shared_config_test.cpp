@@ -868,3 +868,28 @@ TEST_CASE("a holder destroyed while a reader thread exits destroys its versions 
   CHECK(tries > 0);
   CHECK(destroyed_on_exit.load() == 0);
 }
+
+TEST_CASE("a read nested in a guard of a detached read sees the outer guard's version",
+          "[shared_config]") {
+  frugal::shared_config<int> first(0);
+  std::vector<std::unique_ptr<frugal::shared_config<int>>> filler;
+  for (int i = 0; i < 40; ++i) filler.push_back(std::make_unique<frugal::shared_config<int>>(i));
+  frugal::shared_config<int> late(1);  // a high id: its first read would grow the table
+  {
+    auto pin = first.read();  // a guard alive: the table cannot grow, the read is detached
+    auto outer = late.read();
+    late.store(2);
+    std::optional<frugal::shared_config<int>::guard> nested;
+    CHECK(frugal::testing::count_allocations([&] { nested.emplace(late.read()); }) == 0);
+    CHECK(*outer == 1);
+    CHECK(**nested == 1);  // the outermost guard's version
+    auto deeper = late.read();
+    CHECK(*deeper == 1);
+  }
+  CHECK(*late.read() == 2);  // once every guard is gone, the current version
+  {
+    auto pin = first.read();
+    auto again = late.read();  // the table serves it now, or a new detached slot does
+    CHECK(*again == 2);
+  }
+}

@@ -205,11 +205,27 @@ inline void grow_table(config_table& table, std::uint32_t capacity) {
   tls_table_bytes = std::size_t{capacity} * sizeof(config_slot);
 }
 
-// A guard's release took its slot's pin count below zero: either the guard was the only one
-// on a detached slot, or the slot was cleared under it (its holder was destroyed first).
+// A slot made for the guards of one read and the reads nested in it, where the thread's
+// table cannot serve (see shared_config::read_detached). The thread's live ones form a list, so
+// that a nested read of the same holder finds the outer guard's version.
+struct detached_config_slot : config_slot {
+  detached_config_slot* next = nullptr;
+};
+inline constinit thread_local detached_config_slot* tls_detached = nullptr;
+
+// A guard's release took its slot's pin count below zero: either the guard was one of a
+// detached slot's (its count runs from INT_MIN + guards down to INT_MIN, which frees it), or
+// the slot was cleared under it (its holder was destroyed first).
 FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
-  if (slot->pins == INT_MIN) {
-    delete slot;
+  if (slot->pins < INT_MIN / 2) {
+    if (slot->pins != INT_MIN) return;  // other guards of the detached slot remain
+    for (detached_config_slot** p = &tls_detached; *p != nullptr; p = &(*p)->next) {
+      if (*p == slot) {
+        *p = (*p)->next;
+        break;
+      }
+    }
+    delete static_cast<detached_config_slot*>(slot);
     return;
   }
   [[maybe_unused]] const bool guard_outlived_its_holder = false;
@@ -513,17 +529,21 @@ class shared_config {
     if (old.use_count() > 1) retired_.push_back(std::move(old));
   }
 
-  // A reference to the current version in a slot that serves this one read only; its guard
-  // frees it. Used where the thread's table cannot serve: during thread exit, when a guard of
-  // another holder pins the slot, or when the table must grow while one of its slots is pinned.
+  // A reference to the current version in a slot that serves this read and the reads nested
+  // in it; the last of their guards frees it. Used where the thread's table cannot serve:
+  // during thread exit, when a guard of another holder pins the slot, or when the table must
+  // grow while one of its slots is pinned. A read while a detached slot of this holder is alive
+  // on the thread (a nested read) shares it, so it sees the outer guard's version.
   detail::config_slot* read_detached(std::shared_ptr<const void> fresh) const {
-    auto* s = new detail::config_slot;
+    auto* s = new detail::detached_config_slot;
     s->keep = std::move(fresh);
     s->owner = this;
     s->pins = detail::config_slot::detached_pins;
 #if FRUGAL_ASSERTIONS_ENABLED
     s->serial = serial_;
 #endif
+    s->next = detail::tls_detached;
+    detail::tls_detached = s;
     return s;
   }
 
@@ -533,6 +553,14 @@ class shared_config {
   // version is destroyed here).
   // Returns the pinned slot of the guard that read() makes.
   FRUGAL_NOINLINE FRUGAL_SHARED_CONFIG_NONNULL detail::config_slot* pin_slow() const {
+    // A detached slot of this holder alive on this thread: this read is nested in its guard's
+    // (the fast path never sees detached slots), so it shares its version.
+    for (detail::detached_config_slot* d = detail::tls_detached; d != nullptr; d = d->next) {
+      if (d->owner == this) {
+        ++d->pins;
+        return d;
+      }
+    }
     std::shared_ptr<const void> fresh;
     {
       std::lock_guard lock(publish_mu_);
