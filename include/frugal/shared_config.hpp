@@ -72,8 +72,9 @@ namespace detail {
 // What one thread remembers of one holder. A guard points at its slot, so a thread's slots
 // never move while one of them is pinned.
 struct config_slot {
-  // Pin count of a slot made for a single guard (see shared_config::read_detached): one guard,
-  // and the guard's release takes the count below zero, to INT_MIN, which frees the slot.
+  // Pin count of a detached slot (see shared_config::read_detached) with one guard: each
+  // nested read adds one, and the last guard's release takes the count to INT_MIN, which frees
+  // the slot.
   static constexpr std::int32_t detached_pins = INT_MIN + 1;
 
   std::shared_ptr<const void> keep;  // the version this thread read last; get() identifies it
