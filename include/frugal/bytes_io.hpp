@@ -209,8 +209,9 @@ inline std::optional<std::size_t> read_from(int fd, bytes_mut& buf, std::size_t 
 class file_chunks {
  public:
   /// Opens `path` for reading. Allocates a copy of the path (kept for error messages), then
-  /// nothing until the first chunk (then once, the buffer). Throws std::invalid_argument when `chunk_size` is 0, and std::system_error
-  /// naming the path and errno when the file cannot be opened.
+  /// nothing until the first chunk (then once, the buffer). Throws std::invalid_argument when
+  /// `chunk_size` is 0, and std::system_error naming the path and errno when the file cannot
+  /// be opened.
   explicit file_chunks(const std::filesystem::path& path, std::size_t chunk_size = 64 * 1024)
       : chunk_size_(chunk_size) {
     if (chunk_size == 0) FRUGAL_THROW(std::invalid_argument("file_chunks: chunk_size is 0"));

@@ -986,7 +986,9 @@ class registry {
   static std::unique_ptr<family<Metric>> make_family(
       std::string_view name, std::string_view help,
       std::initializer_list<std::string_view> label_names, const histogram_buckets* buckets) {
-    if (buckets != nullptr) return std::make_unique<family<Metric>>(name, help, label_names, *buckets);
+    if (buckets != nullptr) {
+      return std::make_unique<family<Metric>>(name, help, label_names, *buckets);
+    }
     return std::make_unique<family<Metric>>(name, help, label_names);
   }
 

@@ -308,6 +308,12 @@ struct pool_state {
     --waiting;
     return w;
   }
+  // Takes a waiter out of the queue and wakes the one now at its head: room or an object it
+  // could take may have waited for `w` to leave.
+  void leave_queue(waiter& w) noexcept {
+    dequeue(w);
+    if (wait_head != nullptr) wait_head->cv.notify_one();
+  }
   void dequeue(waiter& w) noexcept {
     waiter* prev = nullptr;
     for (waiter* p = wait_head; p != &w; p = p->next) prev = p;
@@ -748,11 +754,15 @@ class pool {
 
   // An object `s` (counted in use, lock held) failed `validate`: destroy it, free its slot.
   void failed_check(std::unique_lock<std::mutex>& lk, slot* s) noexcept {
+    count_failed_check();
+    st_->retire(lk, s);
+  }
+  // Counts an object that failed `validate` as no longer lent out but pending (lock held).
+  void count_failed_check() noexcept {
     --st_->in_use;
     --st_->acquired;
     ++st_->check_failures;
     ++st_->pending;
-    st_->retire(lk, s);
   }
 
   // An object `s` this caller took (counted in use, lock held) failed `validate`. When other
@@ -765,10 +775,7 @@ class pool {
       failed_check(lk, s);
       return false;
     }
-    --st.in_use;
-    --st.acquired;
-    ++st.check_failures;
-    ++st.pending;
+    count_failed_check();
     lk.unlock();
     s->object.reset();
     lk.lock();
@@ -795,15 +802,12 @@ class pool {
     std::chrono::milliseconds backoff{5};
 
     typename state::waiter w;
-    // Leaves the queue whichever way the call ends, and wakes the waiter behind: room or an
-    // object it could take may have waited for this one to leave the head.
+    // Leaves the queue whichever way the call ends (state::leave_queue).
     struct unqueue {
       state& st;
       typename state::waiter& w;
       ~unqueue() {
-        if (!w.queued) return;
-        st.dequeue(w);
-        if (st.wait_head != nullptr) st.wait_head->cv.notify_one();
+        if (w.queued) st.leave_queue(w);
       }
     } guard{st, w};
 
@@ -845,10 +849,7 @@ class pool {
       }
       const auto now = wait_clock::now();
       if (now >= deadline) {
-        if (w.queued) {
-          st.dequeue(w);
-          if (st.wait_head != nullptr) st.wait_head->cv.notify_one();  // see unqueue
-        }
+        if (w.queued) st.leave_queue(w);
         ++st.timeouts;
         const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
         FRUGAL_THROW(pool_timeout(
