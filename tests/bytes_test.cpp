@@ -565,6 +565,50 @@ TEST_CASE("bytes_mut split_off keeps the front and hands out the tail with the r
   REQUIRE(body.capacity() == 18);
 }
 
+TEST_CASE("bytes_mut reserve takes back the room of a dropped split_off tail", "[bytes]") {
+  bytes_mut m(64);
+  m.extend("headerbody"sv);
+  const std::byte* const base = m.data();
+  {
+    bytes_mut body = m.split_off(6);
+    // The tail is alive: the room after "header" is its, so the front piece grows.
+    bytes_mut other(64);
+    other.extend("headerbody"sv);
+    bytes_mut other_body = other.split_off(6);
+    REQUIRE(count_allocations([&] { other.reserve(10); }) == 1);
+    REQUIRE(other_body.as_string_view() == "body");
+  }
+  // The tail is gone: the whole allocation after "header" is the front piece's again, with
+  // no allocation and no move.
+  REQUIRE(count_allocations([&] { m.reserve(50); }) == 0);
+  REQUIRE(m.data() == base);
+  REQUIRE(m.capacity() == 64);
+  REQUIRE(m.as_string_view() == "header");
+  m.extend("-more"sv);
+  REQUIRE(m.as_string_view() == "header-more");
+  // More than the allocation holds: it grows.
+  REQUIRE(count_allocations([&] { m.reserve(64); }) == 1);
+  REQUIRE(m.as_string_view() == "header-more");
+}
+
+TEST_CASE("bytes_mut reserve takes back the room after its bytes without moving them", "[bytes]") {
+  bytes_mut m(64);
+  m.extend(std::string(40, 'c'));
+  (void)m.split_to(30);  // dropped at once: 10 bytes left at offset 30
+  bytes_mut tail = m.split_off(5);
+  tail = bytes_mut();
+  // 5 bytes at offset 30, the room to the end (34) is enough for 20 more: no move.
+  const std::byte* const where = m.data();
+  REQUIRE(count_allocations([&] { m.reserve(20); }) == 0);
+  REQUIRE(m.data() == where);
+  REQUIRE(m.capacity() == 34);
+  REQUIRE(m.as_string_view() == std::string(5, 'c'));
+  // Not enough to the end, but the front room holds the bytes: they move to the front.
+  REQUIRE(count_allocations([&] { m.reserve(40); }) == 0);
+  REQUIRE(m.capacity() == 64);
+  REQUIRE(m.as_string_view() == std::string(5, 'c'));
+}
+
 TEST_CASE("bytes_mut bad input: out-of-range split, advance and commit throw", "[bytes]") {
   bytes_mut m(16);
   m.extend("abc"sv);

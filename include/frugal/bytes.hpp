@@ -717,14 +717,23 @@ class bytes_mut {
       detail::throw_bytes_length("bytes_mut::reserve", len_, additional);
     }
     const std::size_t needed = len_ + additional;
-    // Every piece handed out is gone: the whole storage is ours again. The bytes move only
-    // when the room in front holds them all, so each byte moves O(1) times amortised.
-    if (ctrl_ != nullptr && ctrl_->writable && ctrl_->capacity >= needed &&
-        static_cast<std::size_t>(ptr_ - ctrl_->base) >= len_ && detail::bytes_unique(ctrl_)) {
-      if (len_ != 0) std::memcpy(ctrl_->base, ptr_, len_);
-      ptr_ = ctrl_->base;
-      cap_ = ctrl_->capacity;
-      return;
+    // Every piece handed out is gone: the whole storage is ours again. The room after the
+    // bytes (what a dropped split_off tail held) is taken back where it is enough, with no
+    // move; otherwise the bytes move to the front, only when the room in front holds them
+    // all, so each byte moves O(1) times amortised.
+    if (ctrl_ != nullptr && ctrl_->writable && ctrl_->capacity >= needed) {
+      const auto front = static_cast<std::size_t>(ptr_ - ctrl_->base);
+      const std::size_t to_end = ctrl_->capacity - front;
+      if ((to_end >= needed || front >= len_) && detail::bytes_unique(ctrl_)) {
+        if (to_end >= needed) {
+          cap_ = to_end;
+          return;
+        }
+        if (len_ != 0) std::memcpy(ctrl_->base, ptr_, len_);
+        ptr_ = ctrl_->base;
+        cap_ = ctrl_->capacity;
+        return;
+      }
     }
     std::size_t grown = cap_ > std::numeric_limits<std::size_t>::max() / 2 ? needed : 2 * cap_;
     if (grown < needed) grown = needed;
