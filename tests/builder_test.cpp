@@ -356,6 +356,19 @@ TEST_CASE("append_range of the builder's own elements, within room and growing",
       REQUIRE(b.view() == model);
     }
   }
+  SECTION("a filter that the appended elements fail: it stops at the end it started from") {
+    // The filter searches the container as it steps; within room, the appended elements sit
+    // where it searches, so reading it one step too far walked past the container's end.
+    for (std::size_t hint : {0u, 2u, 16u, 100u}) {
+      frugal::builder<std::vector<int>> b(hint);
+      b.append(1);
+      b.append(5);
+      b.append(8);
+      b.append_range(b.view() | std::views::transform([](int x) { return x + 1; }) |
+                     std::views::filter([](int x) { return x % 2 == 0; }));
+      REQUIRE(b.view() == std::vector<int>{1, 5, 8, 2, 6});
+    }
+  }
   SECTION("trivially copyable elements through a transform view") {
     for (std::size_t hint : {0u, 5u, 100u}) {
       frugal::builder<std::vector<int>> b(hint);
@@ -496,6 +509,17 @@ TEST_CASE("str_join with a formatter whose lengths change between passes throws 
       return std::string(n, 'z');
     };
     REQUIRE_THROWS_AS(frugal::str_join(ids, ",", swapped), std::logic_error);
+    // Same total, lengths that trade places: 1, 3, 2 measured and 2, 1, 3 written (the same
+    // sum of length times position, 13).
+    calls = 0;
+    auto reordered = [&calls, piece](int) {
+      static constexpr std::size_t measured[] = {1, 3, 2}, written[] = {2, 1, 3};
+      const int i = calls++;
+      const std::size_t at = static_cast<std::size_t>(i % 20);
+      if (at >= 3) return std::string(piece, 'r');
+      return std::string(piece - 1 + (i < 20 ? measured[at] : written[at]), 'r');
+    };
+    REQUIRE_THROWS_AS(frugal::str_join(ids, ",", reordered), std::logic_error);
     // Stateful but of constant length: fine, and the write pass's text is kept.
     int digit = 0;
     auto cycling = [&digit, piece](int) {

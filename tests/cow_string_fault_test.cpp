@@ -219,6 +219,39 @@ TEST_CASE("escape_json, percent_decode and percent_encode fail cleanly", "[cow_s
                            [&](bool threw) {
                              if (threw) REQUIRE(s == json_input);
                            }) == 1);
+  // An owned cow rvalue, escaped (a new buffer) by both escapes: unchanged when that fails.
+  cow_string c;
+  REQUIRE(for_each_failure([&] { c = cow_string(std::string(json_input)); },
+                           [&] { result = frugal::escape_json(std::move(c)); },
+                           [&](bool threw) {
+                             if (threw) {
+                               REQUIRE(c.is_owned());
+                               REQUIRE(c.view() == json_input);
+                             } else {
+                               REQUIRE(result.view().ends_with("\\\"\\u000a"));
+                             }
+                           }) == 1);
+  REQUIRE(for_each_failure([&] { c = cow_string(std::string(json_input)); },
+                           [&] { result = frugal::escape_html(std::move(c)); },
+                           [&](bool threw) {
+                             if (threw) {
+                               REQUIRE(c.is_owned());
+                               REQUIRE(c.view() == json_input);
+                             } else {
+                               REQUIRE(result.view().find("&amp;") != std::string_view::npos);
+                             }
+                           }) == 1);
+  // Nothing to escape: the owned text itself comes back, no allocation.
+  const char* text = nullptr;
+  const auto same_text = [&](bool) { REQUIRE(result.data() == text); };
+  const auto own_plain = [&] {
+    c = cow_string(std::string(200, 'z'));
+    text = c.data();
+  };
+  REQUIRE(for_each_failure(own_plain, [&] { result = frugal::escape_html(std::move(c)); },
+                           same_text) == 0);
+  REQUIRE(for_each_failure(own_plain, [&] { result = frugal::escape_json(std::move(c)); },
+                           same_text) == 0);
   REQUIRE(for_each_failure([] {}, [&] { result = frugal::percent_encode(long_text); },
                            [&](bool threw) {
                              if (!threw) REQUIRE(result.view().starts_with("%20%20Tom%20%26"));

@@ -788,6 +788,55 @@ TEST_CASE("append allocates exactly once from borrowed, not at all within capaci
   CHECK(full == text + text);
 }
 
+TEST_CASE("appending its own text again and again grows geometrically",
+          "[cow_string][append][alloc]") {
+  // Where reserve allocates exactly what it is asked (libc++), growing by a reserve of the
+  // exact size allocated on every append that did not fit.
+  cow_string c{std::string(40, 's')};
+  c.to_mut().shrink_to_fit();
+  std::string model = c.to_owned();
+  const auto allocations = count_allocations([&] {
+    for (int i = 0; i < 1000; ++i) c += c.view().substr(static_cast<std::size_t>(i) % 7, 1);
+  });
+  for (int i = 0; i < 1000; ++i) model += model.substr(static_cast<std::size_t>(i) % 7, 1);
+  CHECK(c == model);
+  CHECK(allocations <= 8);  // 40 -> 1040 characters by doubling: 5 or 6 growths
+}
+
+TEST_CASE("a result of 16 to 29 characters gets a buffer of its exact size",
+          "[cow_string][alloc]") {
+  // libstdc++ doubles the short buffer's 15 characters when reserve or resize grows it, so a
+  // result built that way got 30.
+  for (std::size_t n = 10; n <= 40; ++n) {
+    INFO(n << " characters");
+    const std::string text(n - 1, 'a');
+    const auto bytes_of = [](auto&& make) {
+      return frugal::testing::measure_allocations(make).bytes;
+    };
+    // The allocator may round the buffer up; the library must not ask for more than that.
+#if defined(__GLIBCXX__)
+    const auto fits = [n](std::size_t bytes) { return bytes == 0 || bytes == n + 1; };
+#else
+    const auto fits = [n](std::size_t bytes) { return bytes <= n + 16; };
+#endif
+    cow_string r;
+    const std::string html = text.substr(0, n - 5) + "&";  // & becomes &amp;: n characters
+    CHECK(fits(bytes_of([&] { r = frugal::escape_html(std::string_view(html)); })));
+    CHECK(r.size() == n);
+    const std::string pct = text.substr(0, n - 3) + " ";  // a space becomes %20
+    CHECK(fits(bytes_of([&] { r = frugal::percent_encode(std::string_view(pct)); })));
+    CHECK(r.size() == n);
+    const std::string rep = text.substr(0, n - 2) + "x";  // x becomes yy
+    CHECK(fits(bytes_of([&] { r = frugal::replace_all(std::string_view(rep), "x", "yy"); })));
+    CHECK(r.size() == n);
+    const std::string half = text.substr(0, n / 2);
+    const std::string rest = std::string(n - n / 2, 'b');
+    cow_string borrowed{std::string_view(half)};
+    CHECK(fits(bytes_of([&] { borrowed += rest; })));
+    CHECK(borrowed.size() == n);
+  }
+}
+
 TEST_CASE("append past max_size throws std::length_error and leaves the cow unchanged",
           "[cow_string][append]") {
   cow_string c("abc"sv);

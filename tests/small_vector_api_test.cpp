@@ -4,6 +4,7 @@
 // allocation counts, failures injected at every construction and allocation, stateful and pmr
 // allocators, and move-only, non-assignable and over-aligned elements.
 #include <frugal/small_vector.hpp>
+#include <frugal/static_vector.hpp>
 #include <frugal/testing/allocation_counter.hpp>
 
 #include <catch2/catch.hpp>
@@ -602,6 +603,70 @@ TEST_CASE("append_range, insert_range and assign_range match std::vector for eve
       REQUIRE(v.size() <= v.capacity());
     }
   }
+}
+
+namespace {
+
+// A sized range whose iterator is move-only (allowed for C++20 input iterators).
+struct move_only_end {
+  const int* e = nullptr;
+};
+struct move_only_it {
+  using value_type = int;
+  using difference_type = std::ptrdiff_t;
+  const int* p = nullptr;
+  explicit move_only_it(const int* q) : p(q) {}
+  move_only_it(move_only_it&&) = default;
+  move_only_it& operator=(move_only_it&&) = default;
+  int operator*() const { return *p; }
+  move_only_it& operator++() {
+    ++p;
+    return *this;
+  }
+  void operator++(int) { ++p; }
+  bool operator==(const move_only_end& s) const { return p == s.e; }
+};
+struct move_only_range {
+  const int* b;
+  const int* e;
+  move_only_it begin() const { return move_only_it(b); }
+  move_only_end end() const { return move_only_end{e}; }
+  std::size_t size() const { return static_cast<std::size_t>(e - b); }
+};
+static_assert(std::ranges::input_range<move_only_range> &&
+              std::ranges::sized_range<move_only_range> &&
+              !std::copyable<move_only_it>);
+
+}  // namespace
+
+TEST_CASE("the range members take a sized range with a move-only iterator",
+          "[small_vector][ranges]") {
+  const int src[] = {1, 2, 3, 4, 5, 6, 7};
+  const move_only_range r{src, src + 7};
+  const std::vector<int> all(src, src + 7);
+  small_vector<int, 4> a;
+  a.append_range(r);
+  REQUIRE(std::vector<int>(a.begin(), a.end()) == all);
+  a.append_range(r);  // into the heap buffer, growing it
+  REQUIRE(a.size() == 14);
+  small_vector<int, 4> b{9, 9, 9};
+  b.assign_range(r);
+  REQUIRE(std::vector<int>(b.begin(), b.end()) == all);
+  b.assign_range(move_only_range{src, src + 2});  // fewer than it holds
+  REQUIRE(std::vector<int>(b.begin(), b.end()) == std::vector<int>{1, 2});
+  small_vector<int, 16> c{8, 9};
+  c.insert_range(c.begin() + 1, r);  // in place, no growth
+  REQUIRE(std::vector<int>(c.begin(), c.end()) == std::vector<int>{8, 1, 2, 3, 4, 5, 6, 7, 9});
+  small_vector<int, 4> d{8, 9};
+  d.insert_range(d.begin() + 1, r);  // with growth
+  REQUIRE(std::vector<int>(d.begin(), d.end()) == std::vector<int>{8, 1, 2, 3, 4, 5, 6, 7, 9});
+  frugal::static_vector<int, 16> e{8, 9};
+  e.insert_range(e.begin() + 1, r);
+  REQUIRE(std::vector<int>(e.begin(), e.end()) == std::vector<int>{8, 1, 2, 3, 4, 5, 6, 7, 9});
+  e.assign_range(r);
+  REQUIRE(std::vector<int>(e.begin(), e.end()) == all);
+  e.append_range(r);
+  REQUIRE(e.size() == 14);
 }
 
 TEST_CASE("std::hash sets every output bit about half the time", "[small_vector][differential]") {

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using frugal::small_vector;
@@ -692,6 +693,77 @@ TEST_CASE("std::pmr::polymorphic_allocator", "[small_vector][allocator]") {
             REQUIRE(v[5].get_allocator().resource() == &arena);
             REQUIRE(v.get_allocator().resource() == &arena);
           }) == 0);
+}
+
+namespace {
+
+// A memory resource that remembers what it handed out and counts frees of anything else.
+class owning_resource : public std::pmr::memory_resource {
+ public:
+  ~owning_resource() override {
+    for (const auto& [p, size] : live_) std::pmr::new_delete_resource()->deallocate(p, size);
+  }
+  std::size_t foreign_frees = 0;
+  std::size_t live() const { return live_.size(); }
+
+ private:
+  void* do_allocate(std::size_t bytes, std::size_t align) override {
+    void* p = std::pmr::new_delete_resource()->allocate(bytes, align);
+    live_.emplace_back(p, bytes);
+    return p;
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+    for (auto it = live_.begin(); it != live_.end(); ++it) {
+      if (it->first == p) {
+        live_.erase(it);
+        std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+        return;
+      }
+    }
+    ++foreign_frees;  // not ours: left alone (the test fails on the count)
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+  std::vector<std::pair<void*, std::size_t>> live_;
+};
+
+}  // namespace
+
+TEST_CASE("swap with unequal pmr allocators: each element stays with its vector's resource",
+          "[small_vector][allocator]") {
+  using S = std::pmr::string;
+  using V = small_vector<S, 2, std::pmr::polymorphic_allocator<S>>;
+  const std::string_view long_a = "a string long enough to leave the short buffer, A";
+  const std::string_view long_b = "a string long enough to leave the short buffer, B";
+  for (const std::size_t na : {0u, 1u, 2u, 3u, 5u}) {
+    for (const std::size_t nb : {0u, 1u, 2u, 4u}) {
+      owning_resource ra, rb;
+      {
+        V a(&ra), b(&rb);
+        for (std::size_t i = 0; i < na; ++i) a.emplace_back(long_a);
+        for (std::size_t i = 0; i < nb; ++i) b.emplace_back(long_b);
+        a.swap(b);
+        INFO(na << " and " << nb << " elements");
+        REQUIRE(a.size() == nb);
+        REQUIRE(b.size() == na);
+        for (const S& e : a) {
+          REQUIRE(e == long_b);
+          REQUIRE(e.get_allocator().resource() == &ra);
+        }
+        for (const S& e : b) {
+          REQUIRE(e == long_a);
+          REQUIRE(e.get_allocator().resource() == &rb);
+        }
+        REQUIRE(a.get_allocator().resource() == &ra);
+        REQUIRE(b.get_allocator().resource() == &rb);
+      }
+      REQUIRE(ra.foreign_frees == 0);
+      REQUIRE(rb.foreign_frees == 0);
+      REQUIRE(ra.live() == 0);
+      REQUIRE(rb.live() == 0);
+    }
+  }
 }
 
 // Differential tests ----------------------------------------------------------------------

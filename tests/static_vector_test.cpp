@@ -570,6 +570,59 @@ TEST_CASE("single-pass ranges: appended elements stay, an insertion is undone", 
   REQUIRE(ints(w) == std::vector<int>{8, 9});
 }
 
+// A single-pass source of fragile(first), fragile(first + 1), ...: each element is built as
+// it is read, so a count of k throws while the range is being read.
+struct fragile_source {
+  using iterator_category = std::input_iterator_tag;
+  using value_type = fragile;
+  using difference_type = std::ptrdiff_t;
+  using reference = fragile;
+  using pointer = void;
+  int i = 0;
+  fragile operator*() const { return fragile(i); }
+  fragile_source& operator++() {
+    ++i;
+    return *this;
+  }
+  fragile_source operator++(int) {
+    fragile_source was = *this;
+    ++i;
+    return was;
+  }
+  bool operator==(const fragile_source&) const = default;
+};
+static_assert(std::input_iterator<fragile_source> && !std::forward_iterator<fragile_source>);
+
+TEST_CASE("a constructor that throws destroys the elements it built", "[static_vector]") {
+  fragile_reset reset;
+  // A single-pass range longer than N: the N elements built before the throw are destroyed.
+  REQUIRE_THROWS_AS((static_vector<fragile, 3>(fragile_source{0}, fragile_source{5})),
+                    std::bad_alloc);
+  REQUIRE(fragile::live == 0);
+  // T throws while a single-pass range is read, and on the k-th copy of an initializer list.
+  int throws = 0;
+  for (long k = 1; k <= 10; ++k) {
+    fragile::countdown = k;
+    try {
+      static_vector<fragile, 3> v(fragile_source{0}, fragile_source{3});
+      REQUIRE(v.size() == 3);
+    } catch (const std::runtime_error&) {
+      ++throws;
+    }
+    fragile::countdown = 0;
+    REQUIRE(fragile::live == 0);
+  }
+  REQUIRE(throws >= 3);  // at least each element's construction
+  for (long k = 1; k <= 3; ++k) {
+    const fragile a(1), b(2), c(3);
+    fragile::countdown = k;
+    REQUIRE_THROWS_AS((static_vector<fragile, 3>{a, b, c}), std::runtime_error);
+    fragile::countdown = 0;
+    REQUIRE(fragile::live == 3);
+  }
+  REQUIRE(fragile::errors == 0);
+}
+
 // Element types ------------------------------------------------------------------------------
 
 TEST_CASE("move-only, non-assignable and over-aligned elements", "[static_vector]") {

@@ -374,12 +374,16 @@ inline constexpr std::size_t long_join_piece = 64;
 
 // A checksum of the sequence of piece lengths, so that the write pass can tell that the
 // formatter gave other lengths than the measuring pass even when their totals agree: the sum of
-// each length times its position (from 1). Unlike a multiplicative hash it adds no dependent
-// multiply per piece (the products are independent), which on many short pieces cost more
-// than the copies themselves.
+// each length times a pseudo-random 64-bit weight of its position (from 1). Weights that grow
+// with the position (length times position) let a reordering keep the sum (1, 3, 2 and
+// 2, 1, 3 both give 13); with pseudo-random weights two sequences of lengths that differ
+// agree only by a 2^-64 coincidence. The weights depend on the position alone, so each
+// piece's product is independent of the running sum: no dependent multiply per piece, which on
+// many short pieces cost more than the copies themselves.
 inline std::uint64_t mix_length(std::uint64_t sum, std::size_t length,
                                 std::size_t position) noexcept {
-  return sum + static_cast<std::uint64_t>(length) * static_cast<std::uint64_t>(position);
+  const std::uint64_t h = static_cast<std::uint64_t>(position) * 0x9E3779B97F4A7C15ull;
+  return sum + static_cast<std::uint64_t>(length) * (h ^ (h >> 29));
 }
 
 [[noreturn]] FRUGAL_COLD inline void throw_join_mismatch(std::size_t measured,
@@ -472,8 +476,8 @@ void write_joined(R& range, std::string_view separator, F& formatter, const join
 /// per element, once to measure and once to write, and must give a piece of the same length
 /// both times. One that does not (a formatter that numbers lines, say) gets
 /// std::logic_error: the write pass never writes past the measured total, and it compares
-/// the lengths through their total and a checksum of their sequence (each length times its
-/// position). Throws std::length_error when the total exceeds max_size(). Same code in every
+/// the lengths through their total and a 64-bit checksum of their sequence (each length times
+/// a pseudo-random weight of its position). Throws std::length_error when the total exceeds max_size(). Same code in every
 /// standard mode.
 template <std::ranges::forward_range R, class F>
 std::string str_join(R&& range, std::string_view separator, F formatter) {
@@ -582,8 +586,15 @@ class builder {
         ++regrowths_;
         return *this;
       }
-      // Within capacity nothing moves: the range may read the elements it appends to.
-      for (auto&& x : range) out_.push_back(std::forward<decltype(x)>(x));
+      // Within capacity nothing moves: the range may read the elements it appends to. It is
+      // read exactly n times, with no step past the last element: a view that searches to
+      // the container's end as it steps (a filter of view()) would otherwise walk on over
+      // the appended elements, past the end it started from.
+      auto it = std::ranges::begin(range);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i != 0) ++it;
+        out_.push_back(*it);
+      }
     } else {
       const std::size_t before = out_.capacity();
       for (auto&& x : range) out_.push_back(std::forward<decltype(x)>(x));

@@ -53,6 +53,26 @@
 
 FRUGAL_BEGIN_NAMESPACE
 
+namespace detail {
+
+// Empties `s` and gives it room for exactly `n` characters where it must allocate. libstdc++'s
+// reserve at least doubles the capacity, so 16 to 29 characters from the 15 of the short
+// buffer would get 30; a string built with its size allocates exactly, so that is what is
+// done then (filling fewer than 30 characters costs nothing worth counting).
+template <class S>
+void reserve_exact(S& s, typename S::size_type n) {
+  s.clear();
+  if (n <= s.capacity()) return;
+  if (n / 2 < s.capacity()) {
+    s = S(n, typename S::value_type(), s.get_allocator());
+    s.clear();
+  } else {
+    s.reserve(n);
+  }
+}
+
+}  // namespace detail
+
 /// Text that either borrows a string view or owns a std::basic_string. See the file comment.
 template <class CharT, class Traits = std::char_traits<CharT>,
           class Allocator = std::allocator<CharT>>
@@ -213,8 +233,7 @@ class basic_cow_string {
     const view_type current = view();
     if (text.size() > owned_.max_size() - current.size()) throw_append_length();
     if (!is_owned_) {
-      owned_.clear();
-      owned_.reserve(current.size() + text.size());  // the one allocation
+      detail::reserve_exact(owned_, current.size() + text.size());  // the one allocation
       owned_.append(current.data(), current.size());
       owned_.append(text.data(), text.size());
       is_owned_ = true;
@@ -225,8 +244,14 @@ class basic_cow_string {
     if (not_after(begin, text.data()) &&
         not_after(text.data() + text.size(), begin + owned_.size())) {
       // `text` is part of the owned string, which growing may move: read it by position.
+      // Grown geometrically, as append does: a reserve of the exact size would make repeated
+      // self-appends quadratic where reserve allocates exactly what it is asked (libc++).
       const auto offset = static_cast<size_type>(text.data() - begin);
-      owned_.reserve(owned_.size() + text.size());
+      const size_type needed = owned_.size() + text.size();
+      if (needed > owned_.capacity()) {
+        const size_type cap = owned_.capacity();
+        owned_.reserve(cap > owned_.max_size() / 2 ? needed : std::max(needed, 2 * cap));
+      }
       owned_.append(owned_.data() + offset, text.size());
     } else {
       owned_.append(text.data(), text.size());
@@ -240,8 +265,7 @@ class basic_cow_string {
     const view_type current = view();
     if (count > owned_.max_size() - current.size()) throw_append_length();
     if (!is_owned_) {
-      owned_.clear();
-      owned_.reserve(current.size() + count);
+      detail::reserve_exact(owned_, current.size() + count);
       owned_.append(current.data(), current.size());
       is_owned_ = true;
     }
@@ -651,7 +675,8 @@ inline cow_string replace_all(std::string_view text FRUGAL_LIFETIMEBOUND, std::s
   if (first == std::string_view::npos) return cow_string::borrowed(text);
   const std::size_t count = detail::count_occurrences(text, from, first);
   std::string out;
-  out.reserve(detail::checked_replace_size(text.size(), count, from.size(), to.size()));
+  detail::reserve_exact(out,
+                        detail::checked_replace_size(text.size(), count, from.size(), to.size()));
   detail::append_replaced(out, text, from, to, first);
   return cow_string(std::move(out));
 }
@@ -693,7 +718,7 @@ inline void replace_all_in(std::string& text, std::string_view from, std::string
   }
   const std::size_t count = count_occurrences(v, from, first);
   std::string out;
-  out.reserve(checked_replace_size(v.size(), count, from.size(), to.size()));
+  reserve_exact(out, checked_replace_size(v.size(), count, from.size(), to.size()));
   append_replaced(out, v, from, to, first);
   text = std::move(out);
 }
@@ -734,9 +759,9 @@ inline cow_string escape_html(std::string_view s FRUGAL_LIFETIMEBOUND) {
     if (n != 0) grow += n - 1;
   }
   if (grow > std::string().max_size() - s.size()) detail::throw_cow_length("escape_html");
-  cow_string result(std::string{});  // owned and empty: no allocation yet
+  // The one allocation, as large as the result (built with its size: exact, see reserve_exact).
+  cow_string result(std::string(s.size() + grow, '\0'));
   std::string& out = result.to_mut();
-  out.resize(s.size() + grow);  // the one allocation, as large as the result
   std::char_traits<char>::copy(out.data(), s.data(), first);
   char* w = out.data() + first;
   for (std::size_t i = first; i < s.size(); ++i) w = detail::write_escaped(w, s[i]);
@@ -756,8 +781,10 @@ requires std::same_as<S, std::string> cow_string escape_html(S&& s) {
 /// overload.
 template <class C>
 requires std::same_as<C, cow_string> cow_string escape_html(C&& s) {
-  if (s.is_owned()) return escape_html(std::move(s).into_owned());
-  return escape_html(s.view());
+  // The text is taken only once the result is built: when building it throws, `s` is unchanged.
+  cow_string escaped = escape_html(s.view());
+  if (escaped.is_borrowed() && s.is_owned()) return std::move(s);
+  return escaped;
 }
 
 namespace detail {
@@ -829,9 +856,8 @@ inline cow_string escape_json(std::string_view s FRUGAL_LIFETIMEBOUND) {
   std::size_t grow = 0;
   for (std::size_t i = first; i < s.size(); ++i) grow += detail::json_escaped_size(s[i]) - 1;
   if (grow > std::string().max_size() - s.size()) detail::throw_cow_length("escape_json");
-  cow_string result(std::string{});
+  cow_string result(std::string(s.size() + grow, '\0'));  // the one allocation, exact
   std::string& out = result.to_mut();
-  out.resize(s.size() + grow);  // the one allocation
   std::char_traits<char>::copy(out.data(), s.data(), first);
   char* w = out.data() + first;
   for (std::size_t i = first; i < s.size(); ++i) {
@@ -863,8 +889,10 @@ requires std::same_as<S, std::string> cow_string escape_json(S&& s) {
 /// overload.
 template <class C>
 requires std::same_as<C, cow_string> cow_string escape_json(C&& s) {
-  if (s.is_owned()) return escape_json(std::move(s).into_owned());
-  return escape_json(s.view());
+  // The text is taken only once the result is built: when building it throws, `s` is unchanged.
+  cow_string escaped = escape_json(s.view());
+  if (escaped.is_borrowed() && s.is_owned()) return std::move(s);
+  return escaped;
 }
 
 /// Returns `s` with every "%XX" (two hex digits, either case) replaced by the byte it names,
@@ -887,9 +915,8 @@ inline cow_string percent_decode(std::string_view s FRUGAL_LIFETIMEBOUND) {
       ++i;
     }
   }
-  cow_string result(std::string{});
+  cow_string result(std::string(s.size() - 2 * escapes, '\0'));  // the one allocation, exact
   std::string& out = result.to_mut();
-  out.resize(s.size() - 2 * escapes);  // the one allocation
   std::char_traits<char>::copy(out.data(), s.data(), first);
   char* w = out.data() + first;
   for (std::size_t i = first; i < s.size();) {
@@ -916,9 +943,8 @@ inline cow_string percent_encode(std::string_view s FRUGAL_LIFETIMEBOUND) {
   if (encoded > (std::string().max_size() - s.size()) / 2) {
     detail::throw_cow_length("percent_encode");
   }
-  cow_string result(std::string{});
+  cow_string result(std::string(s.size() + 2 * encoded, '\0'));  // the one allocation, exact
   std::string& out = result.to_mut();
-  out.resize(s.size() + 2 * encoded);  // the one allocation
   std::char_traits<char>::copy(out.data(), s.data(), first);
   char* w = out.data() + first;
   for (std::size_t i = first; i < s.size(); ++i) {

@@ -338,7 +338,7 @@ struct vector_elements {
       }
     }
     // Copies at the end (from an untouched source, when it aliases), then rotates into place.
-    copy_construct(data_ + size_, first, count);
+    copy_construct(data_ + size_, std::move(first), count);
     size_ += static_cast<stored_size>(count);
     std::rotate(data_ + index, data_ + size_ - count, data_ + size_);
   }
@@ -397,13 +397,13 @@ struct vector_elements {
         for (size_type i = 0; i < common; ++i, ++first) data_[i] = *first;
       }
       if (count > size_) {
-        copy_construct(data_ + size_, first, count - size_);
+        copy_construct(data_ + size_, std::move(first), count - size_);
       } else {
         destroy_n(alloc(), data_ + count, size_ - count);
       }
     } else {
       clear();
-      copy_construct(data_, first, count);
+      copy_construct(data_, std::move(first), count);
     }
     size_ = static_cast<stored_size>(count);
   }
@@ -931,9 +931,9 @@ class small_vector_base {
   template <class It>
   void append_counted(It first, size_type count) {
     if (capacity_ - size_ < count) {
-      grow_insert(size_, count, [&](T* dst) { copy_construct(dst, first, count); });
+      grow_insert(size_, count, [&](T* dst) { copy_construct(dst, std::move(first), count); });
     } else {
-      copy_construct(data_ + size_, first, count);
+      copy_construct(data_ + size_, std::move(first), count);
       size_ += static_cast<stored_size>(count);
     }
   }
@@ -1436,17 +1436,21 @@ class small_vector_base {
     small_vector_base& small = size_ >= other.size_ ? other : *this;
     const size_type common = small.size_;
     small.reserve(big.size_);
-    big.exchange_prefix(small, common);
+    // Not by swap: a swap of elements that hold allocators themselves (std::pmr::string)
+    // would hand each vector the other's memory.
+    big.exchange_prefix<false>(small, common);
     small.append_counted(std::make_move_iterator(big.data_ + common), big.size_ - common);
     detail::destroy_n(big.alloc(), big.data_ + common, big.size_ - common);
     big.size_ = static_cast<stored_size>(common);
   }
 
-  // Exchanges the first `n` elements of this vector and `other`: by swap when T is swappable,
-  // by move construction otherwise (types with const members, `std::pair<const K, V>`). If a
-  // move throws there, the vector with the hole keeps only the elements before it.
+  // Exchanges the first `n` elements of this vector and `other`: by swap when T is swappable
+  // and `BySwap`, by move construction through each vector's allocator otherwise (types with
+  // const members, `std::pair<const K, V>`, and vectors of unequal allocators). If a move
+  // throws there, the vector with the hole keeps only the elements before it.
+  template <bool BySwap = true>
   void exchange_prefix(small_vector_base& other, size_type n) {
-    if constexpr (std::is_swappable_v<T>) {
+    if constexpr (BySwap && std::is_swappable_v<T>) {
       using std::swap;
       for (size_type i = 0; i < n; ++i) swap(data_[i], other.data_[i]);
     } else {

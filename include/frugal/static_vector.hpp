@@ -130,12 +130,14 @@ class static_vector {
   }
   /// Constructs a copy of [first, last). Throws `std::bad_alloc` when it has more than N
   /// elements (before reading any when its length is known in advance).
+  /// The elements built before a throw are destroyed (the constructor delegates to the
+  /// default one, so the destructor runs).
   template <std::input_iterator It>
-  static_vector(It first, It last) {
+  static_vector(It first, It last) : static_vector() {
     append_iterators("static_vector", std::move(first), std::move(last));
   }
   /// Constructs a copy of `list`. Throws `std::bad_alloc` when it has more than N elements.
-  static_vector(std::initializer_list<T> list) {
+  static_vector(std::initializer_list<T> list) : static_vector() {
     append_iterators("static_vector", list.begin(), list.end());
   }
 
