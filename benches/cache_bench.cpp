@@ -14,6 +14,10 @@
 //   construction (a lookup that loads on a miss), so every operation of it is that lookup,
 //   whatever r: it is registered under zipf_reads_100 only. The counter `hit_ratio` is the
 //   share of the gets that hit, for frugal and the naive cache (the limits never evict).
+// - zipf_hits: as zipf_reads_100, with the keys drawn from the 10,000 keys in the cache only
+//   (Zipf, s = 0.99, over those ranks: the 1,000,000-key Zipf given that the key is cached), so
+//   that every `get` is a hit: the time of a hit, and its ratio to the limit, under the key
+//   distribution of the other cases rather than on get_hit's 1,000 keys read in turn.
 // - get_hit: a `get` (or `visit`) of a key that is in the cache, one thread.
 // - insert: an insert of a new key into a full cache (one eviction each), one thread. With
 //   expiry (frugal:ttl, frugal:expire_after, and insert_1m): cache_expiry_bench.cpp.
@@ -76,6 +80,12 @@ key_t_ key_of(std::uint32_t rank) { return rank * 0x9E3779B97F4A7C15ull; }
 
 const std::vector<std::uint32_t>& shared_trace() {
   static const auto trace = zipf_trace(zipf_keys, 0.99, trace_length, 42);
+  return trace;
+}
+
+// The same distribution given that the key is among the cache_entries most popular ones.
+const std::vector<std::uint32_t>& hits_trace() {
+  static const auto trace = zipf_trace(cache_entries, 0.99, trace_length, 42);
   return trace;
 }
 
@@ -246,9 +256,9 @@ struct shared {
   static inline Impl* impl = nullptr;
 };
 
-template <class Impl, int ReadPercent>
+template <class Impl, int ReadPercent, bool HitsOnly = false>
 void zipf_bench(benchmark::State& state, Impl* (*make)()) {
-  const auto& trace = shared_trace();
+  const auto& trace = HitsOnly ? hits_trace() : shared_trace();
   if (state.thread_index() == 0) {
     shared<Impl>::impl = make();
     for (std::uint32_t r = 0; r < cache_entries; ++r)
@@ -282,6 +292,7 @@ void zipf_bench(benchmark::State& state, Impl* (*make)()) {
     }
   }
   benchmark::DoNotOptimize(sum);
+  if (HitsOnly && hits != gets) state.SkipWithError("a get of a cached key missed");
   // The share of gets that hit, for the caches that miss (TBB's loads every miss, and the
   // limits never evict): with writes, a policy that keeps more of the popular keys does
   // more work per get, since a miss costs nothing here, where it would cost a load.
@@ -439,10 +450,12 @@ void hit_ratio_bench(benchmark::State& state) {
   state.counters["hit_ratio"] = ratio;
 }
 
-template <class Impl, int R>
+template <class Impl, int R, bool HitsOnly = false>
 void add_zipf(const char* impl_name, Impl* (*make)() = &make_impl<Impl>) {
-  const std::string name = std::string("cache/zipf_reads_") + std::to_string(R) + "/" + impl_name;
-  benchmark::RegisterBenchmark(name.c_str(), zipf_bench<Impl, R>, make)
+  const std::string name =
+      (HitsOnly ? std::string("cache/zipf_hits/") : "cache/zipf_reads_" + std::to_string(R) + "/") +
+      impl_name;
+  benchmark::RegisterBenchmark(name.c_str(), zipf_bench<Impl, R, HitsOnly>, make)
       ->Threads(1)
       ->Threads(2)
       ->Threads(4)
@@ -470,6 +483,14 @@ const bool registered = [] {
   add_zipf<limit_claimed_impl, 100>("limit:claimed");
   add_zipf<limit_claimed_shared_impl, 100>("limit:claimed_shared_ptr");
   add_zipf<frugal_impl, 100>("frugal:fixed_window", &make_fixed_window);
+  add_zipf<frugal_impl, 100, true>("frugal");
+  add_zipf<frugal_visit_impl, 100, true>("frugal:visit");
+  add_zipf<naive_impl, 100, true>("naive");
+  add_zipf<limit_impl, 100, true>("limit");
+  add_zipf<limit_shared_impl, 100, true>("limit:shared_ptr");
+  add_zipf<limit_claimed_impl, 100, true>("limit:claimed");
+  add_zipf<limit_claimed_shared_impl, 100, true>("limit:claimed_shared_ptr");
+  add_zipf<frugal_impl, 100, true>("frugal:fixed_window", &make_fixed_window);
   add_zipf<frugal_impl, 75>("frugal");
   add_zipf<frugal_impl, 75>("frugal:fixed_window", &make_fixed_window);
   add_zipf<naive_impl, 75>("naive");
@@ -505,7 +526,7 @@ const bool registered = [] {
 
 // The cases that carry this module's claims (1 and 2 threads: the machine has 2 cores; the
 // bench takes up to 16 threads for a bigger one).
-FRUGAL_BENCH_HEADLINE("^cache/zipf_reads_(100|75|0)/.*threads:(1|2)$");
+FRUGAL_BENCH_HEADLINE("^cache/zipf_(reads_(100|75|0)|hits)/.*threads:(1|2)$");
 FRUGAL_BENCH_HEADLINE("^cache/(get_hit|insert|stampede|hit_ratio)/");
 
 // The stampede starts its own 1000 threads.
