@@ -15,6 +15,7 @@ using frugal_test::escape;
 using frugal_test::over_aligned;
 
 using frugal::testing::allocation_scope;
+using frugal::testing::allocation_stats;
 using frugal::testing::count_allocations;
 using frugal::testing::measure_allocations;
 
@@ -154,6 +155,32 @@ TEST_CASE("nothing is counted outside a scope", "[allocation_counter]") {
   delete escape(new int(1));
   allocation_scope scope;
   REQUIRE(scope.allocations() == 0);
+}
+
+TEST_CASE("a scope read on another thread reports zeros", "[allocation_counter][concurrent]") {
+  for (int round = 0; round < 20; ++round) {
+    std::unique_ptr<allocation_scope> scope;
+    std::thread([&] {
+      for (int i = 0; i < 100; ++i) delete escape(new int(i));
+      scope = std::make_unique<allocation_scope>();
+    }).join();
+    allocation_stats seen{1, 1, 1};
+    std::thread([&] {
+      delete escape(new int(1));
+      seen = scope->stats();
+    }).join();
+    REQUIRE(seen.allocations == 0);
+    REQUIRE(seen.bytes == 0);
+    REQUIRE(seen.deallocations == 0);
+    std::thread([&] { scope->stop(); }).join();
+    REQUIRE(scope->allocations() == 0);
+    REQUIRE(scope->deallocations() == 0);
+  }
+  // Its own thread still counts after another thread looked.
+  allocation_scope mine;
+  std::thread([&] { (void)mine.stats(); }).join();
+  delete escape(new int(1));
+  REQUIRE(mine.allocations() >= 1);
 }
 
 TEST_CASE("counts are per thread", "[allocation_counter][concurrent]") {

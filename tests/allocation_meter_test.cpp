@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <string>
 #include <thread>
@@ -262,6 +263,27 @@ TEST_CASE("a scope stopped on another thread reports zeros", "[allocation_meter]
   delete escape(new int(1));
   std::thread([&] { meter.stop(); }).join();
   REQUIRE(meter.totals() == allocation_totals{});
+}
+
+TEST_CASE("a scope read on a later thread, after its own exited, reports zeros",
+          "[allocation_meter][concurrent]") {
+  // A new thread may get an exited thread's thread-local storage, and so its totals' address:
+  // the scope must still tell it from its own thread (whose counts it started from).
+  for (int round = 0; round < 20; ++round) {
+    std::unique_ptr<allocation_meter_scope> meter;
+    std::thread([&] {
+      for (int i = 0; i < 100; ++i) delete escape(new int(i));
+      meter = std::make_unique<allocation_meter_scope>();
+    }).join();
+    allocation_totals seen{1, 1, 1};
+    std::thread([&] {
+      delete escape(new int(1));
+      seen = meter->totals();
+    }).join();
+    REQUIRE(seen == allocation_totals{});
+    std::thread([&] { meter->stop(); }).join();
+    REQUIRE(meter->totals() == allocation_totals{});
+  }
 }
 
 TEST_CASE("totals reach labelled counters and the exposition", "[allocation_meter]") {

@@ -747,6 +747,53 @@ TEST_CASE("gauges and registration race safely with scrapes", "[metrics][concurr
   REQUIRE(g.value() == 0);
 }
 
+TEST_CASE("a scrape allocates once into a new buffer while series are being created",
+          "[metrics][concurrent]") {
+  // The text is bounded first, then written: a series created in between used to be written
+  // too, outgrowing the reserved room (a second allocation). It now waits for the next scrape.
+  m::registry reg;
+  // Families written before it: the time between bounding and writing it. Values of 20
+  // digits, the most a counter has, leave the bound little slack; each new series has a long
+  // label, so that one created in between outgrows it.
+  constexpr std::uint64_t big = 10'000'000'000'000'000'000ull;
+  for (int i = 0; i < 1000; ++i) {
+    reg.add_counter("other_" + std::to_string(i) + "_total", "O.").inc(big);
+  }
+  auto& fam = reg.add_counter_family("made_total", "Made.", {"id"});
+  const std::string long_id(50'000, 'x');
+  std::atomic<bool> stop{false};
+  std::atomic<int> made{0};
+  std::thread creator([&] {
+    // One series now and then, all through the scrapes.
+    for (int i = 0; i < 40 && !stop.load(std::memory_order_relaxed); ++i) {
+      fam.with({long_id + std::to_string(i)}).inc(big);
+      made.fetch_add(1, std::memory_order_release);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  while (made.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  std::size_t most = 0;
+  std::size_t last_series = 0;
+  const auto count_series = [](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find("made_total{", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  for (int scrape = 0; scrape < 200; ++scrape) {
+    std::string out;  // new each time: the reserve is its one allocation
+    most = std::max(most, count_allocations([&] { reg.write(out); }));
+    const std::size_t series = count_series(out);
+    REQUIRE(series >= last_series);  // never fewer than a scrape before
+    last_series = series;
+  }
+  stop = true;
+  creator.join();
+  REQUIRE(most == 1);
+  std::string out;
+  reg.write(out);
+  REQUIRE(metrics_test::parse(out).at("made_total").samples.size() == fam.size());  // all
+}
+
 namespace {
 // Armed on a thread before its first update, so destroyed after the thread's exit hook (a
 // function-local thread_local: registered for destruction when first reached, before the

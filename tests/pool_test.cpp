@@ -267,6 +267,26 @@ TEST_CASE("a factory that throws is retried until the timeout, its error reporte
   REQUIRE(p.stats().created == 2);
 }
 
+TEST_CASE("a failing factory is never retried at or after the deadline", "[pool]") {
+  // Retries come 5, 10, 20 ms after each failure. A retry due after the deadline must not
+  // run when the waiter wakes at the deadline (late, as a loaded machine wakes it): with a
+  // 5 ms timeout the only retry is due 5 ms after the first call failed, past the deadline.
+  for (int round = 0; round < 10; ++round) {
+    counter_factory f;
+    *f.fail_left = 1'000'000;
+    conn_pool<> p(f, opts(2, 0, 0ms, 0ms, 5ms));
+    REQUIRE_THROWS_AS(p.acquire(), frugal::pool_timeout);
+    REQUIRE(*f.calls == 1);
+  }
+  // 5 + 10 ms: the second call is due before a 15 ms deadline, the third after it.
+  counter_factory g;
+  *g.fail_left = 1'000'000;
+  conn_pool<> q(g, opts(2, 0, 0ms, 0ms, 15ms));
+  REQUIRE_THROWS_AS(q.acquire(), frugal::pool_timeout);
+  REQUIRE(*g.calls >= 1);
+  REQUIRE(*g.calls <= 2);
+}
+
 TEST_CASE("a factory failing a few times is retried within one acquire", "[pool]") {
   counter_factory f;
   *f.fail_left = 2;

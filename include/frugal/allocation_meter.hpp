@@ -78,7 +78,7 @@ class allocation_meter_scope {
  public:
   /// Starts measuring. Never throws.
   allocation_meter_scope() noexcept
-      : owner_(&::frugal::detail_alloc_hooks::allocation_hook_thread),
+      : owner_(::frugal::detail_alloc_hooks::allocation_hook_this_thread()),
         start_(thread_allocation_totals()) {}
   allocation_meter_scope(const allocation_meter_scope&) = delete;
   allocation_meter_scope& operator=(const allocation_meter_scope&) = delete;
@@ -100,8 +100,10 @@ class allocation_meter_scope {
   }
 
  private:
+  // By the thread's number, never reused: a later thread may get an exited one's
+  // thread-local storage, and so its totals' address.
   bool on_own_thread() const noexcept {
-    return owner_ == &::frugal::detail_alloc_hooks::allocation_hook_thread;
+    return owner_ == ::frugal::detail_alloc_hooks::allocation_hook_this_thread();
   }
 
   allocation_totals since_start() const noexcept {
@@ -110,7 +112,7 @@ class allocation_meter_scope {
             now.deallocations - start_.deallocations};
   }
 
-  const ::frugal::detail_alloc_hooks::allocation_hook_totals* owner_;
+  std::uint64_t owner_;
   allocation_totals start_;
   allocation_totals end_{};
   bool stopped_ = false;

@@ -694,15 +694,20 @@ class family final : public detail::family_base {
   // Appends the exposition: takes this family's lock, then the table lock (the order series
   // creation takes them in). Lookups of existing series do not wait.
   bool is_histogram() const noexcept override { return std::is_same_v<Metric, histogram>; }
+  // Writes the series that the last size_bound counted (registry::write calls both under its
+  // own lock): a series created in between waits for the next scrape, so the text never
+  // outgrows the room reserved for it.
   void write_to(const detail::text_sink& out) const override {
     std::lock_guard lock(mutex_);
     std::lock_guard table_lock(detail::table().mutex);
-    write_locked_impl(out);
+    write_locked_impl(out, bounded_series_);
   }
 
-  // Returns an upper bound of the exposition's length. Takes the family's lock.
+  // Returns an upper bound of the exposition's length and notes how many series it counted
+  // (write_to writes those). Takes the family's lock.
   std::size_t size_bound() const override {
     std::lock_guard lock(mutex_);
+    bounded_series_ = series_.size();
     return size_bound_locked();
   }
 
@@ -820,11 +825,14 @@ class family final : public detail::family_base {
     return n;
   }
 
-  void write_locked_impl(const detail::text_sink& out) const {
+  // Writes the header and the first `count` series (all by default).
+  void write_locked_impl(const detail::text_sink& out,
+                         std::size_t count = static_cast<std::size_t>(-1)) const {
     out.put(header_);
     auto& t = detail::table();
-    for (const auto& sp : series_) {
-      const series& s = *sp;
+    const std::size_t n = std::min(count, series_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const series& s = *series_[i];
       if constexpr (std::is_same_v<Metric, histogram>) {
         const std::size_t nb = layout_->bounds.size();
         std::uint64_t cumulative = 0;
@@ -879,6 +887,8 @@ class family final : public detail::family_base {
   std::shared_ptr<const detail::bucket_layout> layout_;
   mutable std::mutex mutex_;  // guards series_ and tables_, and serialises index writers
   std::vector<std::unique_ptr<series>> series_;
+  // The series count the last size_bound saw (guarded by mutex_; see write_to).
+  mutable std::size_t bounded_series_ = static_cast<std::size_t>(-1);
   std::atomic<const index_table*> index_{nullptr};
   std::vector<std::unique_ptr<index_table>> tables_;
 };

@@ -811,18 +811,27 @@ class pool {
       }
     } guard{st, w};
 
+    // Whether a new object may be made now: the first attempt always, a retry only once its
+    // delay has passed and before the deadline (a waiter woken late, past the deadline, must
+    // not start a factory call that can take long).
+    bool retried = false;
+    const auto may_create = [&] {
+      if (!retried) return true;
+      const auto now = wait_clock::now();
+      return now >= retry_at && now < deadline;
+    };
     for (;;) {
       slot* s = nullptr;
       if (w.given != nullptr) {
         s = std::exchange(w.given, nullptr);
       } else if (!w.queued && st.wait_head == nullptr) {
         s = st.take_idle(lk);
-        if (s == nullptr && st.free != nullptr && wait_clock::now() >= retry_at) {
+        if (s == nullptr && st.free != nullptr && may_create()) {
           s = st.free;
           st.free = s->next;
           ++st.pending;
         }
-      } else if (st.wait_head == &w && st.free != nullptr && wait_clock::now() >= retry_at) {
+      } else if (st.wait_head == &w && st.free != nullptr && may_create()) {
         st.dequeue_head();
         s = st.free;
         st.free = s->next;
@@ -842,6 +851,7 @@ class pool {
           return lease(st_, s);
         }
         st.offer_capacity(s);
+        retried = true;
         retry_at = wait_clock::now() + backoff;
         backoff = backoff * 2 > std::chrono::milliseconds(500) ? std::chrono::milliseconds(500)
                                                                : backoff * 2;

@@ -22,6 +22,7 @@
 
 #include <frugal/detail/config.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -54,6 +55,20 @@ FRUGAL_ALLOCATION_HOOK_EXPORT inline constinit thread_local allocation_hook_tota
 
 // Set during static initialisation by the translation unit that defines the operators.
 FRUGAL_ALLOCATION_HOOK_EXPORT inline constinit bool allocation_hook_linked = false;
+
+// A number for each thread that asks for one, never reused in the process (a thread-local's
+// address is: a new thread may get an exited one's), so that a scope can tell its own thread
+// from a later one. Exported, as the totals are, so that every shared object sees one.
+FRUGAL_ALLOCATION_HOOK_EXPORT inline constinit thread_local std::uint64_t
+    allocation_hook_thread_number = 0;
+FRUGAL_ALLOCATION_HOOK_EXPORT inline constinit std::atomic<std::uint64_t>
+    allocation_hook_threads{0};
+
+inline std::uint64_t allocation_hook_this_thread() noexcept {
+  std::uint64_t& n = allocation_hook_thread_number;
+  if (n == 0) n = allocation_hook_threads.fetch_add(1, std::memory_order_relaxed) + 1;
+  return n;
+}
 
 FRUGAL_ALWAYS_INLINE void allocation_hook_on_allocate(std::size_t bytes) noexcept {
   allocation_hook_totals& t = allocation_hook_thread;
