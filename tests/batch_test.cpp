@@ -333,6 +333,27 @@ TEST_CASE("group_into fills a map of exactly reserved vectors", "[batch]") {
           }) == 1 + 2 + 2);
 }
 
+TEST_CASE("group_into takes a key function that wants its row by non-const reference",
+          "[batch]") {
+  struct row {
+    int key;
+    int n;
+  };
+  auto key = [](row& r) { return r.key; };
+  const std::vector<row> rows = {{1, 0}, {2, 1}, {1, 2}};
+  std::vector<row> v(rows);
+  std::list<row> l(rows.begin(), rows.end());
+  const auto a = frugal::group_into<std::map<int, std::vector<row>>>(v, key);
+  const auto b = frugal::group_into<std::map<int, std::vector<row>>>(l, key);
+  for (const auto* m : {&a, &b}) {
+    REQUIRE(m->size() == 2);
+    REQUIRE(m->at(1).size() == 2);
+    REQUIRE(m->at(1)[0].n == 0);
+    REQUIRE(m->at(1)[1].n == 2);
+    REQUIRE(m->at(2)[0].n == 1);
+  }
+}
+
 TEST_CASE("a grouping is read from many threads at once", "[batch][concurrent]") {
   std::vector<int> xs(10000);
   for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<int>(i % 97);
@@ -630,6 +651,51 @@ TEST_CASE("batch_loader refuses loads and dispatches from inside the batch funct
       Catch::Matchers::Message("batch_loader: dispatch() called from inside the batch function"));
   REQUIRE(c.get() == 3);
   REQUIRE(loader.size() == 3);  // the refused load left nothing
+}
+
+TEST_CASE("batch_loader: clear() from inside the batch function waits for dispatch's end",
+          "[batch]") {
+  frugal::batch_loader<int, std::string>* self = nullptr;
+  int calls = 0;
+  frugal::batch_loader<int, std::string> loader(
+      [&](std::span<const int> keys) {
+        ++calls;
+        std::vector<std::optional<std::string>> out;
+        for (int k : keys) out.emplace_back(std::string(64, static_cast<char>('a' + k)));
+        if (calls == 1) self->clear();  // a callback that ends the unit of work
+        return out;
+      },
+      {.max_batch = 1});
+  self = &loader;
+  auto a = loader.load(1);
+  auto b = loader.load(2);
+  // Both keys are sent, then the clear is done: every handle is stale, nothing is pending.
+  REQUIRE(loader.dispatch() == frugal::dispatch_stats{2, 2, 0});
+  REQUIRE(calls == 2);
+  REQUIRE(loader.size() == 0);
+  REQUIRE(loader.pending() == 0);
+  REQUIRE_THROWS_AS(a.get(), std::logic_error);
+  REQUIRE_THROWS_AS(b.status(), std::logic_error);
+  // The next unit of work runs as usual.
+  auto c = loader.load(3);
+  REQUIRE(loader.pending() == 1);
+  REQUIRE(loader.dispatch() == frugal::dispatch_stats{1, 1, 0});
+  REQUIRE(c.get() == std::string(64, 'd'));
+}
+
+TEST_CASE("batch_loader moves move-only values out of a view that yields them", "[batch]") {
+  auto fn = [](std::span<const int> ids) {
+    return ids | std::views::transform([](int id) {
+             return std::optional<std::unique_ptr<int>>(std::make_unique<int>(id * 10));
+           });
+  };
+  static_assert(frugal::batch_function<decltype(fn), int, std::unique_ptr<int>>);
+  frugal::batch_loader<int, std::unique_ptr<int>> loader(fn);
+  auto h = loader.load(3);
+  auto g = loader.load(4);
+  loader.dispatch();
+  REQUIRE(**h.get() == 30);
+  REQUIRE(**g.get() == 40);
 }
 
 TEST_CASE("batch_loader: bad options, stale handles and aliasing keys", "[batch]") {

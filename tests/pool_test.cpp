@@ -287,6 +287,26 @@ TEST_CASE("a failing factory is never retried at or after the deadline", "[pool]
   REQUIRE(*g.calls <= 2);
 }
 
+TEST_CASE("discard_idle destroys every idle object and leaves lent ones alone", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(4));
+  {
+    auto a = p.acquire();
+    auto b = p.acquire();
+    auto c = p.acquire();
+  }
+  auto held = p.acquire();  // the newest idle one, lent out
+  REQUIRE(p.stats().idle == 2);
+  REQUIRE(p.discard_idle() == 2);
+  REQUIRE(p.stats().idle == 0);
+  REQUIRE(p.stats().destroyed == 2);
+  REQUIRE(p.stats().size() == 1);
+  REQUIRE(p.discard_idle() == 0);
+  auto fresh = p.acquire();  // made anew
+  REQUIRE(fresh->id == 4);
+  REQUIRE(held->id == 1);  // a was returned last (destroyed after c and b): the newest idle
+}
+
 TEST_CASE("a factory failing a few times is retried within one acquire", "[pool]") {
   counter_factory f;
   *f.fail_left = 2;

@@ -130,6 +130,52 @@ TEST_CASE("statements: parameters only, prepared once per connection, errors wit
   REQUIRE(c.exec("").status() == PGRES_EMPTY_QUERY);
 }
 
+TEST_CASE("a string parameter with a NUL inside is refused, never cut short", "[postgres]") {
+  auto c = fresh_schema();
+  const std::string with_nul("ab\0cd", 5);
+  const std::string what =
+      "pg: a string parameter contains a NUL character, which PostgreSQL text cannot hold";
+  REQUIRE_THROWS_WITH(c.query("INSERT INTO frugal_test.users VALUES ($1, $2)", 200, with_nul),
+                      what);
+  REQUIRE_THROWS_WITH(c.query("SELECT $1::text", std::optional<std::string>(with_nul)), what);
+  const std::vector<std::pair<int, std::string>> rows = {{201, "fine"}, {202, with_nul}};
+  const auto statements = frugal::insert_rows(
+      "users", {"id", "name"}, rows,
+      [](const std::pair<int, std::string>& r) {
+        return std::vector<std::string>{std::to_string(r.first), r.second};
+      },
+      {.schema = "frugal_test"});
+  REQUIRE_THROWS_WITH(frugal::pg_execute(c, statements), what);
+  REQUIRE(count(c, "frugal_test.users") == 20);  // nothing stored, not even a cut "ab"
+}
+
+TEST_CASE("a prepared statement the server lost or a schema change broke is prepared again",
+          "[postgres]") {
+  auto c = fresh_schema();
+  const char* sql = "SELECT * FROM frugal_test.users WHERE id = $1";
+  REQUIRE(c.query(sql, 3).text(0, 1) == "user3");
+  // A column added under the cached plan: this call fails, the next one prepares anew.
+  c.exec("ALTER TABLE frugal_test.users ADD COLUMN extra int");
+  try {
+    (void)c.query(sql, 3);
+  } catch (const frugal::pg_error& e) {
+    REQUIRE(std::string(e.sqlstate()) == "0A000");
+  }
+  const auto r = c.query(sql, 3);
+  REQUIRE(r.text(0, 1) == "user3");
+  REQUIRE(r.columns() == 3);
+  // The session's statements dropped (DISCARD ALL): one failure, then prepared again.
+  c.exec("DISCARD ALL");
+  try {
+    (void)c.query(sql, 4);
+    FAIL("no error");
+  } catch (const frugal::pg_error& e) {
+    REQUIRE(std::string(e.sqlstate()) == "26000");
+  }
+  REQUIRE(c.query(sql, 4).text(0, 1) == "user4");
+  REQUIRE(c.query(sql, 5).text(0, 1) == "user5");
+}
+
 TEST_CASE("users with posts: 1 + N queries against 2, the same answer", "[postgres]") {
   auto c = fresh_schema();
   const auto users = c.query("SELECT id FROM frugal_test.users WHERE id <= $1 ORDER BY id", 10);
@@ -367,6 +413,38 @@ TEST_CASE("the pool under concurrent requests: at most max_connections sessions"
   REQUIRE(pids.size() <= 2);
   REQUIRE(db.stats().created <= 2);
   REQUIRE(db.stats().acquired == 100);
+}
+
+TEST_CASE("a paused server: acquire gives up near its timeout instead of blocking",
+          "[postgres]") {
+  (void)fresh_schema();
+  auto o = small_pool(true);
+  o.acquire_timeout = 1s;
+  auto db = frugal::make_pg_pool(conninfo(), o);
+  {
+    auto warm = db.acquire();  // one idle session, opened before the pause
+    REQUIRE(warm->query("SELECT 1").get(0, 0) == 1);
+  }
+  // The postmaster stopped: a new session is never answered (the idle one still is, its
+  // backend runs on). Two at once: one gets the idle session, the other must open one.
+  frugal::test::server_fault("postgres", "pause");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto held = db.acquire();
+  bool timed_out = false;
+  try {
+    (void)db.acquire();
+  } catch (const frugal::pool_timeout& e) {
+    timed_out = true;
+    INFO(e.what());
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  frugal::test::server_fault("postgres", "resume");
+  REQUIRE(timed_out);
+  CHECK(took < 4s);  // libpq's connect_timeout floor (2 s) and some slack, not for ever
+  REQUIRE(held->query("SELECT 1").get(0, 0) == 1);
+  held.reset();
+  auto again = db.acquire();
+  REQUIRE(again->query("SELECT 2").get(0, 0) == 2);
 }
 
 TEST_CASE("a stopped server: pool_timeout with the connection error, then a restart recovers",

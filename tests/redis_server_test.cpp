@@ -277,13 +277,18 @@ TEST_CASE("a subscriber gets messages and subscribes again after its connection 
   std::mutex m;
   std::vector<std::string> got;
   std::atomic<int> subscribed{0};
+  std::vector<std::string> logged;
   frugal::redis_subscriber sub(
       opts(), "chan",
       [&](std::string_view p) {
         std::lock_guard lock(m);
         got.emplace_back(p);
       },
-      [&] { subscribed.fetch_add(1); });
+      [&] { subscribed.fetch_add(1); },
+      [&](std::string_view why) {
+        std::lock_guard lock(m);
+        logged.emplace_back(why);
+      });
   REQUIRE(sub.wait_subscribed(5s));
   auto a = admin();
   const std::string binary("x\0y\r\n", 5);
@@ -305,6 +310,9 @@ TEST_CASE("a subscriber gets messages and subscribes again after its connection 
   std::lock_guard lock(m);
   CHECK(got[0] == binary);
   CHECK(got[1] == "after");
+  // The lost connection was logged with a reason, never an empty message.
+  REQUIRE_FALSE(logged.empty());
+  for (const auto& why : logged) CHECK_FALSE(why.empty());
 }
 
 TEST_CASE("get_with: L1 hit, L2 hit in another instance, miss loads and writes with EX",
@@ -695,6 +703,47 @@ TEST_CASE("connections killed under load: no caller sees an error", "[redis]") {
   CHECK(wrong.load() == 0);
   CHECK(a.stats().l2_errors >= 1);
   CHECK(a.stats().l2_hits >= 1);
+}
+
+TEST_CASE("killed idle connections cost one failure, not one per connection", "[redis]") {
+  flushall();
+  auto o = user_options();
+  o.channel = "";
+  o.retry = 50ms;
+  o.retry_max = 2000ms;
+  users a(o);
+  // Fill the pool with idle connections: several lookups at once, each on its own.
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 20; ++i) {
+          const auto k = static_cast<std::uint64_t>(1000 + t * 100 + i);
+          (void)a.get_with(k, [&] { return user{k, 1}; });
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  const auto idle_before = a.connections().stats().idle;
+  INFO("idle connections: " << idle_before);
+  REQUIRE(idle_before >= 2);
+  admin().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  const auto errors_before = a.stats().l2_errors;
+  // One request every 10 ms: Redis is used again after one backoff (50 ms), where handing
+  // out the dead connections one by one doubled it per connection (seconds).
+  const auto t0 = std::chrono::steady_clock::now();
+  bool back = false;
+  for (std::uint64_t k = 5000; k < 5300 && !back; ++k) {
+    (void)a.get_with(k, [&] { return user{k, 2}; });
+    a.local().invalidate(k);
+    back = admin().command({"EXISTS", "t:user:" + std::to_string(k)}).integer() == 1;
+    if (!back) std::this_thread::sleep_for(10ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(back);
+  CHECK(took < 1500ms);
+  CHECK(a.stats().l2_errors - errors_before <= 2);
 }
 
 TEST_CASE("exact allocations: an L1 hit none, an L2 hit the L1 entry and coalescing record",

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -226,6 +227,33 @@ TEST_CASE("codecs round-trip strings, bytes and trivially copyable types", "[red
   static_assert(frugal::redis_codec_for<frugal::redis_codec<std::string>, std::string>);
   static_assert(frugal::redis_codec_for<frugal::redis_codec<double>, double>);
   static_assert(!frugal::redis_codec_for<frugal::redis_codec<double>, std::string>);
+}
+
+TEST_CASE("a forked child draws other lock tokens than its parent", "[redis]") {
+  (void)frugal::detail::redis::make_token();  // the parent's generator is seeded
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const ::pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const auto t = frugal::detail::redis::make_token();
+    const auto written = ::write(fds[1], t.view().data(), t.view().size());
+    ::_exit(written == 32 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const auto mine = frugal::detail::redis::make_token();
+  char buf[32] = {};
+  std::size_t got = 0;
+  while (got < sizeof buf) {
+    const auto n = ::read(fds[0], buf + got, sizeof buf - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(got == 32);
+  REQUIRE(std::string_view(buf, 32) != mine.view());
 }
 
 TEST_CASE("lock tokens are 32 hex digits and differ", "[redis]") {

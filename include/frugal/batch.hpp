@@ -158,11 +158,13 @@ inline constexpr bool moves_elements_v =
     !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
     std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>;
 
-// An element `x` of a range of type `R`, moved out when the range owns it (moves_elements_v),
-// passed on as it is otherwise.
+// An element `x` of a range of type `R`, moved out when the range owns it (moves_elements_v)
+// or yields it as a temporary or an rvalue (a transform view, std::views::as_rvalue: a
+// move-only value must move), passed on as it is otherwise.
 template <class R, class X>
 constexpr decltype(auto) element_of(X&& x) noexcept {
-  if constexpr (moves_elements_v<R>) {
+  if constexpr (moves_elements_v<R> ||
+                !std::is_lvalue_reference_v<std::ranges::range_reference_t<R>>) {
     return std::move(x);
   } else {
     return std::forward<X>(x);
@@ -565,7 +567,15 @@ requires std::invocable<KeyFn&, std::ranges::range_reference_t<R>> Map group_int
   }
   if constexpr (!std::ranges::random_access_range<R>) {
     for (auto&& row : range) {
-      auto& vec = out.find(MK(std::invoke(key_fn, std::as_const(row))))->second;
+      // The key as the first pass got it: key_fn may take its row by non-const reference.
+      const auto key_of = [&]() -> decltype(auto) {
+        if constexpr (std::invocable<KeyFn&, decltype(row)&>) {
+          return std::invoke(key_fn, row);
+        } else {
+          return std::invoke(key_fn, std::forward<decltype(row)>(row));
+        }
+      };
+      auto& vec = out.find(MK(key_of()))->second;
       put(vec, std::forward<decltype(row)>(row));
     }
   }
@@ -758,7 +768,8 @@ struct batch_call_of final : batch_call<K, V> {
 ///
 /// Handles are small values (a pointer and two integers) valid until `clear()` or the
 /// loader's end; using one after `clear()` throws std::logic_error. Results stay in the
-/// loader, so a handle's `get()` returns a reference, valid until `clear()`.
+/// loader, so a handle's `get()` (and `key()`) returns a reference into its arrays, valid
+/// until the next `load` (which may grow them) or `clear()`.
 template <class K, class V, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
 class batch_loader {
  public:
@@ -874,10 +885,17 @@ class batch_loader {
     }
     dispatch_stats stats;
     dispatching_ = true;
+    // Ends the dispatch, then does a clear() the batch function asked for (see clear()).
     struct reset {
-      bool& flag;
-      ~reset() { flag = false; }
-    } reset_flag{dispatching_};
+      batch_loader& loader;
+      ~reset() {
+        loader.dispatching_ = false;
+        if (loader.clear_after_dispatch_) {
+          loader.clear_after_dispatch_ = false;
+          loader.clear();
+        }
+      }
+    } reset_flag{*this};
     const std::size_t end = keys_.size();
     while (first_pending_ < end) {
       const std::size_t begin = first_pending_;
@@ -899,7 +917,13 @@ class batch_loader {
 
   /// Ends the unit of work: forgets every key, value and error, and makes every handle stale.
   /// Keeps the arrays' capacity, so the next unit of work allocates less. Never throws.
+  /// Called from inside the batch function, it takes effect when `dispatch()` returns (the
+  /// keys of that dispatch are all sent first).
   void clear() noexcept {
+    if (FRUGAL_UNLIKELY(dispatching_)) {
+      clear_after_dispatch_ = true;
+      return;
+    }
     keys_.clear();
     values_.clear();
     states_.clear();
@@ -994,6 +1018,7 @@ class batch_loader {
   std::size_t first_pending_ = 0;
   std::uint64_t generation_ = 0;
   bool dispatching_ = false;
+  bool clear_after_dispatch_ = false;  // clear() called from inside the batch function
 };
 
 // Multi-row INSERT ------------------------------------------------------------------------------

@@ -477,8 +477,8 @@ void write_joined(R& range, std::string_view separator, F& formatter, const join
 /// both times. One that does not (a formatter that numbers lines, say) gets
 /// std::logic_error: the write pass never writes past the measured total, and it compares
 /// the lengths through their total and a 64-bit checksum of their sequence (each length times
-/// a pseudo-random weight of its position). Throws std::length_error when the total exceeds max_size(). Same code in every
-/// standard mode.
+/// a pseudo-random weight of its position). Throws std::length_error when the total exceeds
+/// max_size(). Same code in every standard mode.
 template <std::ranges::forward_range R, class F>
 std::string str_join(R&& range, std::string_view separator, F formatter) {
   std::string out;

@@ -831,8 +831,8 @@ class family final : public detail::family_base {
     out.put(header_);
     auto& t = detail::table();
     const std::size_t n = std::min(count, series_.size());
-    for (std::size_t i = 0; i < n; ++i) {
-      const series& s = *series_[i];
+    for (std::size_t at = 0; at < n; ++at) {
+      const series& s = *series_[at];
       if constexpr (std::is_same_v<Metric, histogram>) {
         const std::size_t nb = layout_->bounds.size();
         std::uint64_t cumulative = 0;

@@ -713,6 +713,32 @@ class pool {
     return r;
   }
 
+  /// Destroys every idle object now, whatever its age; returns how many. For when they are
+  /// all known to be bad (the server they talk to restarted or dropped its connections):
+  /// the next `acquire()` makes a new one instead of being handed them one by one. Objects
+  /// lent out are left alone (their holders see the failure and discard them). O(idle) under
+  /// the lock; the objects are destroyed with it released. Never throws; never allocates.
+  std::size_t discard_idle() noexcept {
+    state& st = *st_;
+    std::size_t destroyed = 0;
+    std::unique_lock<std::mutex> lk(st.mu);
+    slot* doomed = nullptr;
+    while (st.idle_tail != nullptr) {
+      slot* s = st.idle_tail;
+      st.unlink_idle(s);
+      ++st.pending;
+      s->next = doomed;
+      doomed = s;
+    }
+    while (doomed != nullptr) {
+      slot* s = doomed;
+      doomed = s->next;
+      st.retire(lk, s);
+      ++destroyed;
+    }
+    return destroyed;
+  }
+
   /// Returns a snapshot of the pool's counts. O(1); takes the lock; never allocates.
   pool_stats stats() const {
     std::lock_guard<std::mutex> g(st_->mu);

@@ -25,7 +25,10 @@
 #include <frugal/pool.hpp>
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <concepts>
@@ -162,13 +165,25 @@ class pg_result {
 
 namespace detail {
 
+// A std::string parameter's text for libpq, which reads it up to its first NUL: one with a NUL
+// inside would be cut short without a word, so it is refused (PostgreSQL's text cannot hold a
+// NUL; send such bytes as bytea, hex-encoded).
+inline const char* pg_text_param(const std::string& s) {
+  if (FRUGAL_UNLIKELY(std::memchr(s.data(), '\0', s.size()) != nullptr)) {
+    FRUGAL_THROW(std::invalid_argument(
+        "pg: a string parameter contains a NUL character, which PostgreSQL text cannot hold"));
+  }
+  return s.c_str();
+}
+
 // A statement's parameters as libpq's text values: integers are formatted into the object,
 // strings are pointed to (they must outlive the call), std::nullopt and nullptr are NULL.
+// Throws std::invalid_argument for a std::string with a NUL inside (pg_text_param).
 template <std::size_t N>
 class pg_args {
  public:
   template <class... A>
-  explicit pg_args(const A&... args) noexcept {
+  explicit pg_args(const A&... args) {
     std::size_t i = 0;
     (set(i++, args), ...);
   }
@@ -176,7 +191,7 @@ class pg_args {
 
  private:
   template <class A>
-  void set(std::size_t i, const A& a) noexcept {
+  void set(std::size_t i, const A& a) {
     if constexpr (std::is_same_v<A, bool>) {
       values_[i] = a ? "true" : "false";
     } else if constexpr (std::is_integral_v<A>) {
@@ -185,9 +200,9 @@ class pg_args {
     } else if constexpr (std::is_same_v<A, std::nullopt_t> || std::is_null_pointer_v<A>) {
       values_[i] = nullptr;
     } else if constexpr (std::is_same_v<A, std::string>) {
-      values_[i] = a.c_str();
+      values_[i] = pg_text_param(a);
     } else if constexpr (std::is_same_v<A, std::optional<std::string>>) {
-      values_[i] = a ? a->c_str() : nullptr;
+      values_[i] = a ? pg_text_param(*a) : nullptr;
     } else {
       static_assert(std::is_convertible_v<const A&, const char*>,
                     "a parameter is an integer, bool, const char*, std::string, "
@@ -219,6 +234,27 @@ class pg_connection {
     return pg_connection(c);
   }
 
+  /// As `connect(conninfo)`, bounding the connection attempt by `timeout` (libpq's
+  /// `connect_timeout`, in whole seconds, at least 2: libpq's floor) unless `conninfo` sets a
+  /// `connect_timeout` of its own. A server that accepts the connection but never answers
+  /// (stopped with SIGSTOP, hung) then fails the call instead of blocking it.
+  static pg_connection connect(const std::string& conninfo, std::chrono::milliseconds timeout) {
+    const auto whole = std::chrono::ceil<std::chrono::seconds>(timeout).count();
+    const std::string seconds = std::to_string(whole < 2 ? 2 : whole);
+    // Processed in order, the last value of a keyword winning: the connection string's own
+    // connect_timeout, if it has one, overrides this one.
+    const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+    const char* const values[] = {seconds.c_str(), conninfo.c_str(), nullptr};
+    PGconn* c = PQconnectdbParams(keywords, values, 1);
+    if (c == nullptr) detail::pg_throw("connect", "out of memory", nullptr);
+    if (PQstatus(c) != CONNECTION_OK) {
+      const std::string message = PQerrorMessage(c);
+      PQfinish(c);
+      detail::pg_throw("connect", message.c_str(), nullptr);
+    }
+    return pg_connection(c);
+  }
+
   /// Takes ownership of `c` (may be null). Never throws.
   explicit pg_connection(PGconn* c) noexcept : c_(c) {}
   pg_connection(const pg_connection&) = delete;
@@ -227,6 +263,7 @@ class pg_connection {
   pg_connection(pg_connection&& other) noexcept
       : c_(std::exchange(other.c_, nullptr)),
         prepared_(std::move(other.prepared_)),
+        statements_made_(std::exchange(other.statements_made_, 0)),
         round_trips_(std::exchange(other.round_trips_, 0)) {}
   /// Closes this session and takes `other`'s. Never throws.
   pg_connection& operator=(pg_connection&& other) noexcept {
@@ -234,6 +271,7 @@ class pg_connection {
       PQfinish(c_);
       c_ = std::exchange(other.c_, nullptr);
       prepared_ = std::move(other.prepared_);
+      statements_made_ = std::exchange(other.statements_made_, 0);
       round_trips_ = std::exchange(other.round_trips_, 0);
     }
     return *this;
@@ -279,7 +317,9 @@ class pg_connection {
   pg_result query_values(std::string_view sql, std::span<const char* const> values) {
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
-      std::string name = "frugal_" + std::to_string(prepared_.size() + 1);
+      // Numbered by a count that never goes back: a statement dropped from the cache below
+      // may still exist on the server under its name.
+      std::string name = "frugal_" + std::to_string(++statements_made_);
       std::string text(sql);
       ++round_trips_;
       checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(values.size()), nullptr),
@@ -287,9 +327,17 @@ class pg_connection {
       it = prepared_.emplace(std::move(text), std::move(name)).first;
     }
     ++round_trips_;
-    return checked(PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()),
-                                  values.data(), nullptr, nullptr, 0),
-                   "query");
+    PGresult* r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0);
+    // A statement the server no longer has (DISCARD ALL, DEALLOCATE: 26000) or whose plan a
+    // schema change broke ("cached plan must not change result type": 0A000) fails this call
+    // and leaves the cache, so that the next call prepares it again.
+    if (const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+        state != nullptr &&
+        (std::strcmp(state, "26000") == 0 || std::strcmp(state, "0A000") == 0)) {
+      prepared_.erase(it);
+    }
+    return checked(r, "query");
   }
 
   /// `query_values` with the parameters given as arguments: integers and bool are formatted
@@ -320,6 +368,7 @@ class pg_connection {
  private:
   PGconn* c_;
   std::unordered_map<std::string, std::string, detail::pg_string_hash, std::equal_to<>> prepared_;
+  std::uint64_t statements_made_ = 0;
   std::uint64_t round_trips_ = 0;
 };
 
@@ -347,15 +396,38 @@ using pg_pool = pool<pg_connection>;
 /// `test_before_acquire`, an answered empty statement); `reusable` requires CONNECTION_OK and
 /// no open transaction, so a connection whose session broke, or that a request left inside a
 /// transaction, is closed instead of returned.
-inline pool_checks<pg_connection> pg_pool_checks(bool test_before_acquire) {
+/// The empty statement waits at most `timeout` for its answer: a server that holds the
+/// connection without answering (stopped, hung) fails the check, and the pool closes the
+/// connection, instead of blocking `acquire()`.
+inline pool_checks<pg_connection> pg_pool_checks(
+    bool test_before_acquire, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   pool_checks<pg_connection> checks;
-  checks.validate = [test_before_acquire](pg_connection& c) {
+  checks.validate = [test_before_acquire, timeout](pg_connection& c) {
     if (!c.ok()) return false;
     if (!test_before_acquire) return true;
     c.count_round_trips(1);
-    PGresult* r = PQexec(c.native(), "");
-    const bool answered = r != nullptr && PQresultStatus(r) == PGRES_EMPTY_QUERY;
-    PQclear(r);
+    PGconn* const conn = c.native();
+    if (PQsendQuery(conn, "") != 1) return false;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const int unsent = PQflush(conn);  // 1: more to send, 0: all sent, -1: failed
+      if (unsent < 0) return false;
+      if (unsent == 0 && PQisBusy(conn) == 0) break;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;  // unanswered: the pool closes the connection
+      pollfd p{PQsocket(conn), static_cast<short>(POLLIN | (unsent == 1 ? POLLOUT : 0)), 0};
+      if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1'000'000))) < 0 &&
+          errno != EINTR) {
+        return false;
+      }
+      if (PQconsumeInput(conn) != 1) return false;
+    }
+    bool answered = false;
+    while (PGresult* r = PQgetResult(conn)) {
+      answered = answered || PQresultStatus(r) == PGRES_EMPTY_QUERY;
+      PQclear(r);
+    }
     return answered && c.ok();
   };
   checks.reusable = [](pg_connection& c) { return c.ok() && c.idle(); };
@@ -373,9 +445,12 @@ inline pool<pg_connection> make_pg_pool(std::string conninfo, const pg_pool_opti
   p.acquire_timeout = o.acquire_timeout;
   p.idle_timeout = o.idle_timeout;
   p.max_lifetime = o.max_lifetime;
+  // Each attempt bounded by the acquire timeout: a server that never answers fails the
+  // attempt (and acquire() with pool_timeout) instead of blocking it.
+  const std::chrono::milliseconds bound = o.acquire_timeout;
   return pool<pg_connection>(
-      [conninfo = std::move(conninfo)] { return pg_connection::connect(conninfo); }, p,
-      pg_pool_checks(o.test_before_acquire));
+      [conninfo = std::move(conninfo), bound] { return pg_connection::connect(conninfo, bound); },
+      p, pg_pool_checks(o.test_before_acquire, bound));
 }
 
 namespace detail {
@@ -465,7 +540,8 @@ auto pg_fetch_any(pg_connection& conn, std::string_view sql, const std::vector<K
 /// parameters as text: `P` is std::string (or std::optional<std::string>, std::nullopt being
 /// NULL). Returns the number of rows inserted. Allocates one pointer array for the largest
 /// statement. Throws pg_error at the first statement that fails (earlier ones stay, unless
-/// the caller wrapped the call in a transaction).
+/// the caller wrapped the call in a transaction), std::invalid_argument before a statement
+/// one of whose strings has a NUL inside (PostgreSQL's text cannot hold one).
 template <class P>
 std::uint64_t pg_execute(pg_connection& conn, const std::vector<insert_statement<P>>& statements) {
   static_assert(std::is_same_v<P, std::string> || std::is_same_v<P, std::optional<std::string>>,
@@ -477,9 +553,9 @@ std::uint64_t pg_execute(pg_connection& conn, const std::vector<insert_statement
   for (const auto& st : statements) {
     for (std::size_t i = 0; i < st.params.size(); ++i) {
       if constexpr (std::is_same_v<P, std::string>) {
-        values[i] = st.params[i].c_str();
+        values[i] = detail::pg_text_param(st.params[i]);
       } else {
-        values[i] = st.params[i] ? st.params[i]->c_str() : nullptr;
+        values[i] = st.params[i] ? detail::pg_text_param(*st.params[i]) : nullptr;
       }
     }
     inserted += conn.exec_params(st.sql.c_str(),

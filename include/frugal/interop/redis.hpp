@@ -37,6 +37,7 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -580,12 +581,20 @@ inline constexpr std::string_view redis_unlock_script_sha =
 
 namespace detail::redis {
 
+// Reseeded from the system's entropy in a new process: a child of fork() inherits the
+// generator's state, and would draw the parent's next tokens (and could release its locks).
 inline redis_lock_token make_token() {
-  thread_local std::mt19937_64 rng = [] {
+  const auto seeded = [] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
-  }();
+  };
+  thread_local std::mt19937_64 rng = seeded();
+  thread_local ::pid_t seeded_in = ::getpid();
+  if (const ::pid_t now = ::getpid(); now != seeded_in) {
+    rng = seeded();
+    seeded_in = now;
+  }
   static constexpr char hex[] = "0123456789abcdef";
   redis_lock_token t;
   for (std::size_t i = 0; i < t.text.size(); i += 16) {
@@ -730,6 +739,7 @@ class redis_subscriber {
 
   void run() noexcept {
     std::chrono::milliseconds backoff{50};
+    const char* lost = nullptr;
     while (!stop_.load(std::memory_order_relaxed)) {
       guarded([&] {
         redis_connection c = redis_connection::open(options_);
@@ -739,32 +749,49 @@ class redis_subscriber {
           backoff = std::chrono::milliseconds(50);
           if (on_subscribed_) on_subscribed_();
           set_subscribed(true);
-          listen(c);
+          lost = listen(c);
           set_subscribed(false);
         }
-        if (!stop_.load(std::memory_order_relaxed)) log(c.error());
+        if (!stop_.load(std::memory_order_relaxed)) {
+          // The connection's own error when opening or subscribing failed; why listening
+          // stopped otherwise (never an empty message).
+          std::string_view why = lost != nullptr ? std::string_view(lost) : c.error();
+          if (why.empty()) why = "the subscriber's connection was lost";
+          log(why);
+        }
+        lost = nullptr;
       });
       nap(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
   }
 
-  void listen(redis_connection& c) {
+  // Listens until asked to stop (returns nullptr) or the connection fails: returns why.
+  const char* listen(redis_connection& c) {
     redisContext* ctx = c.native();
+    const auto reason = [ctx](const char* otherwise) {
+      return ctx->err != 0 && ctx->errstr[0] != '\0' ? static_cast<const char*>(ctx->errstr)
+                                                      : otherwise;
+    };
     while (!stop_.load(std::memory_order_relaxed)) {
       pollfd p{c.fd(), POLLIN, 0};
       const int ready = ::poll(&p, 1, 50);
-      if (ready < 0 && errno != EINTR) return;
+      if (ready < 0 && errno != EINTR) return "subscriber: poll failed";
       if (ready <= 0) continue;
-      if (redisBufferRead(ctx) != REDIS_OK) return;  // closed or reset: reconnect
+      if (redisBufferRead(ctx) != REDIS_OK) {  // closed or reset: reconnect
+        return reason("subscriber: the server closed the connection");
+      }
       for (;;) {
         void* raw = nullptr;
-        if (redisGetReplyFromReader(ctx, &raw) != REDIS_OK) return;
+        if (redisGetReplyFromReader(ctx, &raw) != REDIS_OK) {
+          return reason("subscriber: a reply could not be read");
+        }
         if (raw == nullptr) break;
         redis_reply r(static_cast<redisReply*>(raw));
         if (r.size() == 3 && r[0].str() == "message") on_message_(r[2].str());
       }
     }
+    return nullptr;
   }
 
   redis_options options_;
@@ -1019,6 +1046,10 @@ class tiered_cache {
     }
     if (c->broken()) {
       c.discard();
+      // The idle connections share this one's fate (the server restarted or dropped its
+      // clients): handed out one by one, each would fail in turn and double the backoff.
+      // The next try after the backoff connects anew.
+      pool_.discard_idle();
       back_off();
     } else if (code != redis_errc::server) {
       c.discard();
