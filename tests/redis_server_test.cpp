@@ -315,6 +315,21 @@ TEST_CASE("a subscriber gets messages and subscribes again after its connection 
   for (const auto& why : logged) CHECK_FALSE(why.empty());
 }
 
+TEST_CASE("a subscriber stuck subscribing to a paused Redis is destroyed in bounded time",
+          "[redis]") {
+  auto o = opts();
+  o.command_timeout = 0ms;  // none: the subscription still waits at most 1 s
+  frugal::test::server_fault("redis", "pause");
+  std::optional<frugal::redis_subscriber> sub;
+  sub.emplace(o, "chan", [](std::string_view) {});
+  std::this_thread::sleep_for(100ms);  // its thread sent SUBSCRIBE and waits for the answer
+  const auto t0 = std::chrono::steady_clock::now();
+  sub.reset();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  frugal::test::server_fault("redis", "resume");
+  CHECK(took < 2500ms);
+}
+
 TEST_CASE("get_with: L1 hit, L2 hit in another instance, miss loads and writes with EX",
           "[redis]") {
   flushall();

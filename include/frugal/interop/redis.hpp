@@ -648,7 +648,9 @@ inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_
 /// again, calls `on_subscribed()` (pub/sub drops what was published meanwhile, so a cache
 /// flushes there); it calls it after the first subscription too. Callbacks run on the
 /// subscriber's thread and must not throw (an exception is caught and logged where exceptions
-/// are on). The destructor stops and joins the thread within about 50 ms.
+/// are on). The destructor stops and joins the thread within about 50 ms while it listens;
+/// while it connects or subscribes, within the connect timeout plus one command timeout (the
+/// subscription waits at most 1 s for its answer when `command_timeout` is 0, "none").
 class redis_subscriber {
  public:
   /// Starts the thread; it connects in the background (see `wait_subscribed`). Allocates the
@@ -665,6 +667,12 @@ class redis_subscriber {
         log_(std::move(log)) {
     validate(options_);
     if (channel_.empty()) detail::redis::throw_invalid("redis_subscriber: the channel is empty");
+    // The SUBSCRIBE must not wait for ever (the destructor joins this thread): no timeout
+    // ("0") becomes 1 s for it; listening then polls with no timeout of its own.
+    subscribe_options_ = options_;
+    if (subscribe_options_.command_timeout.count() == 0) {
+      subscribe_options_.command_timeout = std::chrono::seconds(1);
+    }
     thread_ = std::thread([this] { run(); });
   }
   redis_subscriber(const redis_subscriber&) = delete;
@@ -742,7 +750,7 @@ class redis_subscriber {
     const char* lost = nullptr;
     while (!stop_.load(std::memory_order_relaxed)) {
       guarded([&] {
-        redis_connection c = redis_connection::open(options_);
+        redis_connection c = redis_connection::open(subscribe_options_);
         if (!c.broken() &&
             c.try_command({std::string_view("SUBSCRIBE"), std::string_view(channel_)}) &&
             c.set_command_timeout(std::chrono::milliseconds(0))) {
@@ -795,6 +803,7 @@ class redis_subscriber {
   }
 
   redis_options options_;
+  redis_options subscribe_options_;  // options_ with a bounded command timeout
   std::string channel_;
   std::function<void(std::string_view)> on_message_;
   std::function<void()> on_subscribed_;
