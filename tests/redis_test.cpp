@@ -298,6 +298,15 @@ TEST_CASE("tiered_cache options are checked, naming the bad value", "[redis]") {
   o.ttl = 0s;
   CHECK(message_of([&] { users c(o); }) == "tiered_cache: ttl must be at least 1 s, got 0 s");
   o = base;
+  o.ttl = std::chrono::seconds((std::int64_t{1} << 52) + 1);
+  CHECK(message_of([&] { users c(o); }) ==
+        "tiered_cache: ttl must be at most 2^52 s (Redis refuses longer), got 4503599627370497 s");
+  o.ttl = std::chrono::seconds(std::int64_t{1} << 52);
+  CHECK_NOTHROW(users(o));
+  o = base;
+  o.lock_ttl = std::chrono::milliseconds((std::int64_t{1} << 52) + 1);
+  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  o = base;
   o.lock_poll = 0ms;
   CHECK(message_of([&] { users c(o); }).find("lock_poll 0 ms") != std::string::npos);
   o = base;

@@ -892,7 +892,8 @@ class tiered_cache {
   /// Builds the L1, the connection pool (no connection is opened yet) and, with a channel,
   /// the subscriber, which connects in the background (`wait_subscribed`). Throws
   /// std::invalid_argument naming the value for bad Redis options, an empty key function,
-  /// a ttl below 1 s, a negative lock_ttl, a poll pause or retry that is not positive, or 0
+  /// a ttl below 1 s or above 2^52 s, a negative lock_ttl or one above 2^52 ms, a poll pause
+  /// or retry that is not positive, or 0
   /// connections; and what building the L1 throws.
   explicit tiered_cache(options_type options)
       : options_(std::move(options)),
@@ -906,6 +907,16 @@ class tiered_cache {
     if (options_.ttl.count() < 1) {
       throw_invalid("tiered_cache: ttl must be at least 1 s, got " +
                     std::to_string(options_.ttl.count()) + " s");
+    }
+    // Redis refuses an expiry whose milliseconds from now overflow 64 bits ("invalid expire
+    // time"): every SET would then fail. 2^52 s (about 140 million years) is far inside.
+    if (options_.ttl.count() > (std::int64_t{1} << 52)) {
+      throw_invalid("tiered_cache: ttl must be at most 2^52 s (Redis refuses longer), got " +
+                    std::to_string(options_.ttl.count()) + " s");
+    }
+    if (options_.lock_ttl.count() > (std::int64_t{1} << 52)) {
+      throw_invalid("tiered_cache: lock_ttl must be at most 2^52 ms (Redis refuses longer), got " +
+                    std::to_string(options_.lock_ttl.count()) + " ms");
     }
     if (options_.lock_ttl.count() < 0 || options_.lock_poll.count() <= 0 ||
         options_.lock_poll_max < options_.lock_poll) {
