@@ -224,14 +224,7 @@ class pg_connection {
   /// Opens a session (PQconnectdb) with `conninfo` ("host=... dbname=..." or a
   /// "postgresql://" URI). Throws pg_error "connect: <libpq's message>" when it fails.
   static pg_connection connect(const std::string& conninfo) {
-    PGconn* c = PQconnectdb(conninfo.c_str());
-    if (c == nullptr) detail::pg_throw("connect", "out of memory", nullptr);
-    if (PQstatus(c) != CONNECTION_OK) {
-      const std::string message = PQerrorMessage(c);
-      PQfinish(c);
-      detail::pg_throw("connect", message.c_str(), nullptr);
-    }
-    return pg_connection(c);
+    return opened(PQconnectdb(conninfo.c_str()));
   }
 
   /// As `connect(conninfo)`, bounding the connection attempt by `timeout` (libpq's
@@ -245,7 +238,15 @@ class pg_connection {
     // connect_timeout, if it has one, overrides this one.
     const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
     const char* const values[] = {seconds.c_str(), conninfo.c_str(), nullptr};
-    PGconn* c = PQconnectdbParams(keywords, values, 1);
+    return opened(PQconnectdbParams(keywords, values, 1));
+  }
+
+  /// Takes ownership of `c` (may be null). Never throws.
+  explicit pg_connection(PGconn* c) noexcept : c_(c) {}
+
+ private:
+  // The session libpq opened, or pg_error "connect: <libpq's message>" (the attempt closed).
+  static pg_connection opened(PGconn* c) {
     if (c == nullptr) detail::pg_throw("connect", "out of memory", nullptr);
     if (PQstatus(c) != CONNECTION_OK) {
       const std::string message = PQerrorMessage(c);
@@ -255,8 +256,7 @@ class pg_connection {
     return pg_connection(c);
   }
 
-  /// Takes ownership of `c` (may be null). Never throws.
-  explicit pg_connection(PGconn* c) noexcept : c_(c) {}
+ public:
   pg_connection(const pg_connection&) = delete;
   pg_connection& operator=(const pg_connection&) = delete;
   /// Takes `other`'s session and statement cache. Never throws.
