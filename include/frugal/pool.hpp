@@ -670,25 +670,12 @@ class pool {
     if (st.expiry) st.note_time(Clock::now());
     if (st.expiry && st.idle != 0) {
       const auto now = st.latest;
-      slot* doomed = nullptr;
       std::size_t remaining = st.size();
-      for (slot* s = st.idle_tail; s != nullptr;) {
-        slot* prev = s->prev;
-        if (st.lifetime_over(*s, now) || st.idle_over(*s, now, remaining - 1)) {
-          st.unlink_idle(s);
-          ++st.pending;
-          --remaining;
-          s->next = doomed;
-          doomed = s;
-        }
-        s = prev;
-      }
-      while (doomed != nullptr) {
-        slot* s = doomed;
-        doomed = s->next;
-        st.retire(lk, s);
-        ++r.destroyed;
-      }
+      r.destroyed = retire_idle_if(lk, [&](const slot& s) {
+        if (!st.lifetime_over(s, now) && !st.idle_over(s, now, remaining - 1)) return false;
+        --remaining;
+        return true;
+      });
     }
     while (st.size() < st.options.min_idle && st.free != nullptr) {
       slot* s = st.free;
@@ -719,24 +706,8 @@ class pool {
   /// lent out are left alone (their holders see the failure and discard them). O(idle) under
   /// the lock; the objects are destroyed with it released. Never throws; never allocates.
   std::size_t discard_idle() noexcept {
-    state& st = *st_;
-    std::size_t destroyed = 0;
-    std::unique_lock<std::mutex> lk(st.mu);
-    slot* doomed = nullptr;
-    while (st.idle_tail != nullptr) {
-      slot* s = st.idle_tail;
-      st.unlink_idle(s);
-      ++st.pending;
-      s->next = doomed;
-      doomed = s;
-    }
-    while (doomed != nullptr) {
-      slot* s = doomed;
-      doomed = s->next;
-      st.retire(lk, s);
-      ++destroyed;
-    }
-    return destroyed;
+    std::unique_lock<std::mutex> lk(st_->mu);
+    return retire_idle_if(lk, [](const slot&) { return true; });
   }
 
   /// Returns a snapshot of the pool's counts. O(1); takes the lock; never allocates.
@@ -758,6 +729,32 @@ class pool {
   const pool_options& options() const noexcept { return st_->options; }
 
  private:
+  // Takes the idle objects that `doomed(slot)` names (asked from the most recently used to the
+  // least) out of the idle list under `lk`, then destroys them one by one with the lock
+  // released (state::retire); returns how many.
+  template <class Doomed>
+  std::size_t retire_idle_if(std::unique_lock<std::mutex>& lk, Doomed doomed) noexcept {
+    state& st = *st_;
+    slot* taken = nullptr;
+    for (slot* s = st.idle_tail; s != nullptr;) {
+      slot* prev = s->prev;
+      if (doomed(std::as_const(*s))) {
+        st.unlink_idle(s);
+        ++st.pending;
+        s->next = taken;
+        taken = s;
+      }
+      s = prev;
+    }
+    std::size_t retired = 0;
+    for (; taken != nullptr; ++retired) {
+      slot* s = taken;
+      taken = s->next;
+      st.retire(lk, s);
+    }
+    return retired;
+  }
+
   static state* make_state(std::function<T()> factory, const pool_options& o,
                            pool_checks<T> checks) {
     if (!factory) detail::pool_bad_option("the factory is empty");
@@ -824,7 +821,8 @@ class pool {
                           ? std::chrono::duration_cast<wait_clock::duration>(century)
                           : std::chrono::ceil<wait_clock::duration>(timeout);
     const auto deadline = start + wait;
-    auto retry_at = start;
+    // When a failed factory may be called again (none failed yet: nullopt).
+    std::optional<wait_clock::time_point> retry_at;
     std::chrono::milliseconds backoff{5};
 
     typename state::waiter w;
@@ -840,11 +838,10 @@ class pool {
     // Whether a new object may be made now: the first attempt always, a retry only once its
     // delay has passed and before the deadline (a waiter woken late, past the deadline, must
     // not start a factory call that can take long).
-    bool retried = false;
     const auto may_create = [&] {
-      if (!retried) return true;
+      if (!retry_at) return true;
       const auto now = wait_clock::now();
-      return now >= retry_at && now < deadline;
+      return now >= *retry_at && now < deadline;
     };
     for (;;) {
       slot* s = nullptr;
@@ -877,7 +874,6 @@ class pool {
           return lease(st_, s);
         }
         st.offer_capacity(s);
-        retried = true;
         retry_at = wait_clock::now() + backoff;
         backoff = backoff * 2 > std::chrono::milliseconds(500) ? std::chrono::milliseconds(500)
                                                                : backoff * 2;
@@ -894,7 +890,7 @@ class pool {
       }
       if (!w.queued) st.enqueue(w);
       auto wake = deadline;
-      if (st.free != nullptr && retry_at > now && retry_at < wake) wake = retry_at;
+      if (st.free != nullptr && retry_at && *retry_at > now && *retry_at < wake) wake = *retry_at;
       w.cv.wait_until(lk, wake);
     }
   }
