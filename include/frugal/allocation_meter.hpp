@@ -77,9 +77,7 @@ inline allocation_totals thread_allocation_totals() noexcept {
 class allocation_meter_scope {
  public:
   /// Starts measuring. Never throws.
-  allocation_meter_scope() noexcept
-      : owner_(::frugal::detail_alloc_hooks::allocation_hook_this_thread()),
-        start_(thread_allocation_totals()) {}
+  allocation_meter_scope() noexcept : start_(thread_allocation_totals()) {}
   allocation_meter_scope(const allocation_meter_scope&) = delete;
   allocation_meter_scope& operator=(const allocation_meter_scope&) = delete;
 
@@ -87,7 +85,7 @@ class allocation_meter_scope {
   /// O(1).
   allocation_totals totals() const noexcept {
     if (stopped_) return end_;
-    if (!on_own_thread()) return {};
+    if (!owner_.is_this_thread()) return {};
     return since_start();
   }
 
@@ -95,24 +93,18 @@ class allocation_meter_scope {
   /// throws. O(1).
   void stop() noexcept {
     if (stopped_) return;
-    end_ = on_own_thread() ? since_start() : allocation_totals{};
+    end_ = owner_.is_this_thread() ? since_start() : allocation_totals{};
     stopped_ = true;
   }
 
  private:
-  // By the thread's number, never reused: a later thread may get an exited one's
-  // thread-local storage, and so its totals' address.
-  bool on_own_thread() const noexcept {
-    return owner_ == ::frugal::detail_alloc_hooks::allocation_hook_this_thread();
-  }
-
   allocation_totals since_start() const noexcept {
     const allocation_totals now = thread_allocation_totals();
     return {now.allocations - start_.allocations, now.bytes - start_.bytes,
             now.deallocations - start_.deallocations};
   }
 
-  std::uint64_t owner_;
+  ::frugal::detail_alloc_hooks::allocation_hook_owner owner_;
   allocation_totals start_;
   allocation_totals end_{};
   bool stopped_ = false;

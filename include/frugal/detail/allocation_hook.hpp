@@ -70,6 +70,16 @@ inline std::uint64_t allocation_hook_this_thread() noexcept {
   return n;
 }
 
+// The thread an object was built on, by its number (a later thread may get an exited one's
+// thread-local storage, and so its totals' address, but never its number).
+class allocation_hook_owner {
+ public:
+  bool is_this_thread() const noexcept { return number_ == allocation_hook_this_thread(); }
+
+ private:
+  std::uint64_t number_ = allocation_hook_this_thread();
+};
+
 FRUGAL_ALWAYS_INLINE void allocation_hook_on_allocate(std::size_t bytes) noexcept {
   allocation_hook_totals& t = allocation_hook_thread;
   ++t.allocations;

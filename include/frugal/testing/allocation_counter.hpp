@@ -80,7 +80,7 @@ class allocation_scope {
   /// Called on another thread than the one that built the scope, it freezes zeros.
   void stop() noexcept {
     if (active_) {
-      end_ = on_own_thread() ? detail::thread_totals() : start_;
+      end_ = owner_.is_this_thread() ? detail::thread_totals() : start_;
       active_ = false;
     }
   }
@@ -88,7 +88,7 @@ class allocation_scope {
   /// Returns what this scope has seen so far (or until `stop()`). Zeros on another thread
   /// than the one that built the scope (unless a `stop()` there froze its figures).
   allocation_stats stats() const noexcept {
-    if (active_ && !on_own_thread()) return {};
+    if (active_ && !owner_.is_this_thread()) return {};
     const allocation_stats now = active_ ? detail::thread_totals() : end_;
     return {now.allocations - start_.allocations, now.bytes - start_.bytes,
             now.deallocations - start_.deallocations};
@@ -101,11 +101,7 @@ class allocation_scope {
   std::size_t deallocations() const noexcept { return stats().deallocations; }
 
  private:
-  bool on_own_thread() const noexcept {
-    return owner_ == ::frugal::detail_alloc_hooks::allocation_hook_this_thread();
-  }
-
-  std::uint64_t owner_ = ::frugal::detail_alloc_hooks::allocation_hook_this_thread();
+  ::frugal::detail_alloc_hooks::allocation_hook_owner owner_;
   allocation_stats start_{};
   allocation_stats end_{};
   bool active_ = true;
