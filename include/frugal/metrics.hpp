@@ -571,11 +571,14 @@ struct kind<histogram> {
 class family_base {
  public:
   virtual ~family_base() = default;
-  // Appends this family's HELP, TYPE and samples. Takes the family's lock, then the table's
-  // (the order series creation takes them in).
-  virtual void write_to(const text_sink& out) const = 0;
-  // Returns an upper bound of what write_locked appends.
-  virtual std::size_t size_bound() const = 0;
+  // A scrape in two steps, so that the text fits the room reserved for it: plan_write notes
+  // how many series the family has now and returns an upper bound of their text;
+  // write_planned appends the HELP, TYPE and the samples of those series (a series created in
+  // between waits for the next scrape). Both take the family's lock (write_planned then the
+  // table's: the order series creation takes them in); the caller runs both under one lock
+  // of its own (registry::write) so that no other scrape plans in between.
+  virtual std::size_t plan_write() const = 0;
+  virtual void write_planned(const text_sink& out) const = 0;
   const std::string& name() const noexcept { return name_; }
   // True for a histogram family (its samples add `_bucket`, `_sum` and `_count`).
   virtual bool is_histogram() const noexcept = 0;
@@ -694,21 +697,15 @@ class family final : public detail::family_base {
   // Appends the exposition: takes this family's lock, then the table lock (the order series
   // creation takes them in). Lookups of existing series do not wait.
   bool is_histogram() const noexcept override { return std::is_same_v<Metric, histogram>; }
-  // Writes the series that the last size_bound counted (registry::write calls both under its
-  // own lock): a series created in between waits for the next scrape, so the text never
-  // outgrows the room reserved for it.
-  void write_to(const detail::text_sink& out) const override {
+  std::size_t plan_write() const override {
+    std::lock_guard lock(mutex_);
+    planned_series_ = series_.size();
+    return size_bound_locked();
+  }
+  void write_planned(const detail::text_sink& out) const override {
     std::lock_guard lock(mutex_);
     std::lock_guard table_lock(detail::table().mutex);
-    write_locked_impl(out, bounded_series_);
-  }
-
-  // Returns an upper bound of the exposition's length and notes how many series it counted
-  // (write_to writes those). Takes the family's lock.
-  std::size_t size_bound() const override {
-    std::lock_guard lock(mutex_);
-    bounded_series_ = series_.size();
-    return size_bound_locked();
+    write_locked_impl(out, planned_series_);
   }
 
  private:
@@ -887,8 +884,8 @@ class family final : public detail::family_base {
   std::shared_ptr<const detail::bucket_layout> layout_;
   mutable std::mutex mutex_;  // guards series_ and tables_, and serialises index writers
   std::vector<std::unique_ptr<series>> series_;
-  // The series count the last size_bound saw (guarded by mutex_; see write_to).
-  mutable std::size_t bounded_series_ = static_cast<std::size_t>(-1);
+  // The series count the last plan_write saw (guarded by mutex_; see family_base).
+  mutable std::size_t planned_series_ = static_cast<std::size_t>(-1);
   std::atomic<const index_table*> index_{nullptr};
   std::vector<std::unique_ptr<index_table>> tables_;
 };
@@ -954,7 +951,7 @@ class registry {
   void write(std::string& out) const {
     std::lock_guard lock(mutex_);
     std::size_t bound = 0;
-    for (const auto& f : families_) bound += f->size_bound();
+    for (const auto& f : families_) bound += f->plan_write();
     out.reserve(out.size() + bound);
     write_all_locked(detail::text_sink{&out, [](void* s, const char* p, std::size_t n) {
                                          static_cast<std::string*>(s)->append(p, n);
@@ -965,7 +962,7 @@ class registry {
   void write(bytes_mut& out) const {
     std::lock_guard lock(mutex_);
     std::size_t bound = 0;
-    for (const auto& f : families_) bound += f->size_bound();
+    for (const auto& f : families_) bound += f->plan_write();
     out.reserve(bound);
     write_all_locked(detail::text_sink{&out, [](void* s, const char* p, std::size_t n) {
                                          static_cast<bytes_mut*>(s)->extend(std::string_view(p, n));
@@ -987,7 +984,7 @@ class registry {
 
  private:
   void write_all_locked(const detail::text_sink& out) const {
-    for (const auto& f : families_) f->write_to(out);
+    for (const auto& f : families_) f->write_planned(out);
   }
 
   friend class request_metrics;
