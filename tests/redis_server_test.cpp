@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -313,6 +315,46 @@ TEST_CASE("a subscriber gets messages and subscribes again after its connection 
   // The lost connection was logged with a reason, never an empty message.
   REQUIRE_FALSE(logged.empty());
   for (const auto& why : logged) CHECK_FALSE(why.empty());
+}
+
+TEST_CASE("a subscriber whose callbacks throw keeps its subscription and later messages",
+          "[redis]") {
+  std::mutex m;
+  std::vector<std::string> got;
+  std::vector<std::string> logged;
+  std::atomic<int> subscribed{0};
+  frugal::redis_subscriber sub(
+      opts(), "chan",
+      [&](std::string_view p) {
+        if (p == "bad") throw std::runtime_error("on_message failed");
+        std::lock_guard lock(m);
+        got.emplace_back(p);
+      },
+      [&] {
+        subscribed.fetch_add(1);
+        throw std::runtime_error("on_subscribed failed");
+      },
+      [&](std::string_view why) {
+        std::lock_guard lock(m);
+        logged.emplace_back(why);
+      });
+  REQUIRE(sub.wait_subscribed(5s));
+  auto a = admin();
+  // Pipelined, so that all three can arrive in one read: the throw must lose "bad" only.
+  a.append({"PUBLISH", "chan", "one"});
+  a.append({"PUBLISH", "chan", "bad"});
+  a.append({"PUBLISH", "chan", "two"});
+  for (int i = 0; i < 3; ++i) CHECK(a.read_reply().integer() == 1);
+  CHECK(eventually([&] {
+    std::lock_guard lock(m);
+    return got.size() == 2;
+  }));
+  std::lock_guard lock(m);
+  CHECK(got == std::vector<std::string>{"one", "two"});
+  CHECK(sub.subscriptions() == 1);  // never dropped its connection
+  CHECK(subscribed.load() == 1);
+  CHECK(std::count(logged.begin(), logged.end(), "on_message failed") == 1);
+  CHECK(std::count(logged.begin(), logged.end(), "on_subscribed failed") == 1);
 }
 
 TEST_CASE("a subscriber stuck subscribing to a paused Redis is destroyed in bounded time",

@@ -647,8 +647,10 @@ inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_
 /// connection drops it reconnects with backoff (50 ms doubling to 2 s) and, once subscribed
 /// again, calls `on_subscribed()` (pub/sub drops what was published meanwhile, so a cache
 /// flushes there); it calls it after the first subscription too. Callbacks run on the
-/// subscriber's thread and must not throw (an exception is caught and logged where exceptions
-/// are on). The destructor stops and joins the thread within about 50 ms while it listens;
+/// subscriber's thread and must not throw; where exceptions are on, one that escapes a callback
+/// is caught and logged and the subscription goes on (a throwing `on_message` loses that
+/// message only, a throwing `on_subscribed` leaves its flush undone). The destructor stops and
+/// joins the thread within about 50 ms while it listens;
 /// while it connects or subscribes, within the connect timeout plus one command timeout (the
 /// subscription waits at most 1 s for its answer when `command_timeout` is 0, "none").
 class redis_subscriber {
@@ -755,7 +757,7 @@ class redis_subscriber {
             c.try_command({std::string_view("SUBSCRIBE"), std::string_view(channel_)}) &&
             c.set_command_timeout(std::chrono::milliseconds(0))) {
           backoff = std::chrono::milliseconds(50);
-          if (on_subscribed_) on_subscribed_();
+          if (on_subscribed_) guarded([&] { on_subscribed_(); });
           set_subscribed(true);
           lost = listen(c);
           set_subscribed(false);
@@ -796,7 +798,7 @@ class redis_subscriber {
         }
         if (raw == nullptr) break;
         redis_reply r(static_cast<redisReply*>(raw));
-        if (r.size() == 3 && r[0].str() == "message") on_message_(r[2].str());
+        if (r.size() == 3 && r[0].str() == "message") guarded([&] { on_message_(r[2].str()); });
       }
     }
     return nullptr;
