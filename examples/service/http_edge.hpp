@@ -11,9 +11,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "meter_shim.hpp"
 
@@ -33,20 +36,45 @@ inline std::size_t header_count(const httplib::Request& req) {
 }
 
 inline constexpr std::size_t max_headers = 64;
+inline constexpr int max_threads = 1024;  // --threads: a worker thread per request in flight
+inline constexpr std::size_t max_body = 64 * 1024;
 
 struct refusal {
   int status;
   const char* message;
 };
 
+// A body read whole (chunked or compressed: cpp-httplib bounds only a Content-Length) that
+// is over the limit. cpp-httplib reads a body after the pre-routing handler, so the handlers
+// and the error handler ask this themselves.
+inline bool body_too_large(const httplib::Request& req) { return req.body.size() > max_body; }
+
+// The methods cpp-httplib routes; it refuses any other (TRACE, ...) with a 400 of its own.
+inline bool routable_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "POST" || method == "PUT" ||
+         method == "DELETE" || method == "OPTIONS" || method == "PATCH";
+}
+
 // The answer to a request cpp-httplib refused with `status` before any handler ran.
 // `known_path`: the path is one the service serves (then a 404 means the method is wrong).
 inline refusal refusal_for(const httplib::Request& req, int status, bool known_path) {
+  if (body_too_large(req)) return {413, "payload too large"};
   switch (status) {
     case 400:
-      // A request line that parsed leaves its path: then a header line was at fault
-      // (cpp-httplib refuses one over 8 KiB).
-      return req.path.empty() ? refusal{400, "bad request"} : refusal{431, "headers too large"};
+      // A request line that did not parse leaves no path.
+      if (req.path.empty()) return {400, "bad request"};
+      // A well-formed method that cpp-httplib does not route (TRACE, CONNECT, PRI): as any
+      // method the path does not serve.
+      if (!routable_method(req.method) && !req.method.empty() &&
+          req.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos) {
+        return known_path ? refusal{405, "method not allowed"} : refusal{404, "not found"};
+      }
+      // A body that cpp-httplib could not read (a bad chunk, an encoding it cannot decode).
+      if (req.has_header("Transfer-Encoding") || req.has_header("Content-Encoding")) {
+        return {400, "bad request"};
+      }
+      // Otherwise a header line was at fault (cpp-httplib refuses one over 8 KiB).
+      return {431, "headers too large"};
     case 413:
       return {413, "payload too large"};
     case 404:
@@ -56,6 +84,40 @@ inline refusal refusal_for(const httplib::Request& req, int status, bool known_p
     default:
       return {status, "bad request"};
   }
+}
+
+// The limits that come before routing, for what cpp-httplib lets through: more than
+// `max_headers` header lines (431); a Content-Length over `max_body` on any method (413;
+// cpp-httplib checks it only for the methods that carry a body, and a chunked or compressed
+// body only once read: body_too_large); and a body on a GET or HEAD (400), which cpp-httplib
+// does not read, so that its bytes would be taken for the next request on the connection: the
+// answer closes the connection. Also drops a `Range` header's ranges: every answer is whole
+// (cpp-httplib would cut a 200's body to the range). Returns the refusal, if any; sets `close`
+// when the connection must close after it.
+inline std::optional<refusal> early_refusal(const httplib::Request& req, bool& close) {
+  const_cast<httplib::Request&>(req).ranges.clear();  // the server's own, mutable object
+  close = false;
+  if (header_count(req) > max_headers) return refusal{431, "headers too large"};
+  const bool bodiless = req.method == "GET" || req.method == "HEAD";
+  if (req.has_header("Content-Length")) {
+    const std::string& declared = req.get_header_value("Content-Length");
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), n);
+    if (ec != std::errc() || end != declared.data() + declared.size() || n > max_body) {
+      close = true;
+      return ec == std::errc::invalid_argument ? refusal{400, "bad request"}
+                                               : refusal{413, "payload too large"};
+    }
+    if (bodiless && n != 0) {
+      close = true;
+      return refusal{400, "bad request"};
+    }
+  }
+  if (bodiless && req.has_header("Transfer-Encoding")) {
+    close = true;
+    return refusal{400, "bad request"};
+  }
+  return std::nullopt;
 }
 
 // Blocks SIGHUP, SIGTERM and SIGINT in the calling thread, and so in every thread it starts

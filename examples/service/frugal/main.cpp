@@ -544,6 +544,10 @@ class api {
   }
 
   route dispatch(const httplib::Request& req, httplib::Response& res) {
+    if (service_edge::body_too_large(req)) {
+      send_error(res, 413, "payload too large");
+      return route::other;
+    }
     if (naive.parse) return dispatch_copying(req, res);
     const std::string_view path = req.path;
     const bool get = req.method == "GET" || req.method == "HEAD";
@@ -1125,6 +1129,10 @@ service_options parse_options(int argc, char** argv) {
   if (o.port == 0 || o.postgres.empty() || o.redis_port == 0) {
     usage("--port, --postgres and --redis-port are required");
   }
+  if (o.port > 65535 || o.redis_port > 65535) usage("a port is at most 65535");
+  if (o.threads > service_edge::max_threads) {
+    usage("--threads is at most " + std::to_string(service_edge::max_threads));
+  }
   return o;
 }
 
@@ -1160,11 +1168,12 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([&svc](const httplib::Request& req, httplib::Response& res) {
-    if (service_edge::header_count(req) <= service_edge::max_headers) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    send_error(res, 431, "headers too large");
-    svc.count(route::other, 431);
+    bool close = false;
+    const auto refused = service_edge::early_refusal(req, close);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    if (close) res.set_header("Connection", "close");
+    send_error(res, refused->status, refused->message);
+    svc.count(route::other, refused->status);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Answers what cpp-httplib refused before any handler ran (a handler's answer has a body).

@@ -81,6 +81,10 @@ std::optional<config> load_config(const std::string& path, std::string& error) {
     long parsed = 0;
     try {
       std::size_t used = 0;
+      // Digits only: std::stol would take a sign or leading blanks.
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+        throw std::invalid_argument(value);
+      }
       parsed = std::stol(value, &used);
       if (used != value.size() || parsed < 1) throw std::invalid_argument(value);
     } catch (const std::exception&) {
@@ -410,6 +414,7 @@ void get_users(const httplib::Request& req, httplib::Response& res) {
 }
 
 void post_posts(const httplib::Request& req, httplib::Response& res) {
+  if (service_edge::body_too_large(req)) return send_error(res, 413, "payload too large");
   std::shared_ptr<config> cfg = get_config();
   naive::posts_parser parser(req.body);
   std::optional<std::vector<naive::new_post>> posts = parser.parse();
@@ -454,6 +459,7 @@ void get_health(const httplib::Request&, httplib::Response& res) {
     database db;
     db.query("SELECT 1", {});
     service_edge::handoff_scope handoff;
+    res.status = 200;
     res.set_content("ok", "text/plain");
   } catch (const database_unavailable&) {
     service_edge::handoff_scope handoff;
@@ -466,6 +472,7 @@ void get_metrics(const httplib::Request&, httplib::Response& res) {
   prometheus::TextSerializer serializer;
   std::string text = serializer.Serialize(metrics->registry->Collect());
   service_edge::append_process_allocations(text);
+  res.status = 200;
   res.set_content(text, "text/plain; version=0.0.4");
 }
 
@@ -562,6 +569,10 @@ options parse_options(int argc, char** argv) {
   if (o.port <= 0 || o.postgres.empty() || o.redis_port <= 0 || o.threads <= 0) {
     usage("--port, --postgres and --redis-port are required");
   }
+  if (o.port > 65535 || o.redis_port > 65535) usage("a port is at most 65535");
+  if (o.threads > service_edge::max_threads) {
+    usage("--threads is at most " + std::to_string(service_edge::max_threads));
+  }
   return o;
 }
 
@@ -599,11 +610,13 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (service_edge::header_count(req) > service_edge::max_headers) {
-      send_error(res, 431, "headers too large");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
+    bool close = false;
+    std::optional<service_edge::refusal> refused = service_edge::early_refusal(req, close);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    if (close) res.set_header("Connection", "close");
+    send_error(res, refused->status, refused->message);
+    metrics->requests.Add({{"route", "other"}, {"status", std::to_string(res.status)}}).Increment();
+    return httplib::Server::HandlerResponse::Handled;
   });
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own answer

@@ -20,6 +20,8 @@ Needs the fixture servers (run through ctest: `ctest -R service/`)."""
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +71,7 @@ def eventually(service, method, path, status, seconds=10.0):
 
 
 def bad_input(binary):
+    command_line(binary)
     twin.reset_data()
     with twin.twin(binary) as service:
         for name, data in [
@@ -105,10 +108,71 @@ def bad_input(binary):
               f"a 1 MiB body: expected 413 payload too large, got {response!r}")
         healthy(service, "a 1 MiB body")
 
+        edge_cases(service)
+
         for bad in ["0", "-1", "01", "1x", "18446744073709551616", "", "%00", "1%0a"]:
             expect(service, "GET", f"/users/{bad}", 400, b'{"error":"invalid id"}')
             expect(service, "GET", f"/users?ids=1,{bad}", 400, b'{"error":"invalid id"}')
         healthy(service, "invalid ids")
+
+
+def edge_cases(service):
+    """What cpp-httplib would let through, answered by the contract's edge rules."""
+    whole = service.request("GET", "/users/1")
+    for path, body in [("/health", b"ok"), ("/users/1", whole[2] if whole else None)]:
+        response = service.request("GET", path, headers=[("Range", "bytes=0-1")])
+        check(response is not None and response[0] == 200 and response[2] == body and
+              "content-range" not in response[1],
+              f"GET {path} with a Range: expected the whole 200 answer, got {response!r}")
+
+    # A GET's body is refused and its connection closed: never read as a request of its own.
+    smuggled = b"GET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as s:
+        s.sendall(b"GET /users/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                  % len(smuggled) + smuggled)
+        first = twin.read_response(s)
+        check(first is not None and first[0] == 400 and first[2] == b'{"error":"bad request"}',
+              f"a GET with a body: expected 400 bad request, got {first!r}")
+        second = twin.read_response(s)
+        check(second is None, f"a GET's body was answered as a request: {second!r}")
+    response = service.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n")
+    check(response is not None and response[0] == 413,
+          f"a GET announcing a 64 KiB + 1 body: expected 413, got {response!r}")
+
+    # A chunked body over the limit (cpp-httplib checks only a Content-Length), a bad chunk.
+    item = b'{"user_id":1,"title":"t","body":"' + b"b" * 1000 + b'"},'
+    batch = b"[" + item * 70 + item[:-1] + b"]"
+    chunked = b"%x\r\n" % len(batch) + batch + b"\r\n0\r\n\r\n"
+    response = service.raw(b"POST /posts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           b"Connection: close\r\n\r\n" + chunked)
+    check(response is not None and response[0] == 413 and
+          response[2] == b'{"error":"payload too large"}',
+          f"a chunked body over 64 KiB: expected 413 payload too large, got {response!r}")
+    response = service.raw(b"POST /posts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           b"Connection: close\r\n\r\nzz\r\n[]\r\n0\r\n\r\n")
+    check(response is not None and response[0] == 400 and
+          response[2] == b'{"error":"bad request"}',
+          f"a bad chunk size: expected 400 bad request, got {response!r}")
+
+    # Methods cpp-httplib does not route: as any other method the path does not serve.
+    for method, path, status in [("TRACE", "/users/1", 405), ("TRACE", "/nowhere", 404),
+                                 ("CONNECT", "/health", 405)]:
+        response = service.raw(f"{method} {path} HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n".encode())
+        check(response is not None and response[0] == status,
+              f"{method} {path}: expected {status}, got {response!r}")
+    healthy(service, "the edge cases")
+
+
+def command_line(binary):
+    """Ports and thread counts out of range are refused at start (exit 2)."""
+    for args in (["--port", "70000"], ["--port", "1", "--redis-port", "65536"],
+                 ["--port", "1", "--threads", "100000"]):
+        argv = [binary, "--postgres", "postgresql://127.0.0.1:1/x", "--redis-port", "1"] + args
+        result = subprocess.run(argv, capture_output=True, timeout=30)
+        check(result.returncode == 2 and b"listening" not in result.stdout,
+              f"{' '.join(args)}: expected exit 2 before listening, got {result.returncode}"
+              f" {result.stdout[-200:]!r} {result.stderr[-200:]!r}")
 
 
 def faults(binary):
