@@ -468,6 +468,52 @@ TEST_CASE("get_all: a returned value that cannot be stored fails its key and the
   REQUIRE((*got[0] == 1 && *got[1] == 2 && *got[2] == 3));
 }
 
+TEST_CASE("get_all: a result whose move or copy throws fails its key and the later ones",
+          "[cache]") {
+  // Key 2's value throws when it is moved or copied out of the batch's result: key 1, before
+  // it, stays stored (and a waiter on it gets its value), 2 and 3 fail.
+  struct touchy {
+    int v;
+    explicit touchy(int x) : v(x) {}
+    touchy(touchy&& o) : v(o.v) {
+      if (v == 2) throw std::runtime_error("move of 2");
+    }
+    touchy(const touchy& o) : v(o.v) {
+      if (v == 2) throw std::runtime_error("copy of 2");
+    }
+  };
+  std::vector<int> keys{1, 2, 3};
+  SECTION("moved out of a returned vector") {
+    frugal::cache<int, touchy> c;
+    REQUIRE_THROWS_WITH(c.get_all(std::span<const int>(keys),
+                                  [](std::span<const int> ks) {
+                                    std::vector<std::optional<touchy>> out;
+                                    out.reserve(ks.size());
+                                    for (int k : ks) out.emplace_back(std::in_place, k);
+                                    return out;
+                                  }),
+                        "move of 2");
+    CHECK(c.contains(1));
+    CHECK_FALSE(c.contains(2));
+    CHECK_FALSE(c.contains(3));
+    CHECK(c.stats().loads == 1);
+  }
+  SECTION("copied out of a view") {
+    frugal::cache<int, touchy> c;
+    std::vector<touchy> made;
+    made.reserve(3);
+    made.emplace_back(1);
+    made.emplace_back(2);
+    made.emplace_back(3);
+    REQUIRE_THROWS_WITH(c.get_all(std::span<const int>(keys),
+                                  [&](std::span<const int>) { return std::span(made); }),
+                        "copy of 2");
+    CHECK(c.contains(1));
+    CHECK_FALSE(c.contains(2));
+    CHECK_FALSE(c.contains(3));
+  }
+}
+
 TEST_CASE("per-entry expiry at every scale: each entry leaves at the first maintenance at or "
           "after its deadline, never before",
           "[cache]") {
