@@ -1263,54 +1263,32 @@ class cache {
 #endif
       // Reserved before any batch call, so that a call that returned is a load.
       std::vector<K> chunk;
-      std::vector<std::optional<V>> values;
       chunk.reserve(std::min(owned.size(), options_.max_batch));
-      values.reserve(chunk.capacity());
       if (options_.max_capacity == 0 && options_.eviction_listener) unstored.reserve(owned.size());
       while (done < owned.size()) {
         const std::size_t n = std::min(owned.size() - done, options_.max_batch);
         chunk.clear();
-        values.clear();
         for (std::size_t i = 0; i < n; ++i) chunk.push_back(keys[owned[done + i]]);
         start = std::chrono::steady_clock::now();
         in_call = true;
         returned = false;
         auto&& results = batch(std::span<const K>(chunk));
         returned = true;
-        using results_t = decltype(results);
-        // Stores the next owned key's value.
-        const auto store_next = [&](std::optional<V>& value) {
+        // A forward range (batch_function): counted first (no result taken), then each result
+        // taken out and stored in turn, so that a move or copy of V that throws fails its key
+        // and the ones after it, not the ones before.
+        const auto got = static_cast<std::size_t>(std::ranges::distance(results));
+        in_call = false;
+        count_load(start, got == n);
+        if (got != n) detail::throw_result_count("cache::get_all", got, n);
+        for (auto&& r : results) {
+          std::optional<V> value(detail::element_of<decltype(results)>(r));
           after_store todo = finish_owned(keys[owned[done]], value);
           ++done;
           if (todo.unstored && options_.eviction_listener) {
             unstored.push_back(std::move(todo.unstored));  // reserved above: cannot throw
           }
           to_deliver = to_deliver || todo.deliver;
-        };
-        if constexpr (std::ranges::forward_range<results_t>) {
-          // Counted first (no result taken), then each result taken out and stored in turn:
-          // a move or copy of V that throws fails its key and the ones after it, not the
-          // ones before.
-          const auto got = static_cast<std::size_t>(std::ranges::distance(results));
-          in_call = false;
-          count_load(start, got == n);
-          if (got != n) detail::throw_result_count("cache::get_all", got, n);
-          for (auto&& r : results) {
-            std::optional<V> value(detail::element_of<results_t>(r));
-            store_next(value);
-          }
-        } else {
-          // A single pass: every result is taken out before the count is known, so a move or
-          // copy of V that throws fails every key of the call.
-          std::size_t got = 0;
-          for (auto&& r : results) {
-            ++got;
-            if (got <= n) values.emplace_back(detail::element_of<results_t>(r));
-          }
-          in_call = false;
-          count_load(start, got == n);
-          if (got != n) detail::throw_result_count("cache::get_all", got, n);
-          for (std::size_t i = 0; i < n; ++i) store_next(values[i]);
         }
       }
 #if FRUGAL_HAS_EXCEPTIONS
