@@ -42,6 +42,7 @@ inline constexpr std::size_t max_body = 64 * 1024;
 struct refusal {
   int status;
   const char* message;
+  bool close = false;  // the connection must close after the answer
 };
 
 // A body read whole (chunked or compressed: cpp-httplib bounds only a Content-Length) that
@@ -92,11 +93,9 @@ inline refusal refusal_for(const httplib::Request& req, int status, bool known_p
 // body only once read: body_too_large); and a body on a GET or HEAD (400), which cpp-httplib
 // does not read, so that its bytes would be taken for the next request on the connection: the
 // answer closes the connection. Also drops a `Range` header's ranges: every answer is whole
-// (cpp-httplib would cut a 200's body to the range). Returns the refusal, if any; sets `close`
-// when the connection must close after it.
-inline std::optional<refusal> early_refusal(const httplib::Request& req, bool& close) {
+// (cpp-httplib would cut a 200's body to the range). Returns the refusal, if any.
+inline std::optional<refusal> early_refusal(const httplib::Request& req) {
   const_cast<httplib::Request&>(req).ranges.clear();  // the server's own, mutable object
-  close = false;
   if (header_count(req) > max_headers) return refusal{431, "headers too large"};
   const bool bodiless = req.method == "GET" || req.method == "HEAD";
   if (req.has_header("Content-Length")) {
@@ -104,19 +103,12 @@ inline std::optional<refusal> early_refusal(const httplib::Request& req, bool& c
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), n);
     if (ec != std::errc() || end != declared.data() + declared.size() || n > max_body) {
-      close = true;
-      return ec == std::errc::invalid_argument ? refusal{400, "bad request"}
-                                               : refusal{413, "payload too large"};
+      return ec == std::errc::invalid_argument ? refusal{400, "bad request", true}
+                                               : refusal{413, "payload too large", true};
     }
-    if (bodiless && n != 0) {
-      close = true;
-      return refusal{400, "bad request"};
-    }
+    if (bodiless && n != 0) return refusal{400, "bad request", true};
   }
-  if (bodiless && req.has_header("Transfer-Encoding")) {
-    close = true;
-    return refusal{400, "bad request"};
-  }
+  if (bodiless && req.has_header("Transfer-Encoding")) return refusal{400, "bad request", true};
   return std::nullopt;
 }
 

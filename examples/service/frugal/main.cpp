@@ -1168,10 +1168,9 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([&svc](const httplib::Request& req, httplib::Response& res) {
-    bool close = false;
-    const auto refused = service_edge::early_refusal(req, close);
+    const auto refused = service_edge::early_refusal(req);
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
-    if (close) res.set_header("Connection", "close");
+    if (refused->close) res.set_header("Connection", "close");
     send_error(res, refused->status, refused->message);
     svc.count(route::other, refused->status);
     return httplib::Server::HandlerResponse::Handled;

@@ -610,10 +610,9 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(64 * 1024);
 
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    bool close = false;
-    std::optional<service_edge::refusal> refused = service_edge::early_refusal(req, close);
+    std::optional<service_edge::refusal> refused = service_edge::early_refusal(req);
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
-    if (close) res.set_header("Connection", "close");
+    if (refused->close) res.set_header("Connection", "close");
     send_error(res, refused->status, refused->message);
     metrics->requests.Add({{"route", "other"}, {"status", std::to_string(res.status)}}).Increment();
     return httplib::Server::HandlerResponse::Handled;
