@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -998,4 +1000,216 @@ TEST_CASE("validate skips an object reap() made and nobody used yet", "[pool]") 
   REQUIRE(validated.load() == 0);
   { auto b = p.acquire(); }  // used before: validated
   REQUIRE(validated.load() == 1);
+}
+
+TEST_CASE("a waiter behind one whose retry succeeds is woken for the room left",
+          "[pool][concurrent]") {
+  counter_factory f;
+  *f.fail_left = 1;  // the first caller's first call fails: it waits 5 ms to retry
+  conn_pool<> p(f, opts(2));
+  std::atomic<bool> second_done{false};
+  std::thread first([&] {
+    auto l = p.acquire_for(10'000ms);
+    while (!second_done.load()) std::this_thread::yield();  // holds its object meanwhile
+  });
+  while (p.stats().create_failures != 1) std::this_thread::yield();
+  // The second caller queues behind the first (within its 5 ms back-off, as a rule), which
+  // then takes one of the two places: the other is free, and the second must be woken for it.
+  const auto t0 = std::chrono::steady_clock::now();
+  long long took_ms = -1;
+  std::size_t taken = 0;
+  try {
+    auto l = p.acquire_for(3'000ms);
+    took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+    const auto s = p.stats();
+    taken = s.in_use + s.pending;  // the first caller's object may still be in the making
+  } catch (const frugal::pool_timeout&) {
+  }
+  second_done.store(true);
+  first.join();
+  REQUIRE(taken == 2);
+  REQUIRE(took_ms >= 0);
+  REQUIRE(took_ms < 1'500);  // not at its own deadline
+  REQUIRE(p.stats().created == 2);
+  REQUIRE(p.stats().timeouts == 0);
+}
+
+TEST_CASE("no factory call starts after the deadline, even for a place handed over",
+          "[pool][concurrent]") {
+  counter_factory f;
+  std::atomic<bool> slow{false};
+  frugal::pool_checks<conn> checks;
+  // Handed over, the used object fails validate after the waiter's deadline has passed.
+  checks.validate = [&](conn&) {
+    if (!slow.exchange(false)) return true;
+    std::this_thread::sleep_for(150ms);
+    return false;
+  };
+  conn_pool<> p(f, opts(1), checks);
+  auto held = p.acquire();  // object 1
+  std::atomic<bool> timed_out{false};
+  std::atomic<int> later_got{0};
+  std::thread first([&] {
+    try {
+      (void)p.acquire_for(50ms);
+    } catch (const frugal::pool_timeout&) {
+      timed_out.store(true);
+    }
+  });
+  while (p.stats().waiting != 1) std::this_thread::yield();
+  std::thread second([&] {
+    try {
+      later_got.store(p.acquire_for(10'000ms)->id);
+    } catch (const frugal::pool_timeout&) {
+    }
+  });
+  while (p.stats().waiting != 2) std::this_thread::yield();
+  slow.store(true);
+  // Object 1 goes to the first waiter, whose check outlasts its deadline and fails: with a
+  // waiter behind, it keeps the place, but past its deadline must not start the factory: the
+  // place goes on to the second waiter, which creates object 2.
+  held.reset();
+  first.join();
+  second.join();
+  REQUIRE(timed_out.load());
+  REQUIRE(later_got.load() == 2);
+  REQUIRE(f.calls->load() == 2);
+  REQUIRE(p.stats().check_failures == 1);
+  REQUIRE(p.stats().in_use == 0);
+  REQUIRE(p.stats().pending == 0);
+  REQUIRE(p.stats().idle == 1);
+}
+
+TEST_CASE("a caller woken past its deadline starts no factory call", "[pool][concurrent]") {
+  counter_factory f;
+  std::atomic<bool> slow{false};
+  frugal::pool_checks<conn> checks;
+  checks.validate = [&](conn&) {
+    if (!slow.exchange(false)) return true;
+    std::this_thread::sleep_for(150ms);
+    return false;
+  };
+  conn_pool<> p(f, opts(1), checks);
+  auto held = p.acquire();  // object 1
+  std::atomic<bool> timed_out{false};
+  std::thread waiter([&] {
+    try {
+      (void)p.acquire_for(50ms);
+    } catch (const frugal::pool_timeout&) {
+      timed_out.store(true);
+    }
+  });
+  while (p.stats().waiting != 1) std::this_thread::yield();
+  slow.store(true);
+  held.reset();  // handed to the waiter, whose check outlasts its deadline and fails
+  waiter.join();
+  REQUIRE(timed_out.load());
+  REQUIRE(f.calls->load() == 1);
+  REQUIRE(p.stats().created == 1);
+  REQUIRE(p.stats().destroyed == 1);
+  REQUIRE(p.stats().in_use == 0);
+  REQUIRE(p.stats().pending == 0);
+  auto again = p.acquire();  // the place was not lost
+  REQUIRE(again->id == 2);
+}
+
+namespace {
+// How many callers wait in the pool under test: the objects' destructor and the validate check
+// below wait for a second caller to queue while the first is destroying or checking.
+std::function<std::size_t()> waiting_now;
+std::atomic<bool> hold_until_queued{false};
+void wait_for_a_waiter() {  // once per race
+  if (!hold_until_queued.exchange(false)) return;
+  while (waiting_now() != 1) std::this_thread::yield();
+}
+struct slow_end {
+  conn c;
+  explicit slow_end(int i) : c(i) {}
+  slow_end(slow_end&&) = default;
+  ~slow_end() { wait_for_a_waiter(); }
+};
+
+// Caller X acquires; while X destroys or checks the pool's one idle object (lock released),
+// caller W queues. Returns who got an object first.
+template <class Pool>
+std::vector<char> race_for_the_one_place(Pool& pool) {
+  waiting_now = [&] { return pool.stats().waiting; };
+  hold_until_queued.store(true);
+  std::mutex m;
+  std::vector<char> order;
+  const auto take = [&](char who) {
+    auto l = pool.acquire_for(10'000ms);
+    std::lock_guard<std::mutex> g(m);
+    order.push_back(who);
+  };
+  std::thread x(take, 'x');
+  while (pool.stats().pending + pool.stats().in_use != 1) std::this_thread::yield();
+  std::thread w(take, 'w');
+  x.join();
+  w.join();
+  hold_until_queued.store(false);
+  return order;
+}
+}  // namespace
+
+TEST_CASE("a caller destroying an expired idle object or one failing validate keeps its place",
+          "[pool][concurrent]") {
+  test_clock::current = test_clock::time_point{};
+  counter_factory f;
+  SECTION("an expired idle object") {
+    frugal::pool<slow_end, test_clock> p([&] { return slow_end(f().id); }, opts(1, 0, 10ms));
+    { auto l = p.acquire(); }
+    test_clock::advance(20ms);  // the idle object expired
+    REQUIRE(race_for_the_one_place(p) == std::vector<char>{'x', 'w'});
+    REQUIRE(p.stats().created == 2);
+    REQUIRE(p.stats().destroyed == 1);
+  }
+  SECTION("an object failing validate") {
+    std::atomic<bool> fail{false};
+    frugal::pool_checks<conn> checks;
+    checks.validate = [&](conn&) {
+      if (!fail.exchange(false)) return true;  // only the first check fails
+      wait_for_a_waiter();
+      return false;
+    };
+    conn_pool<> q(f, opts(1), checks);
+    { auto l = q.acquire(); }
+    fail.store(true);
+    REQUIRE(race_for_the_one_place(q) == std::vector<char>{'x', 'w'});
+    REQUIRE(q.stats().check_failures == 1);
+    REQUIRE(q.stats().created == 2);
+  }
+}
+
+TEST_CASE("expiry works with a clock whose now() is before its epoch", "[pool]") {
+  test_clock::current = test_clock::time_point{} - 3'600'000ms;  // an hour before the epoch
+  counter_factory f;
+  conn_pool<test_clock> p(f, opts(2, 0, 20ms, 50ms));
+  { auto l = p.acquire(); }
+  test_clock::advance(30ms);  // idle past idle_timeout
+  {
+    auto l = p.acquire();
+    REQUIRE(l->id == 2);
+  }
+  test_clock::advance(10ms);
+  {
+    auto l = p.acquire();
+    REQUIRE(l->id == 2);  // idle 10 ms, 10 ms old: kept
+  }
+  test_clock::advance(45ms);  // object 2 is 55 ms old (idle 45 ms)
+  auto l = p.acquire();
+  REQUIRE(l->id == 3);
+  REQUIRE(p.stats().destroyed == 2);
+}
+
+TEST_CASE("a NaN timeout counts as no wait", "[pool]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1));
+  auto held = p.acquire();
+  const std::chrono::duration<double> nan(std::numeric_limits<double>::quiet_NaN());
+  REQUIRE_THROWS_AS(p.acquire_for(nan), frugal::pool_timeout);
+  held.reset();
+  REQUIRE(p.acquire_for(nan)->id == 1);
 }

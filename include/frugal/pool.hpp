@@ -220,6 +220,9 @@ struct pool_state {
       slots[i].next = free;
       free = &slots[i];
     }
+    // Not the clock's epoch: a clock whose now() is before it (std::chrono::file_clock)
+    // would have every time clamped up to the epoch, and nothing would ever expire.
+    if (expiry) latest = Clock::now();
   }
 
   std::mutex mu;
@@ -248,7 +251,8 @@ struct pool_state {
   std::uint64_t destroyed = 0;
   std::uint64_t create_failures = 0;
   std::uint64_t check_failures = 0;
-  typename Clock::time_point latest{};  // the latest time read, when expiry is on
+  typename Clock::time_point latest{};  // the latest time read (from construction on), when
+                                        // expiry is on
   std::string last_error;
 
   std::size_t size() const noexcept { return in_use + idle + pending; }
@@ -487,25 +491,50 @@ struct pool_state {
     return s;
   }
 
+  // Destroys the object of `s` (counted in `pending`, on no list) with the lock released,
+  // keeping the empty slot for the caller, who creates in it or passes it on.
+  void empty_slot(std::unique_lock<std::mutex>& lk, slot* s) noexcept {
+    lk.unlock();
+    s->object.reset();
+    lk.lock();
+    ++destroyed;
+  }
+
   // Takes an idle object for a caller with nobody queued ahead (lock held), destroying
-  // expired ones on the way, or returns nullptr. The lock may be released meanwhile.
+  // expired ones on the way; the lock may be released meanwhile. Returns the object's slot,
+  // else the slot of the last object it destroyed, empty and counted in `pending` (the
+  // caller creates in it: callers that queued while an object was being destroyed stay
+  // behind this one), else nullptr.
   slot* take_idle(std::unique_lock<std::mutex>& lk) noexcept {
-    while (idle_head != nullptr) {
-      if (expiry) {
-        note_time(Clock::now());
-        slot* old = idle_tail;
-        if (!expired(*old, latest)) {
-          old = idle_head;
-          if (!lifetime_over(*old, latest)) break;
-        }
-        unlink_idle(old);
-        ++pending;
-        retire(lk, old);
-        continue;
+    slot* emptied = nullptr;  // not counted in `pending` while held here
+    while (expiry && idle_head != nullptr) {
+      note_time(Clock::now());
+      slot* old = idle_tail;
+      if (!expired(*old, latest)) {
+        old = idle_head;
+        if (!lifetime_over(*old, latest)) break;
       }
-      break;
+      unlink_idle(old);
+      ++pending;
+      if (emptied != nullptr) give_capacity(emptied);
+      empty_slot(lk, old);
+      --pending;
+      emptied = old;
+    }
+    if (emptied != nullptr) {
+      if (idle_head == nullptr) {
+        ++pending;
+        return emptied;
+      }
+      give_capacity(emptied);
     }
     return idle_head != nullptr ? lend_head() : nullptr;
+  }
+  // A pending empty slot that its holder passes on (give_capacity counts it again when it
+  // hands it to a waiter).
+  slot* unpend(slot* s) noexcept {
+    --pending;
+    return s;
   }
 };
 
@@ -630,7 +659,7 @@ class pool {
   /// doubling up to 500 ms) until the timeout. Never allocates on the pool's part (the
   /// factory and checks may). Holding the lock costs O(1); expiry destroys at most the
   /// expired objects it meets. Throws `pool_timeout` when `timeout` passes first (a negative
-  /// one counts as zero: no wait), and std::system_error if the mutex fails.
+  /// or NaN one counts as zero: no wait), and std::system_error if the mutex fails.
   template <class Rep, class Period>
   lease acquire_for(std::chrono::duration<Rep, Period> timeout) {
     state& st = *st_;
@@ -648,9 +677,12 @@ class pool {
             state::run_check(st.checks.validate, *s->object)) {
           return lease(st_, s);
         }
+        // The caller keeps its place ahead of callers that queued meanwhile: it creates an
+        // object in the slot of the one that failed.
         std::unique_lock<std::mutex> lk(st.mu);
-        failed_check(lk, s);
-        return acquire_slow(lk, timeout);
+        count_failed_check();
+        st.empty_slot(lk, s);
+        return acquire_slow(lk, timeout, s);
       }
     }
     std::unique_lock<std::mutex> lk(st.mu, std::adopt_lock);
@@ -806,9 +838,11 @@ class pool {
     return true;
   }
 
+  // `kept`: an empty slot (counted in `pending`) the caller holds already, or nullptr.
   template <class Rep, class Period>
   FRUGAL_NOINLINE lease acquire_slow(std::unique_lock<std::mutex>& lk,
-                                     std::chrono::duration<Rep, Period> timeout) {
+                                     std::chrono::duration<Rep, Period> timeout,
+                                     slot* kept = nullptr) {
     using wait_clock = std::chrono::steady_clock;
     state& st = *st_;
     const auto start = wait_clock::now();
@@ -816,7 +850,8 @@ class pool {
     constexpr std::chrono::hours century{24 * 365 * 100};
     // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
     using seconds = std::chrono::duration<double>;
-    const auto wait = timeout <= timeout.zero() ? wait_clock::duration::zero()
+    // Negative or NaN: no wait.
+    const auto wait = !(timeout > timeout.zero()) ? wait_clock::duration::zero()
                       : seconds(timeout) >= seconds(century)
                           ? std::chrono::duration_cast<wait_clock::duration>(century)
                           : std::chrono::ceil<wait_clock::duration>(timeout);
@@ -835,30 +870,40 @@ class pool {
       }
     } guard{st, w};
 
-    // Whether a new object may be made now: the first attempt always, a retry only once its
-    // delay has passed and before the deadline (a waiter woken late, past the deadline, must
-    // not start a factory call that can take long).
-    const auto may_create = [&] {
-      if (!retry_at) return true;
+    bool slept = false;
+    // Whether a factory call may start now: a first attempt before any wait, always; after a
+    // wait, only before the deadline (a waiter woken late, past it, must not start a call that
+    // can take long), and a retry only once its delay has passed, unless the place was
+    // handed to this caller (`handed`: by a lease that ended, or its own object that failed
+    // `validate`).
+    const auto may_create = [&](bool handed) {
+      if (!slept && !retry_at) return true;
       const auto now = wait_clock::now();
-      return now >= *retry_at && now < deadline;
+      return now < deadline && (handed || !retry_at || now >= *retry_at);
     };
     for (;;) {
       slot* s = nullptr;
+      bool handed = true;
       if (w.given != nullptr) {
         s = std::exchange(w.given, nullptr);
+      } else if (kept != nullptr) {
+        s = std::exchange(kept, nullptr);
       } else if (!w.queued && st.wait_head == nullptr) {
+        handed = false;
         s = st.take_idle(lk);
-        if (s == nullptr && st.free != nullptr && may_create()) {
+        if (s == nullptr && st.free != nullptr && may_create(false)) {
           s = st.free;
           st.free = s->next;
           ++st.pending;
         }
-      } else if (st.wait_head == &w && st.free != nullptr && may_create()) {
+      } else if (st.wait_head == &w && st.free != nullptr && may_create(false)) {
+        handed = false;
         st.dequeue_head();
         s = st.free;
         st.free = s->next;
         ++st.pending;
+        // The caller now at the head may take the room left (no one else wakes it for it).
+        if (st.wait_head != nullptr && st.free != nullptr) st.wait_head->cv.notify_one();
       }
       if (s != nullptr) {
         if (s->object) {
@@ -867,6 +912,12 @@ class pool {
           if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
           lk.lock();
           if (!keep_place_after_failed_check(lk, s)) continue;
+          handed = true;
+        }
+        if (!may_create(handed)) {
+          // Past the deadline, or a retry still due: the place goes to the oldest waiter.
+          st.give_capacity(st.unpend(s));  // this caller is not queued: never to itself
+          continue;
         }
         if (st.create(lk, s)) {
           ++st.in_use;
@@ -892,6 +943,7 @@ class pool {
       auto wake = deadline;
       if (st.free != nullptr && retry_at && *retry_at > now && *retry_at < wake) wake = *retry_at;
       w.cv.wait_until(lk, wake);
+      slept = true;
     }
   }
 
