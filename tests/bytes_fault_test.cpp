@@ -1,4 +1,5 @@
-// bytes under allocation failure: a bytes_chain whose push_back cannot grow is left as it was.
+// bytes under allocation failure: a bytes_chain whose push_back cannot grow is left as it was,
+// and one that reuses the slots of consumed pieces needs no memory.
 // Its own operator new (tests/failing_new.hpp), so its own main.
 #define CATCH_CONFIG_MAIN
 #include <frugal/bytes.hpp>
@@ -38,4 +39,55 @@ TEST_CASE("a bytes_chain push_back that fails leaves the chain as it was", "[byt
     CHECK(chain.pieces().empty());
     if (!threw) break;
   }
+}
+
+TEST_CASE("a bytes_chain push_back into the slots of consumed pieces needs no memory", "[bytes]") {
+  using frugal::bytes;
+  const bytes piece = bytes::from_static(std::string_view("abcd"));
+  // {pieces held, pieces consumed}: four inline slots with one to three consumed; eight heap
+  // slots with at least as many consumed as pending.
+  const std::size_t cases[][2] = {{4, 1}, {4, 2}, {4, 3}, {8, 4}, {8, 6}};
+  for (const auto& c : cases) {
+    frugal::bytes_chain chain;
+    for (std::size_t i = 0; i < c[0]; ++i) chain.push_back(piece);
+    chain.advance(4 * c[1] + 1);  // and a part of the next piece
+    std::string expected(chain.concat().as_string_view());
+    countdown = 0;  // the next allocation fails
+    bool threw = false;
+    try {
+      chain.push_back(bytes::from_static(std::string_view("efgh")));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    countdown = -1;
+    CHECK(!threw);
+    expected += "efgh";
+    CHECK(chain.size() == expected.size());
+    CHECK(chain.pieces().size() == c[0] - c[1] + 1);
+    CHECK(std::string(chain.concat().as_string_view()) == expected);
+  }
+}
+
+TEST_CASE("a bytes_chain push_back that must grow past consumed slots and fails is undone",
+          "[bytes]") {
+  using frugal::bytes;
+  const bytes piece = bytes::from_static(std::string_view("abcd"));
+  frugal::bytes_chain chain;
+  for (int i = 0; i < 8; ++i) chain.push_back(piece);
+  chain.advance(4 * 3 + 2);  // three consumed, five pending: the slots double
+  const std::string before(chain.concat().as_string_view());
+  countdown = 0;
+  bool threw = false;
+  try {
+    chain.push_back(bytes::from_static(std::string_view("efgh")));
+  } catch (const std::bad_alloc&) {
+    threw = true;
+  }
+  countdown = -1;
+  CHECK(threw);
+  CHECK(chain.size() == before.size());
+  CHECK(chain.pieces().size() == 5);
+  CHECK(std::string(chain.concat().as_string_view()) == before);
+  chain.push_back(bytes::from_static(std::string_view("efgh")));
+  CHECK(std::string(chain.concat().as_string_view()) == before + "efgh");
 }

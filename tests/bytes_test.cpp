@@ -651,6 +651,77 @@ TEST_CASE("bytes_mut extend with a view of its own bytes", "[bytes]") {
   }
 }
 
+TEST_CASE("bytes_mut extend with a view taken before advance appends what the view shows",
+          "[bytes]") {
+  // Unique storage that grows: the old storage is freed, so the view is copied first.
+  bytes_mut m(8);
+  m.extend("abcdefgh"sv);
+  const std::span<const std::byte> whole = m.as_span();
+  m.advance(2);  // a parser consumed "ab"; `whole` starts before the bytes
+  REQUIRE(count_allocations([&] { m.extend(whole); }) == 1);
+  REQUIRE(m.as_string_view() == "cdefghabcdefgh");
+
+  // Unique storage whose growth could move the bytes to the front, over the view.
+  bytes_mut r(16);
+  r.extend("0123456789ABCDEF"sv);
+  const std::span<const std::byte> front = r.as_span().first(8);
+  r.advance(12);
+  REQUIRE(r.as_string_view() == "CDEF");
+  REQUIRE(count_allocations([&] { r.extend(front); }) == 1);  // never a reclaim in place
+  REQUIRE(r.as_string_view() == "CDEF01234567");
+
+  // A view that starts in the bytes and reaches before them.
+  bytes_mut s(8);
+  s.extend("abcdefgh"sv);
+  const std::span<const std::byte> middle = s.as_span().subspan(1, 4);
+  s.advance(3);
+  s.extend(std::span<const std::byte>(middle.data(), 6));  // "bcdefg": room 5, grows
+  REQUIRE(s.as_string_view() == "defghbcdefg");
+}
+
+TEST_CASE("bytes_mut extend with a view taken before truncate appends what the view shows",
+          "[bytes]") {
+  // Growth: the view reaches past the bytes, into what the old storage still holds.
+  bytes_mut m(8);
+  m.extend("abcdefgh"sv);
+  const std::span<const std::byte> whole = m.as_span();
+  m.truncate(2);
+  REQUIRE(count_allocations([&] { m.extend(whole); }) == 1);
+  REQUIRE(m.as_string_view() == "ababcdefgh");
+
+  // No growth: the view overlaps the room written to.
+  bytes_mut n(16);
+  n.extend("abcdefgh"sv);
+  const std::span<const std::byte> tail = n.as_span().subspan(1, 6);
+  n.truncate(3);
+  REQUIRE(count_allocations([&] { n.extend(tail); }) == 0);
+  REQUIRE(n.as_string_view() == "abcbcdefg");
+
+  // A view of the spare capacity alone, and a reclaim that could have moved bytes over it.
+  bytes_mut r(16);
+  r.extend("0123456789ABCDEF"sv);
+  const std::span<const std::byte> end = r.as_span().last(4);
+  r.truncate(12);
+  { bytes dropped = r.split_to(10).freeze(); }  // unique again, room in front
+  REQUIRE(r.as_string_view() == "AB");
+  r.extend(end);  // room 4 (the truncated bytes): fits
+  REQUIRE(r.as_string_view() == "ABCDEF");
+  r.truncate(2);
+  r.extend(std::span<const std::byte>(end.data(), 4));  // still "CDEF" in the storage
+  REQUIRE(r.as_string_view() == "ABCDEF");
+}
+
+TEST_CASE("bytes_mut extend with a view of a frame split from its storage", "[bytes]") {
+  bytes_mut m(8);
+  m.extend("abcdefgh"sv);
+  const bytes frame = m.split_to(3).freeze();
+  m.extend(frame);  // shared storage: growth allocates and the frame keeps the old one
+  REQUIRE(m.as_string_view() == "defghabc");
+  m.extend(frame.as_span());
+  REQUIRE(m.as_string_view() == "defghabcabc");
+  REQUIRE(frame == "abc"sv);
+}
+
 TEST_CASE("try_into_mut: unique views become writable without a copy", "[bytes]") {
   bytes b = bytes::copy_from("hello"sv);
   const std::byte* where = b.data();
@@ -850,6 +921,125 @@ TEST_CASE("bytes_chain holds header and body without allocating and advances acr
   REQUIRE(chain.concat().empty());
 }
 
+TEST_CASE("bytes_chain reuses the slots of consumed pieces: four pending never allocate",
+          "[bytes]") {
+  const bytes a = bytes::copy_from("aaa"sv);
+  const bytes b = "bb"_bytes;
+  const bytes c = "c"_bytes;
+  const bytes d = bytes::copy_from("dddd"sv);
+  for (std::size_t consumed : {1u, 2u, 3u}) {
+    bytes_chain chain{a, b, c, d};
+    const std::string all = "aaabbcdddd";
+    std::size_t skip = 0;
+    for (std::size_t i = 0; i < consumed; ++i) skip += chain.pieces()[i].size();
+    chain.advance(skip);
+    std::string expected = all.substr(skip);
+    for (std::size_t i = 0; i < consumed; ++i) {
+      REQUIRE(count_allocations([&] { chain.push_back(a); }) == 0);  // four pending at most
+      expected += "aaa";
+    }
+    REQUIRE(chain.pieces().size() == 4);
+    REQUIRE(chain.size() == expected.size());
+    REQUIRE(chain.concat() == std::string_view(expected));
+    REQUIRE(count_allocations([&] { chain.push_back(b); }) == 1);  // the fifth pending piece
+  }
+  // A piece consumed in part keeps its slot.
+  bytes_chain chain{a, b, c, d};
+  chain.advance(4);  // "aaa" and one "b"
+  REQUIRE(count_allocations([&] { chain.push_back(d); }) == 0);
+  REQUIRE(chain.concat() == "bcdddddddd"sv);
+}
+
+TEST_CASE("bytes_chain used as a queue that never drains stays bounded", "[bytes]") {
+  const bytes piece = "0123456789"_bytes;
+  for (std::size_t pending : {1u, 2u, 3u, 5u, 13u}) {
+    bytes_chain queue;
+    for (std::size_t i = 0; i < pending; ++i) queue.push_back(piece);
+    // One message queued per write; the writes end inside pieces as well as on their edges,
+    // and every three of them send three messages.
+    auto send_and_queue = [&](int rounds) {
+      for (int i = 0; i < rounds; ++i) {
+        queue.push_back(piece);
+        queue.advance(i % 3 == 0 ? 10 : (i % 3 == 1 ? 7 : 13));
+      }
+    };
+    const std::size_t warm_up = count_allocations([&] { send_and_queue(30); });
+    // At most pending + 2 pieces are pending at once (a partly sent one, the rest, the new
+    // one): four slots hold them while pending <= 2.
+    if (pending <= 2) REQUIRE(warm_up == 0);
+    REQUIRE(count_allocations([&] { send_and_queue(30000); }) == 0);
+    REQUIRE(queue.size() == pending * 10);
+    std::string rest;
+    std::string expected;
+    for (const bytes& p : queue.pieces()) rest.append(p.as_string_view());
+    for (std::size_t i = 0; i < pending; ++i) expected.append(piece.as_string_view());
+    REQUIRE(rest == expected);
+  }
+}
+
+TEST_CASE("bytes_chain random push_back and advance match a std::string", "[bytes]") {
+  std::mt19937 rng(46);
+  const std::string text = pattern_text(64);
+  for (int round = 0; round < 200; ++round) {
+    bytes_chain chain;
+    std::string reference;
+    reference.reserve(200 * 64);
+    std::size_t most_pending = 0;
+    bool sizes_match = true;
+    const std::size_t allocations = count_allocations([&] {
+      for (int op = 0; op < 200; ++op) {
+        if (rng() % 2 == 0) {
+          const std::size_t begin = rng() % 64;
+          const std::size_t end = begin + rng() % (64 - begin + 1);
+          chain.push_back(bytes::from_static(std::string_view(text).substr(begin, end - begin)));
+          reference.append(text, begin, end - begin);
+        } else {
+          const std::size_t n = reference.empty() ? 0 : rng() % (reference.size() + 1);
+          chain.advance(n);
+          reference.erase(0, n);
+        }
+        if (chain.pieces().size() > most_pending) most_pending = chain.pieces().size();
+        sizes_match = sizes_match && chain.size() == reference.size();
+      }
+    });
+    REQUIRE(sizes_match);
+    std::string joined;
+    for (const bytes& p : chain.pieces()) joined.append(p.as_string_view());
+    REQUIRE(joined == reference);
+    // Each growth doubles the slots, which stay under four times the most ever pending.
+    std::size_t bound = 0;
+    for (std::size_t slots = 4; slots < 4 * most_pending; slots *= 2) ++bound;
+    REQUIRE(allocations <= bound);
+  }
+}
+
+TEST_CASE("bytes_chain concat returns a single pending piece as is and allocates nothing",
+          "[bytes]") {
+  const bytes a = bytes::copy_from("aaa"sv);
+  const bytes b = bytes::copy_from("bbbb"sv);
+  struct chain_case {
+    std::size_t advance;
+    std::string_view rest;
+  };
+  for (const chain_case& k : {chain_case{3, "bbbb"}, chain_case{4, "bbb"}, chain_case{6, "b"}}) {
+    bytes_chain chain{a, b};
+    chain.advance(k.advance);
+    bytes joined;
+    REQUIRE(count_allocations([&] { joined = chain.concat(); }) == 0);
+    REQUIRE(joined == k.rest);
+    REQUIRE(joined.data() == chain.pieces()[0].data());
+  }
+  bytes_chain one{a};
+  one.advance(1);
+  bytes joined;
+  REQUIRE(count_allocations([&] { joined = one.concat(); }) == 0);
+  REQUIRE(joined == "aa"sv);
+  bytes_chain many{a, b, a, b, a, b};
+  many.advance(18);  // five pieces consumed, part of the sixth
+  REQUIRE(count_allocations([&] { joined = many.concat(); }) == 0);
+  REQUIRE(joined == "bbb"sv);
+}
+
 // Files and sockets ------------------------------------------------------------------------------
 
 TEST_CASE("map_file maps the file and slices keep the mapping alive", "[bytes]") {
@@ -962,6 +1152,29 @@ TEST_CASE("file_chunks bad input", "[bytes]") {
   const auto empty = dir.write("empty", "");
   frugal::file_chunks e(empty, 10);
   REQUIRE(e.begin() == e.end());
+}
+
+TEST_CASE("file_chunks keeps a short path without allocating", "[bytes]") {
+  // "/dev/null" has several components: a std::filesystem::path copy would allocate them.
+  const std::filesystem::path short_path("/dev/null");
+  REQUIRE(short_path.native().size() <= std::string().capacity());
+  REQUIRE(count_allocations([&] { frugal::file_chunks f(short_path, 10); }) == 0);
+  frugal::file_chunks null_file(short_path, 10);
+  REQUIRE(!null_file.next().has_value());
+
+  // A path longer than the string's short buffer: one allocation, for its text.
+  temp_dir dir;
+  const auto long_path = dir.write("a-file-name-longer-than-a-short-string", "0123456789abc");
+  REQUIRE(long_path.native().size() > std::string().capacity());
+  REQUIRE(count_allocations([&] { frugal::file_chunks f(long_path, 10); }) == 1);
+  std::string seen;
+  for (const bytes& chunk : frugal::file_chunks(long_path, 10)) seen += chunk.to_string();
+  REQUIRE(seen == "0123456789abc");
+
+  // The kept text names the path in read errors.
+  frugal::file_chunks d(dir.path, 10);
+  const std::string message = thrown_message([&] { (void)d.next(); });
+  REQUIRE(message.starts_with("file_chunks: read '" + dir.path.string() + "': "));
 }
 
 TEST_CASE("read_from reads into spare capacity and gives an empty optional when it would block",

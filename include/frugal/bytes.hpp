@@ -584,17 +584,18 @@ class bytes_mut {
     reserve_slow(additional);
   }
 
-  /// Appends `data`. Amortised O(n); allocates only to grow (see `reserve`). `data` may be a
-  /// view of this buffer's own bytes. Throws what `reserve` throws; then nothing is appended.
+  /// Appends `data`. Amortised O(n); allocates only to grow (see `reserve`). Throws what
+  /// `reserve` throws; then nothing is appended.
+  ///
+  /// `data` may view this buffer's own storage, anywhere in its allocation: its bytes, bytes
+  /// it dropped with `advance` or `truncate`, or its spare capacity. What is appended is what
+  /// `data` shows at the call. A view within the bytes moves with them when the growth
+  /// reclaims the storage; any other view of the storage makes the growth allocate (never
+  /// reclaim in place) and copy it from the old storage before releasing that.
   void extend(std::span<const std::byte> data) {
-    if (cap_ - len_ < data.size()) {
-      // `data` may point into this buffer: keep it alive and valid across the growth.
-      const std::byte* const old = ptr_;
-      const std::less<const std::byte*> before;  // a total order, even for unrelated pointers
-      const bool inside = !before(data.data(), old) && before(data.data(), old + len_);
-      const std::size_t offset = inside ? static_cast<std::size_t>(data.data() - old) : 0;
-      reserve_slow(data.size());
-      if (inside) data = {ptr_ + offset, data.size()};
+    if (FRUGAL_UNLIKELY(cap_ - len_ < data.size())) {
+      extend_slow(data);
+      return;
     }
     if (!data.empty()) std::memmove(ptr_ + len_, data.data(), data.size());
     len_ += data.size();
@@ -712,11 +713,41 @@ class bytes_mut {
   bytes_mut(std::byte* p, std::size_t n, std::size_t cap, detail::bytes_control* c) noexcept
       : ptr_(p), len_(n), cap_(cap), ctrl_(c) {}
 
-  FRUGAL_NOINLINE void reserve_slow(size_type additional) {
+  // Grows, then appends `data`, which needs more than the spare capacity and may view this
+  // buffer's storage (see `extend`).
+  FRUGAL_NOINLINE void extend_slow(std::span<const std::byte> data) {
+    const std::less<const std::byte*> before;  // a total order, even for unrelated pointers
+    const std::byte* const first = data.data();
+    const std::byte* const last = data.data() + data.size();
+    const std::byte* const old = ptr_;
+    if (!before(first, old) && !before(old + len_, last)) {
+      // Within the bytes: wherever the growth puts them, the view is at the same offset.
+      const auto offset = static_cast<std::size_t>(first - old);
+      reserve_slow(data.size());
+      data = {ptr_ + offset, data.size()};
+    } else if (ctrl_ != nullptr && before(first, ctrl_->base + ctrl_->capacity) &&
+               before(ctrl_->base, last)) {
+      // Elsewhere in the storage, where a reclaim might move the bytes over it or free it.
+      const std::size_t old_len = len_;
+      reallocate(checked_needed(data.size()), data);
+      len_ = old_len + data.size();
+      return;
+    } else {
+      reserve_slow(data.size());
+    }
+    std::memcpy(ptr_ + len_, data.data(), data.size());
+    len_ += data.size();
+  }
+
+  std::size_t checked_needed(size_type additional) const {
     if (additional > std::numeric_limits<std::size_t>::max() - len_) {
       detail::throw_bytes_length("bytes_mut::reserve", len_, additional);
     }
-    const std::size_t needed = len_ + additional;
+    return len_ + additional;
+  }
+
+  FRUGAL_NOINLINE void reserve_slow(size_type additional) {
+    const std::size_t needed = checked_needed(additional);
     // Every piece handed out is gone: the whole storage is ours again. The room after the
     // bytes (what a dropped split_off tail held) is taken back where it is enough, with no
     // move; otherwise the bytes move to the front, only when the room in front holds them
@@ -735,11 +766,19 @@ class bytes_mut {
         return;
       }
     }
+    reallocate(needed, {});
+  }
+
+  // Moves the bytes into a new allocation of at least `needed` bytes and double the capacity,
+  // with `tail` copied after them (from wherever it is, before the old storage is released);
+  // `len_` still counts the bytes alone. Allocates once; on a throw the buffer is unchanged.
+  void reallocate(std::size_t needed, std::span<const std::byte> tail) {
     std::size_t grown = cap_ > std::numeric_limits<std::size_t>::max() / 2 ? needed : 2 * cap_;
     if (grown < needed) grown = needed;
     if (grown < 64) grown = 64;
     detail::bytes_heap_control* c = detail::bytes_heap_allocate(grown);
     if (len_ != 0) std::memcpy(c->base, ptr_, len_);
+    if (!tail.empty()) std::memcpy(c->base + len_, tail.data(), tail.size());
     detail::bytes_release(ctrl_);
     ctrl_ = c;
     ptr_ = c->base;
@@ -766,7 +805,9 @@ inline std::optional<bytes_mut> bytes::try_into_mut() noexcept {
 }
 
 /// A sequence of `bytes` written as one message without concatenation (a response header
-/// and its body, passed to `writev`). Holds up to four pieces without allocating.
+/// and its body, passed to `writev`). Holds up to four pending pieces without allocating;
+/// the slots of consumed pieces are reused, so a chain used as a queue that never drains
+/// keeps a buffer proportional to the most pieces it held pending at once.
 class bytes_chain {
  public:
   /// Constructs an empty chain. Never allocates, never throws.
@@ -804,10 +845,13 @@ class bytes_chain {
     return *this;
   }
 
-  /// Appends `piece` (empty pieces are skipped). O(1) amortised; allocates only past four
-  /// pieces (then O(log n) times). Throws std::bad_alloc; the chain is then unchanged.
+  /// Appends `piece` (empty pieces are skipped). O(1) amortised. Reuses the slots of
+  /// consumed pieces: allocates only when more than four pieces are pending, and then only
+  /// to at most double the slots, which stay fewer than four times the most pieces pending at
+  /// once. Throws std::bad_alloc; the chain is then unchanged.
   void push_back(bytes piece) {
     if (piece.empty()) return;
+    if (pieces_.size() == pieces_.capacity() && first_ != 0) reuse_consumed();
     const std::size_t n = piece.size();
     pieces_.push_back(std::move(piece));
     size_ += n;
@@ -822,8 +866,8 @@ class bytes_chain {
     return {pieces_.data() + first_, pieces_.size() - first_};
   }
 
-  /// Drops the first `n` bytes across pieces (after a partial write). O(pieces dropped).
-  /// Throws std::out_of_range naming the values when `n > size()`.
+  /// Drops the first `n` bytes across pieces (after a partial write). O(pieces dropped), never
+  /// allocates. Throws std::out_of_range naming the values when `n > size()`.
   void advance(std::size_t n) {
     if (FRUGAL_UNLIKELY(n > size_)) detail::throw_bytes_index("bytes_chain::advance", n, size_);
     size_ -= n;
@@ -847,8 +891,9 @@ class bytes_chain {
     size_ = 0;
   }
 
-  /// Returns the bytes concatenated into one shared buffer: one allocation (none when the
-  /// chain is empty; none either for a single piece, which is returned as is). O(size()).
+  /// Returns the bytes concatenated into one shared buffer: one allocation, none when no
+  /// piece is pending, none either when one is (that piece is returned as is, also when
+  /// `advance` consumed the pieces before it or a part of it). O(size()).
   bytes concat() const {
     const auto rest = pieces();
     if (rest.empty()) return bytes();
@@ -859,7 +904,22 @@ class bytes_chain {
   }
 
  private:
-  small_vector<bytes, 4> pieces_;
+  static constexpr std::size_t inline_pieces = 4;
+
+  // Called when every slot is taken and some hold consumed pieces: moves the pending pieces
+  // to the front, over the consumed ones, when those are at least as many (the moves are then
+  // paid for by the push_backs that filled the consumed slots: amortised O(1)), or when fewer
+  // than four pieces are pending (at most three moves). Otherwise leaves the slots as they are,
+  // and push_back doubles them: more than half are pending, so the slots stay fewer than four
+  // times the pending pieces.
+  void reuse_consumed() noexcept {
+    const std::size_t pending = pieces_.size() - first_;
+    if (first_ < pending && pending >= inline_pieces) return;
+    pieces_.erase(pieces_.begin(), pieces_.begin() + static_cast<std::ptrdiff_t>(first_));
+    first_ = 0;
+  }
+
+  small_vector<bytes, inline_pieces> pieces_;
   std::size_t first_ = 0;
   std::size_t size_ = 0;
 };

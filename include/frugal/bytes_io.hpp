@@ -37,6 +37,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -45,10 +46,15 @@ FRUGAL_BEGIN_NAMESPACE
 namespace detail {
 
 [[noreturn]] FRUGAL_COLD inline void throw_path_error(const char* what, const char* call,
+                                                      std::string_view path, int error) {
+  FRUGAL_THROW(std::system_error(error, std::generic_category(),
+                                 std::string(what) + ": " + call + " '" + std::string(path) + "'"));
+}
+
+[[noreturn]] FRUGAL_COLD inline void throw_path_error(const char* what, const char* call,
                                                       const std::filesystem::path& path,
                                                       int error) {
-  FRUGAL_THROW(std::system_error(error, std::generic_category(),
-                                 std::string(what) + ": " + call + " '" + path.string() + "'"));
+  throw_path_error(what, call, std::string_view(path.native()), error);
 }
 
 [[noreturn]] FRUGAL_COLD inline void throw_fd_error(const char* what, const char* call, int fd,
@@ -208,15 +214,17 @@ inline std::optional<std::size_t> read_from(int fd, bytes_mut& buf, std::size_t 
 /// next one then gets a fresh buffer. An input range: iterate it once.
 class file_chunks {
  public:
-  /// Opens `path` for reading. Allocates a copy of the path (kept for error messages), then
-  /// nothing until the first chunk (then once, the buffer). Throws std::invalid_argument when
-  /// `chunk_size` is 0, and std::system_error naming the path and errno when the file cannot
-  /// be opened.
+  /// Opens `path` for reading. Keeps a copy of the path's text (`path.native()`, a
+  /// `std::string`) for error messages: no allocation when it fits in the string's own
+  /// short buffer (up to 15 bytes with libstdc++, 22 with libc++; `std::string().capacity()`
+  /// tells), else one. Then nothing until the first chunk (then once, the buffer). Throws
+  /// std::invalid_argument when `chunk_size` is 0, and std::system_error naming the path and
+  /// errno when the file cannot be opened.
   explicit file_chunks(const std::filesystem::path& path, std::size_t chunk_size = 64 * 1024)
       : chunk_size_(chunk_size) {
     if (chunk_size == 0) FRUGAL_THROW(std::invalid_argument("file_chunks: chunk_size is 0"));
     fd_ = detail::open_read("file_chunks", path);
-    path_ = path;
+    path_ = path.native();
   }
 
   /// Returns the next chunk, or an empty optional at end of file. Retries on EINTR and after
@@ -232,7 +240,7 @@ class file_chunks {
       const ssize_t n = ::read(fd_.get(), room.data(), chunk_size_ - filled);
       if (n < 0) {
         if (errno == EINTR) continue;
-        detail::throw_path_error("file_chunks", "read", path_, errno);
+        detail::throw_path_error("file_chunks", "read", std::string_view(path_), errno);
       }
       if (n == 0) {
         done_ = true;
@@ -294,7 +302,7 @@ class file_chunks {
 
  private:
   detail::unique_fd fd_;
-  std::filesystem::path path_;
+  std::string path_;  // the native text alone: a path would also allocate its component list
   bytes_mut buf_;
   std::size_t chunk_size_;
   bool done_ = false;
