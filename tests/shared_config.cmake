@@ -1,6 +1,7 @@
 # shared_config's checks beyond its Catch2 file: reads at thread and process exit and the
-# misuses hardened builds diagnose (a probe program), two shared libraries built with
-# -fvisibility=hidden, and clang's -Wdangling on guards. Included by tests/CMakeLists.txt.
+# misuses hardened builds diagnose (a probe program), allocation failure (a program with its
+# own operator new), two shared libraries built with -fvisibility=hidden, and clang's
+# -Wdangling on guards. Included by tests/CMakeLists.txt.
 
 # The probe, built hardened and optimised (-O2: where a dangling table used to crash).
 add_executable(shared_config_lifetime shared_config_lifetime/lifetime.cpp)
@@ -17,7 +18,10 @@ endforeach()
 foreach(case_and_message IN ITEMS
     "guard_other_thread|guard_destroyed_on_its_own_thread"
     "guard_outlives_holder|guard_destroyed_before_its_holder"
-    "holder_destroyed_under_guard|no_guard_of_a_destroyed_holder_on_this_thread")
+    "holder_destroyed_under_guard|no_guard_of_a_destroyed_holder_on_this_thread"
+    "detached_guard_outlives_holder|guard_destroyed_before_its_holder"
+    "holder_destroyed_under_detached_guard|no_guard_of_a_destroyed_holder_on_this_thread"
+    "static_holder_destroyed_under_static_guard|no_guard_of_a_destroyed_holder_on_this_thread")
   string(REPLACE "|" ";" parts "${case_and_message}")
   list(GET parts 0 case)
   list(GET parts 1 message)
@@ -26,6 +30,16 @@ foreach(case_and_message IN ITEMS
       "-DEXPECT=${message}" -P ${CMAKE_CURRENT_SOURCE_DIR}/expect_abort.cmake)
   set_tests_properties(lifetime/shared_config_${case}_aborts PROPERTIES LABELS unit)
 endforeach()
+
+# Allocation failure at every point of a read, and in a holder's destructor (which must not
+# allocate): its own operator new, so its own main.
+add_executable(shared_config_fault_test shared_config_fault_test.cpp)
+target_link_libraries(shared_config_fault_test PRIVATE frugal::frugal Catch2::Catch2
+  Threads::Threads)
+target_compile_features(shared_config_fault_test PRIVATE cxx_std_20)
+frugal_target_warnings(shared_config_fault_test)
+catch_discover_tests(shared_config_fault_test TEST_PREFIX "shared_config (faults): "
+  PROPERTIES LABELS unit)
 
 # Two shared libraries with hidden visibility, each holding holders of its own type, and a
 # program reading them all: once with the one process-wide registry (the default), once with

@@ -46,11 +46,9 @@ auto on_thread(F f) {
   return *result;
 }
 
-// Gives the next holder created the id of `holder`, as a second registry in another shared
-// object would: two live holders then share one slot of each thread's table.
+// Returns the id of `holder`: the slot its read fills in a fresh thread's table.
 template <class T>
-std::uint32_t next_holder_shares_id_with(const frugal::shared_config<T>& holder) {
-  // The id is the first slot the holder's reads fill: find it from a fresh thread's table.
+std::uint32_t id_of(const frugal::shared_config<T>& holder) {
   const auto id = on_thread([&] {
     (void)holder.read();
     std::uint32_t found = ~0u;
@@ -62,6 +60,14 @@ std::uint32_t next_holder_shares_id_with(const frugal::shared_config<T>& holder)
     return found;
   });
   REQUIRE(id != ~0u);
+  return id;
+}
+
+// Gives the next holder created the id of `holder`, as a second registry in another shared
+// object would: two live holders then share one slot of each thread's table.
+template <class T>
+std::uint32_t next_holder_shares_id_with(const frugal::shared_config<T>& holder) {
+  const auto id = id_of(holder);
   auto& r = frugal::detail::config_registry::get();
   std::lock_guard lock(r.mu);
   r.free_ids.push_back(id);
@@ -714,6 +720,35 @@ TEST_CASE("destroying a holder frees versions cached by idle threads at once",
   for (auto& t : idle) t.join();
 }
 
+TEST_CASE("destroying a holder never allocates, and its id is reused",
+          "[shared_config][alloc][concurrent]") {
+  // Copies cached on this thread and on an idle one: the destructor visits both tables.
+  auto config = std::make_unique<frugal::shared_config<int>>(1);
+  (void)config->read();
+  std::atomic<bool> ready{false}, release{false};
+  std::thread idle([&] {
+    (void)config->read();
+    ready = true;
+    while (!release.load()) std::this_thread::yield();
+  });
+  while (!ready.load()) std::this_thread::yield();
+  const std::uint32_t id = id_of(*config);
+  const auto first = frugal::testing::measure_allocations([&] { config.reset(); });
+  frugal::shared_config<int> next(2);  // takes the id just returned
+  // Many holders destroyed in a row: each returns its id without growing the free list.
+  std::vector<std::unique_ptr<frugal::shared_config<int>>> many;
+  for (int i = 0; i < 1000; ++i) many.push_back(std::make_unique<frugal::shared_config<int>>(i));
+  for (auto& h : many) (void)h->read();
+  std::size_t later = 0;
+  for (auto& h : many) later += frugal::testing::count_allocations([&] { h.reset(); });
+  release = true;
+  idle.join();
+  CHECK(first.allocations == 0);
+  CHECK(first.deallocations == 2);  // the version and the holder
+  CHECK(later == 0);
+  CHECK(id_of(next) == id);
+}
+
 TEST_CASE("threads that start and exit repeatedly release their copies",
           "[shared_config][concurrent]") {
   const long before = counted::live.load();
@@ -834,6 +869,48 @@ TEST_CASE("a guard that outlives its thread's slot table stays valid", "[shared_
   t.join();  // the guard is released after the table (ASan: no use after free)
   CHECK(seen == 7);
   CHECK(*config.read() == 7);
+}
+
+namespace {
+
+// Reads a holder from its destructor, and records what a guard kept past the slot table sees
+// then: constructed after that guard's thread-local and before the thread's first read, it is
+// destroyed after the table and before the guard.
+struct nested_reader_at_exit {
+  const frugal::shared_config<int>* config = nullptr;
+  const std::optional<frugal::shared_config<int>::guard>* outer = nullptr;
+  int* outer_seen = nullptr;
+  int* nested_seen = nullptr;
+  ~nested_reader_at_exit() {
+    if (config == nullptr) return;
+    auto nested = config->read();
+    auto deeper = config->read();
+    *outer_seen = ***outer;
+    *nested_seen = *nested == *deeper ? *nested : -1;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a read nested in a guard kept past the slot table sees that guard's version",
+          "[shared_config]") {
+  frugal::shared_config<int> config(1);
+  int outer_seen = 0;
+  int nested_seen = 0;
+  std::thread t([&] {
+    thread_local std::optional<frugal::shared_config<int>::guard> outer;
+    thread_local nested_reader_at_exit reader;
+    reader.config = &config;
+    reader.outer = &outer;
+    reader.outer_seen = &outer_seen;
+    reader.nested_seen = &nested_seen;
+    outer.emplace(config.read());  // the first read: the table is made after both
+    config.store(2);
+  });
+  t.join();
+  CHECK(outer_seen == 1);
+  CHECK(nested_seen == 1);  // the outermost guard's version, not the current one
+  CHECK(*config.read() == 2);
 }
 
 TEST_CASE("a holder destroyed while a reader thread exits destroys its versions itself",

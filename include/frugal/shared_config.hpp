@@ -89,8 +89,15 @@ struct config_slot {
 // initialisation and no destructor, so they stay valid during the whole of thread exit.
 inline constinit thread_local config_slot* tls_slots = nullptr;
 inline constinit thread_local std::size_t tls_table_bytes = 0;  // capacity * sizeof(config_slot)
-// 0: no table yet; 1: table live; 2: table destroyed (thread exit): reads take their own copy.
+// 0: no table yet; 1: table live; 2: table destroyed (thread exit): reads take their own copy,
+// unless nested in a guard that outlived the table (see tls_exited_slots).
 inline constinit thread_local std::uint8_t tls_state = 0;
+
+// The slot array of this thread's destroyed table when a guard outlived the table (kept for
+// ever, see ~config_table_owner), so that a read nested in such a guard during thread exit
+// shares its version.
+inline constinit thread_local config_slot* tls_exited_slots = nullptr;
+inline constinit thread_local std::uint32_t tls_exited_capacity = 0;
 
 // One per (thread, shared object) that has read a holder. `mu` is taken by the owning thread
 // when it changes the table and by holders' destructors; the fast path reads without it.
@@ -100,16 +107,32 @@ struct config_table {
   std::uint32_t capacity = 0;
 };
 
+struct detached_config_slot;
+
+// The slot array of an exited thread's table that a guard outlived (see ~config_table_owner).
+struct orphaned_config_slots {
+  config_slot* slots;
+  std::uint32_t capacity;
+};
+
 // The process-wide list of thread tables, and the holder ids.
 struct config_registry {
   std::mutex mu;
   std::vector<config_table*> tables;
+  // Ids of destroyed holders, reused first. Its capacity stays above every id handed out
+  // (reserved in shared_config::register_holder), so a holder's destructor returns its id
+  // without allocating.
   std::vector<std::uint32_t> free_ids;
-  // Slot arrays of exited threads that a guard outlived (see ~config_table_owner): kept, and
-  // reachable, for ever.
-  std::vector<config_slot*> orphaned;
+  // Slot arrays of exited threads that a guard outlived: kept, and reachable, for ever.
+  std::vector<orphaned_config_slots> orphaned;
   std::uint32_t next_id = 0;
   std::uint64_t next_serial = 1;
+#if FRUGAL_ASSERTIONS_ENABLED
+  // Every thread's live detached slots, so that a holder's destructor finds the guards of it
+  // that no table holds. detached_mu is the innermost lock: nothing is locked while it is held.
+  std::mutex detached_mu;
+  detached_config_slot* detached = nullptr;
+#endif
 
   // Never destroyed: threads and static holders may use it during static destruction.
   FRUGAL_SHARED_CONFIG_EXPORT static config_registry& get() {
@@ -165,17 +188,22 @@ struct config_table_owner {
       }
 #if FRUGAL_HAS_EXCEPTIONS
       try {
-        if (pinned) r.orphaned.push_back(slots);
+        if (pinned) r.orphaned.push_back({slots, n});
       } catch (...) {  // out of memory: the array is kept all the same, unlisted
       }
 #else
-      if (pinned) r.orphaned.push_back(slots);
+      if (pinned) r.orphaned.push_back({slots, n});
 #endif
     }
     // A guard still alive (kept in a static, or in a thread-local constructed before the
     // thread's first read) points into the slots: they stay allocated, with the versions the
-    // pinned ones hold, for ever (a leak, not a use after free).
-    if (pinned) return;
+    // pinned ones hold, for ever (a leak, not a use after free). Reads nested in such a guard
+    // find its slot through tls_exited_slots.
+    if (pinned) {
+      tls_exited_slots = slots;
+      tls_exited_capacity = n;
+      return;
+    }
     for (std::uint32_t i = 0; i < n; ++i) slots[i].~config_slot();
     ::operator delete(static_cast<void*>(slots));
   }
@@ -211,8 +239,39 @@ inline void grow_table(config_table& table, std::uint32_t capacity) {
 // that a nested read of the same holder finds the outer guard's version.
 struct detached_config_slot : config_slot {
   detached_config_slot* next = nullptr;
+#if FRUGAL_ASSERTIONS_ENABLED
+  // Links in the registry's list of every thread's detached slots, and the thread.
+  config_registry* registry = nullptr;
+  detached_config_slot* all_prev = nullptr;
+  detached_config_slot* all_next = nullptr;
+  std::thread::id thread;
+#endif
 };
 inline constinit thread_local detached_config_slot* tls_detached = nullptr;
+
+#if FRUGAL_ASSERTIONS_ENABLED
+// Adds `s`, made on the calling thread, to the registry's list of detached slots.
+inline void list_detached(detached_config_slot* s) noexcept {
+  config_registry& r = config_registry::get();
+  std::lock_guard lock(r.detached_mu);
+  s->registry = &r;
+  s->thread = std::this_thread::get_id();
+  s->all_next = r.detached;
+  if (r.detached != nullptr) r.detached->all_prev = s;
+  r.detached = s;
+}
+
+// Takes `s` out of the list it was added to.
+inline void unlist_detached(detached_config_slot* s) noexcept {
+  std::lock_guard lock(s->registry->detached_mu);
+  if (s->all_prev != nullptr) {
+    s->all_prev->all_next = s->all_next;
+  } else {
+    s->registry->detached = s->all_next;
+  }
+  if (s->all_next != nullptr) s->all_next->all_prev = s->all_prev;
+}
+#endif
 
 // A guard's release took its slot's pin count below zero: either the guard was one of a
 // detached slot's (its count runs from INT_MIN + guards down to INT_MIN, which frees it), or
@@ -226,7 +285,11 @@ FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
         break;
       }
     }
-    delete static_cast<detached_config_slot*>(slot);
+    auto* d = static_cast<detached_config_slot*>(slot);
+#if FRUGAL_ASSERTIONS_ENABLED
+    unlist_detached(d);
+#endif
+    delete d;
     return;
   }
   [[maybe_unused]] const bool guard_outlived_its_holder = false;
@@ -309,15 +372,14 @@ class shared_config {
   shared_config& operator=(const shared_config&) = delete;
 
   /// Releases every version this holder published that no guard or snapshot holds, the copies
-  /// cached by every thread included, and destroys them on the calling thread. No guard of this
-  /// holder may be alive (asserted for the calling thread's guards in debug and hardened
-  /// builds, for other threads' guards when they are destroyed), and no thread may be reading it.
+  /// cached by every thread included, and destroys them on the calling thread. Never allocates,
+  /// never throws. No guard of this holder may be alive (asserted for the calling thread's
+  /// guards in debug and hardened builds, for other threads' guards when they are destroyed),
+  /// and no thread may be reading it.
   ~shared_config() {
-    std::vector<std::shared_ptr<const void>> released;
+    detail::config_registry& r = detail::config_registry::get();
     {
-      detail::config_registry& r = detail::config_registry::get();
       std::lock_guard lock(r.mu);
-      released.reserve(r.tables.size());
       for (detail::config_table* t : r.tables) {
         std::lock_guard slot_lock(t->mu);
         if (id_ < t->capacity && t->slots[id_].owner == this) {
@@ -328,14 +390,21 @@ class shared_config {
           FRUGAL_ASSERT(no_guard_of_a_destroyed_holder_on_this_thread);
           s.serial = 0;
 #endif
-          released.push_back(std::move(s.keep));
+          // A slot of this holder holds its current version or a retired one, which current_
+          // or retired_ holds too: this drops a reference and destroys nothing.
+          s.keep.reset();
           s.owner = nullptr;
           s.pins = 0;
         }
       }
-      r.free_ids.push_back(id_);
+#if FRUGAL_ASSERTIONS_ENABLED
+      mark_guards_outside_tables(r);
+#endif
+      // Never full: register_holder reserved room for every id.
+      if (r.free_ids.size() < r.free_ids.capacity()) r.free_ids.push_back(id_);
     }
-    // `released`, `retired_` and `current_` are destroyed here, outside every lock.
+    // `retired_` and `current_` are destroyed after the body, outside every lock: that
+    // destroys the versions nothing else refers to.
   }
 
   /// Returns a guard on the current version. Fast path (the thread read this holder before and
@@ -456,6 +525,11 @@ class shared_config {
       id_ = r.free_ids.back();
       r.free_ids.pop_back();
     } else {
+      // Room for every id handed out, so that the destructor returns this one without
+      // allocating (reserved before the id is taken: a throw leaves the registry as it was).
+      if (r.free_ids.capacity() <= r.next_id) {
+        r.free_ids.reserve(std::max<std::size_t>(16, 2 * std::size_t{r.next_id}));
+      }
       id_ = r.next_id++;
     }
     slot_offset_ = std::size_t{id_} * sizeof(detail::config_slot);
@@ -463,6 +537,33 @@ class shared_config {
     serial_ = r.next_serial++;
 #endif
   }
+
+#if FRUGAL_ASSERTIONS_ENABLED
+  // Marks the guards of this holder on slots that no table holds (detached slots, and the
+  // slots of exited threads that a guard outlived) as outliving it, and aborts if one is the
+  // calling thread's. The caller holds the registry's mutex.
+  void mark_guards_outside_tables(detail::config_registry& r) noexcept {
+    {
+      std::lock_guard lock(r.detached_mu);
+      for (detail::detached_config_slot* d = r.detached; d != nullptr; d = d->all_next) {
+        if (d->owner != this) continue;
+        const bool no_guard_of_a_destroyed_holder_on_this_thread =
+            d->thread != std::this_thread::get_id();
+        FRUGAL_ASSERT(no_guard_of_a_destroyed_holder_on_this_thread);
+        d->serial = 0;
+      }
+    }
+    for (const detail::orphaned_config_slots& o : r.orphaned) {
+      if (id_ < o.capacity && o.slots[id_].owner == this) {
+        detail::config_slot& s = o.slots[id_];
+        const bool no_guard_of_a_destroyed_holder_on_this_thread =
+            o.slots != detail::tls_exited_slots || s.pins == 0;
+        FRUGAL_ASSERT(no_guard_of_a_destroyed_holder_on_this_thread);
+        s.serial = 0;
+      }
+    }
+  }
+#endif
 
   void check_not_in_update(const char* what) const {
     if (writer_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
@@ -542,6 +643,7 @@ class shared_config {
     s->pins = detail::config_slot::detached_pins;
 #if FRUGAL_ASSERTIONS_ENABLED
     s->serial = serial_;
+    detail::list_detached(s);
 #endif
     s->next = detail::tls_detached;
     detail::tls_detached = s;
@@ -560,6 +662,15 @@ class shared_config {
       if (d->owner == this) {
         ++d->pins;
         return d;
+      }
+    }
+    if (detail::tls_state == 2 && id_ < detail::tls_exited_capacity) {
+      // During thread exit, a guard of this holder that outlived the table pins its slot in
+      // the kept array: this read is nested in it, so it shares its version.
+      detail::config_slot& kept = detail::tls_exited_slots[id_];
+      if (kept.pins > 0 && kept.owner == this) {
+        ++kept.pins;
+        return &kept;
       }
     }
     std::shared_ptr<const void> fresh;

@@ -148,6 +148,59 @@ int holder_destroyed_under_guard() {
   return *g;
 }
 
+// 40 holders, ids 0 to 39 in this fresh process. While a guard of the first is alive, the
+// calling thread's table (8 slots, made by that read) cannot grow, so a read of the last takes
+// a slot of its own (a detached read).
+std::vector<std::unique_ptr<frugal::shared_config<int>>> holders_beyond_the_table() {
+  std::vector<std::unique_ptr<frugal::shared_config<int>>> holders;
+  for (int i = 0; i < 40; ++i) holders.push_back(std::make_unique<frugal::shared_config<int>>(i));
+  return holders;
+}
+
+void check_detached() {
+  const std::size_t slots = frugal::detail::tls_table_bytes / sizeof(frugal::detail::config_slot);
+  check(slots > 0 && slots < 40, "the read of the last holder is not detached");
+}
+
+int holder_destroyed_under_detached_guard() {
+  auto holders = holders_beyond_the_table();
+  auto pin = holders.front()->read();
+  auto g = holders.back()->read();
+  check_detached();
+  holders.back().reset();  // a guard of this holder is alive on this thread
+  return *g + *pin;
+}
+
+int detached_guard_outlives_holder() {
+  auto holders = holders_beyond_the_table();
+  std::atomic<int> step{0};
+  std::thread reader([&] {
+    {
+      auto pin = holders.front()->read();
+      auto g = holders.back()->read();
+      check_detached();
+      step = 1;
+      while (step.load() != 2) std::this_thread::yield();
+    }  // `g` is destroyed after its holder
+    step = 3;
+  });
+  while (step.load() != 1) std::this_thread::yield();
+  holders.back().reset();
+  step = 2;
+  reader.join();
+  return 0;
+}
+
+// Constant-initialised: destroyed after every static constructed during main, and after the
+// main thread's slot table, which it outlives.
+std::optional<frugal::shared_config<int>::guard> guard_kept_in_a_static;
+
+int static_holder_destroyed_under_static_guard() {
+  static frugal::shared_config<int> config(7);  // destroyed before the guard
+  guard_kept_in_a_static.emplace(config.read());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,6 +210,13 @@ int main(int argc, char** argv) {
   if (std::strcmp(which, "guard_other_thread") == 0) guard_other_thread();
   if (std::strcmp(which, "guard_outlives_holder") == 0) guard_outlives_holder_on_other_thread();
   if (std::strcmp(which, "holder_destroyed_under_guard") == 0) holder_destroyed_under_guard();
+  if (std::strcmp(which, "holder_destroyed_under_detached_guard") == 0) {
+    holder_destroyed_under_detached_guard();
+  }
+  if (std::strcmp(which, "detached_guard_outlives_holder") == 0) detached_guard_outlives_holder();
+  if (std::strcmp(which, "static_holder_destroyed_under_static_guard") == 0) {
+    return static_holder_destroyed_under_static_guard();
+  }
   std::fprintf(stderr, "shared_config_lifetime: unknown case or no abort: %s\n", which);
   return 2;
 }
