@@ -183,7 +183,7 @@ def generated_table(page, run, regex, update, failures):
             out.append(f"**{module}/{op}**\n")
             name = f"{module}-{op}.svg"
             if (svgs is not None and name in svgs) or \
-                    (svgs is None and os.path.exists(os.path.join(IMG_DIR, name))):
+                    (svgs is None and os.path.exists(os.path.join(IMG_DIR, plot_file(run, name)))):
                 out.append(generated_plot(page, run, f"{module}/{op}", update, failures))
             out += bench_report.table_md(an, rows)
             out.append("")
@@ -267,9 +267,19 @@ def same_drawing(a, b):
         abs(float(x) - float(y)) <= 1e-3 for x, y in zip(nums_a, nums_b))
 
 
+def plot_file(run, name):
+    """The file of the run's plot `name` under docs/img/bench: the name itself for the
+    headline run (docs/benchmarks.json), the name with the run's file name added for another
+    run, so that one operation can be plotted from two runs."""
+    if os.path.abspath(run.path) == os.path.join(ROOT, "docs", "benchmarks.json"):
+        return name
+    stem = os.path.splitext(os.path.basename(run.path))[0]
+    return name[:-len(".svg")] + "." + stem + ".svg"
+
+
 def generated_plot(page, run, what, update, failures):
     name = ("summary" if what == "summary" else what.replace("/", "-")) + ".svg"
-    path = os.path.join(IMG_DIR, name)
+    path = os.path.join(IMG_DIR, plot_file(run, name))
     rel = os.path.relpath(path, os.path.dirname(page))
     svgs = plot_svgs(run)
     if svgs is not None:
