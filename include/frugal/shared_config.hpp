@@ -239,6 +239,10 @@ inline void grow_table(config_table& table, std::uint32_t capacity) {
 // that a nested read of the same holder finds the outer guard's version.
 struct detached_config_slot : config_slot {
   detached_config_slot* next = nullptr;
+  // The list it is on: the tls_detached of the thread and of the shared object whose code made
+  // it, which may not be the code that releases its last guard (a guard made in one shared
+  // library with hidden visibility and destroyed in another, each with its own tls_detached).
+  detached_config_slot** list = nullptr;
 #if FRUGAL_ASSERTIONS_ENABLED
   // Links in the registry's list of every thread's detached slots, and the thread.
   config_registry* registry = nullptr;
@@ -279,13 +283,13 @@ inline void unlist_detached(detached_config_slot* s) noexcept {
 FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
   if (slot->pins < INT_MIN / 2) {
     if (slot->pins != INT_MIN) return;  // other guards of the detached slot remain
-    for (detached_config_slot** p = &tls_detached; *p != nullptr; p = &(*p)->next) {
-      if (*p == slot) {
-        *p = (*p)->next;
+    auto* const d = static_cast<detached_config_slot*>(slot);
+    for (detached_config_slot** p = d->list; *p != nullptr; p = &(*p)->next) {
+      if (*p == d) {
+        *p = d->next;
         break;
       }
     }
-    auto* d = static_cast<detached_config_slot*>(slot);
 #if FRUGAL_ASSERTIONS_ENABLED
     unlist_detached(d);
 #endif
@@ -646,6 +650,7 @@ class shared_config {
     detail::list_detached(s);
 #endif
     s->next = detail::tls_detached;
+    s->list = &detail::tls_detached;
     detail::tls_detached = s;
     return s;
   }

@@ -27,6 +27,10 @@ DSO_API std::string text_read(const text_config& c);
 DSO_API std::string text_read_nested_with(const text_config& c, const number_config& n,
                                           long* number);
 DSO_API void text_store(text_config& c, const char* text);
+// A guard of `c` read while a guard of `pinned` is alive: where this thread's table in the
+// library is too small for `c`'s id, the read cannot grow it and takes a slot of its own.
+DSO_API text_config::guard text_read_while_pinned(const text_config& pinned,
+                                                  const text_config& c);
 DSO_API void text_destroy(text_config* c);
 DSO_API long text_live();
 

@@ -69,6 +69,24 @@ int main(int argc, char** argv) {
     check(text_live() == 0, "destroying a holder left versions cached by another library alive");
   }
 
+  // A guard on a slot of its own, made in the library and destroyed here: the slot leaves the
+  // library's list of this thread's slots of their own (its code has a list of its own), so
+  // the library's later reads never meet it freed.
+  {
+    std::vector<text_config*> many;
+    for (int i = 0; i < 300; ++i) many.push_back(text_make("many"));
+    (void)text_read(*many[0]);  // the library's table fits the first ids
+    for (int round = 0; round < 3; ++round) {
+      auto g = text_read_while_pinned(*many[0], *many[299 - round]);
+      check(g->text == "many", "a guard made in a library read a wrong version");
+    }
+    for (int round = 0; round < 3; ++round) {
+      auto g = text_read_while_pinned(*many[0], *many[299 - round]);
+      check(text_read(*many[299 - round]) == "many", "a nested read in the library");
+    }
+    for (text_config* c : many) text_destroy(c);
+  }
+
   // A new holder, maybe on t's id, in the other library.
   number_config* m = number_make(7);
   check(*m->read() == 7 && number_read(*m) == 7 && *n->read() == 42, "reads after destroy");
