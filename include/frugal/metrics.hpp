@@ -438,8 +438,13 @@ class histogram {
   /// when `v` is NaN) and adds `v` to the sum (a NaN makes the sum NaN, as in other clients).
   /// O(log buckets). Allocates and may throw std::bad_alloc only as `counter::inc`.
   FRUGAL_ALWAYS_INLINE void observe(double v) {
-    if (FRUGAL_UNLIKELY(v < 0) && !negative_.load(std::memory_order_relaxed)) {
-      negative_.store(true, std::memory_order_relaxed);
+    if (FRUGAL_UNLIKELY(v < 0)) {
+      if (!negative_.load(std::memory_order_relaxed)) {
+        negative_.store(true, std::memory_order_relaxed);
+      }
+      // A scrape that reads the sum with this observation in it, then an acquire fence, sees
+      // the flag: it never clamps a sum that went down (no instruction on x86).
+      std::atomic_thread_fence(std::memory_order_release);
     }
     detail::observe(base_, bucket_of(v), base_ + n_bounds_ + 1, v);
   }
@@ -509,8 +514,9 @@ class histogram {
   /// Returns sum() while the caller holds the process-wide table lock. While no observation
   /// was negative, never less than the last sum returned (see the docs' "Thread exit").
   double sum_locked() const noexcept {
-    return detail::monotone_sum(detail::table().sum_double_locked(base_ + n_bounds_ + 1),
-                                floor_, !negative_.load(std::memory_order_relaxed));
+    const double total = detail::table().sum_double_locked(base_ + n_bounds_ + 1);
+    std::atomic_thread_fence(std::memory_order_acquire);  // pairs with observe's release fence
+    return detail::monotone_sum(total, floor_, !negative_.load(std::memory_order_relaxed));
   }
 
   /// Returns the shared bounds and `le` texts. Never throws.
