@@ -76,11 +76,11 @@ int main(int argc, char** argv) {
     std::vector<text_config*> many;
     for (int i = 0; i < 300; ++i) many.push_back(text_make("many"));
     (void)text_read(*many[0]);  // the library's table fits the first ids
-    for (int round = 0; round < 3; ++round) {
+    for (std::size_t round = 0; round < 3; ++round) {
       auto g = text_read_while_pinned(*many[0], *many[299 - round]);
       check(g->text == "many", "a guard made in a library read a wrong version");
     }
-    for (int round = 0; round < 3; ++round) {
+    for (std::size_t round = 0; round < 3; ++round) {
       auto g = text_read_while_pinned(*many[0], *many[299 - round]);
       check(text_read(*many[299 - round]) == "many", "a nested read in the library");
     }
