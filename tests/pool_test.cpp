@@ -1036,82 +1036,82 @@ TEST_CASE("a waiter behind one whose retry succeeds is woken for the room left",
   REQUIRE(p.stats().timeouts == 0);
 }
 
-TEST_CASE("no factory call starts after the deadline, even for a place handed over",
-          "[pool][concurrent]") {
+namespace {
+// A one-place pool whose object 1 is lent out, and whose `validate` (once `slow` is set)
+// outlasts a 50 ms waiter's deadline and then fails: handing object 1 to that waiter puts
+// the waiter past its deadline with a place of its own.
+struct late_failing_check {
   counter_factory f;
   std::atomic<bool> slow{false};
-  frugal::pool_checks<conn> checks;
-  // Handed over, the used object fails validate after the waiter's deadline has passed.
-  checks.validate = [&](conn&) {
-    if (!slow.exchange(false)) return true;
-    std::this_thread::sleep_for(150ms);
-    return false;
-  };
-  conn_pool<> p(f, opts(1), checks);
-  auto held = p.acquire();  // object 1
+  conn_pool<> p{f, opts(1), checks()};
+  conn_pool<>::lease held = p.acquire();  // object 1
   std::atomic<bool> timed_out{false};
+
+  frugal::pool_checks<conn> checks() {
+    frugal::pool_checks<conn> c;
+    c.validate = [this](conn&) {
+      if (!slow.exchange(false)) return true;
+      std::this_thread::sleep_for(150ms);
+      return false;
+    };
+    return c;
+  }
+  // Starts a caller that waits 50 ms for an object; returns once it is queued.
+  std::thread start_short_waiter() {
+    std::thread t([this] {
+      try {
+        (void)p.acquire_for(50ms);
+      } catch (const frugal::pool_timeout&) {
+        timed_out.store(true);
+      }
+    });
+    while (p.stats().waiting != 1) std::this_thread::yield();
+    return t;
+  }
+};
+}  // namespace
+
+TEST_CASE("no factory call starts after the deadline, even for a place handed over",
+          "[pool][concurrent]") {
+  late_failing_check t;
   std::atomic<int> later_got{0};
-  std::thread first([&] {
-    try {
-      (void)p.acquire_for(50ms);
-    } catch (const frugal::pool_timeout&) {
-      timed_out.store(true);
-    }
-  });
-  while (p.stats().waiting != 1) std::this_thread::yield();
+  std::thread first = t.start_short_waiter();
   std::thread second([&] {
     try {
-      later_got.store(p.acquire_for(10'000ms)->id);
+      later_got.store(t.p.acquire_for(10'000ms)->id);
     } catch (const frugal::pool_timeout&) {
     }
   });
-  while (p.stats().waiting != 2) std::this_thread::yield();
-  slow.store(true);
+  while (t.p.stats().waiting != 2) std::this_thread::yield();
+  t.slow.store(true);
   // Object 1 goes to the first waiter, whose check outlasts its deadline and fails: with a
   // waiter behind, it keeps the place, but past its deadline must not start the factory: the
   // place goes on to the second waiter, which creates object 2.
-  held.reset();
+  t.held.reset();
   first.join();
   second.join();
-  REQUIRE(timed_out.load());
+  REQUIRE(t.timed_out.load());
   REQUIRE(later_got.load() == 2);
-  REQUIRE(f.calls->load() == 2);
-  REQUIRE(p.stats().check_failures == 1);
-  REQUIRE(p.stats().in_use == 0);
-  REQUIRE(p.stats().pending == 0);
-  REQUIRE(p.stats().idle == 1);
+  REQUIRE(t.f.calls->load() == 2);
+  REQUIRE(t.p.stats().check_failures == 1);
+  REQUIRE(t.p.stats().in_use == 0);
+  REQUIRE(t.p.stats().pending == 0);
+  REQUIRE(t.p.stats().idle == 1);
 }
 
 TEST_CASE("a caller woken past its deadline starts no factory call", "[pool][concurrent]") {
-  counter_factory f;
-  std::atomic<bool> slow{false};
-  frugal::pool_checks<conn> checks;
-  checks.validate = [&](conn&) {
-    if (!slow.exchange(false)) return true;
-    std::this_thread::sleep_for(150ms);
-    return false;
-  };
-  conn_pool<> p(f, opts(1), checks);
-  auto held = p.acquire();  // object 1
-  std::atomic<bool> timed_out{false};
-  std::thread waiter([&] {
-    try {
-      (void)p.acquire_for(50ms);
-    } catch (const frugal::pool_timeout&) {
-      timed_out.store(true);
-    }
-  });
-  while (p.stats().waiting != 1) std::this_thread::yield();
-  slow.store(true);
-  held.reset();  // handed to the waiter, whose check outlasts its deadline and fails
+  late_failing_check t;
+  std::thread waiter = t.start_short_waiter();
+  t.slow.store(true);
+  t.held.reset();  // handed to the waiter, whose check outlasts its deadline and fails
   waiter.join();
-  REQUIRE(timed_out.load());
-  REQUIRE(f.calls->load() == 1);
-  REQUIRE(p.stats().created == 1);
-  REQUIRE(p.stats().destroyed == 1);
-  REQUIRE(p.stats().in_use == 0);
-  REQUIRE(p.stats().pending == 0);
-  auto again = p.acquire();  // the place was not lost
+  REQUIRE(t.timed_out.load());
+  REQUIRE(t.f.calls->load() == 1);
+  REQUIRE(t.p.stats().created == 1);
+  REQUIRE(t.p.stats().destroyed == 1);
+  REQUIRE(t.p.stats().in_use == 0);
+  REQUIRE(t.p.stats().pending == 0);
+  auto again = t.p.acquire();  // the place was not lost
   REQUIRE(again->id == 2);
 }
 

@@ -352,11 +352,8 @@ struct pool_state {
   // then frees the slot. Returns true when the pool is gone and nothing else is out: the
   // caller deletes the state once it has released the lock.
   bool retire(std::unique_lock<std::mutex>& lk, slot* s) noexcept {
-    lk.unlock();
-    s->object.reset();
-    lk.lock();
+    empty_slot(lk, s);
     --pending;
-    ++destroyed;
     if (closed) {
       s->next = free;
       free = s;
@@ -831,10 +828,7 @@ class pool {
       return false;
     }
     count_failed_check();
-    lk.unlock();
-    s->object.reset();
-    lk.lock();
-    ++st.destroyed;
+    st.empty_slot(lk, s);
     return true;
   }
 
