@@ -13,6 +13,22 @@
 #include <string>
 #include <string_view>
 
+namespace {
+// Pushes "efgh" onto `chain` with allocation number `k` (0: the next) failing; returns
+// whether the push threw std::bad_alloc.
+bool push_failing_at(frugal::bytes_chain& chain, long k) {
+  bool threw = false;
+  countdown = k;
+  try {
+    chain.push_back(frugal::bytes::from_static(std::string_view("efgh")));
+  } catch (const std::bad_alloc&) {
+    threw = true;
+  }
+  countdown = -1;
+  return threw;
+}
+}  // namespace
+
 TEST_CASE("a bytes_chain push_back that fails leaves the chain as it was", "[bytes]") {
   using frugal::bytes;
   for (long k = 0; k < 4; ++k) {
@@ -20,14 +36,8 @@ TEST_CASE("a bytes_chain push_back that fails leaves the chain as it was", "[byt
     for (int i = 0; i < 4; ++i) chain.push_back(bytes::from_static(std::string_view("abcd")));
     chain.advance(2);  // partly sent
     REQUIRE(chain.size() == 14);
-    bool threw = false;
-    countdown = k;  // the growth past four pieces is the allocation that fails (k = 0)
-    try {
-      chain.push_back(bytes::from_static(std::string_view("efgh")));
-    } catch (const std::bad_alloc&) {
-      threw = true;
-    }
-    countdown = -1;
+    // The growth past four pieces is the allocation that fails (k = 0).
+    const bool threw = push_failing_at(chain, k);
     std::size_t in_pieces = 0;
     for (const bytes& p : chain.pieces()) in_pieces += p.size();
     CHECK(in_pieces == chain.size());
@@ -52,15 +62,7 @@ TEST_CASE("a bytes_chain push_back into the slots of consumed pieces needs no me
     for (std::size_t i = 0; i < c[0]; ++i) chain.push_back(piece);
     chain.advance(4 * c[1] + 1);  // and a part of the next piece
     std::string expected(chain.concat().as_string_view());
-    countdown = 0;  // the next allocation fails
-    bool threw = false;
-    try {
-      chain.push_back(bytes::from_static(std::string_view("efgh")));
-    } catch (const std::bad_alloc&) {
-      threw = true;
-    }
-    countdown = -1;
-    CHECK(!threw);
+    CHECK(!push_failing_at(chain, 0));
     expected += "efgh";
     CHECK(chain.size() == expected.size());
     CHECK(chain.pieces().size() == c[0] - c[1] + 1);
@@ -76,15 +78,7 @@ TEST_CASE("a bytes_chain push_back that must grow past consumed slots and fails 
   for (int i = 0; i < 8; ++i) chain.push_back(piece);
   chain.advance(4 * 3 + 2);  // three consumed, five pending: the slots double
   const std::string before(chain.concat().as_string_view());
-  countdown = 0;
-  bool threw = false;
-  try {
-    chain.push_back(bytes::from_static(std::string_view("efgh")));
-  } catch (const std::bad_alloc&) {
-    threw = true;
-  }
-  countdown = -1;
-  CHECK(threw);
+  CHECK(push_failing_at(chain, 0));
   CHECK(chain.size() == before.size());
   CHECK(chain.pieces().size() == 5);
   CHECK(std::string(chain.concat().as_string_view()) == before);

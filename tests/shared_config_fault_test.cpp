@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "failing_new.hpp"
+#include "idle_reader.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -40,13 +41,7 @@ TEST_CASE("a holder's destructor allocates nothing, so it survives allocation fa
   auto* config = new shared_config<std::string>(std::string(100, 'a'));
   (void)config->read();
   std::thread([&] { (void)config->read(); }).join();
-  std::atomic<bool> ready{false}, release{false};
-  std::thread idle([&] {
-    (void)config->read();
-    ready = true;
-    while (!release.load()) std::this_thread::yield();
-  });
-  while (!ready.load()) std::this_thread::yield();
+  idle_reader<shared_config<std::string>> idle(*config);
   config->store(std::string(100, 'b'));  // the idle thread's copy is a retired version
   CHECK(allocates_nothing([&] { delete config; }));
 
@@ -55,8 +50,6 @@ TEST_CASE("a holder's destructor allocates nothing, so it survives allocation fa
   for (int i = 0; i < 300; ++i) holders.push_back(std::make_unique<shared_config<int>>(i));
   for (auto& h : holders) (void)h->read();
   for (auto& h : holders) CHECK(allocates_nothing([&] { h.reset(); }));
-  release = true;
-  idle.join();
 }
 
 namespace {

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "idle_reader.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -725,13 +727,7 @@ TEST_CASE("destroying a holder never allocates, and its id is reused",
   // Copies cached on this thread and on an idle one: the destructor visits both tables.
   auto config = std::make_unique<frugal::shared_config<int>>(1);
   (void)config->read();
-  std::atomic<bool> ready{false}, release{false};
-  std::thread idle([&] {
-    (void)config->read();
-    ready = true;
-    while (!release.load()) std::this_thread::yield();
-  });
-  while (!ready.load()) std::this_thread::yield();
+  const idle_reader<frugal::shared_config<int>> idle(*config);
   const std::uint32_t id = id_of(*config);
   const auto first = frugal::testing::measure_allocations([&] { config.reset(); });
   frugal::shared_config<int> next(2);  // takes the id just returned
@@ -741,8 +737,6 @@ TEST_CASE("destroying a holder never allocates, and its id is reused",
   for (auto& h : many) (void)h->read();
   std::size_t later = 0;
   for (auto& h : many) later += frugal::testing::count_allocations([&] { h.reset(); });
-  release = true;
-  idle.join();
   CHECK(first.allocations == 0);
   CHECK(first.deallocations == 2);  // the version and the holder
   CHECK(later == 0);
