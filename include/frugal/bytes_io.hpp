@@ -230,11 +230,12 @@ class file_chunks {
   /// Returns the next chunk, or an empty optional at end of file. Retries on EINTR and after
   /// short reads until the chunk is full or the file ends. Allocates only when the previous
   /// chunk (or a slice of it) is still alive. Throws std::system_error naming the path and
-  /// errno on a read error.
+  /// errno on a read error; the bytes read before the error are kept, and begin the chunk
+  /// that a later call returns (still at most `chunk_size` bytes).
   std::optional<bytes> next() {
     if (done_) return std::nullopt;
-    buf_.reserve(chunk_size_);
-    std::size_t filled = 0;
+    std::size_t filled = buf_.size();  // kept from a read that failed part-way
+    buf_.reserve(chunk_size_ - filled);
     while (filled < chunk_size_) {
       const std::span<std::byte> room = buf_.spare_capacity();
       const ssize_t n = ::read(fd_.get(), room.data(), chunk_size_ - filled);
