@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -457,4 +458,56 @@ TEST_CASE("a subscriber rejects an empty channel and bad options, and stops whil
   std::lock_guard lock(m);
   REQUIRE_FALSE(logged.empty());
   CHECK(logged[0].find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("a subscriber hands out a message that came in one read with its SUBSCRIBE reply",
+          "[redis][concurrent]") {
+  // A stand-in for Redis on a loopback port, for one connection: it answers SUBSCRIBE with
+  // the confirmation and a message in one write, then says nothing more until the test ends.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  std::atomic<bool> finished{false};
+  std::thread server([&] {
+    const int c = ::accept(listener, nullptr, nullptr);
+    if (c < 0) return;
+    std::string in;
+    char buf[256];
+    while (in.find("SUBSCRIBE") == std::string::npos) {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string out =
+        "*3\r\n$9\r\nsubscribe\r\n$4\r\nchan\r\n:1\r\n"
+        "*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n";
+    (void)::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    while (!finished.load()) std::this_thread::sleep_for(5ms);
+    ::close(c);
+  });
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> got;
+  {
+    frugal::redis_subscriber sub(
+        {.port = ntohs(a.sin_port), .connect_timeout = 2s, .command_timeout = 2s}, "chan",
+        [&](std::string_view message) {
+          {
+            std::lock_guard lock(m);
+            got.emplace_back(message);
+          }
+          cv.notify_all();
+        });
+    std::unique_lock lock(m);
+    cv.wait_for(lock, 5s, [&] { return !got.empty(); });
+  }
+  finished.store(true);
+  server.join();
+  ::close(listener);
+  REQUIRE(got == std::vector<std::string>{"hello"});
 }

@@ -643,7 +643,8 @@ inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_
 
 /// A subscription to one pub/sub channel on a connection and thread of its own. The thread
 /// waits on the socket with `poll` (no read timeout: a quiet channel is not an error), reads
-/// with `redisBufferRead`, and calls `on_message(payload)` for each message. When the
+/// with `redisBufferRead`, and calls `on_message(payload)` for each message (those that came
+/// in one read with the SUBSCRIBE reply too). When the
 /// connection drops it reconnects with backoff (50 ms doubling to 2 s) and, once subscribed
 /// again, calls `on_subscribed()` (pub/sub drops what was published meanwhile, so a cache
 /// flushes there); it calls it after the first subscription too. Callbacks run on the
@@ -784,13 +785,8 @@ class redis_subscriber {
                                                       : otherwise;
     };
     while (!stop_.load(std::memory_order_relaxed)) {
-      pollfd p{c.fd(), POLLIN, 0};
-      const int ready = ::poll(&p, 1, 50);
-      if (ready < 0 && errno != EINTR) return "subscriber: poll failed";
-      if (ready <= 0) continue;
-      if (redisBufferRead(ctx) != REDIS_OK) {  // closed or reset: reconnect
-        return reason("subscriber: the server closed the connection");
-      }
+      // What the reader holds first: the read that took the SUBSCRIBE reply may have taken
+      // messages sent right behind it, which the socket will not announce again.
       for (;;) {
         void* raw = nullptr;
         if (redisGetReplyFromReader(ctx, &raw) != REDIS_OK) {
@@ -799,6 +795,12 @@ class redis_subscriber {
         if (raw == nullptr) break;
         redis_reply r(static_cast<redisReply*>(raw));
         if (r.size() == 3 && r[0].str() == "message") guarded([&] { on_message_(r[2].str()); });
+      }
+      pollfd p{c.fd(), POLLIN, 0};
+      const int ready = ::poll(&p, 1, 50);
+      if (ready < 0 && errno != EINTR) return "subscriber: poll failed";
+      if (ready > 0 && redisBufferRead(ctx) != REDIS_OK) {  // closed or reset: reconnect
+        return reason("subscriber: the server closed the connection");
       }
     }
     return nullptr;
