@@ -354,6 +354,62 @@ TEST_CASE("group_into takes a key function that wants its row by non-const refer
   }
 }
 
+TEST_CASE("a key function over rows given as rvalue references does not move from them",
+          "[batch]") {
+  // A range yielding `post&&`: the rows are the grouping's to move, once, when it stores them;
+  // the key function sees each row as an lvalue, so a member pointer copies the title and a
+  // by-value parameter copies the row.
+  const std::vector<post> source = {{1, std::string(40, 'x')}, {2, std::string(40, 'y')},
+                                    {1, std::string(40, 'z')}};
+  const auto as_rvalues = [](std::vector<post>& v) {
+    return v | std::views::transform([](post& p) -> post&& { return std::move(p); });
+  };
+  {
+    std::vector<post> v = source;
+    auto rows = as_rvalues(v);
+    const auto g = frugal::group_by(rows, &post::title);
+    REQUIRE(g.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(g.key(i) == source[i].title);
+      REQUIRE(g.group(i).size() == 1);
+      CHECK(g.group(i)[0] == source[i]);
+    }
+  }
+  {
+    std::vector<post> v = source;
+    auto rows = as_rvalues(v);
+    const auto g = frugal::group_by(rows, [](post p) { return p.user_id; });
+    REQUIRE(g.size() == 2);
+    CHECK(std::ranges::equal(g.group(0), std::vector<post>{source[0], source[2]}));
+    CHECK(std::ranges::equal(g.group(1), std::vector<post>{source[1]}));
+  }
+  {
+    // Indices only: the caller's rows stay as they were.
+    std::vector<post> v = source;
+    auto rows = as_rvalues(v);
+    const auto g = frugal::group_indices_by(rows, &post::title);
+    REQUIRE(g.size() == 3);
+    CHECK(g.key(1) == source[1].title);
+    CHECK(v == source);
+  }
+  {
+    std::vector<post> v = source;
+    std::list<post> l(source.begin(), source.end());
+    auto from_vector = as_rvalues(v);
+    auto from_list =
+        l | std::views::transform([](post& p) -> post&& { return std::move(p); });
+    const auto a = frugal::group_into<std::map<int, std::vector<post>>>(
+        from_vector, [](post p) { return p.user_id; });
+    const auto b = frugal::group_into<std::map<int, std::vector<post>>>(
+        from_list, [](post p) { return p.user_id; });
+    for (const auto* m : {&a, &b}) {
+      REQUIRE(m->size() == 2);
+      CHECK(m->at(1) == std::vector<post>{source[0], source[2]});
+      CHECK(m->at(2) == std::vector<post>{source[1]});
+    }
+  }
+}
+
 TEST_CASE("a grouping is read from many threads at once", "[batch][concurrent]") {
   std::vector<int> xs(10000);
   for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<int>(i % 97);

@@ -384,6 +384,19 @@ class grouped {
 
 namespace detail {
 
+// The key of a row that is read again later (copied or moved into a group, or looked up a
+// second time): `key_fn` gets the row as an lvalue where it accepts one, so that a range of
+// rvalue references (`T&&`) cannot have its rows moved from by the key function (a by-value
+// parameter, a member pointer's `std::string&&`) before they are read.
+template <class KeyFn, class Row>
+decltype(auto) key_of_row(KeyFn& key_fn, Row&& row) {
+  if constexpr (std::invocable<KeyFn&, Row&>) {
+    return std::invoke(key_fn, row);
+  } else {
+    return std::invoke(key_fn, std::forward<Row>(row));
+  }
+}
+
 // Builds the grouping of `range` (a forward range walked twice; `key_fn` is called once per
 // row, on the first walk); `make(where, row_reference, index)` constructs a row in place.
 template <class K, class V, class Hash, class Eq, class R, class KeyFn, class Make>
@@ -449,7 +462,7 @@ grouped<K, V, Hash, Eq> build_grouping(R& range, KeyFn& key_fn, Hash hash, Eq eq
     std::size_t i = 0;
     for (auto it = std::ranges::begin(range); i < n; ++it, ++i) {
       auto&& row = *it;  // kept alive while `k` may refer into it
-      decltype(auto) k = std::invoke(key_fn, std::forward<decltype(row)>(row));
+      decltype(auto) k = detail::key_of_row(key_fn, std::forward<decltype(row)>(row));
       const std::size_t h = g.hash_(std::as_const(k));
       std::uint32_t* s =
           detail::probe(slots, mask, detail::slot_of(h, shape.shift), std::as_const(k), g.eq_,
@@ -568,14 +581,8 @@ requires std::invocable<KeyFn&, std::ranges::range_reference_t<R>> Map group_int
   if constexpr (!std::ranges::random_access_range<R>) {
     for (auto&& row : range) {
       // The key as the first pass got it: key_fn may take its row by non-const reference.
-      const auto key_of = [&]() -> decltype(auto) {
-        if constexpr (std::invocable<KeyFn&, decltype(row)&>) {
-          return std::invoke(key_fn, row);
-        } else {
-          return std::invoke(key_fn, std::forward<decltype(row)>(row));
-        }
-      };
-      auto& vec = out.find(MK(key_of()))->second;
+      auto& vec =
+          out.find(MK(detail::key_of_row(key_fn, std::forward<decltype(row)>(row))))->second;
       put(vec, std::forward<decltype(row)>(row));
     }
   }
