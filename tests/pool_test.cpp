@@ -1115,6 +1115,37 @@ TEST_CASE("a caller woken past its deadline starts no factory call", "[pool][con
   REQUIRE(again->id == 2);
 }
 
+TEST_CASE("a check that runs past the deadline is followed by no factory call",
+          "[pool][concurrent]") {
+  late_failing_check t;
+  t.held.reset();  // object 1 idle and used: the next acquire checks it
+  t.slow.store(true);
+  long long waited_ms = -1;
+  try {
+    (void)t.p.acquire_for(50ms);  // the check takes 150 ms, then fails
+  } catch (const frugal::pool_timeout& e) {
+    waited_ms = e.waited().count();
+  }
+  REQUIRE(waited_ms >= 50);  // counted from before the check, not from its end
+  REQUIRE(t.f.calls->load() == 1);
+  REQUIRE(t.p.stats().check_failures == 1);
+  REQUIRE(t.p.stats().timeouts == 1);
+  REQUIRE(t.p.stats().pending == 0);
+  auto again = t.p.acquire();  // the place was not lost
+  REQUIRE(again->id == 2);
+}
+
+TEST_CASE("with a zero timeout, an object failing its check is replaced on arrival", "[pool]") {
+  counter_factory f;
+  frugal::pool_checks<conn> checks;
+  checks.validate = [](conn&) { return false; };
+  conn_pool<> p(f, opts(1), checks);
+  { auto first = p.acquire(); }  // object 1, used, idle
+  auto l = p.acquire_for(0ms);
+  REQUIRE(l->id == 2);
+  REQUIRE(p.stats().check_failures == 1);
+}
+
 namespace {
 // How many callers wait in the pool under test: the objects' destructor and the validate check
 // below wait for a second caller to queue while the first is destroying or checking.

@@ -670,16 +670,16 @@ class pool {
                                        !st.lifetime_over(*st.idle_head, st.latest)))) {
         slot* s = st.lend_head();
         st.mu.unlock();
-        if (FRUGAL_LIKELY(!st.checks.validate) || !s->used ||
-            state::run_check(st.checks.validate, *s->object)) {
-          return lease(st_, s);
-        }
+        if (FRUGAL_LIKELY(!st.checks.validate) || !s->used) return lease(st_, s);
+        // The check's time counts toward the timeout.
+        const auto checked_from = std::chrono::steady_clock::now();
+        if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
         // The caller keeps its place ahead of callers that queued meanwhile: it creates an
         // object in the slot of the one that failed.
         std::unique_lock<std::mutex> lk(st.mu);
         count_failed_check();
         st.empty_slot(lk, s);
-        return acquire_slow(lk, timeout, s);
+        return acquire_slow(lk, timeout, s, checked_from);
       }
     }
     std::unique_lock<std::mutex> lk(st.mu, std::adopt_lock);
@@ -832,14 +832,17 @@ class pool {
     return true;
   }
 
-  // `kept`: an empty slot (counted in `pending`) the caller holds already, or nullptr.
+  // `kept`: an empty slot (counted in `pending`) the caller holds already, or nullptr;
+  // `checked_from`: when the check of an object that failed it (`kept`'s) began, which is
+  // when the call's time began (nullopt: no check ran yet, the time begins now).
   template <class Rep, class Period>
-  FRUGAL_NOINLINE lease acquire_slow(std::unique_lock<std::mutex>& lk,
-                                     std::chrono::duration<Rep, Period> timeout,
-                                     slot* kept = nullptr) {
+  FRUGAL_NOINLINE lease acquire_slow(
+      std::unique_lock<std::mutex>& lk, std::chrono::duration<Rep, Period> timeout,
+      slot* kept = nullptr,
+      std::optional<std::chrono::steady_clock::time_point> checked_from = std::nullopt) {
     using wait_clock = std::chrono::steady_clock;
     state& st = *st_;
-    const auto start = wait_clock::now();
+    const auto start = checked_from ? *checked_from : wait_clock::now();
     // A century stands for "forever" without overflowing the clock.
     constexpr std::chrono::hours century{24 * 365 * 100};
     // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
@@ -865,13 +868,15 @@ class pool {
     } guard{st, w};
 
     bool slept = false;
-    // Whether a factory call may start now: a first attempt before any wait, always; after a
-    // wait, only before the deadline (a waiter woken late, past it, must not start a call that
-    // can take long), and a retry only once its delay has passed, unless the place was
-    // handed to this caller (`handed`: by a lease that ended, or its own object that failed
-    // `validate`).
+    bool checked = checked_from.has_value();  // a check of this call's has run and failed
+    // Whether a factory call may start now: a first attempt made on arrival (no wait, no
+    // check run; with a zero timeout, after a failed check too), always; otherwise only
+    // before the deadline (a waiter woken late, past it, or a caller whose check ran past it,
+    // must not start a call that can take long), and a retry only once its delay has passed,
+    // unless the place was handed to this caller (`handed`: by a lease that ended, or its own
+    // object that failed `validate`).
     const auto may_create = [&](bool handed) {
-      if (!slept && !retry_at) return true;
+      if (!slept && !retry_at && (!checked || wait == wait.zero())) return true;
       const auto now = wait_clock::now();
       return now < deadline && (handed || !retry_at || now >= *retry_at);
     };
@@ -905,6 +910,7 @@ class pool {
           lk.unlock();
           if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
           lk.lock();
+          checked = true;
           if (!keep_place_after_failed_check(lk, s)) continue;
           handed = true;
         }
