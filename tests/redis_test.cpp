@@ -230,6 +230,28 @@ TEST_CASE("codecs round-trip strings, bytes and trivially copyable types", "[red
   static_assert(!frugal::redis_codec_for<frugal::redis_codec<double>, std::string>);
 }
 
+namespace {
+enum plain_colour { red, green };         // no fixed type: values beyond its range are UB
+enum class scoped_colour : std::uint8_t { red, green };  // every std::uint8_t is one
+}  // namespace
+
+TEST_CASE("the built-in codec refuses bytes that are no value of a bool", "[redis]") {
+  using bool_codec = frugal::redis_codec<bool>;
+  std::string out;
+  bool_codec::encode(true, out);
+  bool_codec::encode(false, out);
+  CHECK(bool_codec::decode(std::string_view(out).substr(0, 1)) == true);
+  CHECK(bool_codec::decode(std::string_view(out).substr(1, 1)) == false);
+  CHECK_FALSE(bool_codec::decode(std::string_view("\x02", 1)));
+  CHECK_FALSE(bool_codec::decode(std::string_view("\xff", 1)));
+  // An enumeration with a fixed type takes any of its type's values; one without has no
+  // built-in codec (a user codec must check the range).
+  CHECK(frugal::redis_codec<scoped_colour>::decode(std::string_view("\x07", 1)) ==
+        scoped_colour{7});
+  static_assert(frugal::redis_codec_for<frugal::redis_codec<scoped_colour>, scoped_colour>);
+  static_assert(!frugal::redis_codec_for<frugal::redis_codec<plain_colour>, plain_colour>);
+}
+
 TEST_CASE("a forked child draws other lock tokens than its parent", "[redis]") {
   (void)frugal::detail::redis::make_token();  // the parent's generator is seeded
   int fds[2];

@@ -536,20 +536,34 @@ struct redis_codec<bytes> {
   static std::optional<bytes> decode(std::string_view data) { return bytes::copy_from(data); }
 };
 
+namespace detail::redis {
+// An enumeration whose every value of the underlying type is a value of its own (a fixed
+// underlying type: scoped, or `enum E : int`), which list-initialisation from it shows.
+template <class T>
+concept enum_with_fixed_type = std::is_enum_v<T> && requires { T{std::underlying_type_t<T>{}}; };
+}  // namespace detail::redis
+
 /// The codec of trivially copyable types (integers, doubles, plain structs): their object
 /// representation, in the machine's byte order, so every instance sharing the Redis must have
 /// the same architecture and the same definition of T. Decode returns std::nullopt unless the
-/// data is exactly sizeof(T) bytes. Never allocates beyond `out`'s growth.
+/// data is exactly sizeof(T) bytes (and, for `bool`, unless it is 0 or 1). The bytes are
+/// trusted otherwise: a struct with members that not every bit pattern suits (a `bool`, an
+/// enumeration without a fixed type) needs a codec of its own that checks them; an enumeration
+/// without a fixed type has no built-in codec. Never allocates beyond `out`'s growth.
 template <class T>
-requires(std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-         !std::is_empty_v<T>) struct redis_codec<T> {
+requires(std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_empty_v<T> &&
+         (!std::is_enum_v<T> || detail::redis::enum_with_fixed_type<T>)) struct redis_codec<T> {
   /// Appends the sizeof(T) bytes of `v`.
   static void encode(const T& v, std::string& out) {
     out.append(reinterpret_cast<const char*>(&v), sizeof(T));
   }
-  /// Returns the value whose bytes are `data`, or std::nullopt when the size differs.
+  /// Returns the value whose bytes are `data`, or std::nullopt when the size differs (or, for
+  /// `bool`, the byte is neither 0 nor 1).
   static std::optional<T> decode(std::string_view data) noexcept {
     if (data.size() != sizeof(T)) return std::nullopt;
+    if constexpr (std::is_same_v<std::remove_cv_t<T>, bool>) {
+      if (static_cast<unsigned char>(data[0]) > 1) return std::nullopt;
+    }
     std::array<char, sizeof(T)> raw;
     std::memcpy(raw.data(), data.data(), sizeof(T));
     return std::bit_cast<T>(raw);
