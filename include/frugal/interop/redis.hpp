@@ -174,6 +174,14 @@ class redis_reply : public redis_value {
   /// Frees the reply.
   ~redis_reply() { free(); }
 
+  /// As `redis_value::str()`: the view lives as long as this reply (clang's -Wdangling says
+  /// so of a view kept from a temporary reply).
+  std::string_view str() const noexcept FRUGAL_LIFETIMEBOUND { return redis_value::str(); }
+  /// As `redis_value::operator[]`: the element lives as long as this reply.
+  redis_value operator[](std::size_t i) const noexcept FRUGAL_LIFETIMEBOUND {
+    return redis_value::operator[](i);
+  }
+
  private:
   void free() noexcept {
     if (r_ != nullptr) freeReplyObject(const_cast<redisReply*>(r_));
@@ -358,7 +366,7 @@ class redis_connection {
   /// `write(std::string&)` appends, and returns a view of it, valid until the next call.
   /// Allocates only while the buffer grows to the longest key. Throws what `write` throws.
   template <class Write>
-  std::string_view make_key(Write&& write) {
+  std::string_view make_key(Write&& write) FRUGAL_LIFETIMEBOUND {
     key_.assign(options_.key_prefix);
     std::forward<Write>(write)(key_);
     return key_;
@@ -582,7 +590,9 @@ struct redis_lock_token {
   /// The token's text.
   std::array<char, 32> text{};
   /// Returns the token as text.
-  std::string_view view() const noexcept { return {text.data(), text.size()}; }
+  std::string_view view() const noexcept FRUGAL_LIFETIMEBOUND {
+    return {text.data(), text.size()};
+  }
 };
 
 /// The compare-and-delete script that releases a lock, and its SHA-1 (for EVALSHA).
