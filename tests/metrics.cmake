@@ -57,3 +57,7 @@ if(FRUGAL_BUILD_SERVER_TESTS AND FRUGAL_BUILD_EXAMPLES AND TARGET PkgConfig::FRU
     PROPERTIES TIMEOUT 120)
   frugal_requires_servers("metrics (server): Prometheus scrapes the example service" prometheus)
 endif()
+
+# The bounds of a temporary bucket list or histogram dangle: clang-16 says so (-Wdangling).
+frugal_add_dangling_tests(metrics_dangling ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/metrics_dangling.cpp
+  DIAGNOSED 1 2 CLEAN 100)

@@ -279,7 +279,7 @@ class histogram_buckets {
   }
 
   /// Returns the bounds, in increasing order, without the implicit +Inf. Never throws.
-  std::span<const double> bounds() const noexcept { return bounds_; }
+  std::span<const double> bounds() const noexcept FRUGAL_LIFETIMEBOUND { return bounds_; }
 
  private:
   std::vector<double> bounds_;
@@ -471,7 +471,9 @@ class histogram {
   }
 
   /// Returns the bounds, without +Inf. Never throws.
-  std::span<const double> bounds() const noexcept { return {bounds_, n_bounds_}; }
+  std::span<const double> bounds() const noexcept FRUGAL_LIFETIMEBOUND {
+    return {bounds_, n_bounds_};
+  }
 
   /// Holds one read of a histogram: per-bucket (not cumulative) counts, the last for +Inf,
   /// their total and the sum.
@@ -686,7 +688,7 @@ class family final : public detail::family_base {
   }
 
   /// Returns the label names. Never throws.
-  std::span<const std::string> label_names() const noexcept { return labels_; }
+  std::span<const std::string> label_names() const noexcept FRUGAL_LIFETIMEBOUND { return labels_; }
 
   /// Appends this family's exposition to `out` (as `registry::write`, for a family used
   /// without a registry). Throws std::bad_alloc.
