@@ -1002,6 +1002,33 @@ TEST_CASE("validate skips an object reap() made and nobody used yet", "[pool]") 
   REQUIRE(validated.load() == 1);
 }
 
+TEST_CASE("a waiter whose factory call fails keeps its place at the head of the line",
+          "[pool][concurrent]") {
+  counter_factory f;
+  conn_pool<> p(f, opts(1));
+  auto held = p.acquire();  // object 1
+  std::mutex m;
+  std::vector<int> served;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&, i] {
+      auto l = p.acquire_for(10'000ms);
+      std::lock_guard lock(m);
+      served.push_back(i);
+    });  // each returns its object at once, to the next waiter
+    while (p.stats().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+  }
+  *f.fail_left = 1;  // the next factory call fails
+  // The place goes to waiter 0, whose factory call fails: it retries after its delay while
+  // waiters 1 and 2 wait behind it (neither calls the factory meanwhile).
+  held.discard();
+  for (auto& t : waiters) t.join();
+  REQUIRE(served == std::vector<int>{0, 1, 2});
+  REQUIRE(f.calls->load() == 3);  // object 1, the failed call, object 2
+  REQUIRE(p.stats().create_failures == 1);
+  REQUIRE(p.stats().created == 2);
+}
+
 TEST_CASE("a waiter behind one whose retry succeeds is woken for the room left",
           "[pool][concurrent]") {
   counter_factory f;

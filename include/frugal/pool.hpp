@@ -304,6 +304,16 @@ struct pool_state {
     w.queued = true;
     ++waiting;
   }
+  // Queues `w` ahead of every other waiter: a caller whose factory call failed was first in
+  // line (it created because nobody was queued, as the head, or in a place handed or kept
+  // for it), and callers that queued while it created are behind it.
+  void enqueue_first(waiter& w) noexcept {
+    w.next = wait_head;
+    wait_head = &w;
+    if (wait_tail == nullptr) wait_tail = &w;
+    w.queued = true;
+    ++waiting;
+  }
   waiter* dequeue_head() noexcept {
     waiter* w = wait_head;
     wait_head = w->next;
@@ -901,10 +911,11 @@ class pool {
         s = st.free;
         st.free = s->next;
         ++st.pending;
-        // The caller now at the head may take the room left (no one else wakes it for it).
-        if (st.wait_head != nullptr && st.free != nullptr) st.wait_head->cv.notify_one();
       }
       if (s != nullptr) {
+        // The caller now at the head may take the room left (a place that waited on the free
+        // list for this caller's retry, or more room than one): no one else wakes it for it.
+        if (st.wait_head != nullptr && st.free != nullptr) st.wait_head->cv.notify_one();
         if (s->object) {
           if (!st.checks.validate || !s->used) return lease(st_, s);
           lk.unlock();
@@ -924,7 +935,14 @@ class pool {
           ++st.acquired;
           return lease(st_, s);
         }
-        st.offer_capacity(s);
+        // The caller stays first in line, and its place waits on the free list until its retry
+        // is due: nobody behind it creates meanwhile (a factory that fails is not called by
+        // every waiter at once, and the oldest waiter is still served first). Its timeout
+        // wakes the next waiter for the place (leave_queue).
+        FRUGAL_ASSERT(!w.queued);
+        s->next = st.free;
+        st.free = s;
+        st.enqueue_first(w);
         retry_at = wait_clock::now() + backoff;
         backoff = backoff * 2 > std::chrono::milliseconds(500) ? std::chrono::milliseconds(500)
                                                                : backoff * 2;
