@@ -984,6 +984,56 @@ TEST_CASE("invalidate_if removes what the predicate names", "[cache]") {
   REQUIRE(c.contains(50));
 }
 
+TEST_CASE("invalidate_if: an entry whose deadline passes during the scan leaves as expired",
+          "[cache]") {
+  // One shard; time moves while the scan runs (here: from `pred`, which does not call the
+  // cache), so every entry after the first is past its deadline when the scan reaches it.
+  fake_clock t;
+  heard h;
+  int_cache c({.time_to_live = 100ns, .clock = t.fn(), .eviction_listener = h.fn(), .shards = 1});
+  for (int i = 0; i < 4; ++i) c.insert(i, i);
+  int seen_late = 0;
+  const std::size_t n = c.invalidate_if([&](const int&, const int&) {
+    if (*t.ns >= 1100) ++seen_late;
+    t.advance(1000ns);
+    return true;
+  });
+  CHECK(seen_late == 0);  // pred never sees an expired entry
+  CHECK(n == 1);          // nor are they counted
+  CHECK(h.count(frugal::removal_cause::invalidated) == 1);
+  CHECK(h.count(frugal::removal_cause::expired) == 3);
+  CHECK(c.entry_count() == 0);
+}
+
+namespace {
+// A copy-only value that counts its destructions.
+struct copy_only_value {
+  static inline int destroyed = 0;
+  int n;
+  explicit copy_only_value(int v) : n(v) {}
+  copy_only_value(const copy_only_value&) = default;
+  ~copy_only_value() { ++destroyed; }
+};
+}  // namespace
+
+TEST_CASE("get_with makes the entry's value from what the loader returns: no V dies in the load",
+          "[cache]") {
+  frugal::cache<int, copy_only_value> c({.max_capacity = 10});
+  copy_only_value::destroyed = 0;
+  const auto v = c.get_with(1, [] { return copy_only_value(7); });
+  // Not copied out of a temporary that is then destroyed while key 1 is in flight (so a V
+  // whose destructor calls get_with for its own key would get std::logic_error there).
+  CHECK(copy_only_value::destroyed == 0);
+  CHECK(v->n == 7);
+  const copy_only_value kept(8);
+  CHECK(c.get_with(2, [&]() -> const copy_only_value& { return kept; })->n == 8);
+  CHECK(copy_only_value::destroyed == 0);
+  CHECK(c.stats().loads == 2);
+  CHECK_THROWS_AS(c.get_with(3, []() -> copy_only_value { throw std::runtime_error("down"); }),
+                  std::runtime_error);
+  CHECK(c.stats().load_failures == 1);
+}
+
 TEST_CASE("1000 concurrent get_with calls on one cold key run the loader once",
           "[cache][concurrent]") {
   int_cache c({.max_capacity = 100});

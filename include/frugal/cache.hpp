@@ -264,9 +264,14 @@ class cache {
   // cache line with the counts or with the policy's hook, which every maintenance that
   // applies a read rewrites: a thread that reads a key keeps its copy of the line. Padding,
   // not alignas: an over-aligned entry would need the slower aligned operator new.
+  // Tags an entry whose value is what a call returns, made in place: a V returned by value
+  // becomes the entry's own, and no V of the load's is destroyed inside it.
+  struct value_of_call {};
   struct entry : entry_head {
     template <class KK, class... A>
     entry(KK&& k, A&&... a) : key(std::forward<KK>(k)), value(std::forward<A>(a)...) {}
+    template <class KK, class F>
+    entry(KK&& k, value_of_call, F& f) : key(std::forward<KK>(k)), value(f()) {}
     std::byte pad[sizeof(entry_head) < 112 ? 112 - sizeof(entry_head) : 1] = {};
     const K key;
     const V value;
@@ -434,7 +439,9 @@ class cache {
   }
 
   /// Removes every entry for which `pred(const K&, const V&)` returns true, telling the
-  /// listener (removal_cause::invalidated); returns how many. O(n) over every shard, under the
+  /// listener (removal_cause::invalidated); returns how many. An entry past its deadline when
+  /// the scan reaches it leaves as expired instead, without `pred` and uncounted (with expiry
+  /// on, the clock is read once per entry). O(n) over every shard, under the
   /// policy mutex and each shard's write lock in turn: `pred` must not call this cache. Throws
   /// what `pred`, the clock and the listener throw; every entry `pred` matched before it threw
   /// is removed (and the listener told).
@@ -454,13 +461,13 @@ class cache {
         shard_write_lock shard_lock(*this, s);
         doomed_.clear();
         auto take_doomed = [&] {
-          for (entry* d : doomed_) {
+          for (const auto& [d, cause] : doomed_) {
             make_room();
             entry_ptr e = s.take(s.find_entry(d));
             unlink(e.get());
-            note(e, removal_cause::invalidated);
+            note(e, cause);
             retired_.push_back(std::move(e));
-            ++removed;
+            if (cause == removal_cause::invalidated) ++removed;
           }
         };
 #if FRUGAL_HAS_EXCEPTIONS
@@ -468,8 +475,14 @@ class cache {
 #endif
           for (std::size_t j = 0; s.slots && j <= s.mask; ++j) {
             const slot& sl = s.slots[j];
-            if (sl.e && pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
-              doomed_.push_back(sl.e.get());
+            if (!sl.e) continue;
+            // Past its deadline when the scan reaches it (time moves during the scan, and a
+            // writer may have stored it since the maintenance above): it leaves as expired,
+            // unseen by `pred` and not counted. The clock is read per entry, expiry only.
+            if (has_expiry_ && deadline_of(*sl.e) <= now_ns()) {
+              doomed_.emplace_back(sl.e.get(), removal_cause::expired);
+            } else if (pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
+              doomed_.emplace_back(sl.e.get(), removal_cause::invalidated);
             }
           }
 #if FRUGAL_HAS_EXCEPTIONS
@@ -509,9 +522,17 @@ class cache {
     if (value_ptr hit = get(key)) return hit;
     for (;;) {
       value_ptr got = load(key, [&](bool& returned) -> std::optional<entry_ptr> {
-        decltype(auto) v = loader();
-        returned = true;
-        return make_entry(key, std::forward<decltype(v)>(v));
+        // The loader's result initialises the entry's value directly (for a V returned by
+        // value: no copy, no move, no V left to destroy while the key is in flight).
+        auto call = [&]() -> decltype(auto) {
+          struct on_return {
+            bool& returned;
+            int unwinding = std::uncaught_exceptions();
+            ~on_return() { returned = std::uncaught_exceptions() == unwinding; }
+          } mark{returned};
+          return loader();
+        };
+        return make_entry(key, value_of_call{}, call);
       });
       if (got) return got;
       // Only a wait can end without a value: for another caller's load that found nothing
@@ -1820,7 +1841,7 @@ class cache {
   std::vector<entry_ptr> retired_;
   std::size_t free_slot_count_ = 0;
   std::unique_ptr<free_slot[]> free_slots_;  // one per CPU, at least 2 (see free_on_exit)
-  std::vector<entry*> doomed_;
+  std::vector<std::pair<entry*, removal_cause>> doomed_;  // invalidate_if's, per shard
   std::vector<event> notes_;
 
   std::atomic<std::uint64_t> count_{0}, weight_{0};
