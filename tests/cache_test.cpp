@@ -177,7 +177,13 @@ TEST_CASE("constructor and insert reject bad options with the values", "[cache]"
   REQUIRE_THROWS_WITH(int_cache(opts{.max_batch = 0}),
                       "cache: max_batch must be at least 1, got 0");
   REQUIRE_THROWS_WITH(int_cache(opts{.write_buffer = 1}),
-                      "cache: write_buffer must be at least 2, got 1");
+                      "cache: write_buffer must be from 2 to 1048576, got 1");
+  REQUIRE_THROWS_WITH(int_cache(opts{.write_buffer = (std::size_t{1} << 20) + 1}),
+                      "cache: write_buffer must be from 2 to 1048576, got 1048577");
+  REQUIRE_THROWS_WITH(int_cache(opts{.write_buffer = SIZE_MAX}),
+                      "cache: write_buffer must be from 2 to 1048576, got " +
+                          std::to_string(SIZE_MAX));
+  REQUIRE_NOTHROW(int_cache(opts{.write_buffer = std::size_t{1} << 20}));
   int_cache w({.max_capacity = 10,
                .weigher = [](const int&, const int& v) { return static_cast<std::uint32_t>(v); }});
   REQUIRE_THROWS_WITH(w.insert(1, 11), "cache: the weigher returned 11, more than max_capacity 10");

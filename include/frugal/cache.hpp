@@ -168,7 +168,8 @@ struct cache_options {
   /// shards keep threads that read different keys off each other's lock words.
   std::size_t shards = 0;
   /// The number of add/remove events writers may queue before one of them must drain them
-  /// (at least 2). Between maintenances the cache holds at most the capacity plus this many
+  /// (at least 2, at most 2^20; the cache reserves room for twice this many events when it
+  /// is built). Between maintenances the cache holds at most the capacity plus this many
   /// entries.
   std::size_t write_buffer = 128;
   /// Whether the admission window adapts to the workload (miniature simulations of a
@@ -291,7 +292,7 @@ class cache {
   /// 32 KiB from 256 entries up, less below) and, with any expiry, the timer wheel's list
   /// heads (4.5 KiB); nothing else until the first insert. Throws
   /// std::invalid_argument naming the value for a negative `time_to_live` or `time_to_idle`,
-  /// `max_batch` 0 or `write_buffer` below 2.
+  /// `max_batch` 0 or `write_buffer` below 2 or above 2^20.
   explicit cache(options_type options = {})
       : options_(std::move(options)),
         policy_(options_.max_capacity, options_.adaptive_window && !options_.weigher
@@ -302,8 +303,8 @@ class cache {
     if (options_.max_batch == 0) {
       FRUGAL_THROW(std::invalid_argument("cache: max_batch must be at least 1, got 0"));
     }
-    if (options_.write_buffer < 2) {
-      FRUGAL_THROW(std::invalid_argument("cache: write_buffer must be at least 2, got " +
+    if (options_.write_buffer < 2 || options_.write_buffer > (std::size_t{1} << 20)) {
+      FRUGAL_THROW(std::invalid_argument("cache: write_buffer must be from 2 to 1048576, got " +
                                          std::to_string(options_.write_buffer)));
     }
     const std::size_t cpus = std::max(1u, std::thread::hardware_concurrency());
