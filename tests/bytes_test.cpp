@@ -1080,6 +1080,19 @@ TEST_CASE("map_file errors name the path and errno", "[bytes]") {
     REQUIRE(e.code() == std::errc::invalid_argument);
     REQUIRE(std::string(e.what()).find("not a regular file") != std::string::npos);
   }
+  // A regular file whose size reads 0 but which holds bytes: not taken for an empty file.
+  try {
+    (void)frugal::map_file("/proc/self/status");
+    FAIL("no throw");
+  } catch (const std::system_error& e) {
+    REQUIRE(e.code() == std::errc::invalid_argument);
+    REQUIRE(std::string(e.what()).find(
+                "map_file: a file whose size is unknown: '/proc/self/status'") == 0);
+  }
+  frugal::file_chunks status("/proc/self/status", 4096);
+  const auto first = status.next();
+  REQUIRE(first.has_value());
+  REQUIRE(first->as_string_view().find("Name:") == 0);
 }
 
 TEST_CASE("file_chunks streams a file through one recycled buffer", "[bytes]") {

@@ -162,7 +162,8 @@ inline void wait_writable(const char* what, int fd) {
 /// mapping lives until the last view (or slice) of it drops. An empty file gives empty
 /// `bytes` with no mapping. One allocation (the owner's control block), none for an empty
 /// file. Throws std::system_error naming the path and errno when the file cannot be opened,
-/// examined or mapped, or is not a regular file (EINVAL). See the file comment for files
+/// examined or mapped, or is not a regular file (EINVAL), or is one whose size reads 0 but
+/// which holds bytes (EINVAL: the files of /proc and /sys; read them with `file_chunks`). See the file comment for files
 /// changed while mapped (SIGBUS on truncation).
 inline bytes map_file(const std::filesystem::path& path) {
   // Non-blocking, so that a FIFO without a writer is refused below instead of blocking the
@@ -178,7 +179,17 @@ inline bytes map_file(const std::filesystem::path& path) {
     detail::throw_path_error("map_file", "not a regular file:", path, EINVAL);
   }
   const auto size = static_cast<std::size_t>(st.st_size);
-  if (size == 0) return bytes();
+  if (size == 0) {
+    // Files of /proc and /sys are regular files whose size reads 0 whatever they hold: one
+    // byte read tells them from an empty file, and they cannot be mapped (use file_chunks).
+    char probe;
+    ssize_t n;
+    while ((n = ::read(fd.get(), &probe, 1)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) detail::throw_path_error("map_file", "read", path, errno);
+    if (n > 0) detail::throw_path_error("map_file", "a file whose size is unknown:", path, EINVAL);
+    return bytes();
+  }
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
   if (p == MAP_FAILED) detail::throw_path_error("map_file", "mmap", path, errno);
   detail::file_mapping mapping(p, size);
