@@ -1029,6 +1029,86 @@ TEST_CASE("a waiter whose factory call fails keeps its place at the head of the 
   REQUIRE(p.stats().created == 2);
 }
 
+namespace {
+thread_local int caller_number = -1;  // which caller of the test below runs on this thread
+}  // namespace
+
+TEST_CASE("queued callers wait their turn while the factory fails and are served in order",
+          "[pool][concurrent]") {
+  std::atomic<bool> down{true}, watching{false};
+  std::atomic<int> calls{0}, calls_from_behind{0};
+  frugal::pool<int> p(
+      [&] {
+        const int k = calls++;
+        if (!down.load()) return k;
+        if (watching.load() && caller_number != 0) ++calls_from_behind;
+        throw std::runtime_error("server down");
+      },
+      opts(4));
+  // Each caller keeps its object until all are served, so each creates one, and the value
+  // of its object (the factory's call number) tells who called it with success first.
+  std::atomic<int> got{0};
+  std::array<int, 3> value{-1, -1, -1};
+  const auto caller = [&](int i) {
+    return std::thread([&, i] {
+      caller_number = i;
+      auto l = p.acquire_for(10'000ms);
+      value[static_cast<std::size_t>(i)] = *l;
+      ++got;
+      while (got.load() < 3) std::this_thread::yield();
+    });
+  };
+  std::thread a = caller(0);
+  while (p.stats().create_failures == 0 || p.stats().waiting != 1) std::this_thread::yield();
+  std::thread b = caller(1);  // queues behind a, which waits for its retry
+  while (p.stats().waiting < 2) std::this_thread::yield();
+  std::thread c = caller(2);
+  while (p.stats().waiting < 3) std::this_thread::yield();
+  watching.store(true);
+  std::this_thread::sleep_for(100ms);  // a few of a's retries: b and c call nothing
+  watching.store(false);
+  down.store(false);
+  a.join();
+  b.join();
+  c.join();
+  CHECK(calls_from_behind.load() == 0);
+  CHECK(value[0] < value[1]);  // in order of arrival
+  CHECK(value[1] < value[2]);
+  CHECK(p.stats().timeouts == 0);
+}
+
+TEST_CASE("a caller whose factory call failed takes an object returned meanwhile",
+          "[pool][concurrent]") {
+  std::atomic<bool> down{false};
+  std::atomic<bool> in_failing_call{false}, release{false};
+  frugal::pool<int> p(
+      [&] {
+        if (!down.load()) return 1;
+        in_failing_call.store(true);
+        while (!release.load()) std::this_thread::yield();
+        throw std::runtime_error("server down");
+      },
+      opts(2));
+  auto held = p.acquire();
+  down.store(true);
+  std::atomic<bool> got{false};
+  std::thread a([&] {
+    try {
+      auto l = p.acquire_for(5'000ms);
+      got.store(true);
+    } catch (const frugal::pool_timeout&) {
+    }
+  });
+  while (!in_failing_call.load()) std::this_thread::yield();
+  held.reset();  // nobody queued: the object goes idle while a's call runs
+  release.store(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  a.join();  // a fails, then takes the idle object instead of retrying the factory
+  REQUIRE(got.load());
+  CHECK(std::chrono::steady_clock::now() - t0 < 2'000ms);
+  CHECK(p.stats().create_failures == 1);
+}
+
 TEST_CASE("a waiter behind one whose retry succeeds is woken for the room left",
           "[pool][concurrent]") {
   counter_factory f;
@@ -1160,6 +1240,29 @@ TEST_CASE("a check that runs past the deadline is followed by no factory call",
   REQUIRE(t.p.stats().pending == 0);
   auto again = t.p.acquire();  // the place was not lost
   REQUIRE(again->id == 2);
+}
+
+TEST_CASE("an acquire whose check ran past its deadline checks no other idle object",
+          "[pool][concurrent]") {
+  counter_factory f;
+  frugal::pool_checks<conn> checks;
+  std::atomic<bool> slow{false};
+  checks.validate = [&](conn&) {
+    if (!slow.load()) return true;
+    std::this_thread::sleep_for(60ms);
+    return false;
+  };
+  conn_pool<> p(f, opts(3), checks);
+  {
+    auto a = p.acquire();
+    auto b = p.acquire();
+    auto c = p.acquire();
+  }  // three used idle objects
+  slow.store(true);
+  REQUIRE_THROWS_AS(p.acquire_for(30ms), frugal::pool_timeout);
+  CHECK(p.stats().check_failures == 1);  // one check past the deadline, not three
+  CHECK(p.stats().idle == 2);
+  CHECK(f.calls->load() == 3);
 }
 
 TEST_CASE("with a zero timeout, an object failing its check is replaced on arrival", "[pool]") {

@@ -268,6 +268,11 @@ class cache {
   // Tags an entry whose value is what a call returns, made in place: a V returned by value
   // becomes the entry's own, and no V of the load's is destroyed inside it.
   struct value_of_call {};
+  // Whether a load's loader was called, and whether it returned (see load).
+  struct loader_call {
+    bool called = false;
+    bool returned = false;
+  };
   struct entry : entry_head {
     template <class KK, class... A>
     entry(KK&& k, A&&... a) : key(std::forward<KK>(k)), value(std::forward<A>(a)...) {}
@@ -303,9 +308,9 @@ class cache {
     if (options_.max_batch == 0) {
       FRUGAL_THROW(std::invalid_argument("cache: max_batch must be at least 1, got 0"));
     }
-    if (options_.write_buffer < 2 || options_.write_buffer > (std::size_t{1} << 20)) {
+    if (const std::size_t buffer = options_.write_buffer; buffer < 2 || buffer > (1u << 20)) {
       FRUGAL_THROW(std::invalid_argument("cache: write_buffer must be from 2 to 1048576, got " +
-                                         std::to_string(options_.write_buffer)));
+                                         std::to_string(buffer)));
     }
     const std::size_t cpus = std::max(1u, std::thread::hardware_concurrency());
     std::size_t n = options_.shards;
@@ -522,18 +527,20 @@ class cache {
   get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
     for (;;) {
-      value_ptr got = load(key, [&](bool& returned) -> std::optional<entry_ptr> {
+      value_ptr got = load(key, [&](loader_call& call) -> std::optional<entry_ptr> {
         // The loader's result initialises the entry's value directly (for a V returned by
-        // value: no copy, no move, no V left to destroy while the key is in flight).
-        auto call = [&]() -> decltype(auto) {
+        // value: no copy, no move, no V left to destroy while the key is in flight); the
+        // entry's memory is allocated first, so the loader is not called without it.
+        auto invoke = [&]() -> decltype(auto) {
           struct on_return {
-            bool& returned;
+            loader_call& call;
             int unwinding = std::uncaught_exceptions();
-            ~on_return() { returned = std::uncaught_exceptions() == unwinding; }
-          } mark{returned};
+            ~on_return() { call.returned = std::uncaught_exceptions() == unwinding; }
+          } mark{call};
+          call.called = true;
           return loader();
         };
-        return make_entry(key, value_of_call{}, call);
+        return make_entry(key, value_of_call{}, invoke);
       });
       if (got) return got;
       // Only a wait can end without a value: for another caller's load that found nothing
@@ -549,9 +556,10 @@ class cache {
   requires std::same_as<std::remove_cvref_t<std::invoke_result_t<Loader&>>, std::optional<V>>
       value_ptr optionally_get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
-    return load(key, [&](bool& returned) -> std::optional<entry_ptr> {
+    return load(key, [&](loader_call& call) -> std::optional<entry_ptr> {
+      call.called = true;
       std::optional<V> v = loader();
-      returned = true;
+      call.returned = true;
       if (!v) return std::nullopt;
       return make_entry(key, std::move(*v));
     });
@@ -1220,8 +1228,8 @@ class cache {
     if (!owner) return st->wait();
     const auto start = std::chrono::steady_clock::now();
     // Each loader call counts once: a load when it returned (even if its value could not be
-    // stored), a failure when it threw.
-    [[maybe_unused]] bool returned = false;
+    // stored), a failure when it threw; no call (memory ran out first), nothing.
+    [[maybe_unused]] loader_call call;
     [[maybe_unused]] bool counted = false;
     // Until its waiters have the value (or the failure), this thread holds the load: what the
     // loader's own writes and the store leave for the listener, and the values they retire,
@@ -1230,7 +1238,7 @@ class cache {
 #if FRUGAL_HAS_EXCEPTIONS
     try {
 #endif
-      std::optional<entry_ptr> made = make(returned);
+      std::optional<entry_ptr> made = make(call);
       count_load(start, true);
       counted = true;
       value_ptr out;
@@ -1251,7 +1259,7 @@ class cache {
     } catch (...) {
       std::vector<event> held = holding.end();
       if (!st->done) {
-        if (!counted) count_load(start, returned);
+        if (!counted && call.called) count_load(start, call.returned);
         {
           shard_write_lock lock(*this, s);
           forget_load(s, st.get());

@@ -184,6 +184,7 @@ struct pool_waiter {
   std::condition_variable cv;
   pool_waiter* next = nullptr;
   Slot* given = nullptr;  // an object (counted in use) or an empty slot (counted pending)
+  std::uint64_t ticket = 0;  // the caller's order of arrival: the line is kept in this order
   bool queued = false;
 };
 
@@ -245,6 +246,7 @@ struct pool_state {
   std::size_t waiting = 0;
   bool closed = false;
   bool creation_failing = false;
+  std::uint64_t tickets = 0;  // handed out in order of arrival to callers that may queue
   std::uint64_t acquired = 0;
   std::uint64_t timeouts = 0;
   std::uint64_t created = 0;
@@ -297,22 +299,25 @@ struct pool_state {
     --idle;
   }
 
+  // Queues `w` in order of arrival: at the back, unless callers that arrived after it queued
+  // first (it was creating or checking meanwhile: a caller whose factory call failed rejoins
+  // the line where it arrived, mostly at its head).
   void enqueue(waiter& w) noexcept {
-    w.next = nullptr;
-    (wait_tail != nullptr ? wait_tail->next : wait_head) = &w;
-    wait_tail = &w;
+    waiter* prev = wait_tail;
+    if (prev != nullptr && prev->ticket > w.ticket) {
+      prev = nullptr;
+      for (waiter* p = wait_head; p->ticket < w.ticket; p = p->next) prev = p;
+    }
+    waiter*& link = prev != nullptr ? prev->next : wait_head;
+    w.next = link;
+    link = &w;
+    if (w.next == nullptr) wait_tail = &w;
     w.queued = true;
     ++waiting;
   }
-  // Queues `w` ahead of every other waiter: a caller whose factory call failed was first in
-  // line (it created because nobody was queued, as the head, or in a place handed or kept
-  // for it), and callers that queued while it created are behind it.
-  void enqueue_first(waiter& w) noexcept {
-    w.next = wait_head;
-    wait_head = &w;
-    if (wait_tail == nullptr) wait_tail = &w;
-    w.queued = true;
-    ++waiting;
+  // Whether a caller with `ticket`, not queued, arrived before every waiter.
+  bool ahead_of_waiters(std::uint64_t ticket) const noexcept {
+    return wait_head == nullptr || wait_head->ticket > ticket;
   }
   waiter* dequeue_head() noexcept {
     waiter* w = wait_head;
@@ -679,6 +684,7 @@ class pool {
       if (FRUGAL_LIKELY(!st.expiry || (!st.expired(*st.idle_tail, st.latest) &&
                                        !st.lifetime_over(*st.idle_head, st.latest)))) {
         slot* s = st.lend_head();
+        const std::uint64_t ticket = st.tickets++;  // its place in line, should it queue
         st.mu.unlock();
         if (FRUGAL_LIKELY(!st.checks.validate) || !s->used) return lease(st_, s);
         // The check's time counts toward the timeout.
@@ -689,7 +695,7 @@ class pool {
         std::unique_lock<std::mutex> lk(st.mu);
         count_failed_check();
         st.empty_slot(lk, s);
-        return acquire_slow(lk, timeout, s, checked_from);
+        return acquire_slow(lk, timeout, s, checked_from, ticket);
       }
     }
     std::unique_lock<std::mutex> lk(st.mu, std::adopt_lock);
@@ -844,12 +850,14 @@ class pool {
 
   // `kept`: an empty slot (counted in `pending`) the caller holds already, or nullptr;
   // `checked_from`: when the check of an object that failed it (`kept`'s) began, which is
-  // when the call's time began (nullopt: no check ran yet, the time begins now).
+  // when the call's time began (nullopt: no check ran yet, the time begins now); `ticket`:
+  // the caller's place in line, taken when it arrived (with `kept` only).
   template <class Rep, class Period>
   FRUGAL_NOINLINE lease acquire_slow(
       std::unique_lock<std::mutex>& lk, std::chrono::duration<Rep, Period> timeout,
       slot* kept = nullptr,
-      std::optional<std::chrono::steady_clock::time_point> checked_from = std::nullopt) {
+      std::optional<std::chrono::steady_clock::time_point> checked_from = std::nullopt,
+      std::uint64_t ticket = 0) {
     using wait_clock = std::chrono::steady_clock;
     state& st = *st_;
     const auto start = checked_from ? *checked_from : wait_clock::now();
@@ -868,6 +876,7 @@ class pool {
     std::chrono::milliseconds backoff{5};
 
     typename state::waiter w;
+    w.ticket = kept != nullptr ? ticket : st.tickets++;
     // Leaves the queue whichever way the call ends (state::leave_queue).
     struct unqueue {
       state& st;
@@ -890,32 +899,40 @@ class pool {
       const auto now = wait_clock::now();
       return now < deadline && (handed || !retry_at || now >= *retry_at);
     };
+    // Wakes the waiter at the head when there is an idle object or room it may take (nobody
+    // else wakes it for room that a caller leaves, or that waited for a caller's retry).
+    const auto wake_head_for_room = [&] {
+      if (st.wait_head != nullptr && (st.idle_head != nullptr || st.free != nullptr)) {
+        st.wait_head->cv.notify_one();
+      }
+    };
     for (;;) {
       slot* s = nullptr;
       bool handed = true;
+      // This caller's turn: at the head of the line, or not queued and ahead of every waiter.
+      const bool turn = w.queued ? st.wait_head == &w : st.ahead_of_waiters(w.ticket);
+      // After a check that ran past the deadline it takes no other idle object to check.
+      const bool may_check = !checked || wait_clock::now() < deadline;
       if (w.given != nullptr) {
         s = std::exchange(w.given, nullptr);
       } else if (kept != nullptr) {
         s = std::exchange(kept, nullptr);
-      } else if (!w.queued && st.wait_head == nullptr) {
+      } else if (turn && ((st.idle_head != nullptr && may_check) ||
+                          (st.free != nullptr && may_create(false)))) {
         handed = false;
-        s = st.take_idle(lk);
+        if (w.queued) st.dequeue_head();
+        if (may_check) s = st.take_idle(lk);
         if (s == nullptr && st.free != nullptr && may_create(false)) {
           s = st.free;
           st.free = s->next;
           ++st.pending;
         }
-      } else if (st.wait_head == &w && st.free != nullptr && may_create(false)) {
-        handed = false;
-        st.dequeue_head();
-        s = st.free;
-        st.free = s->next;
-        ++st.pending;
       }
       if (s != nullptr) {
-        // The caller now at the head may take the room left (a place that waited on the free
-        // list for this caller's retry, or more room than one): no one else wakes it for it.
-        if (st.wait_head != nullptr && st.free != nullptr) st.wait_head->cv.notify_one();
+        // Room left goes to the next waiter, except while the factory fails and this caller
+        // is about to call it: callers then try a failing factory one at a time (a success
+        // wakes the next, below).
+        if (s->object || !st.creation_failing) wake_head_for_room();
         if (s->object) {
           if (!st.checks.validate || !s->used) return lease(st_, s);
           lk.unlock();
@@ -933,16 +950,18 @@ class pool {
         if (st.create(lk, s)) {
           ++st.in_use;
           ++st.acquired;
+          wake_head_for_room();
           return lease(st_, s);
         }
-        // The caller stays first in line, and its place waits on the free list until its retry
-        // is due: nobody behind it creates meanwhile (a factory that fails is not called by
-        // every waiter at once, and the oldest waiter is still served first). Its timeout
+        // The caller rejoins the line where it arrived (mostly at its head), and its place
+        // waits on the free list until its retry is due: the callers behind it do not call
+        // the failing factory meanwhile, and the oldest is still served first. Its timeout
         // wakes the next waiter for the place (leave_queue).
         FRUGAL_ASSERT(!w.queued);
         s->next = st.free;
         st.free = s;
-        st.enqueue_first(w);
+        st.enqueue(w);
+        if (st.wait_head != &w) wake_head_for_room();  // a caller that arrived earlier
         retry_at = wait_clock::now() + backoff;
         backoff = backoff * 2 > std::chrono::milliseconds(500) ? std::chrono::milliseconds(500)
                                                                : backoff * 2;
