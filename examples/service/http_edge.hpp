@@ -109,6 +109,12 @@ inline std::optional<refusal> early_refusal(const httplib::Request& req) {
     if (bodiless && n != 0) return refusal{400, "bad request", true};
   }
   if (bodiless && req.has_header("Transfer-Encoding")) return refusal{400, "bad request", true};
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3);
+  // cpp-httplib would read one until the client closes the connection, so that a POST
+  // without them waited for the read timeout. It is told the length: none.
+  if (!bodiless && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+    const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+  }
   return std::nullopt;
 }
 

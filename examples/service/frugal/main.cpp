@@ -479,6 +479,9 @@ class api {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "service-frugal: %s: %s\n", req.path.c_str(), e.what());
       send_error(res, 500, "internal error");
+    } catch (...) {
+      std::fprintf(stderr, "service-frugal: %s: an unknown exception\n", req.path.c_str());
+      send_error(res, 500, "internal error");
     }
     request_session.reset();
     scope.stop();
@@ -825,8 +828,22 @@ class api {
       }
     } else {
       for (std::size_t i = 0; i < keys.size(); ++i) count_lookup("cache");
-      found = users_.get_all(
-          keys, [&](std::span<const std::int64_t> missing) { return load_users(missing); });
+      try {
+        found = users_.get_all(
+            keys, [&](std::span<const std::int64_t> missing) { return load_users(missing); });
+      } catch (const no_such_user&) {
+        // A key of this page was being loaded by a GET /users/{id} whose user did not exist:
+        // its waiters, this call among them, get that load's answer. The page is then read
+        // id by id, each id with no user answered null.
+        found.clear();
+        for (const std::int64_t id : keys) {
+          try {
+            found.push_back(users_.get_with(id, [&] { return load_user(id); }));
+          } catch (const no_such_user&) {
+            found.emplace_back();
+          }
+        }
+      }
     }
     send_users(res, found.size(), [&](std::size_t i) { return found[i].get(); });
     return route::users;

@@ -500,6 +500,9 @@ httplib::Server::Handler instrument(const std::string& route, httplib::Server::H
     } catch (const std::exception& e) {
       std::cerr << "service-naive: " << route << ": " << e.what() << "\n";
       send_error(res, 500, "internal error");
+    } catch (...) {
+      std::cerr << "service-naive: " << route << ": an unknown exception\n";
+      send_error(res, 500, "internal error");
     }
     scope.stop();
     service_edge::request_allocations split = service_edge::split(scope.totals());

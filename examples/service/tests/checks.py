@@ -154,6 +154,16 @@ def edge_cases(service):
           response[2] == b'{"error":"bad request"}',
           f"a bad chunk size: expected 400 bad request, got {response!r}")
 
+    # A POST with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112),
+    # answered at once (not after the server's 5 s read timeout).
+    started = time.monotonic()
+    response = service.raw(b"POST /posts HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10.0)
+    took = time.monotonic() - started
+    check(response is not None and response[0] == 400 and
+          response[2] == b'{"error":"bad json"}' and took < 2.0,
+          f"a POST without a length: expected 400 bad json at once, got {response!r}"
+          f" after {took:.1f} s")
+
     # Methods cpp-httplib does not route: as any other method the path does not serve.
     for method, path, status in [("TRACE", "/users/1", 405), ("TRACE", "/nowhere", 404),
                                  ("CONNECT", "/health", 405)]:
