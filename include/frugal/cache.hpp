@@ -485,7 +485,7 @@ class cache {
             // Past its deadline when the scan reaches it (time moves during the scan, and a
             // writer may have stored it since the maintenance above): it leaves as expired,
             // unseen by `pred` and not counted. The clock is read per entry, expiry only.
-            if (has_expiry_ && deadline_of(*sl.e) <= now_ns()) {
+            if (!live(*sl.e)) {
               doomed_.emplace_back(sl.e.get(), removal_cause::expired);
             } else if (pred(std::as_const(sl.e->key), std::as_const(sl.e->value))) {
               doomed_.emplace_back(sl.e.get(), removal_cause::invalidated);
@@ -1190,7 +1190,7 @@ class cache {
       if (!room_for(2, lock, buffer, todo)) continue;
       const auto in_flight = loaded != nullptr ? s.loading.find(*loaded) : s.loading.end();
       if (slot* old = s.find(h, e->key, eq_)) {
-        const bool expired = has_expiry_ && deadline_of(*old->e) <= now_ns();
+        const bool expired = !live(*old->e);
         old->e->removed.store(true, std::memory_order_relaxed);
         events_.push_back(
             {std::move(old->e), expired ? removal_cause::expired : removal_cause::replaced, false});

@@ -342,6 +342,19 @@ struct pool_state {
     --waiting;
   }
 
+  // The free list of empty slots: a push, and a pop that counts the slot as pending (its
+  // holder is about to create an object in it).
+  void push_free(slot* s) noexcept {
+    s->next = free;
+    free = s;
+  }
+  slot* claim_free() noexcept {
+    slot* s = free;
+    free = s->next;
+    ++pending;
+    return s;
+  }
+
   // Hands an empty slot to the oldest waiter, which then creates an object in it, or puts it
   // on the free list.
   void give_capacity(slot* s) noexcept {
@@ -352,14 +365,12 @@ struct pool_state {
       w->cv.notify_one();
       return;
     }
-    s->next = free;
-    free = s;
+    push_free(s);
   }
   // Puts an empty slot on the free list and wakes the oldest waiter, which takes it once its
   // retry delay has passed: a failing factory is not retried in a tight loop.
   void offer_capacity(slot* s) noexcept {
-    s->next = free;
-    free = s;
+    push_free(s);
     if (wait_head != nullptr) wait_head->cv.notify_one();
   }
 
@@ -370,8 +381,7 @@ struct pool_state {
     empty_slot(lk, s);
     --pending;
     if (closed) {
-      s->next = free;
-      free = s;
+      push_free(s);
       return in_use + pending == 0;
     }
     give_capacity(s);
@@ -684,9 +694,11 @@ class pool {
       if (FRUGAL_LIKELY(!st.expiry || (!st.expired(*st.idle_tail, st.latest) &&
                                        !st.lifetime_over(*st.idle_head, st.latest)))) {
         slot* s = st.lend_head();
-        const std::uint64_t ticket = st.tickets++;  // its place in line, should it queue
+        const bool check = st.checks.validate && s->used;
+        // A caller whose check fails may queue: its place in line is taken now.
+        const std::uint64_t ticket = check ? st.tickets++ : 0;
         st.mu.unlock();
-        if (FRUGAL_LIKELY(!st.checks.validate) || !s->used) return lease(st_, s);
+        if (FRUGAL_LIKELY(!check)) return lease(st_, s);
         // The check's time counts toward the timeout.
         const auto checked_from = std::chrono::steady_clock::now();
         if (state::run_check(st.checks.validate, *s->object)) return lease(st_, s);
@@ -723,9 +735,7 @@ class pool {
       });
     }
     while (st.size() < st.options.min_idle && st.free != nullptr) {
-      slot* s = st.free;
-      st.free = s->next;
-      ++st.pending;
+      slot* s = st.claim_free();
       if (!st.create(lk, s)) {
         st.offer_capacity(s);
         break;
@@ -922,11 +932,7 @@ class pool {
         handed = false;
         if (w.queued) st.dequeue_head();
         if (may_check) s = st.take_idle(lk);
-        if (s == nullptr && st.free != nullptr && may_create(false)) {
-          s = st.free;
-          st.free = s->next;
-          ++st.pending;
-        }
+        if (s == nullptr && st.free != nullptr && may_create(false)) s = st.claim_free();
       }
       if (s != nullptr) {
         // Room left goes to the next waiter, except while the factory fails and this caller
@@ -958,8 +964,7 @@ class pool {
         // the failing factory meanwhile, and the oldest is still served first. Its timeout
         // wakes the next waiter for the place (leave_queue).
         FRUGAL_ASSERT(!w.queued);
-        s->next = st.free;
-        st.free = s;
+        st.push_free(s);
         st.enqueue(w);
         if (st.wait_head != &w) wake_head_for_room();  // a caller that arrived earlier
         retry_at = wait_clock::now() + backoff;
