@@ -260,11 +260,6 @@ class cache {
     std::atomic<std::int64_t> last_access{0};  // time to idle only
     std::atomic<bool> removed{false};          // taken out of the table
   };
-  // The key and value (only read once in the table) start 128 bytes after the start of
-  // make_shared's block (16 bytes of reference counts, then the entry), so they never share a
-  // cache line with the counts or with the policy's hook, which every maintenance that
-  // applies a read rewrites: a thread that reads a key keeps its copy of the line. Padding,
-  // not alignas: an over-aligned entry would need the slower aligned operator new.
   // Tags an entry whose value is what a call returns, made in place: a V returned by value
   // becomes the entry's own, and no V of the load's is destroyed inside it.
   struct value_of_call {};
@@ -273,6 +268,11 @@ class cache {
     bool called = false;
     bool returned = false;
   };
+  // The key and value (only read once in the table) start 128 bytes after the start of
+  // make_shared's block (16 bytes of reference counts, then the entry), so they never share a
+  // cache line with the counts or with the policy's hook, which every maintenance that
+  // applies a read rewrites: a thread that reads a key keeps its copy of the line. Padding,
+  // not alignas: an over-aligned entry would need the slower aligned operator new.
   struct entry : entry_head {
     template <class KK, class... A>
     entry(KK&& k, A&&... a) : key(std::forward<KK>(k)), value(std::forward<A>(a)...) {}
