@@ -9,7 +9,7 @@ foreach(variant IN ITEMS unlinked both)
   target_link_libraries(allocation_meter_${variant}_test PRIVATE frugal::frugal Catch2::Catch2)
   target_compile_features(allocation_meter_${variant}_test PRIVATE cxx_std_20)
   frugal_target_warnings(allocation_meter_${variant}_test)
-  catch_discover_tests(allocation_meter_${variant}_test
+  catch_discover_tests(allocation_meter_${variant}_test EXTRA_ARGS --warn NoTests
     TEST_PREFIX "allocation_meter (${variant}): " PROPERTIES LABELS unit
     ENVIRONMENT "ASAN_OPTIONS=allocator_may_return_null=1")
 endforeach()

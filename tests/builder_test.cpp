@@ -77,7 +77,7 @@ TEST_CASE("collect reserves exactly for sized ranges and after counting forward 
   }
 }
 
-TEST_CASE("collect with a hint: no counting pass; a small hint costs regrowths only", "[builder]") {
+TEST_CASE("collect with a hint: no counting pass, a small hint costs regrowths only", "[builder]") {
   std::istringstream in("1 2 3 4 5 6 7 8 9 10");
   const auto v = frugal::collect<std::vector<int>>(
       std::ranges::subrange(std::istream_iterator<int>(in), std::istream_iterator<int>()), 4);
@@ -565,7 +565,7 @@ TEST_CASE("a null C string is empty text", "[builder]") {
   REQUIRE(b.view() == "z");
 }
 
-TEST_CASE("char is a character; signed and unsigned char are numbers", "[builder]") {
+TEST_CASE("char is a character, signed and unsigned char are numbers", "[builder]") {
   REQUIRE(frugal::str_cat('a', static_cast<signed char>(-5), static_cast<unsigned char>(200)) ==
           "a-5200");
 }

@@ -92,7 +92,7 @@ std::string long_string(char c = 'x') { return std::string(64, c); }
 
 // Construction and ownership ---------------------------------------------------------------
 
-TEST_CASE("views, C strings and const std::string& are borrowed; std::string&& is owned",
+TEST_CASE("views, C strings and const std::string& are borrowed, std::string&& is owned",
           "[cow_string]") {
   const std::string source = long_string();
   cow_string from_view(std::string_view{source});
@@ -197,7 +197,7 @@ TEST_CASE("comparisons with cow strings, std::string, views and C strings", "[co
   REQUIRE((b <=> apple) == std::strong_ordering::greater);
 }
 
-TEST_CASE("hash agrees with std::hash<std::string_view>; transparent lookup", "[cow_string]") {
+TEST_CASE("hash agrees with std::hash<std::string_view>, transparent lookup", "[cow_string]") {
   cow_string owned(long_string());
   cow_string borrowed("key");
   REQUIRE(std::hash<cow_string>{}(owned) == std::hash<std::string_view>{}(long_string()));

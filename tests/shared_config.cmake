@@ -38,7 +38,7 @@ target_link_libraries(shared_config_fault_test PRIVATE frugal::frugal Catch2::Ca
   Threads::Threads)
 target_compile_features(shared_config_fault_test PRIVATE cxx_std_20)
 frugal_target_warnings(shared_config_fault_test)
-catch_discover_tests(shared_config_fault_test TEST_PREFIX "shared_config (faults): "
+catch_discover_tests(shared_config_fault_test EXTRA_ARGS --warn NoTests TEST_PREFIX "shared_config (faults): "
   PROPERTIES LABELS unit)
 
 # Two shared libraries with hidden visibility, each holding holders of its own type, and a

@@ -573,7 +573,7 @@ TEST_CASE("string literal patterns match element ranges of characters", "[slice]
 
 // trim is Rust's trim_ascii -------------------------------------------------------------------
 
-TEST_CASE("trim removes exactly Rust's ASCII whitespace: not \\v", "[slice]") {
+TEST_CASE("trim removes exactly Rust's ASCII whitespace: not the vertical tab", "[slice]") {
   REQUIRE(frugal::trim(" \t\n\f\r x \r\f\n\t "sv) == "x");
   REQUIRE(frugal::trim("\vx\v"sv) == "\vx\v");
   REQUIRE(frugal::trim_start("\v x"sv) == "\v x");
