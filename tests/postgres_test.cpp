@@ -6,10 +6,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -470,4 +473,149 @@ TEST_CASE("a stopped server: pool_timeout with the connection error, then a rest
   frugal::test::server_fault("postgres", "restart");
   auto conn = db.acquire();
   REQUIRE(conn->query("SELECT 3").get(0, 0) == 3);
+}
+
+namespace {
+// Stops a session's backend process (SIGSTOP) for the guard's life: the session's statements
+// then get no answer, as from a frozen server.
+struct stopped_backend {
+  int pid;
+  explicit stopped_backend(int p) : pid(p) { REQUIRE(::kill(pid, SIGSTOP) == 0); }
+  ~stopped_backend() { (void)::kill(pid, SIGCONT); }
+  stopped_backend(const stopped_backend&) = delete;
+  stopped_backend& operator=(const stopped_backend&) = delete;
+};
+
+// Runs `statement` and returns how long it took to throw the statement-timeout error.
+template <class F>
+std::chrono::steady_clock::duration time_out(F&& statement, const std::string& what) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    statement();
+    FAIL("the statement was answered");
+  } catch (const frugal::pg_error& e) {
+    REQUIRE(std::string(e.what()) == what + ": no answer within 300 ms; the session is closed");
+    REQUIRE(std::string(e.sqlstate()).empty());
+  }
+  return std::chrono::steady_clock::now() - t0;
+}
+}  // namespace
+
+TEST_CASE("with a statement timeout, statements answer as without one", "[postgres]") {
+  auto c = fresh_schema();
+  REQUIRE(c.statement_timeout() == 0ms);
+  c.set_statement_timeout(5s);
+  REQUIRE(c.statement_timeout() == 5s);
+  const auto before = c.round_trips();
+  const char* sql = "SELECT name FROM frugal_test.users WHERE id = $1";
+  REQUIRE(c.query(sql, 3).text(0, 0) == "user3");
+  REQUIRE(c.query(sql, 4).text(0, 0) == "user4");
+  REQUIRE(c.round_trips() - before == 3);  // prepare, execute, execute
+  // Several statements: the last one's result, as PQexec gives it.
+  REQUIRE(c.exec("SELECT 1; SELECT 2, 3").get(0, 1) == 3);
+  REQUIRE(c.exec("").status() == PGRES_EMPTY_QUERY);
+  const char* values[] = {"7"};
+  REQUIRE(c.exec_params("SELECT $1::int * 6", values).get(0, 0) == 42);
+  // Errors keep their SQLSTATE and prefix; the first failing statement of several ends them.
+  try {
+    c.exec("SELECT 1; SELECT * FROM frugal_test.nothing; SELECT 2");
+    FAIL("no error");
+  } catch (const frugal::pg_error& e) {
+    REQUIRE(std::string(e.sqlstate()) == "42P01");
+    REQUIRE(std::string(e.what()).rfind("exec: ERROR:  relation", 0) == 0);
+  }
+  REQUIRE_THROWS_AS(c.query("INSERT INTO frugal_test.users VALUES ($1, $2)", 3, "x"),
+                    frugal::pg_error);
+  REQUIRE_THROWS_AS(c.query("SELEC 1"), frugal::pg_error);
+  REQUIRE(c.ok());
+  // A statement that takes less than the bound is answered.
+  REQUIRE(c.query("SELECT pg_sleep(0.2), 5").get(0, 1) == 5);
+  // Moved, the session keeps its bound.
+  frugal::pg_connection moved = std::move(c);
+  REQUIRE(moved.statement_timeout() == 5s);
+  frugal::pg_connection assigned(nullptr);
+  assigned = std::move(moved);
+  REQUIRE(assigned.statement_timeout() == 5s);
+  REQUIRE(assigned.query(sql, 5).text(0, 0) == "user5");
+}
+
+TEST_CASE("a statement unanswered within the statement timeout closes the session",
+          "[postgres]") {
+  SECTION("a slow statement, through each call") {
+    auto c = frugal::pg_connection::connect(conninfo());
+    c.set_statement_timeout(300ms);
+    const char* values[] = {"2"};
+    std::string what;
+    std::function<void()> statement;
+    SECTION("query") {
+      what = "query";
+      c.query("SELECT pg_sleep($1::float8)", "0");  // prepared: the execute times out
+      statement = [&] { c.query("SELECT pg_sleep($1::float8)", "2"); };
+    }
+    SECTION("prepare") {
+      what = "prepare";  // slow while another session holds a lock that planning needs (below)
+    }
+    SECTION("exec") {
+      what = "exec";
+      statement = [&] { c.exec("SELECT pg_sleep(2)"); };
+    }
+    SECTION("exec_params") {
+      what = "exec_params";
+      statement = [&] { c.exec_params("SELECT pg_sleep($1::float8)", values); };
+    }
+    if (what == "prepare") {
+      // A second session holds an exclusive lock on a table that the statement's plan needs.
+      auto locker = fresh_schema();
+      locker.exec("BEGIN; LOCK TABLE frugal_test.users IN ACCESS EXCLUSIVE MODE");
+      statement = [&] { c.query("SELECT name FROM frugal_test.users WHERE id = $1", 1); };
+      const auto took = time_out(statement, what);
+      CHECK(took < 1500ms);
+      locker.exec("ROLLBACK");
+    } else {
+      const auto took = time_out(statement, what);
+      REQUIRE(took >= 300ms);
+      CHECK(took < 1500ms);  // not the statement's 2 s
+    }
+    REQUIRE_FALSE(c.ok());
+    REQUIRE_FALSE(c.idle());
+    REQUIRE(c.native() == nullptr);
+    REQUIRE(c.prepared_count() == 0);
+    REQUIRE(c.backend_pid() == 0);
+    // Every later statement fails at once with a message that says why.
+    REQUIRE_THROWS_WITH(c.query("SELECT 1"), "prepare: the session is closed (a statement timed out)");
+    REQUIRE_THROWS_WITH(c.exec("SELECT 1"), "exec: the session is closed (a statement timed out)");
+    REQUIRE_THROWS_WITH(c.exec_params("SELECT 1", {}),
+                        "exec_params: the session is closed (a statement timed out)");
+  }
+  SECTION("a frozen backend (SIGSTOP)") {
+    auto c = frugal::pg_connection::connect(conninfo());
+    c.set_statement_timeout(300ms);
+    REQUIRE(c.query("SELECT 1").get(0, 0) == 1);
+    stopped_backend frozen(c.backend_pid());
+    const auto took = time_out([&] { c.query("SELECT 1"); }, "query");
+    REQUIRE(took >= 300ms);
+    CHECK(took < 1500ms);
+    REQUIRE_FALSE(c.ok());
+  }
+}
+
+TEST_CASE("pool: statement_timeout bounds every session's statements, and a session that "
+          "timed out is closed at release",
+          "[postgres]") {
+  auto o = small_pool();
+  o.statement_timeout = 300ms;
+  auto db = frugal::make_pg_pool(conninfo(), o);
+  {
+    auto conn = db.acquire();
+    REQUIRE(conn->statement_timeout() == 300ms);
+    REQUIRE(conn->query("SELECT 1").get(0, 0) == 1);
+    stopped_backend frozen(conn->backend_pid());
+    (void)time_out([&] { conn->query("SELECT 1"); }, "query");  // prepared before
+  }
+  auto s = db.stats();
+  REQUIRE(s.destroyed == 1);  // not returned to the pool
+  REQUIRE(s.idle == 0);
+  auto again = db.acquire();
+  REQUIRE(again->ok());
+  REQUIRE(again->query("SELECT 3").get(0, 0) == 3);
 }

@@ -521,6 +521,9 @@ class api {
     // for a short while only, so that a request answers 503 quickly while PostgreSQL is down.
     p.max_connections = static_cast<std::size_t>(threads);
     p.acquire_timeout = 300ms;
+    // A frozen server (stopped, a network that drops packets) holds a statement for at most
+    // this long: the request answers 503 instead of holding its worker.
+    p.statement_timeout = 2s;
     return p;
   }
 
@@ -623,8 +626,11 @@ class api {
         const bool lost =
             !conn->ok() || state.empty() || state.starts_with("08") || state.starts_with("57P");
         if (!lost) throw;
+        // A statement that timed out (its session closed) may still commit on the server:
+        // it is not run again.
+        const bool timed_out = conn->native() == nullptr;
         conn.discard();
-        if (attempt == 1) throw database_unavailable{};
+        if (attempt == 1 || timed_out) throw database_unavailable{};
       }
     }
   }

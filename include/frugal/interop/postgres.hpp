@@ -82,6 +82,26 @@ namespace detail {
   FRUGAL_THROW(pg_error(m, sqlstate != nullptr ? std::string_view(sqlstate) : std::string_view()));
 }
 
+// Waits until the answer on `c` can be read without blocking (PQisBusy is 0), sending what is
+// left of the request meanwhile: 1 when it can, 0 once `deadline` passed, -1 when the
+// connection failed (PQgetResult then returns its error at once).
+inline int pg_wait(PGconn* c, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const int unsent = PQflush(c);  // 1: more to send, 0: all sent, -1: failed
+    if (unsent < 0) return -1;
+    if (unsent == 0 && PQisBusy(c) == 0) return 1;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd p{PQsocket(c), static_cast<short>(POLLIN | (unsent == 1 ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1'000'000))) < 0 &&
+        errno != EINTR) {
+      return -1;
+    }
+    if (PQconsumeInput(c) != 1) return -1;
+  }
+}
+
 struct pg_string_hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept {
@@ -264,7 +284,8 @@ class pg_connection {
       : c_(std::exchange(other.c_, nullptr)),
         prepared_(std::move(other.prepared_)),
         statements_made_(std::exchange(other.statements_made_, 0)),
-        round_trips_(std::exchange(other.round_trips_, 0)) {}
+        round_trips_(std::exchange(other.round_trips_, 0)),
+        timeout_(other.timeout_) {}
   /// Closes this session and takes `other`'s. Never throws.
   pg_connection& operator=(pg_connection&& other) noexcept {
     if (this != &other) {
@@ -273,13 +294,28 @@ class pg_connection {
       prepared_ = std::move(other.prepared_);
       statements_made_ = std::exchange(other.statements_made_, 0);
       round_trips_ = std::exchange(other.round_trips_, 0);
+      timeout_ = other.timeout_;
     }
     return *this;
   }
   /// Closes the session (PQfinish).
   ~pg_connection() { PQfinish(c_); }
 
-  /// Returns the underlying PGconn (still owned by this object).
+  /// Bounds the wait for every later statement's answer (`exec`, `exec_params`, `query`, the
+  /// prepare of a new statement) by `timeout`; zero or negative: no bound (the default, and
+  /// libpq's blocking calls). A statement unanswered in time (a server stopped with SIGSTOP,
+  /// a network that drops packets) closes the session and throws pg_error "<what>: no answer
+  /// within N ms; the session is closed" (no SQLSTATE): `ok()` is false from then on, a pool
+  /// destroys the connection at release, and every later statement throws. The statement may
+  /// still run to its end on the server. Only the wait is bounded: sending a statement larger
+  /// than the socket's buffer can still wait for a frozen server, and statements made through
+  /// `native()` (COPY) are not bounded. Never throws.
+  void set_statement_timeout(std::chrono::milliseconds timeout) noexcept { timeout_ = timeout; }
+  /// Returns the bound set by `set_statement_timeout` (zero: none).
+  std::chrono::milliseconds statement_timeout() const noexcept { return timeout_; }
+
+  /// Returns the underlying PGconn (still owned by this object; null once a statement timed
+  /// out).
   PGconn* native() const noexcept { return c_; }
   /// Returns true while the session is usable as far as libpq knows (PQstatus is
   /// CONNECTION_OK); a server-side disconnect shows only after the next statement fails.
@@ -298,16 +334,23 @@ class pg_connection {
   /// fails. Never put values into `sql`: use `query`.
   pg_result exec(const char* sql) {
     ++round_trips_;
-    return checked(PQexec(c_, sql), "exec");
+    if (timeout_.count() <= 0) return checked(PQexec(c_, sql), "exec");
+    return checked(answer(PQsendQuery(c_, sql), "exec"), "exec");
   }
 
   /// Runs one statement with text parameters ($1 = `values[0]`, a null pointer is NULL),
   /// parsed and planned for this call only (PQexecParams). Throws pg_error.
   pg_result exec_params(const char* sql, std::span<const char* const> values) {
     ++round_trips_;
-    return checked(PQexecParams(c_, sql, static_cast<int>(values.size()), nullptr, values.data(),
-                                nullptr, nullptr, 0),
-                   "exec_params");
+    const int n = static_cast<int>(values.size());
+    if (timeout_.count() <= 0) {
+      return checked(PQexecParams(c_, sql, n, nullptr, values.data(), nullptr, nullptr, 0),
+                     "exec_params");
+    }
+    return checked(
+        answer(PQsendQueryParams(c_, sql, n, nullptr, values.data(), nullptr, nullptr, 0),
+               "exec_params"),
+        "exec_params");
   }
 
   /// Runs one statement with text parameters through a prepared statement cached on this
@@ -322,13 +365,21 @@ class pg_connection {
       std::string name = "frugal_" + std::to_string(++statements_made_);
       std::string text(sql);
       ++round_trips_;
-      checked(PQprepare(c_, name.c_str(), text.c_str(), static_cast<int>(values.size()), nullptr),
+      const int n = static_cast<int>(values.size());
+      checked(timeout_.count() <= 0
+                  ? PQprepare(c_, name.c_str(), text.c_str(), n, nullptr)
+                  : answer(PQsendPrepare(c_, name.c_str(), text.c_str(), n, nullptr), "prepare"),
               "prepare");
       it = prepared_.emplace(std::move(text), std::move(name)).first;
     }
     ++round_trips_;
-    PGresult* r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0);
+    const int n = static_cast<int>(values.size());
+    PGresult* r =
+        timeout_.count() <= 0
+            ? PQexecPrepared(c_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0)
+            : answer(PQsendQueryPrepared(c_, it->second.c_str(), n, values.data(), nullptr,
+                                         nullptr, 0),
+                     "query");
     // A statement the server no longer has (DISCARD ALL, DEALLOCATE: 26000) or whose plan a
     // schema change broke ("cached plan must not change result type": 0A000) fails this call
     // and leaves the cache, so that the next call prepares it again.
@@ -359,17 +410,51 @@ class pg_connection {
     const ExecStatusType s = owned.status();
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY &&
         s != PGRES_COPY_IN) {
-      detail::pg_throw(what, r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(c_),
+      detail::pg_throw(what,
+                       r != nullptr    ? PQresultErrorMessage(r)
+                       : c_ != nullptr ? PQerrorMessage(c_)
+                                       : "the session is closed (a statement timed out)",
                        r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr);
     }
     return owned;
   }
 
  private:
+  // The answer to a statement sent by a PQsend* call that returned `sent`, as PQexec gives it
+  // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
+  // the statement timeout from now. Null when the send failed (`checked` throws libpq's
+  // message). Past the deadline, closes the session and throws pg_error.
+  PGresult* answer(int sent, const char* what) {
+    if (sent != 1) return nullptr;
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    PGresult* last = nullptr;
+    for (;;) {
+      if (detail::pg_wait(c_, deadline) == 0) {
+        PQclear(last);
+        PQfinish(std::exchange(c_, nullptr));
+        prepared_.clear();
+        const std::string message = "no answer within " + std::to_string(timeout_.count()) +
+                                    " ms; the session is closed";
+        detail::pg_throw(what, message.c_str(), nullptr);
+      }
+      PGresult* r = PQgetResult(c_);
+      if (r == nullptr) break;
+      PQclear(last);
+      last = r;
+      const ExecStatusType s = PQresultStatus(r);
+      if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH ||
+          PQstatus(c_) == CONNECTION_BAD) {
+        break;
+      }
+    }
+    return last;
+  }
+
   PGconn* c_;
   std::unordered_map<std::string, std::string, detail::pg_string_hash, std::equal_to<>> prepared_;
   std::uint64_t statements_made_ = 0;
   std::uint64_t round_trips_ = 0;
+  std::chrono::milliseconds timeout_{0};
 };
 
 /// The guide's pool settings (sqlx's `PgPoolOptions`), for `make_pg_pool`.
@@ -387,6 +472,10 @@ struct pg_pool_options {
   /// Sends an empty statement (one round trip) before handing out a connection that was used
   /// before, so that a connection the server dropped is replaced, not handed out.
   bool test_before_acquire = false;
+  /// Each connection's `set_statement_timeout`: zero, none (a statement waits as long as the
+  /// server takes); otherwise a statement unanswered in time throws pg_error and its
+  /// connection is destroyed at release.
+  std::chrono::milliseconds statement_timeout{0};
 };
 
 /// A pool of PostgreSQL sessions.
@@ -408,21 +497,8 @@ inline pool_checks<pg_connection> pg_pool_checks(
     c.count_round_trips(1);
     PGconn* const conn = c.native();
     if (PQsendQuery(conn, "") != 1) return false;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      const int unsent = PQflush(conn);  // 1: more to send, 0: all sent, -1: failed
-      if (unsent < 0) return false;
-      if (unsent == 0 && PQisBusy(conn) == 0) break;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;  // unanswered: the pool closes the connection
-      pollfd p{PQsocket(conn), static_cast<short>(POLLIN | (unsent == 1 ? POLLOUT : 0)), 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1'000'000))) < 0 &&
-          errno != EINTR) {
-        return false;
-      }
-      if (PQconsumeInput(conn) != 1) return false;
-    }
+    // Unanswered in time: the pool closes the connection.
+    if (detail::pg_wait(conn, std::chrono::steady_clock::now() + timeout) != 1) return false;
     bool answered = false;
     while (PGresult* r = PQgetResult(conn)) {
       answered = answered || PQresultStatus(r) == PGRES_EMPTY_QUERY;
@@ -449,7 +525,11 @@ inline pool<pg_connection> make_pg_pool(std::string conninfo, const pg_pool_opti
   // attempt (and acquire() with pool_timeout) instead of blocking it.
   const std::chrono::milliseconds bound = o.acquire_timeout;
   return pool<pg_connection>(
-      [conninfo = std::move(conninfo), bound] { return pg_connection::connect(conninfo, bound); },
+      [conninfo = std::move(conninfo), bound, statement_timeout = o.statement_timeout] {
+        pg_connection c = pg_connection::connect(conninfo, bound);
+        c.set_statement_timeout(statement_timeout);
+        return c;
+      },
       p, pg_pool_checks(o.test_before_acquire, bound));
 }
 
