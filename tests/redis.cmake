@@ -24,4 +24,7 @@ endif()
 if(TARGET frugal::redis)
   frugal_add_dangling_tests(redis_dangling ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/redis_dangling.cpp
     DIAGNOSED 1 2 3 4 CLEAN 100)
+  # A redis_value made of a temporary reply does not compile at all (any compiler).
+  frugal_add_dangling_tests(redis_deleted ${CMAKE_CURRENT_SOURCE_DIR}/lifetime/redis_dangling.cpp
+    DIAGNOSED 5 6 EXPECT "deleted")
 endif()

@@ -712,6 +712,27 @@ TEST_CASE("a paused Redis (SIGSTOP) costs one command timeout, then L2 is skippe
   CHECK(a.stats().l2_skipped >= 1);
 }
 
+TEST_CASE("invalidate during the backoff after a failure still deletes in Redis", "[redis]") {
+  flushall();
+  auto o = user_options();
+  o.redis.command_timeout = 100ms;
+  o.retry = 10'000ms;  // reads skip Redis for the rest of the case
+  o.retry_max = 10'000ms;
+  o.channel = "";
+  users a(o);
+  (void)a.get_with(1, [] { return user{1, 1}; });  // Redis holds t:user:1
+  REQUIRE(admin().command({"EXISTS", "t:user:1"}).integer() == 1);
+  frugal::test::server_fault("redis", "pause");
+  (void)a.get_with(2, [] { return user{2, 2}; });  // times out: the backoff starts
+  frugal::test::server_fault("redis", "resume");
+  REQUIRE(a.stats().l2_errors == 1);
+  CHECK(a.invalidate(1));
+  CHECK(admin().command({"EXISTS", "t:user:1"}).integer() == 0);
+  // Reads still skip Redis until the backoff ends; the key was not read back from it.
+  CHECK(a.get_with(1, [] { return user{1, 2}; })->age == 2);
+  CHECK(a.stats().l2_skipped >= 1);
+}
+
 TEST_CASE("Redis at maxmemory refuses writes: counted, values still served", "[redis]") {
   flushall();
   auto c = admin();

@@ -5,6 +5,7 @@
 #include <frugal/testing/allocation_counter.hpp>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,9 +16,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -532,4 +536,183 @@ TEST_CASE("a subscriber hands out a message that came in one read with its SUBSC
   server.join();
   ::close(listener);
   REQUIRE(got == std::vector<std::string>{"hello"});
+}
+
+namespace {
+// A stand-in for Redis on a loopback port: it parses each command (RESP arrays of bulk
+// strings) and answers it with what `answer(name, n)` returns for the n-th command of that
+// name (from 1), on any number of connections, until it is destroyed.
+class stand_in_server {
+ public:
+  using answer_fn = std::function<std::string(const std::string& name, int n)>;
+  explicit stand_in_server(answer_fn answer) : answer_(std::move(answer)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener_, 16) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~stand_in_server() {
+    stopping_.store(true);
+    ::shutdown(listener_, SHUT_RDWR);
+    acceptor_.join();
+    for (auto& t : served_) t.join();
+    ::close(listener_);
+  }
+  stand_in_server(const stand_in_server&) = delete;
+  stand_in_server& operator=(const stand_in_server&) = delete;
+  int port() const { return port_; }
+  frugal::redis_options options() const {
+    return {.port = port_, .connect_timeout = 1s, .command_timeout = 1s};
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      const int c = ::accept(listener_, nullptr, nullptr);
+      if (c < 0) return;
+      served_.emplace_back([this, c] { serve(c); });
+    }
+  }
+  // The name of the first complete command in `in` (erased from it), or "" when none is.
+  static std::string take_command(std::string& in) {
+    std::size_t pos = 0;
+    const auto line = [&](std::string& out) {
+      const std::size_t end = in.find("\r\n", pos);
+      if (end == std::string::npos) return false;
+      out = in.substr(pos, end - pos);
+      pos = end + 2;
+      return true;
+    };
+    std::string header;
+    if (!line(header) || header.empty() || header[0] != '*') return "";
+    const int n = std::stoi(header.substr(1));
+    std::string name;
+    for (int i = 0; i < n; ++i) {
+      std::string size;
+      if (!line(size)) return "";
+      const auto bytes = static_cast<std::size_t>(std::stoul(size.substr(1)));
+      if (in.size() < pos + bytes + 2) return "";
+      if (i == 0) name = in.substr(pos, bytes);
+      pos += bytes + 2;
+    }
+    in.erase(0, pos);
+    return name;
+  }
+  void serve(int c) {
+    std::string in;
+    char buf[4096];
+    while (!stopping_.load()) {
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const ssize_t got = ::recv(c, buf, sizeof buf, 0);
+      if (got <= 0) break;
+      in.append(buf, static_cast<std::size_t>(got));
+      std::string out;
+      for (std::string name = take_command(in); !name.empty(); name = take_command(in)) {
+        std::lock_guard lock(m_);
+        out += answer_(name, ++seen_[name]);
+      }
+      (void)::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    }
+    ::close(c);
+  }
+
+  answer_fn answer_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> served_;  // only the acceptor adds, before the destructor joins it
+  std::mutex m_;
+  std::map<std::string, int> seen_;
+};
+}  // namespace
+
+TEST_CASE("an empty command is refused before anything is sent", "[redis]") {
+  stand_in_server server([](const std::string&, int) { return std::string("+PONG\r\n"); });
+  frugal::redis_connection c(server.options());
+  const std::span<const std::string_view> none;
+  REQUIRE_THROWS_WITH(c.command(none), "redis: a command needs at least its name");
+  REQUIRE_THROWS_AS(c.try_command(none), std::invalid_argument);
+  REQUIRE_THROWS_AS(c.try_append(none), std::invalid_argument);
+  REQUIRE_THROWS_AS(c.append(none), std::invalid_argument);
+  REQUIRE_FALSE(c.broken());
+  REQUIRE(c.command({"PING"}).str() == "PONG");  // nothing was queued: the replies line up
+}
+
+TEST_CASE("tiered_cache: a GET or MGET reply that is not a bulk string or nil is no value",
+          "[redis]") {
+  // What a proxy or a server that is not Redis might answer a GET with.
+  const std::string reply = GENERATE(std::string("+OK\r\n"), std::string(":5\r\n"),
+                                     std::string("*1\r\n$1\r\nx\r\n"));
+  stand_in_server server([&](const std::string& name, int) {
+    if (name == "MGET") return "*2\r\n" + reply + "$-1\r\n";
+    if (name == "GET") return reply;
+    return std::string("+OK\r\n");  // SET
+  });
+  std::vector<std::string> logged;
+  auto o = user_options(server.options());
+  o.log = [&](std::string_view m) { logged.emplace_back(m); };
+  o.lock_ttl = 0ms;
+  o.retry = 1ms;
+  o.retry_max = 1ms;
+  users c(o);
+  int loads = 0;
+  auto v = c.get_with(1, [&] {
+    ++loads;
+    return std::string("from the database");
+  });
+  CHECK(*v == "from the database");
+  CHECK(loads == 1);
+  auto s = c.stats();
+  CHECK(s.l2_hits == 0);
+  CHECK(s.l2_errors == 1);
+  REQUIRE_FALSE(logged.empty());
+  CHECK(logged[0] == "tiered_cache: GET: a reply of another type or length than the command answers");
+  std::this_thread::sleep_for(5ms);  // past the backoff
+  const std::vector<std::uint64_t> keys{2, 3};
+  int batch_keys = 0;
+  auto all = c.get_all(keys, [&](std::span<const std::uint64_t> ks) {
+    batch_keys += static_cast<int>(ks.size());
+    std::vector<std::string> out;
+    for (auto k : ks) out.push_back("db" + std::to_string(k));
+    return out;
+  });
+  REQUIRE(all.size() == 2);
+  CHECK(*all[0] == "db2");
+  CHECK(*all[1] == "db3");
+  CHECK(batch_keys == 2);  // both loaded: the MGET reply was not trusted
+  s = c.stats();
+  CHECK(s.l2_hits == 0);
+  CHECK(s.l2_errors == 2);
+}
+
+TEST_CASE("tiered_cache: a wrong reply to the GET that goes with the stampede lock is no value",
+          "[redis]") {
+  // GET: nil; SET NX: nil (another instance holds the lock); the GET beside it: a status.
+  stand_in_server server([](const std::string& name, int n) {
+    if (name == "GET") return std::string(n == 1 ? "$-1\r\n" : "+OK\r\n");
+    if (name == "SET") return std::string(n == 1 ? "$-1\r\n" : "+OK\r\n");
+    return std::string("+OK\r\n");
+  });
+  auto o = user_options(server.options());
+  o.lock_ttl = 1'000ms;
+  users c(o);
+  int loads = 0;
+  auto v = c.get_with(7, [&] {
+    ++loads;
+    return std::string("loaded");
+  });
+  CHECK(*v == "loaded");
+  CHECK(loads == 1);
+  const auto s = c.stats();
+  CHECK(s.l2_errors == 1);
+  CHECK(s.lock_wait_hits == 0);
+  CHECK(s.l2_hits == 0);
 }

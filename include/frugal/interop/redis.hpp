@@ -113,12 +113,22 @@ class redis_error : public std::runtime_error {
   redis_errc code_;
 };
 
+class redis_reply;
+
 /// A non-owning view of one reply (or one element of an array reply). Valid while the
 /// `redis_reply` it came from lives. Never allocates, never throws.
 class redis_value {
  public:
   /// Views `r` (may be null: then every query answers as for a nil reply).
   explicit redis_value(const redisReply* r = nullptr) noexcept : r_(r) {}
+  /// A view of a temporary reply would dangle at the end of the statement: keep the
+  /// `redis_reply` (a named one converts to a view).
+  redis_value(redis_reply&&) = delete;
+  redis_value(const redis_reply&&) = delete;
+  redis_value& operator=(redis_reply&&) = delete;
+  redis_value& operator=(const redis_reply&&) = delete;
+  redis_value(const redis_value&) noexcept = default;
+  redis_value& operator=(const redis_value&) noexcept = default;
   /// Returns true for a nil reply (a missing key in GET or MGET) or no reply.
   bool is_nil() const noexcept { return r_ == nullptr || r_->type == REDIS_REPLY_NIL; }
   /// Returns true for a bulk string or a status reply (`OK`).
@@ -380,7 +390,7 @@ class redis_connection {
   /// reply. One round trip. Allocates the reply (hiredis) and, beyond 8 arguments, grows the
   /// reusable argument arrays. Throws redis_error: io or timeout (the connection is then
   /// broken), server for an error reply (with the server's message), and for a broken
-  /// connection.
+  /// connection; std::invalid_argument for an empty `args` (no command name).
   redis_reply command(std::span<const std::string_view> args) {
     std::optional<redis_reply> r = try_command(args);
     if (!r) throw_error();
@@ -393,7 +403,8 @@ class redis_connection {
 
   /// Sends one command and returns its reply, or std::nullopt with the reason in `error()`:
   /// a server error reply (the connection stays usable), an I/O error or a timeout (it is then
-  /// broken), or a broken connection. Never throws a Redis error.
+  /// broken), or a broken connection. Never throws a Redis error; throws
+  /// std::invalid_argument for an empty `args` (no command name).
   std::optional<redis_reply> try_command(std::span<const std::string_view> args) {
     if (!try_append(args)) return std::nullopt;
     return try_read_reply();
@@ -405,8 +416,11 @@ class redis_connection {
 
   /// Queues one command in the output buffer without sending it (pipelining): the next read
   /// sends every queued command at once, then each reply is read in order with `read_reply`.
-  /// Returns false (reason in `error()`) for a broken connection. Never throws a Redis error.
+  /// Returns false (reason in `error()`) for a broken connection. Never throws a Redis error;
+  /// throws std::invalid_argument for an empty `args` (Redis would never answer it).
   bool try_append(std::span<const std::string_view> args) {
+    // Redis ignores an empty command without a reply: the read would wait for ever.
+    if (args.empty()) FRUGAL_THROW(std::invalid_argument("redis: a command needs at least its name"));
     if (broken()) return fail_broken();
     error_.clear();
     argv_.clear();
@@ -1013,7 +1027,9 @@ class tiered_cache {
       const K& key;
       ~drop_local() { l1.invalidate(key); }
     } drop{l1_, key};
-    std::optional<lease> c = connection();
+    // Tried even while reads skip Redis after a failure (the backoff): a DEL left out would
+    // leave the old value in Redis for its `ttl`, for this instance to read back.
+    std::optional<lease> c = connection(true);
     if (!c) return false;
     redis_connection& conn = **c;
     const std::string_view k = conn.make_key([&](std::string& out) { options_.key(key, out); });
@@ -1063,9 +1079,11 @@ class tiered_cache {
   const options_type& options() const noexcept { return options_; }
 
  private:
-  std::optional<lease> connection() {
+  // A pooled connection, or nullopt: after a failure, while the backoff lasts (unless
+  // `even_backing_off`), or when none can be had (counted and logged).
+  std::optional<lease> connection(bool even_backing_off = false) {
     const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (now < down_until_.load(std::memory_order_acquire)) {
+    if (!even_backing_off && now < down_until_.load(std::memory_order_acquire)) {
       detail::redis::bump(n_.l2_skipped);
       return std::nullopt;
     }
@@ -1104,6 +1122,23 @@ class tiered_cache {
     }
   }
 
+  // A GET's reply (or an MGET element) is a bulk string or nil; anything else (a status, an
+  // integer or an array, from a proxy or a server that is not Redis) is no value.
+  static bool value_reply(const redis_value& v) noexcept {
+    return v.is_nil() || v.get()->type == REDIS_REPLY_STRING;
+  }
+  // Such a reply: counted and logged as a protocol failure; the connection is closed (its
+  // stream is not to be trusted) and Redis is skipped for the backoff.
+  FRUGAL_COLD void wrong_reply(lease& c, const char* what) {
+    detail::redis::bump(n_.l2_errors);
+    if (options_.log) {
+      log(std::string("tiered_cache: ") + what +
+          ": a reply of another type or length than the command answers");
+    }
+    c.discard();
+    back_off();
+  }
+
   void back_off() noexcept {
     const unsigned n = std::min(failures_.fetch_add(1, std::memory_order_relaxed), 16u);
     const auto pause = std::min(options_.retry * (std::int64_t{1} << n), options_.retry_max);
@@ -1138,6 +1173,11 @@ class tiered_cache {
     detail::redis::bump(n_.round_trips);
     if (!r) {
       failed(*c, "GET");
+      c.reset();
+      return std::nullopt;
+    }
+    if (!value_reply(*r)) {
+      wrong_reply(*c, "GET");
       c.reset();
       return std::nullopt;
     }
@@ -1276,6 +1316,10 @@ class tiered_cache {
         return std::nullopt;
       }
       if (lock && !lock->is_nil()) held.token = token;
+      if (value && !value_reply(*value)) {
+        wrong_reply(*c, "GET");  // the caller loads (and unlocks what it holds)
+        return std::nullopt;
+      }
       if (value && !value->is_nil()) {
         if (std::optional<V> v = decode(value->str(), waited)) {
           if (waited) detail::redis::bump(n_.lock_wait_hits);
@@ -1323,8 +1367,17 @@ class tiered_cache {
       for (std::size_t i = 0; i < missing.size(); ++i) args.push_back(key_at(i));
       std::optional<redis_reply> r = (*c)->try_command(args);
       detail::redis::bump(n_.round_trips);
-      if (!r || r->size() != missing.size()) {
+      const auto element_wrong = [&] {
+        for (std::size_t i = 0; i < r->size(); ++i) {
+          if (!value_reply((*r)[i])) return true;
+        }
+        return false;
+      };
+      if (!r) {
         failed(*c, "MGET");
+        c.reset();
+      } else if (!r->is_array() || r->size() != missing.size() || element_wrong()) {
+        wrong_reply(*c, "MGET");
         c.reset();
       } else {
         succeeded();
