@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -910,6 +911,31 @@ TEST_CASE("aliasing: values and keys from the cache itself", "[cache]") {
   for (int i = 0; i < 5; ++i) r.insert(i, i);
   r.run_pending_tasks();
   REQUIRE(r.entry_count() <= 2);
+}
+
+TEST_CASE("get_with stores a value that can be neither copied nor moved", "[cache]") {
+  struct pinned {
+    std::mutex m;  // neither copyable nor movable
+    int v;
+    explicit pinned(int x) : v(x) {}
+    pinned(const pinned&) = delete;
+    pinned(pinned&&) = delete;
+  };
+  frugal::cache<int, pinned> c({.max_capacity = 4});
+  int loads = 0;
+  auto a = c.get_with(1, [&] {
+    ++loads;
+    return pinned(3);
+  });
+  auto b = c.get_with(1, [&] {
+    ++loads;
+    return pinned(4);
+  });
+  REQUIRE(a == b);  // the stored entry, loaded once
+  REQUIRE(a->v == 3);
+  REQUIRE(loads == 1);
+  c.insert(2, 5);  // built in place from its arguments
+  REQUIRE(c.get(2)->v == 5);
 }
 
 TEST_CASE("move-only + over-aligned and string values", "[cache]") {

@@ -509,7 +509,8 @@ class cache {
   }
 
   /// Returns `key`'s value, or runs `loader()` (returning V, or anything V is constructible
-  /// from), stores its result and returns it; never nullptr. Concurrent callers that miss on
+  /// from; a V returned by value need not be copyable or movable: it becomes the entry's
+  /// own), stores its result and returns it; never nullptr. Concurrent callers that miss on
   /// the same key wait for the one load; the loader runs once. A caller that waited for a
   /// load that found nothing (optionally_get_with's std::nullopt, a get_all key its batch
   /// did not find) then runs its own loader, or waits for a load of the key that another
@@ -523,8 +524,9 @@ class cache {
   /// allocates nothing; a load allocates the coalescing record, its node in the shard's map
   /// of loads in flight (with a copy of the key) and the entry.
   template <class Loader>
-  requires std::constructible_from<V, std::invoke_result_t<Loader&>> value_ptr
-  get_with(const K& key, Loader loader) {
+  requires(std::same_as<std::invoke_result_t<Loader&>, V> ||
+           std::constructible_from<V, std::invoke_result_t<Loader&>>) value_ptr
+      get_with(const K& key, Loader loader) {
     if (value_ptr hit = get(key)) return hit;
     for (;;) {
       value_ptr got = load(key, [&](loader_call& call) -> std::optional<entry_ptr> {
