@@ -1020,7 +1020,9 @@ class tiered_cache {
   /// Drops `key` here, deletes it in Redis and publishes it on the channel, in one pipelined
   /// round trip; every subscribed instance drops its L1 copy when the message arrives. Returns
   /// true when Redis took both commands, false when it failed (counted and logged; other
-  /// instances keep their copies until their L1 time to live). Never throws a Redis error.
+  /// instances keep their copies until their L1 time to live, and Redis its copy until its
+  /// `ttl`). Tried even while reads skip Redis after a failure (the backoff): while Redis is
+  /// down or paused each call costs a connect or command timeout. Never throws a Redis error.
   bool invalidate(const K& key) {
     struct drop_local {
       cache<K, V>& l1;
