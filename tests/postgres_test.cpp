@@ -539,6 +539,35 @@ TEST_CASE("with a statement timeout, statements answer as without one", "[postgr
   REQUIRE(assigned.query(sql, 5).text(0, 0) == "user5");
 }
 
+TEST_CASE("a statement timeout too large for the clock is no bound", "[postgres]") {
+  auto c = frugal::pg_connection::connect(conninfo());
+  c.set_statement_timeout(std::chrono::milliseconds::max());
+  REQUIRE(c.exec("SELECT 1").get(0, 0) == 1);
+  REQUIRE(c.query("SELECT $1::int", 2).get(0, 0) == 2);
+  REQUIRE(c.ok());
+  auto o = small_pool(true);
+  o.acquire_timeout = std::chrono::milliseconds::max();
+  o.statement_timeout = std::chrono::milliseconds::max();
+  auto db = frugal::make_pg_pool(conninfo(), o);
+  { REQUIRE(db.acquire()->query("SELECT 3").get(0, 0) == 3); }
+  REQUIRE(db.acquire()->query("SELECT 4").get(0, 0) == 4);  // checked by an empty statement
+}
+
+TEST_CASE("with a statement timeout, a COPY left open is ended by the next statement",
+          "[postgres]") {
+  for (const char* copy : {"COPY (SELECT 1) TO STDOUT", "COPY copy_left FROM STDIN"}) {
+    INFO(copy);
+    auto c = frugal::pg_connection::connect(conninfo());
+    c.exec("CREATE TEMP TABLE copy_left (a int)");
+    c.set_statement_timeout(5s);
+    (void)c.exec(copy);  // the COPY starts; nothing sends or reads its rows
+    REQUIRE(c.exec("SELECT 1").get(0, 0) == 1);
+    REQUIRE(c.query("SELECT $1::int", 2).get(0, 0) == 2);
+    REQUIRE(c.ok());
+    REQUIRE(c.idle());
+  }
+}
+
 TEST_CASE("a statement unanswered within the statement timeout closes the session",
           "[postgres]") {
   SECTION("a slow statement, through each call") {
@@ -582,10 +611,10 @@ TEST_CASE("a statement unanswered within the statement timeout closes the sessio
     REQUIRE(c.prepared_count() == 0);
     REQUIRE(c.backend_pid() == 0);
     // Every later statement fails at once with a message that says why.
-    REQUIRE_THROWS_WITH(c.query("SELECT 1"), "prepare: the session is closed (a statement timed out)");
-    REQUIRE_THROWS_WITH(c.exec("SELECT 1"), "exec: the session is closed (a statement timed out)");
+    REQUIRE_THROWS_WITH(c.query("SELECT 1"), "prepare: no session (moved from, or closed after a statement timed out)");
+    REQUIRE_THROWS_WITH(c.exec("SELECT 1"), "exec: no session (moved from, or closed after a statement timed out)");
     REQUIRE_THROWS_WITH(c.exec_params("SELECT 1", {}),
-                        "exec_params: the session is closed (a statement timed out)");
+                        "exec_params: no session (moved from, or closed after a statement timed out)");
   }
   SECTION("a frozen backend (SIGSTOP)") {
     auto c = frugal::pg_connection::connect(conninfo());

@@ -567,6 +567,11 @@ class stand_in_server {
   stand_in_server(const stand_in_server&) = delete;
   stand_in_server& operator=(const stand_in_server&) = delete;
   int port() const { return port_; }
+  // How many commands named `name` it has answered.
+  int count(const std::string& name) {
+    std::lock_guard lock(m_);
+    return seen_[name];
+  }
   frugal::redis_options options() const {
     return {.port = port_, .connect_timeout = 1s, .command_timeout = 1s};
   }
@@ -695,10 +700,13 @@ TEST_CASE("tiered_cache: a GET or MGET reply that is not a bulk string or nil is
 
 TEST_CASE("tiered_cache: a wrong reply to the GET that goes with the stampede lock is no value",
           "[redis]") {
-  // GET: nil; SET NX: nil (another instance holds the lock); the GET beside it: a status.
-  stand_in_server server([](const std::string& name, int n) {
+  // GET: nil; SET NX: taken or refused (nil: another instance holds the lock); the GET beside
+  // it: a status.
+  const bool taken = GENERATE(false, true);
+  stand_in_server server([&](const std::string& name, int n) {
     if (name == "GET") return std::string(n == 1 ? "$-1\r\n" : "+OK\r\n");
-    if (name == "SET") return std::string(n == 1 ? "$-1\r\n" : "+OK\r\n");
+    if (name == "SET") return std::string(n == 1 && !taken ? "$-1\r\n" : "+OK\r\n");
+    if (name == "EVALSHA") return std::string(":1\r\n");
     return std::string("+OK\r\n");
   });
   auto o = user_options(server.options());
@@ -715,4 +723,7 @@ TEST_CASE("tiered_cache: a wrong reply to the GET that goes with the stampede lo
   CHECK(s.l2_errors == 1);
   CHECK(s.lock_wait_hits == 0);
   CHECK(s.l2_hits == 0);
+  // A lock it took is released though the failure started a backoff: the other instances
+  // do not wait lock_ttl for it.
+  CHECK(server.count("EVALSHA") == (taken ? 1 : 0));
 }

@@ -607,8 +607,11 @@ class api {
   }
 
   // Runs `f(connection)` on a pooled session. A session the server dropped (a restart, a
-  // terminated backend) shows only when a statement fails: it is discarded and `f` runs once
-  // more on a fresh one. Unavailable PostgreSQL throws database_unavailable.
+  // terminated backend) shows only when a statement fails: it is discarded and, when that was
+  // `f`'s first statement (nothing of `f` can have reached the database), `f` runs once more
+  // on a fresh one. A later statement lost with its session (a COMMIT whose answer never
+  // came, a statement timeout) may have been applied: `f` is not run again. Unavailable
+  // PostgreSQL throws database_unavailable.
   template <class F>
   auto with_db(F f) {
     if (naive.pool) return with_request_session(f);
@@ -619,6 +622,7 @@ class api {
       } catch (const frugal::pool_timeout&) {
         throw database_unavailable{};
       }
+      const std::uint64_t before = conn->round_trips();
       try {
         return f(*conn);
       } catch (const frugal::pg_error& e) {
@@ -626,11 +630,9 @@ class api {
         const bool lost =
             !conn->ok() || state.empty() || state.starts_with("08") || state.starts_with("57P");
         if (!lost) throw;
-        // A statement that timed out (its session closed) may still commit on the server:
-        // it is not run again.
-        const bool timed_out = conn->native() == nullptr;
+        const bool first_statement = conn->round_trips() - before <= 1;
         conn.discard();
-        if (attempt == 1 || timed_out) throw database_unavailable{};
+        if (attempt == 1 || !first_statement) throw database_unavailable{};
       }
     }
   }
@@ -646,6 +648,7 @@ class api {
           throw database_unavailable{};
         }
       }
+      const std::uint64_t before = request_session->round_trips();
       try {
         return f(*request_session);
       } catch (const frugal::pg_error& e) {
@@ -653,8 +656,9 @@ class api {
         const bool lost = !request_session->ok() || state.empty() || state.starts_with("08") ||
                           state.starts_with("57P");
         if (!lost) throw;
+        const bool first_statement = request_session->round_trips() - before <= 1;  // see with_db
         request_session.reset();
-        if (attempt == 1) throw database_unavailable{};
+        if (attempt == 1 || !first_statement) throw database_unavailable{};
       }
     }
   }

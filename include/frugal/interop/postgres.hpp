@@ -37,6 +37,7 @@
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -80,6 +81,17 @@ namespace detail {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   m += text.empty() ? std::string_view("unknown error") : text;
   FRUGAL_THROW(pg_error(m, sqlstate != nullptr ? std::string_view(sqlstate) : std::string_view()));
+}
+
+// `timeout` from now on the steady clock; a bound too far to represent (milliseconds::max(),
+// centuries) is no bound: the clock's greatest time.
+inline std::chrono::steady_clock::time_point pg_deadline(std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  const clock::time_point now = clock::now();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
+  if (timeout >= left) return clock::time_point::max();
+  return now + timeout;
 }
 
 // Waits until the answer on `c` can be read without blocking (PQisBusy is 0), sending what is
@@ -252,8 +264,11 @@ class pg_connection {
   /// `connect_timeout` of its own. A server that accepts the connection but never answers
   /// (stopped with SIGSTOP, hung) then fails the call instead of blocking it.
   static pg_connection connect(const std::string& conninfo, std::chrono::milliseconds timeout) {
+    // libpq reads connect_timeout as an int: a longer bound (milliseconds::max()) is its
+    // greatest.
     const auto whole = std::chrono::ceil<std::chrono::seconds>(timeout).count();
-    const std::string seconds = std::to_string(whole < 2 ? 2 : whole);
+    constexpr std::int64_t most = std::numeric_limits<int>::max();
+    const std::string seconds = std::to_string(whole < 2 ? 2 : whole > most ? most : whole);
     // Processed in order, the last value of a keyword winning: the connection string's own
     // connect_timeout, if it has one, overrides this one.
     const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
@@ -334,7 +349,7 @@ class pg_connection {
   /// fails. Never put values into `sql`: use `query`.
   pg_result exec(const char* sql) {
     ++round_trips_;
-    if (timeout_.count() <= 0) return checked(PQexec(c_, sql), "exec");
+    if (!bounded()) return checked(PQexec(c_, sql), "exec");
     return checked(answer(PQsendQuery(c_, sql), "exec"), "exec");
   }
 
@@ -343,7 +358,7 @@ class pg_connection {
   pg_result exec_params(const char* sql, std::span<const char* const> values) {
     ++round_trips_;
     const int n = static_cast<int>(values.size());
-    if (timeout_.count() <= 0) {
+    if (!bounded()) {
       return checked(PQexecParams(c_, sql, n, nullptr, values.data(), nullptr, nullptr, 0),
                      "exec_params");
     }
@@ -366,7 +381,7 @@ class pg_connection {
       std::string text(sql);
       ++round_trips_;
       const int n = static_cast<int>(values.size());
-      checked(timeout_.count() <= 0
+      checked(!bounded()
                   ? PQprepare(c_, name.c_str(), text.c_str(), n, nullptr)
                   : answer(PQsendPrepare(c_, name.c_str(), text.c_str(), n, nullptr), "prepare"),
               "prepare");
@@ -375,7 +390,7 @@ class pg_connection {
     ++round_trips_;
     const int n = static_cast<int>(values.size());
     PGresult* r =
-        timeout_.count() <= 0
+        !bounded()
             ? PQexecPrepared(c_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0)
             : answer(PQsendQueryPrepared(c_, it->second.c_str(), n, values.data(), nullptr,
                                          nullptr, 0),
@@ -404,29 +419,38 @@ class pg_connection {
   /// Counts a round trip made directly on `native()` (COPY does, through pg_copy).
   void count_round_trips(std::uint64_t n) noexcept { round_trips_ += n; }
 
-  /// Throws pg_error "<what>: <message>" unless `r` succeeded; returns it owned otherwise.
+  /// Throws pg_error "<what>: <message>" unless `r` succeeded (a COPY that started counts:
+  /// its data goes through `native()`); returns it owned otherwise.
   pg_result checked(PGresult* r, const char* what) const {
     pg_result owned(r);
     const ExecStatusType s = owned.status();
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY &&
-        s != PGRES_COPY_IN) {
+        s != PGRES_COPY_IN && s != PGRES_COPY_OUT) {
       detail::pg_throw(what,
                        r != nullptr    ? PQresultErrorMessage(r)
                        : c_ != nullptr ? PQerrorMessage(c_)
-                                       : "the session is closed (a statement timed out)",
+                                       : "no session (moved from, or closed after a statement timed out)",
                        r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr);
     }
     return owned;
   }
 
  private:
+  // Whether the next statement goes through PQsend* and `answer` (a statement timeout is set);
+  // not while a COPY that a statement started through `exec` or `native()` is still open, which
+  // only the blocking calls end (as PQexec does: a COPY IN is ended, a COPY OUT's rows read).
+  bool bounded() const noexcept {
+    return timeout_.count() > 0 &&
+           (c_ == nullptr || PQtransactionStatus(c_) != PQTRANS_ACTIVE);
+  }
+
   // The answer to a statement sent by a PQsend* call that returned `sent`, as PQexec gives it
   // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
   // the statement timeout from now. Null when the send failed (`checked` throws libpq's
   // message). Past the deadline, closes the session and throws pg_error.
   PGresult* answer(int sent, const char* what) {
     if (sent != 1) return nullptr;
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    const auto deadline = detail::pg_deadline(timeout_);
     PGresult* last = nullptr;
     for (;;) {
       if (detail::pg_wait(c_, deadline) == 0) {
@@ -498,7 +522,7 @@ inline pool_checks<pg_connection> pg_pool_checks(
     PGconn* const conn = c.native();
     if (PQsendQuery(conn, "") != 1) return false;
     // Unanswered in time: the pool closes the connection.
-    if (detail::pg_wait(conn, std::chrono::steady_clock::now() + timeout) != 1) return false;
+    if (detail::pg_wait(conn, detail::pg_deadline(timeout)) != 1) return false;
     bool answered = false;
     while (PGresult* r = PQgetResult(conn)) {
       answered = answered || PQresultStatus(r) == PGRES_EMPTY_QUERY;

@@ -1022,7 +1022,8 @@ class tiered_cache {
   /// true when Redis took both commands, false when it failed (counted and logged; other
   /// instances keep their copies until their L1 time to live, and Redis its copy until its
   /// `ttl`). Tried even while reads skip Redis after a failure (the backoff): while Redis is
-  /// down or paused each call costs a connect or command timeout. Never throws a Redis error.
+  /// down or paused each call costs up to a wait for a pooled connection plus a command
+  /// timeout. Never throws a Redis error.
   bool invalidate(const K& key) {
     struct drop_local {
       cache<K, V>& l1;
@@ -1251,7 +1252,9 @@ class tiered_cache {
 #endif
     }
     void release() {
-      std::optional<lease> c = self->connection();
+      // Even while reads skip Redis after a failure: a lock left behind holds the other
+      // instances' loads of the key for lock_ttl.
+      std::optional<lease> c = self->connection(true);
       if (!c) return;
       redis_unlock(**c, key, *token);
       detail::redis::bump(self->n_.round_trips);
