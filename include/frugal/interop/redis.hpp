@@ -1106,13 +1106,23 @@ class tiered_cache {
     return std::nullopt;
   }
 
-  FRUGAL_COLD void failed(lease& c, const char* what) {
+  // Counts a failed exchange with Redis and logs `what` (the command) and `why`.
+  FRUGAL_COLD void count_failure(const char* what, std::string_view why) noexcept {
     detail::redis::bump(n_.l2_errors);
-    const redis_errc code = c->error_code();
-    if (options_.log) {
-      std::string m = std::string("tiered_cache: ") + what + ": " + c->error();
-      log(m);
+    if (!options_.log) return;
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+#endif
+      log(std::string("tiered_cache: ") + what + ": " + std::string(why));
+#if FRUGAL_HAS_EXCEPTIONS
+    } catch (...) {  // no memory for the message: the count stands
     }
+#endif
+  }
+
+  FRUGAL_COLD void failed(lease& c, const char* what) {
+    const redis_errc code = c->error_code();
+    count_failure(what, c->error());
     if (c->broken()) {
       c.discard();
       // The idle connections share this one's fate (the server restarted or dropped its
@@ -1133,11 +1143,7 @@ class tiered_cache {
   // Such a reply: counted and logged as a protocol failure; the connection is closed (its
   // stream is not to be trusted) and Redis is skipped for the backoff.
   FRUGAL_COLD void wrong_reply(lease& c, const char* what) {
-    detail::redis::bump(n_.l2_errors);
-    if (options_.log) {
-      log(std::string("tiered_cache: ") + what +
-          ": a reply of another type or length than the command answers");
-    }
+    count_failure(what, "a reply of another type or length than the command answers");
     c.discard();
     back_off();
   }
