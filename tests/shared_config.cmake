@@ -31,6 +31,19 @@ foreach(case_and_message IN ITEMS
   set_tests_properties(lifetime/shared_config_${case}_aborts PROPERTIES LABELS unit)
 endforeach()
 
+# The same misuse (a guard that outlives its holder) without assertions, where it is not
+# diagnosed: a later holder that reuses the id must still work on that thread.
+add_executable(shared_config_release_misuse shared_config_lifetime/release_misuse.cpp)
+target_link_libraries(shared_config_release_misuse PRIVATE frugal::frugal)
+target_compile_definitions(shared_config_release_misuse PRIVATE NDEBUG)
+frugal_target_warnings(shared_config_release_misuse)
+foreach(case IN ITEMS one_stale_guard two_stale_guards stale_guards_released_around_a_read
+    stale_guard_released_first)
+  add_test(NAME lifetime/shared_config_release_${case}
+    COMMAND shared_config_release_misuse ${case})
+  set_tests_properties(lifetime/shared_config_release_${case} PROPERTIES LABELS unit)
+endforeach()
+
 # Allocation failure at every point of a read, and in a holder's destructor (which must not
 # allocate): its own operator new, so its own main.
 add_executable(shared_config_fault_test shared_config_fault_test.cpp)

@@ -76,6 +76,12 @@ struct config_slot {
   // nested read adds one, and the last guard's release takes the count to INT_MIN, which frees
   // the slot.
   static constexpr std::int32_t detached_pins = INT_MIN + 1;
+  // Pin count of a table slot whose holder was destroyed while `p` guards of it were alive on
+  // the slot's thread (a precondition violation): orphaned_pins + p. Each of those guards'
+  // release takes one off, and the last one's frees the slot (0). Until then a new holder
+  // with the same id reads around the slot (read_detached), so the stale guards' releases
+  // never take its pins.
+  static constexpr std::int32_t orphaned_pins = -(1 << 29);
 
   std::shared_ptr<const void> keep;  // the version this thread read last; get() identifies it
   const void* owner = nullptr;       // the holder it was read through
@@ -180,7 +186,7 @@ struct config_table_owner {
       slots = std::exchange(table.slots, nullptr);
       n = std::exchange(table.capacity, 0);
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (slots[i].pins > 0) {
+        if (slots[i].pins != 0) {
           pinned = true;  // a guard outlives this table: see below
         } else {
           slots[i].keep.reset();
@@ -279,7 +285,8 @@ inline void unlist_detached(detached_config_slot* s) noexcept {
 
 // A guard's release took its slot's pin count below zero: either the guard was one of a
 // detached slot's (its count runs from INT_MIN + guards down to INT_MIN, which frees it), or
-// the slot was cleared under it (its holder was destroyed first).
+// its holder was destroyed first (the count runs from orphaned_pins + guards down to
+// orphaned_pins, which frees the slot for the next holder of the id).
 FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
   if (slot->pins < INT_MIN / 2) {
     if (slot->pins != INT_MIN) return;  // other guards of the detached slot remain
@@ -298,7 +305,7 @@ FRUGAL_NOINLINE inline void unpin_slow(config_slot* slot) noexcept {
   }
   [[maybe_unused]] const bool guard_outlived_its_holder = false;
   FRUGAL_ASSERT(guard_outlived_its_holder);
-  slot->pins = 0;
+  if (slot->pins <= config_slot::orphaned_pins) slot->pins = 0;  // the last such guard
 }
 
 }  // namespace detail
@@ -398,7 +405,11 @@ class shared_config {
           // or retired_ holds too: this drops a reference and destroys nothing.
           s.keep.reset();
           s.owner = nullptr;
-          s.pins = 0;
+          // A guard of this holder alive on the slot's thread (a precondition violation) keeps
+          // the slot out of use until it is released (see config_slot::orphaned_pins).
+          s.pins = s.pins > 0 ? detail::config_slot::orphaned_pins +
+                                    std::min(s.pins, -detail::config_slot::orphaned_pins - 1)
+                              : 0;
         }
       }
 #if FRUGAL_ASSERTIONS_ENABLED
