@@ -353,7 +353,7 @@ TEST_CASE("tiered_cache options are checked, naming the bad value", "[redis]") {
   CHECK_THROWS_AS(users(o), std::invalid_argument);
   o = base;
   o.connections = 0;
-  CHECK_THROWS_AS(users(o), std::invalid_argument);
+  CHECK(message_of([&] { users c(o); }) == "tiered_cache: connections must be at least 1, got 0");
   o = base;
   o.lock_ttl = 0ms;  // no lock: allowed
   CHECK_NOTHROW(users(o));
@@ -523,6 +523,11 @@ class stand_in_server {
   frugal::redis_options options() const {
     return {.port = port_, .connect_timeout = 1s, .command_timeout = 1s};
   }
+  // Closes every connection it serves (as Redis's `timeout` or CLIENT KILL does).
+  void close_connections() {
+    std::lock_guard lock(m_);
+    for (int c : open_) ::shutdown(c, SHUT_RDWR);
+  }
 
  private:
   void accept_loop() {
@@ -558,6 +563,10 @@ class stand_in_server {
     return name;
   }
   void serve(int c) {
+    {
+      std::lock_guard lock(m_);
+      open_.insert(c);
+    }
     std::string in;
     char buf[4096];
     while (!stopping_.load()) {
@@ -573,6 +582,10 @@ class stand_in_server {
       }
       (void)::send(c, out.data(), out.size(), MSG_NOSIGNAL);
     }
+    {
+      std::lock_guard lock(m_);
+      open_.erase(c);
+    }
     ::close(c);
   }
 
@@ -584,6 +597,32 @@ class stand_in_server {
   std::vector<std::thread> served_;  // only the acceptor adds, before the destructor joins it
   std::mutex m_;
   std::map<std::string, int> seen_;
+  std::set<int> open_;
+};
+
+// A listening socket that never accepts: connects succeed (the kernel's backlog), commands
+// are never answered, as from a paused Redis.
+class silent_listener {
+ public:
+  silent_listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 128) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+  }
+  ~silent_listener() { ::close(fd_); }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 }  // namespace
 
@@ -704,4 +743,128 @@ TEST_CASE("tiered_cache: a wrong reply to the GET that goes with the stampede lo
   // A lock it took is released though the failure started a backoff: the other instances
   // do not wait lock_ttl for it.
   CHECK(server.count("EVALSHA") == (taken ? 1 : 0));
+}
+
+TEST_CASE("alive(): a connection the server closed while idle is not alive", "[redis]") {
+  CHECK_FALSE(frugal::redis_connection::open(nowhere()).alive());  // broken
+  stand_in_server server([](const std::string&, int) { return std::string("+PONG\r\n"); });
+  frugal::redis_connection c(server.options());
+  CHECK(c.alive());
+  CHECK(c.command({"PING"}).str() == "PONG");
+  CHECK(c.alive());
+  server.close_connections();
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (c.alive() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  CHECK_FALSE(c.alive());
+  CHECK_FALSE(c.broken());  // alive() only looks: the next command finds the end
+  CHECK_FALSE(c.try_command({"PING"}));
+  CHECK(c.broken());
+}
+
+TEST_CASE("tiered_cache: an idle connection the server closed is replaced, not a failure",
+          "[redis]") {
+  stand_in_server server([](const std::string& name, int) {
+    if (name == "GET") return std::string("$-1\r\n");
+    if (name == "DEL" || name == "PUBLISH") return std::string(":1\r\n");
+    return std::string("+OK\r\n");
+  });
+  auto o = user_options(server.options());
+  o.lock_ttl = 0ms;
+  users c(o);
+  CHECK(*c.get_with(1, [] { return std::string("a"); }) == "a");  // a connection goes idle
+  REQUIRE(c.connections().stats().idle == 1);
+  server.close_connections();
+  std::this_thread::sleep_for(50ms);  // the end of stream reaches the client's socket
+  CHECK(c.invalidate(1));
+  CHECK(server.count("DEL") == 1);
+  CHECK(c.stats().l2_errors == 0);
+  CHECK(c.connections().stats().check_failures == 1);
+  CHECK(*c.get_with(2, [] { return std::string("b"); }) == "b");
+  CHECK(c.stats().l2_errors == 0);
+  CHECK(c.stats().l2_misses == 2);
+}
+
+TEST_CASE("tiered_cache: when a backoff ends one caller tries Redis, the others skip it",
+          "[redis][concurrent]") {
+  // Redis as if paused: every command waits the whole command timeout. Before, every thread
+  // that came once the backoff was over paid that timeout, all at once.
+  silent_listener paused;
+  auto o = user_options({.port = paused.port(), .connect_timeout = 500ms,
+                         .command_timeout = 100ms});
+  o.lock_ttl = 0ms;
+  o.retry = 30ms;
+  o.retry_max = 30ms;
+  o.local.max_capacity = 0;  // every get goes to Redis (or skips it)
+  users c(o);
+  (void)c.get_with(0, [] { return std::string("v"); });  // times out: the backoff starts
+  REQUIRE(c.stats().l2_errors == 1);
+  struct slow_call {
+    std::chrono::steady_clock::time_point from, to;
+  };
+  std::mutex m;
+  std::vector<slow_call> slow;
+  const auto end = std::chrono::steady_clock::now() + 700ms;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::uint64_t k = 1 + static_cast<std::uint64_t>(t) * 100000;
+           std::chrono::steady_clock::now() < end; ++k) {
+        const auto from = std::chrono::steady_clock::now();
+        (void)c.get_with(k, [] { return std::string("v"); });
+        const auto to = std::chrono::steady_clock::now();
+        if (to - from >= 60ms) {
+          std::lock_guard lock(m);
+          slow.push_back({from, to});
+        }
+        std::this_thread::sleep_for(1ms);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::sort(slow.begin(), slow.end(), [](const slow_call& a, const slow_call& b) { return a.from < b.from; });
+  REQUIRE(slow.size() >= 2);  // a probe after each backoff
+  int overlapping = 0;
+  for (std::size_t i = 1; i < slow.size(); ++i) {
+    if (slow[i].from < slow[i - 1].to) ++overlapping;
+  }
+  INFO("slow calls " << slow.size() << ", errors " << c.stats().l2_errors);
+  CHECK(overlapping == 0);
+  CHECK(c.stats().l2_errors == 1 + slow.size());
+  CHECK(c.stats().l2_skipped >= 10);
+}
+
+TEST_CASE("tiered_cache: retry pauses as long as the options allow do not overflow", "[redis]") {
+  auto o = user_options(nowhere());
+  o.retry = std::chrono::milliseconds(std::int64_t{1} << 62);
+  o.retry_max = std::chrono::milliseconds::max();
+  users c(o);
+  CHECK(*c.get_with(1, [] { return std::string("a"); }) == "a");  // fails: the backoff starts
+  CHECK(c.stats().l2_errors == 1);
+  CHECK(*c.get_with(2, [] { return std::string("b"); }) == "b");
+  CHECK(c.stats().l2_skipped >= 1);  // the backoff lasts (100 years), no overflow to the past
+  CHECK(c.stats().l2_errors == 1);
+}
+
+TEST_CASE("tiered_cache: a value the lock's GET finds at once is an L2 hit, not a miss",
+          "[redis]") {
+  // The first GET finds nothing; another instance writes the value before the lock's try,
+  // whose GET then finds it (and whose SET NX finds the lock taken).
+  stand_in_server server([](const std::string& name, int n) {
+    if (name == "GET") return std::string(n == 1 ? "$-1\r\n" : "$1\r\nx\r\n");
+    if (name == "SET") return std::string("$-1\r\n");
+    return std::string("+OK\r\n");
+  });
+  users c(user_options(server.options()));
+  int loads = 0;
+  CHECK(*c.get_with(1, [&] {
+    ++loads;
+    return std::string("loaded");
+  }) == "x");
+  CHECK(loads == 0);
+  const auto s = c.stats();
+  CHECK(s.l2_hits == 1);
+  CHECK(s.l2_misses == 0);
+  CHECK(s.lock_waits == 0);
+  CHECK(s.lock_wait_hits == 0);
+  CHECK(s.round_trips == 2);
 }

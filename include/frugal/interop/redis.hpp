@@ -37,6 +37,7 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -212,6 +213,13 @@ inline std::string where(const redis_options& o) {
   return "redis " + o.host + ":" + std::to_string(o.port);
 }
 
+// The time `d` from now on the steady clock, at most 100 years ahead (no wait is longer in
+// practice, and a longer `d` overflows the clock's nanoseconds).
+inline std::chrono::steady_clock::time_point later(std::chrono::milliseconds d) noexcept {
+  constexpr std::chrono::milliseconds most = std::chrono::hours(24 * 365 * 100);
+  return std::chrono::steady_clock::now() + std::clamp(d, std::chrono::milliseconds(0), most);
+}
+
 [[noreturn]] FRUGAL_COLD inline void throw_invalid(const std::string& message) {
   FRUGAL_THROW(std::invalid_argument(message));
 }
@@ -315,6 +323,23 @@ class redis_connection {
   /// Returns true when the connection cannot be used until `reconnect()`: it never connected,
   /// or an I/O error or timeout broke it.
   bool broken() const noexcept { return ctx_ == nullptr || ctx_->err != 0; }
+  /// Returns true when the connection is not broken and its socket, looked at without waiting
+  /// (one non-blocking peek, no round trip), has not been closed or reset by the other end
+  /// and holds nothing unread. False for a connection the server (its `timeout`, `CLIENT
+  /// KILL`, a restart) or a proxy closed while it sat idle; a connection whose peer vanished
+  /// without closing it (a dropped route, a paused server) still looks alive. Meant for an
+  /// idle connection, between commands. Never allocates, never throws.
+  bool alive() const noexcept {
+    if (broken()) return false;
+    if (ctx_->reader != nullptr && ctx_->reader->pos < ctx_->reader->len) return false;
+    char b = 0;
+    for (;;) {
+      const ssize_t n = ::recv(ctx_->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n >= 0) return false;  // end of stream, or bytes nobody asked for
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+  }
   /// Returns the last failure's message ("" if none), naming the server.
   const std::string& error() const noexcept { return error_; }
   /// Returns the last failure's kind (meaningful when `error()` is not empty).
@@ -668,15 +693,26 @@ inline std::optional<redis_lock_token> redis_try_lock(redis_connection& c, std::
 /// another holder is left alone), with the compare-and-delete script: EVALSHA, and EVAL once
 /// when the server does not know the script yet. Returns true when it deleted the lock. One
 /// round trip (two the first time on a server). Never throws a Redis error.
-inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_lock_token& token) {
+namespace detail::redis {
+// redis_unlock, adding its round trips (1, or 2 when the server lacked the script) to `trips`.
+inline bool unlock(redis_connection& c, std::string_view key, const redis_lock_token& token,
+                   std::uint64_t& trips) {
+  ++trips;
   std::optional<redis_reply> r =
       c.try_command({std::string_view("EVALSHA"), redis_unlock_script_sha, std::string_view("1"),
                      key, token.view()});
   if (!r && !c.broken() && c.error().find("NOSCRIPT") != std::string::npos) {
+    ++trips;
     r = c.try_command(
         {std::string_view("EVAL"), redis_unlock_script, std::string_view("1"), key, token.view()});
   }
   return r && r->integer() == 1;
+}
+}  // namespace detail::redis
+
+inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_lock_token& token) {
+  std::uint64_t trips = 0;
+  return detail::redis::unlock(c, key, token, trips);
 }
 
 /// A subscription to one pub/sub channel on a connection and thread of its own. The thread
@@ -941,8 +977,12 @@ class tiered_cache {
       : options_(std::move(options)),
         l1_(options_.local),
         pool_([this] { return redis_connection::open(options_.redis); },
-              pool_options{.max_size = options_.connections,
-                           .acquire_timeout = options_.redis.connect_timeout}) {
+              pool_options{.max_size = checked_connections(options_.connections),
+                           .acquire_timeout = options_.redis.connect_timeout},
+              // An idle connection the server or a proxy closed (Redis's `timeout`, a
+              // restart) is replaced before a command fails on it.
+              pool_checks<redis_connection>{
+                  .validate = [](redis_connection& c) { return c.alive(); }, .reusable = {}}) {
     using detail::redis::throw_invalid;
     validate(options_.redis);
     if (!options_.key) throw_invalid("tiered_cache: the key function is empty");
@@ -974,6 +1014,14 @@ class tiered_cache {
     }
     ttl_text_.clear();
     detail::redis::append_int(ttl_text_, options_.ttl.count());
+    {
+      using std::chrono::milliseconds;
+      const milliseconds hour = std::chrono::hours(1);  // a probe blocks others this long at most
+      const milliseconds connect = std::min(options_.redis.connect_timeout, hour);
+      const milliseconds command = std::min(options_.redis.command_timeout, hour);
+      probe_span_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        2 * connect + command).count();
+    }
     if (!options_.channel.empty()) {
       channel_ = options_.redis.key_prefix + options_.channel;
       subscriber_ = std::make_unique<redis_subscriber>(
@@ -1082,13 +1130,29 @@ class tiered_cache {
   const options_type& options() const noexcept { return options_; }
 
  private:
+  static std::size_t checked_connections(std::size_t n) {
+    if (n == 0) detail::redis::throw_invalid("tiered_cache: connections must be at least 1, got 0");
+    return n;
+  }
+
   // A pooled connection, or nullopt: after a failure, while the backoff lasts (unless
   // `even_backing_off`), or when none can be had (counted and logged).
+  // When a backoff ends, one caller tries Redis again (the probe): it moves the end of the
+  // backoff on by the most a try can take, so the others keep skipping Redis until the
+  // probe's answer ends the backoff (succeeded) or extends it (back_off), instead of each
+  // paying the timeout of a Redis that is still down or paused.
   std::optional<lease> connection(bool even_backing_off = false) {
     const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (!even_backing_off && now < down_until_.load(std::memory_order_acquire)) {
-      detail::redis::bump(n_.l2_skipped);
-      return std::nullopt;
+    bool probing = false;
+    if (!even_backing_off) {
+      std::int64_t until = down_until_.load(std::memory_order_acquire);
+      if (now < until || (until != 0 && !down_until_.compare_exchange_strong(
+                                             until, detail::cache::saturating_add(now, probe_span_),
+                                             std::memory_order_acq_rel))) {
+        detail::redis::bump(n_.l2_skipped);
+        return std::nullopt;
+      }
+      probing = until != 0;
     }
 #if FRUGAL_HAS_EXCEPTIONS
     try {
@@ -1099,7 +1163,12 @@ class tiered_cache {
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (const pool_timeout& e) {
       detail::redis::bump(n_.l2_errors);
-      if (!e.last_error().empty()) back_off();
+      if (!e.last_error().empty()) {
+        back_off();
+      } else if (probing) {
+        // No connection free (others hold them all): the next caller probes instead.
+        down_until_.store(now, std::memory_order_release);
+      }
       log(e.what());
     }
 #endif
@@ -1150,13 +1219,18 @@ class tiered_cache {
 
   void back_off() noexcept {
     const unsigned n = std::min(failures_.fetch_add(1, std::memory_order_relaxed), 16u);
-    const auto pause = std::min(options_.retry * (std::int64_t{1} << n), options_.retry_max);
-    const auto until = std::chrono::steady_clock::now() + pause;
-    down_until_.store(until.time_since_epoch().count(), std::memory_order_release);
+    const std::int64_t retry = options_.retry.count();
+    const std::int64_t most = options_.retry_max.count();
+    const std::chrono::milliseconds pause(retry > (most >> n) ? most : retry << n);
+    down_until_.store(detail::redis::later(pause).time_since_epoch().count(),
+                      std::memory_order_release);
   }
   void succeeded() noexcept {
-    if (failures_.load(std::memory_order_relaxed) != 0)
+    if (failures_.load(std::memory_order_relaxed) != 0 ||
+        down_until_.load(std::memory_order_relaxed) != 0) {
       failures_.store(0, std::memory_order_relaxed);
+      down_until_.store(0, std::memory_order_release);
+    }
   }
 
   void log(std::string_view m) noexcept {
@@ -1238,7 +1312,11 @@ class tiered_cache {
         c->try_command({std::string_view("SET"), k, std::string_view(buf), std::string_view("EX"),
                         std::string_view(ttl_text_)});
     detail::redis::bump(n_.round_trips);
-    if (!r) failed(c, "SET");
+    if (r) {
+      succeeded();
+    } else {
+      failed(c, "SET");
+    }
   }
 
   // Releases a stampede lock on scope exit, the loader's exceptions included.
@@ -1262,8 +1340,9 @@ class tiered_cache {
       // instances' loads of the key for lock_ttl.
       std::optional<lease> c = self->connection(true);
       if (!c) return;
-      redis_unlock(**c, key, *token);
-      detail::redis::bump(self->n_.round_trips);
+      std::uint64_t trips = 0;
+      detail::redis::unlock(**c, key, *token, trips);
+      detail::redis::bump(self->n_.round_trips, trips);
       if ((*c)->broken()) self->failed(*c, "unlock");
     }
   };
@@ -1280,9 +1359,14 @@ class tiered_cache {
           detail::redis::bump(n_.l2_hits);
           return std::move(*v);
         }
-        if (c) detail::redis::bump(n_.l2_misses);
         if (c && options_.lock_ttl.count() > 0) {
-          if (std::optional<V> v = wait_or_lock(c, key, held)) return std::move(*v);
+          // The GET beside the lock may find the value (written since the first GET): a hit.
+          bool found_at_once = false;
+          std::optional<V> v = wait_or_lock(c, key, held, found_at_once);
+          detail::redis::bump(found_at_once ? n_.l2_hits : n_.l2_misses);
+          if (v) return std::move(*v);
+        } else if (c) {
+          detail::redis::bump(n_.l2_misses);
         }
       }
     }
@@ -1299,7 +1383,9 @@ class tiered_cache {
   // it: its value, or nullopt once lock_ttl has passed. Each try is one round trip, `SET lock
   // token NX PX ttl` pipelined with `GET key`, so a holder that finished between our first GET
   // and the try is seen, and its loader is not run a second time.
-  std::optional<V> wait_or_lock(std::optional<lease>& c, const K& key, lock_guard& held) {
+  // `found_at_once`: set when the first try's GET found the value (no wait).
+  std::optional<V> wait_or_lock(std::optional<lease>& c, const K& key, lock_guard& held,
+                                bool& found_at_once) {
     held.key = (*c)->make_key([&](std::string& out) {
       options_.key(key, out);
       out.append(":lock");
@@ -1307,7 +1393,7 @@ class tiered_cache {
     char px[24];
     const auto px_end = std::to_chars(px, px + sizeof px, options_.lock_ttl.count()).ptr;
     const std::string_view ttl(px, static_cast<std::size_t>(px_end - px));
-    const auto deadline = std::chrono::steady_clock::now() + options_.lock_ttl;
+    const auto deadline = detail::redis::later(options_.lock_ttl);
     auto pause = options_.lock_poll;
     bool waited = false;
     for (;;) {
@@ -1334,6 +1420,7 @@ class tiered_cache {
       if (value && !value->is_nil()) {
         if (std::optional<V> v = decode(value->str(), waited)) {
           if (waited) detail::redis::bump(n_.lock_wait_hits);
+          found_at_once = !waited;
           return v;
         }
       }
@@ -1344,9 +1431,10 @@ class tiered_cache {
       }
       if (!waited) detail::redis::bump(n_.lock_waits);
       waited = true;
-      if (std::chrono::steady_clock::now() + pause > deadline) return std::nullopt;
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (std::chrono::duration_cast<std::chrono::milliseconds>(left) < pause) return std::nullopt;
       std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, options_.lock_poll_max);
+      pause = pause > options_.lock_poll_max / 2 ? options_.lock_poll_max : pause * 2;
     }
   }
 
@@ -1408,6 +1496,9 @@ class tiered_cache {
       for (std::size_t i = 0; i < missing.size(); ++i) absent[i] = i;
     }
     if (absent.empty()) return out;
+    // The connection goes back to the pool while the batch function runs (a database query):
+    // held, slow batches would starve the other callers of connections.
+    c.reset();
     std::vector<K> ask;
     ask.reserve(absent.size());
     for (std::size_t i : absent) ask.push_back(missing[i]);
@@ -1421,7 +1512,7 @@ class tiered_cache {
       ++n;
     }
     if (n != absent.size()) detail::throw_result_count("tiered_cache::get_all", n, absent.size());
-    if (!c) c = connection();
+    c = connection();
     if (!c) return out;
     if (keys.empty()) build_keys();
     std::string values;
@@ -1448,7 +1539,11 @@ class tiered_cache {
       replies = (*c)->try_read_reply().has_value() && replies;
     }
     if (queued != 0) detail::redis::bump(n_.round_trips);
-    if (!replies || (*c)->broken()) failed(*c, "SET (pipelined)");
+    if (!replies || (*c)->broken()) {
+      failed(*c, "SET (pipelined)");
+    } else if (queued != 0) {
+      succeeded();
+    }
     return out;
   }
 
@@ -1458,8 +1553,12 @@ class tiered_cache {
   std::string ttl_text_;
   std::string channel_;
   detail::redis::counters n_;
+  // Until when reads skip Redis (steady clock, ns); 0: no backoff since the last success.
   std::atomic<std::int64_t> down_until_{0};
   std::atomic<unsigned> failures_{0};
+  // The most a probe (see connection) can take, in steady-clock ticks: a wait for a pooled
+  // connection, a connect and a command.
+  std::int64_t probe_span_ = 0;
   std::unique_ptr<redis_subscriber> subscriber_;
 };
 
