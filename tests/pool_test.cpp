@@ -919,6 +919,27 @@ TEST_CASE("acquire_for in picoseconds times out as it says", "[pool][concurrent]
   REQUIRE(took < 10s);  // not the century that an overflowed cap would wait
 }
 
+TEST_CASE("acquire_for takes units of a century or more (a millennium)", "[pool][concurrent]") {
+  // One millennium in nanoseconds overflows the ratio's arithmetic: such a unit waits a
+  // century (in effect, until an object comes back) without being converted.
+  using millennia = std::chrono::duration<std::int64_t, std::ratio<31'556'952'000>>;
+  counter_factory f;
+  conn_pool<> p(f, opts(1));
+  {
+    auto l = p.acquire_for(millennia(1));
+    REQUIRE(l->id == 1);
+  }
+  auto held = p.acquire();
+  REQUIRE_THROWS_AS(p.acquire_for(millennia(-1)), frugal::pool_timeout);  // no wait
+  std::thread giver([&] {
+    std::this_thread::sleep_for(20ms);
+    held.reset();
+  });
+  auto l = p.acquire_for(millennia(1));
+  giver.join();
+  REQUIRE(l->id == 1);
+}
+
 TEST_CASE("a waiter whose handed-over object fails validate keeps its place in line",
           "[pool][concurrent]") {
   counter_factory f;

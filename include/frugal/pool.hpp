@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ratio>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -875,11 +876,18 @@ class pool {
     constexpr std::chrono::hours century{24 * 365 * 100};
     // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
     using seconds = std::chrono::duration<double>;
-    // Negative or NaN: no wait.
-    const auto wait = !(timeout > timeout.zero()) ? wait_clock::duration::zero()
-                      : seconds(timeout) >= seconds(century)
-                          ? std::chrono::duration_cast<wait_clock::duration>(century)
-                          : std::chrono::ceil<wait_clock::duration>(timeout);
+    // Negative or NaN: no wait. A unit of a century or more (a millennium) is not converted
+    // to the clock's unit at all: its ratio to nanoseconds overflows at compile time.
+    const auto wait = [&]() -> wait_clock::duration {
+      if (!(timeout > timeout.zero())) return wait_clock::duration::zero();
+      if constexpr (std::ratio_greater_equal_v<Period, std::ratio<3'155'760'000>>) {
+        return std::chrono::duration_cast<wait_clock::duration>(century);
+      } else {
+        return seconds(timeout) >= seconds(century)
+                   ? std::chrono::duration_cast<wait_clock::duration>(century)
+                   : std::chrono::ceil<wait_clock::duration>(timeout);
+      }
+    }();
     const auto deadline = start + wait;
     // When a failed factory may be called again (none failed yet: nullopt).
     std::optional<wait_clock::time_point> retry_at;
