@@ -938,6 +938,15 @@ TEST_CASE("acquire_for takes units of a century or more (a millennium)", "[pool]
   auto l = p.acquire_for(millennia(1));
   giver.join();
   REQUIRE(l->id == 1);
+  // A unit below a century whose ratio still overflows in nanoseconds (about 97 years).
+  using odd = std::chrono::duration<std::int64_t, std::ratio<9'223'372'037, 3>>;
+  l.reset();
+  REQUIRE(p.acquire_for(odd(1))->id == 1);
+  held = p.acquire();
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_THROWS_AS(p.acquire_for(std::chrono::duration<double, std::ratio<9'223'372'037, 3>>(1e-8)),
+                    frugal::pool_timeout);  // about 30 ms
+  REQUIRE(std::chrono::steady_clock::now() - t0 >= 25ms);
 }
 
 TEST_CASE("a waiter whose handed-over object fails validate keeps its place in line",

@@ -868,3 +868,91 @@ TEST_CASE("tiered_cache: a value the lock's GET finds at once is an L2 hit, not 
   CHECK(s.lock_wait_hits == 0);
   CHECK(s.round_trips == 2);
 }
+
+TEST_CASE("tiered_cache: a probe that gets no answer from Redis does not keep it skipped",
+          "[redis]") {
+  // After a backoff, the first caller to try Redis again is the probe, and the others skip
+  // it until the probe's answer. A caller that took that turn and then sent nothing (a
+  // get_all whose batch found nothing to write back) must not leave it taken.
+  stand_in_server server([](const std::string& name, int n) {
+    if (name == "GET") return std::string(n == 1 ? "+OK\r\n" : "$-1\r\n");  // 1st: wrong type
+    if (name == "MGET") return std::string("*1\r\n$-1\r\n");
+    return std::string("+OK\r\n");
+  });
+  auto o = user_options(server.options());
+  o.lock_ttl = 0ms;
+  o.retry = 20ms;
+  o.retry_max = 20ms;
+  users c(o);
+  (void)c.get_with(1, [] { return std::string("a"); });
+  REQUIRE(c.stats().l2_errors == 1);  // the backoff starts
+  const std::vector<std::uint64_t> keys{2};
+  auto out = c.get_all(keys, [](std::span<const std::uint64_t> ask) {
+    std::this_thread::sleep_for(60ms);  // the backoff ends meanwhile
+    return std::vector<std::optional<std::string>>(ask.size());
+  });
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == nullptr);
+  CHECK(c.connections().stats().acquired == 1);  // the first get's: nothing to write back
+  const auto skipped = c.stats().l2_skipped;
+  (void)c.get_with(3, [] { return std::string("c"); });
+  CHECK(c.stats().l2_skipped == skipped);  // Redis was asked
+  CHECK(server.count("GET") == 2);
+  CHECK(c.stats().l2_errors == 1);
+}
+
+TEST_CASE("tiered_cache: a probe answered with an error reply does not keep Redis skipped",
+          "[redis]") {
+  // The write-back after a load is the probe, and Redis refuses it (full: an error reply,
+  // which neither ends nor extends the backoff): the next caller asks Redis.
+  stand_in_server server([](const std::string& name, int n) {
+    if (name == "GET") return std::string(n == 1 ? "+OK\r\n" : "$-1\r\n");  // 1st: wrong type
+    if (name == "SET") return std::string("-OOM command not allowed when used memory > 'maxmemory'\r\n");
+    return std::string("+OK\r\n");
+  });
+  auto o = user_options(server.options());
+  o.lock_ttl = 0ms;
+  o.retry = 20ms;
+  o.retry_max = 20ms;
+  users c(o);
+  (void)c.get_with(1, [] { return std::string("a"); });
+  REQUIRE(c.stats().l2_errors == 1);  // the backoff starts
+  (void)c.get_with(2, [] {
+    std::this_thread::sleep_for(60ms);  // the GET was skipped; the backoff ends meanwhile
+    return std::string("b");
+  });
+  REQUIRE(server.count("SET") == 1);  // the write-back was the probe
+  const auto skipped = c.stats().l2_skipped;
+  (void)c.get_with(3, [] { return std::string("c"); });
+  CHECK(c.stats().l2_skipped == skipped);  // Redis was asked
+  CHECK(server.count("GET") == 2);
+}
+
+TEST_CASE("tiered_cache: get_all's MGET probe answered with an error reply is over before the batch",
+          "[redis]") {
+  stand_in_server server([](const std::string& name, int n) {
+    if (name == "GET") return std::string(n == 1 ? "+OK\r\n" : "$-1\r\n");  // 1st: wrong type
+    if (name == "MGET") return std::string("-LOADING Redis is loading the dataset in memory\r\n");
+    return std::string("+OK\r\n");
+  });
+  auto o = user_options(server.options());
+  o.lock_ttl = 0ms;
+  o.retry = 20ms;
+  o.retry_max = 20ms;
+  users c(o);
+  (void)c.get_with(1, [] { return std::string("a"); });
+  REQUIRE(c.stats().l2_errors == 1);  // the backoff starts
+  std::this_thread::sleep_for(40ms);  // and ends
+  std::uint64_t skipped_inside = 99;
+  const std::vector<std::uint64_t> keys{5};
+  (void)c.get_all(keys, [&](std::span<const std::uint64_t> ask) {
+    // The MGET was the probe; during the batch (a query) another request asks Redis.
+    const auto before = c.stats().l2_skipped;
+    (void)c.get_with(6, [] { return std::string("f"); });
+    skipped_inside = c.stats().l2_skipped - before;
+    return std::vector<std::optional<std::string>>(ask.size());
+  });
+  CHECK(server.count("MGET") == 1);
+  CHECK(skipped_inside == 0);
+  CHECK(server.count("GET") == 2);
+}

@@ -876,16 +876,17 @@ class pool {
     constexpr std::chrono::hours century{24 * 365 * 100};
     // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
     using seconds = std::chrono::duration<double>;
-    // Negative or NaN: no wait. A unit of a century or more (a millennium) is not converted
-    // to the clock's unit at all: its ratio to nanoseconds overflows at compile time.
+    // Negative or NaN: no wait. A unit whose ratio has a numerator of a century's seconds or
+    // more (a millennium, 9223372037/3 s) is converted through floating seconds: its ratio to
+    // nanoseconds overflows at compile time.
     const auto wait = [&]() -> wait_clock::duration {
       if (!(timeout > timeout.zero())) return wait_clock::duration::zero();
-      if constexpr (std::ratio_greater_equal_v<Period, std::ratio<3'155'760'000>>) {
-        return std::chrono::duration_cast<wait_clock::duration>(century);
+      const seconds s(timeout);
+      if (s >= seconds(century)) return std::chrono::duration_cast<wait_clock::duration>(century);
+      if constexpr (Period::num >= 3'155'760'000) {
+        return std::chrono::ceil<wait_clock::duration>(s);
       } else {
-        return seconds(timeout) >= seconds(century)
-                   ? std::chrono::duration_cast<wait_clock::duration>(century)
-                   : std::chrono::ceil<wait_clock::duration>(timeout);
+        return std::chrono::ceil<wait_clock::duration>(timeout);
       }
     }();
     const auto deadline = start + wait;

@@ -1080,7 +1080,7 @@ class tiered_cache {
     } drop{l1_, key};
     // Tried even while reads skip Redis after a failure (the backoff): a DEL left out would
     // leave the old value in Redis for its `ttl`, for this instance to read back.
-    std::optional<lease> c = connection(true);
+    std::optional<lease> c = connection(nullptr);
     if (!c) return false;
     redis_connection& conn = **c;
     const std::string_view k = conn.make_key([&](std::string& out) { options_.key(key, out); });
@@ -1137,22 +1137,48 @@ class tiered_cache {
 
   // A pooled connection, or nullopt: after a failure, while the backoff lasts (unless
   // `even_backing_off`), or when none can be had (counted and logged).
+  // The end of a probe (see connection): when its caller ends without an answer from Redis
+  // that ended or extended the backoff (it had nothing to write, the codec refused the value,
+  // Redis answered with an error reply, no connection was free), the next caller probes at
+  // once instead of skipping Redis for the rest of the probe's span.
+  struct probe_scope {
+    std::atomic<std::int64_t>* until = nullptr;
+    std::int64_t claimed = 0;
+    probe_scope() = default;
+    probe_scope(const probe_scope&) = delete;
+    probe_scope& operator=(const probe_scope&) = delete;
+    ~probe_scope() { end(); }
+    void end() noexcept {
+      if (until == nullptr) return;
+      const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+      until->compare_exchange_strong(claimed, now, std::memory_order_acq_rel);
+      until = nullptr;
+    }
+  };
+
   // When a backoff ends, one caller tries Redis again (the probe): it moves the end of the
   // backoff on by the most a try can take, so the others keep skipping Redis until the
   // probe's answer ends the backoff (succeeded) or extends it (back_off), instead of each
-  // paying the timeout of a Redis that is still down or paused.
-  std::optional<lease> connection(bool even_backing_off = false) {
+  // paying the timeout of a Redis that is still down or paused. `probe`: the caller's scope,
+  // which ends the probe if nothing else did; nullptr: tried even while reads skip Redis.
+  std::optional<lease> connection(probe_scope* probe) {
     const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-    bool probing = false;
-    if (!even_backing_off) {
+    if (probe != nullptr) {
       std::int64_t until = down_until_.load(std::memory_order_acquire);
-      if (now < until || (until != 0 && !down_until_.compare_exchange_strong(
-                                             until, detail::cache::saturating_add(now, probe_span_),
-                                             std::memory_order_acq_rel))) {
+      if (now >= until && until != 0) {
+        const std::int64_t claim = detail::cache::saturating_add(now, probe_span_);
+        // On failure `until` is what another caller stored: its probe's claim, a new
+        // backoff, or 0 (the backoff is over).
+        if (down_until_.compare_exchange_strong(until, claim, std::memory_order_acq_rel)) {
+          probe->until = &down_until_;
+          probe->claimed = claim;
+          until = 0;
+        }
+      }
+      if (now < until) {
         detail::redis::bump(n_.l2_skipped);
         return std::nullopt;
       }
-      probing = until != 0;
     }
 #if FRUGAL_HAS_EXCEPTIONS
     try {
@@ -1163,12 +1189,7 @@ class tiered_cache {
 #if FRUGAL_HAS_EXCEPTIONS
     } catch (const pool_timeout& e) {
       detail::redis::bump(n_.l2_errors);
-      if (!e.last_error().empty()) {
-        back_off();
-      } else if (probing) {
-        // No connection free (others hold them all): the next caller probes instead.
-        down_until_.store(now, std::memory_order_release);
-      }
+      if (!e.last_error().empty()) back_off();
       log(e.what());
     }
 #endif
@@ -1338,7 +1359,7 @@ class tiered_cache {
     void release() {
       // Even while reads skip Redis after a failure: a lock left behind holds the other
       // instances' loads of the key for lock_ttl.
-      std::optional<lease> c = self->connection(true);
+      std::optional<lease> c = self->connection(nullptr);
       if (!c) return;
       std::uint64_t trips = 0;
       detail::redis::unlock(**c, key, *token, trips);
@@ -1351,7 +1372,8 @@ class tiered_cache {
   V load_one(const K& key, Loader& loader) {
     lock_guard held{this, {}, std::nullopt};
     {
-      std::optional<lease> c = connection();
+      probe_scope probe;
+      std::optional<lease> c = connection(&probe);
       if (c) {
         const std::string_view k =
             (*c)->make_key([&](std::string& out) { options_.key(key, out); });
@@ -1372,7 +1394,8 @@ class tiered_cache {
     }
     detail::redis::bump(n_.loads);
     V v = loader();
-    if (std::optional<lease> c = connection()) {
+    probe_scope probe;
+    if (std::optional<lease> c = connection(&probe)) {
       const std::string_view k = (*c)->make_key([&](std::string& out) { options_.key(key, out); });
       set_l2(*c, k, v);
     }
@@ -1458,7 +1481,9 @@ class tiered_cache {
       const std::size_t b = i == 0 ? 0 : ends[i - 1];
       return std::string_view(keys).substr(b, ends[i] - b);
     };
-    std::optional<lease> c = connection();
+    std::optional<lease> c;
+    probe_scope mget_probe;
+    c = connection(&mget_probe);
     if (c) {
       build_keys();
       args.reserve(missing.size() + 1);
@@ -1499,6 +1524,7 @@ class tiered_cache {
     // The connection goes back to the pool while the batch function runs (a database query):
     // held, slow batches would starve the other callers of connections.
     c.reset();
+    mget_probe.end();
     std::vector<K> ask;
     ask.reserve(absent.size());
     for (std::size_t i : absent) ask.push_back(missing[i]);
@@ -1512,18 +1538,22 @@ class tiered_cache {
       ++n;
     }
     if (n != absent.size()) detail::throw_result_count("tiered_cache::get_all", n, absent.size());
-    c = connection();
-    if (!c) return out;
-    if (keys.empty()) build_keys();
     std::string values;
     std::vector<std::size_t> value_ends;
     std::vector<bool> encoded;
+    bool any = false;
     for (std::size_t i : absent) {
       const std::size_t before = values.size();
       encoded.push_back(out[i] && encode(*out[i], values));
       if (!encoded.back()) values.resize(before);
+      any = any || encoded.back();
       value_ends.push_back(values.size());
     }
+    if (!any) return out;  // nothing to write: no connection taken
+    probe_scope probe;
+    c = connection(&probe);
+    if (!c) return out;
+    if (keys.empty()) build_keys();
     std::size_t queued = 0;
     bool ok = true;
     for (std::size_t j = 0; ok && j < absent.size(); ++j) {
