@@ -179,6 +179,42 @@ TEST_CASE("a prepared statement the server lost or a schema change broke is prep
   REQUIRE(c.query(sql, 5).text(0, 1) == "user5");
 }
 
+TEST_CASE("statements dropped after 0A000 are deallocated: none pile up in the session",
+          "[postgres]") {
+  auto c = fresh_schema();
+  // A function that raises 0A000 for some inputs: the statement itself is fine.
+  c.exec(
+      "CREATE FUNCTION frugal_test.only_positive(x int) RETURNS int LANGUAGE plpgsql AS $$"
+      " BEGIN IF x < 0 THEN RAISE EXCEPTION 'negative not supported'"
+      " USING ERRCODE = 'feature_not_supported'; END IF; RETURN x; END $$");
+  const char* sql = "SELECT frugal_test.only_positive($1)";
+  const auto server_statements = [&] {
+    return std::stoi(std::string(
+        c.exec("SELECT count(*) FROM pg_prepared_statements").text(0, 0)));
+  };
+  REQUIRE(c.query(sql, 1).text(0, 0) == "1");
+  for (int i = 0; i < 50; ++i) {
+    try {
+      (void)c.query(sql, -1);
+      FAIL("no error");
+    } catch (const frugal::pg_error& e) {
+      REQUIRE(std::string(e.sqlstate()) == "0A000");
+    }
+  }
+  REQUIRE(server_statements() <= 1);
+  REQUIRE(c.prepared_count() <= 1);
+  REQUIRE(c.query(sql, 2).text(0, 0) == "2");
+  // Schema changes break the cached plan of a SELECT *: the old statement goes too.
+  const char* star = "SELECT * FROM frugal_test.users WHERE id = $1";
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(c.query(star, 3).text(0, 0) == "3");
+    c.exec(("ALTER TABLE frugal_test.users ADD COLUMN extra" + std::to_string(i) + " int").c_str());
+    REQUIRE_THROWS_AS(c.query(star, 3), frugal::pg_error);
+  }
+  REQUIRE(c.query(star, 3).columns() == 7);
+  REQUIRE(server_statements() == static_cast<int>(c.prepared_count()));
+}
+
 TEST_CASE("users with posts: 1 + N queries against 2, the same answer", "[postgres]") {
   auto c = fresh_schema();
   const auto users = c.query("SELECT id FROM frugal_test.users WHERE id <= $1 ORDER BY id", 10);
@@ -280,6 +316,29 @@ TEST_CASE("pg_copy streams rows exactly, escaping COPY's special characters", "[
           nasty);
   REQUIRE(c.query("SELECT count(*) FROM frugal_test.posts WHERE title IS NULL").get(0, 0) == 1);
   REQUIRE(c.idle());
+}
+
+TEST_CASE("COPY data larger than one PQputCopyData call goes in pieces, whole", "[postgres]") {
+  // pg_copy sends a chunk in pieces of at most 1 GiB (libpq takes an int length: a chunk
+  // past 2 GiB, from a large chunk_bytes or one huge row, was sent as nothing). Here the
+  // pieces are 7 bytes, cutting rows and escapes anywhere.
+  auto c = fresh_schema();
+  c.exec("DELETE FROM frugal_test.posts");
+  REQUIRE(c.exec("COPY frugal_test.posts (user_id, title) FROM STDIN").status() == PGRES_COPY_IN);
+  std::string buf;
+  for (int i = 0; i < 40; ++i) buf += std::to_string(i) + "\ttitle\\t" + std::to_string(i) + "\n";
+  const std::size_t sent = buf.size();
+  frugal::detail::pg_copy_send(c, buf, 7);
+  REQUIRE(buf.empty());
+  REQUIRE(sent > 400);
+  REQUIRE(PQputCopyEnd(c.native(), nullptr) == 1);
+  frugal::pg_result end(PQgetResult(c.native()));
+  REQUIRE(end.status() == PGRES_COMMAND_OK);
+  PQclear(PQgetResult(c.native()));
+  const auto r = c.exec("SELECT count(*), min(title), max(user_id) FROM frugal_test.posts");
+  REQUIRE(r.text(0, 0) == "40");
+  REQUIRE(r.text(0, 1) == "title\t0");
+  REQUIRE(r.text(0, 2) == "39");
 }
 
 TEST_CASE("pg_copy refuses bad input and keeps no row of a failed call", "[postgres]") {

@@ -397,10 +397,13 @@ class pg_connection {
                      "query");
     // A statement the server no longer has (DISCARD ALL, DEALLOCATE: 26000) or whose plan a
     // schema change broke ("cached plan must not change result type": 0A000) fails this call
-    // and leaves the cache, so that the next call prepares it again.
+    // and leaves the cache, so that the next call prepares it again. On 0A000 the server still
+    // has it (the error may also be the statement's own, a function that raises it): it is
+    // deallocated, so that such errors do not pile up statements in the session.
     if (const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
         state != nullptr &&
         (std::strcmp(state, "26000") == 0 || std::strcmp(state, "0A000") == 0)) {
+      if (std::strcmp(state, "0A000") == 0) deallocate(it->second);  // never throws
       prepared_.erase(it);
     }
     return checked(r, "query");
@@ -448,6 +451,25 @@ class pg_connection {
   // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
   // the statement timeout from now. Null when the send failed (`checked` throws libpq's
   // message). Past the deadline, closes the session and throws pg_error.
+  // Drops a prepared statement on the server (one round trip; its errors are ignored: at
+  // worst the statement stays until the session ends).
+  void deallocate(const std::string& name) noexcept {
+    char sql[64];
+    const int n = std::snprintf(sql, sizeof sql, "DEALLOCATE %s", name.c_str());
+    if (c_ == nullptr || n <= 0 || static_cast<std::size_t>(n) >= sizeof sql) return;
+    ++round_trips_;
+    if (!bounded()) {
+      PQclear(PQexec(c_, sql));
+      return;
+    }
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      PQclear(answer(PQsendQuery(c_, sql), "deallocate"));
+    } catch (...) {  // the statement timeout passed: the session is closed
+    }
+#endif
+  }
+
   PGresult* answer(int sent, const char* what) {
     if (sent != 1) return nullptr;
     const auto deadline = detail::pg_deadline(timeout_);
@@ -735,10 +757,16 @@ inline std::size_t pg_identifier_size(std::string_view id, const char* which, st
   return size;
 }
 
-inline void pg_copy_send(pg_connection& conn, std::string& buf) {
-  if (buf.empty()) return;
-  if (PQputCopyData(conn.native(), buf.data(), static_cast<int>(buf.size())) != 1) {
-    pg_throw("copy", PQerrorMessage(conn.native()), nullptr);
+// Sends `buf` as COPY data, in pieces of at most `most` bytes: PQputCopyData takes an int,
+// and a length past INT_MAX would wrap (to 0 or less, which libpq sends nothing for).
+inline void pg_copy_send(pg_connection& conn, std::string& buf,
+                         std::size_t most = std::size_t{1} << 30) {
+  for (std::size_t at = 0; at < buf.size();) {
+    const std::size_t n = std::min(buf.size() - at, std::max<std::size_t>(most, 1));
+    if (PQputCopyData(conn.native(), buf.data() + at, static_cast<int>(n)) != 1) {
+      pg_throw("copy", PQerrorMessage(conn.native()), nullptr);
+    }
+    at += n;
   }
   buf.clear();
 }
