@@ -947,6 +947,18 @@ TEST_CASE("acquire_for takes units of a century or more (a millennium)", "[pool]
   REQUIRE_THROWS_AS(p.acquire_for(std::chrono::duration<double, std::ratio<9'223'372'037, 3>>(1e-8)),
                     frugal::pool_timeout);  // about 30 ms
   REQUIRE(std::chrono::steady_clock::now() - t0 >= 25ms);
+  // About 98 years in thirds of a second: the exact conversion multiplies the count by 10^9
+  // before it divides by 3, and overflowed into no wait at all.
+  using thirds = std::chrono::duration<std::int64_t, std::ratio<1, 3>>;
+  std::thread giver2([&] {
+    std::this_thread::sleep_for(30ms);
+    held.reset();
+  });
+  const auto t1 = std::chrono::steady_clock::now();
+  auto l2 = p.acquire_for(thirds(9'300'000'000));
+  giver2.join();
+  REQUIRE(l2->id == 1);
+  REQUIRE(std::chrono::steady_clock::now() - t1 >= 25ms);  // it waited for the release
 }
 
 TEST_CASE("a waiter whose handed-over object fails validate keeps its place in line",

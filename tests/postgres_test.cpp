@@ -213,6 +213,15 @@ TEST_CASE("statements dropped after 0A000 are deallocated: none pile up in the s
   }
   REQUIRE(c.query(star, 3).columns() == 7);
   REQUIRE(server_statements() == static_cast<int>(c.prepared_count()));
+  // Inside a transaction block the failure aborts it, and the server refuses DEALLOCATE
+  // there: the statement goes once the session is out of the block.
+  for (int i = 0; i < 5; ++i) {
+    c.exec("BEGIN");
+    REQUIRE_THROWS_AS(c.query(sql, -1), frugal::pg_error);
+    c.exec("ROLLBACK");
+  }
+  REQUIRE(c.query(sql, 4).text(0, 0) == "4");
+  REQUIRE(server_statements() == static_cast<int>(c.prepared_count()));
 }
 
 TEST_CASE("users with posts: 1 + N queries against 2, the same answer", "[postgres]") {

@@ -876,14 +876,18 @@ class pool {
     constexpr std::chrono::hours century{24 * 365 * 100};
     // Compared in floating seconds: a century in a fine unit (picoseconds) overflows.
     using seconds = std::chrono::duration<double>;
-    // Negative or NaN: no wait. A unit whose ratio has a numerator of a century's seconds or
-    // more (a millennium, 9223372037/3 s) is converted through floating seconds: its ratio to
-    // nanoseconds overflows at compile time.
+    // Negative or NaN: no wait. Under a century, the exact conversion to the clock's unit
+    // where it is a plain multiplication or division of the count; otherwise (a millennium's
+    // or 9223372037/3 s's ratio to nanoseconds overflows at compile time, a third of a second
+    // multiplies the count by 10^9 before it divides) through floating seconds.
     const auto wait = [&]() -> wait_clock::duration {
       if (!(timeout > timeout.zero())) return wait_clock::duration::zero();
       const seconds s(timeout);
       if (s >= seconds(century)) return std::chrono::duration_cast<wait_clock::duration>(century);
       if constexpr (Period::num >= 3'155'760'000) {
+        return std::chrono::ceil<wait_clock::duration>(s);
+      } else if constexpr (std::ratio_divide<Period, wait_clock::period>::num != 1 &&
+                           std::ratio_divide<Period, wait_clock::period>::den != 1) {
         return std::chrono::ceil<wait_clock::duration>(s);
       } else {
         return std::chrono::ceil<wait_clock::duration>(timeout);

@@ -298,6 +298,7 @@ class pg_connection {
   pg_connection(pg_connection&& other) noexcept
       : c_(std::exchange(other.c_, nullptr)),
         prepared_(std::move(other.prepared_)),
+        stale_(std::move(other.stale_)),
         statements_made_(std::exchange(other.statements_made_, 0)),
         round_trips_(std::exchange(other.round_trips_, 0)),
         timeout_(other.timeout_) {}
@@ -307,6 +308,7 @@ class pg_connection {
       PQfinish(c_);
       c_ = std::exchange(other.c_, nullptr);
       prepared_ = std::move(other.prepared_);
+      stale_ = std::move(other.stale_);
       statements_made_ = std::exchange(other.statements_made_, 0);
       round_trips_ = std::exchange(other.round_trips_, 0);
       timeout_ = other.timeout_;
@@ -373,6 +375,7 @@ class pg_connection {
   /// allocation for the cache entry), later ones only execute (PQexecPrepared). Throws
   /// pg_error; a statement that fails to prepare is not cached.
   pg_result query_values(std::string_view sql, std::span<const char* const> values) {
+    if (!stale_.empty()) [[unlikely]] deallocate_stale();
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
       // Numbered by a count that never goes back: a statement dropped from the cache below
@@ -403,8 +406,17 @@ class pg_connection {
     if (const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
         state != nullptr &&
         (std::strcmp(state, "26000") == 0 || std::strcmp(state, "0A000") == 0)) {
-      if (std::strcmp(state, "0A000") == 0) deallocate(it->second);  // never throws
+      std::string name = std::move(it->second);
       prepared_.erase(it);
+      if (std::strcmp(state, "0A000") == 0) {
+        // In a failed transaction block the server refuses DEALLOCATE (25P02): that waits
+        // for the next call in a session that is idle again.
+        if (c_ != nullptr && PQtransactionStatus(c_) == PQTRANS_INERROR) {
+          remember_stale(std::move(name));
+        } else {
+          deallocate(name);  // never throws
+        }
+      }
     }
     return checked(r, "query");
   }
@@ -451,6 +463,32 @@ class pg_connection {
   // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
   // the statement timeout from now. Null when the send failed (`checked` throws libpq's
   // message). Past the deadline, closes the session and throws pg_error.
+  // Keeps the name of a statement to deallocate later; without the memory for it, the
+  // statement stays on the server until the session ends.
+  void remember_stale(std::string name) noexcept {
+#if FRUGAL_HAS_EXCEPTIONS
+    try {
+      stale_.push_back(std::move(name));
+    } catch (...) {
+    }
+#else
+    stale_.push_back(std::move(name));
+#endif
+  }
+  // Deallocates the statements dropped while the session was in a failed transaction block,
+  // once it is out of it (one round trip each).
+  void deallocate_stale() noexcept {
+    if (c_ == nullptr) {
+      stale_.clear();
+      return;
+    }
+    if (PQtransactionStatus(c_) != PQTRANS_IDLE) return;
+    while (!stale_.empty() && c_ != nullptr) {
+      const std::string name = std::move(stale_.back());
+      stale_.pop_back();
+      deallocate(name);  // a timeout there closes the session and clears stale_
+    }
+  }
   // Drops a prepared statement on the server (one round trip; its errors are ignored: at
   // worst the statement stays until the session ends).
   void deallocate(const std::string& name) noexcept {
@@ -479,6 +517,7 @@ class pg_connection {
         PQclear(last);
         PQfinish(std::exchange(c_, nullptr));
         prepared_.clear();
+        stale_.clear();
         const std::string message = "no answer within " + std::to_string(timeout_.count()) +
                                     " ms; the session is closed";
         detail::pg_throw(what, message.c_str(), nullptr);
@@ -498,6 +537,8 @@ class pg_connection {
 
   PGconn* c_;
   std::unordered_map<std::string, std::string, detail::pg_string_hash, std::equal_to<>> prepared_;
+  // Statements dropped from the cache that the server still has (see query_values).
+  std::vector<std::string> stale_;
   std::uint64_t statements_made_ = 0;
   std::uint64_t round_trips_ = 0;
   std::chrono::milliseconds timeout_{0};

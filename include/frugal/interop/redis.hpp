@@ -1165,19 +1165,19 @@ class tiered_cache {
     const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
     if (probe != nullptr) {
       std::int64_t until = down_until_.load(std::memory_order_acquire);
-      if (now >= until && until != 0) {
+      // A failed exchange reloads `until` with what another caller stored (its claim, a new
+      // backoff, the end of an unanswered probe, or 0 when the backoff is over): look again.
+      while (until != 0) {
+        if (now < until) {
+          detail::redis::bump(n_.l2_skipped);
+          return std::nullopt;
+        }
         const std::int64_t claim = detail::cache::saturating_add(now, probe_span_);
-        // On failure `until` is what another caller stored: its probe's claim, a new
-        // backoff, or 0 (the backoff is over).
-        if (down_until_.compare_exchange_strong(until, claim, std::memory_order_acq_rel)) {
+        if (down_until_.compare_exchange_weak(until, claim, std::memory_order_acq_rel)) {
           probe->until = &down_until_;
           probe->claimed = claim;
-          until = 0;
+          break;
         }
-      }
-      if (now < until) {
-        detail::redis::bump(n_.l2_skipped);
-        return std::nullopt;
       }
     }
 #if FRUGAL_HAS_EXCEPTIONS
