@@ -459,10 +459,6 @@ class pg_connection {
            (c_ == nullptr || PQtransactionStatus(c_) != PQTRANS_ACTIVE);
   }
 
-  // The answer to a statement sent by a PQsend* call that returned `sent`, as PQexec gives it
-  // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
-  // the statement timeout from now. Null when the send failed (`checked` throws libpq's
-  // message). Past the deadline, closes the session and throws pg_error.
   // Keeps the name of a statement to deallocate later; without the memory for it, the
   // statement stays on the server until the session ends.
   void remember_stale(std::string name) noexcept {
@@ -508,6 +504,10 @@ class pg_connection {
 #endif
   }
 
+  // The answer to a statement sent by a PQsend* call that returned `sent`, as PQexec gives it
+  // (the last result; a COPY's start, or a broken connection, ends it), each wait bounded by
+  // the statement timeout from now. Null when the send failed (`checked` throws libpq's
+  // message). Past the deadline, closes the session and throws pg_error.
   PGresult* answer(int sent, const char* what) {
     if (sent != 1) return nullptr;
     const auto deadline = detail::pg_deadline(timeout_);

@@ -689,10 +689,6 @@ inline std::optional<redis_lock_token> redis_try_lock(redis_connection& c, std::
   return token;
 }
 
-/// Releases the lock `key` if it still holds `token` (a lock that expired and was taken by
-/// another holder is left alone), with the compare-and-delete script: EVALSHA, and EVAL once
-/// when the server does not know the script yet. Returns true when it deleted the lock. One
-/// round trip (two the first time on a server). Never throws a Redis error.
 namespace detail::redis {
 // redis_unlock, adding its round trips (1, or 2 when the server lacked the script) to `trips`.
 inline bool unlock(redis_connection& c, std::string_view key, const redis_lock_token& token,
@@ -710,6 +706,10 @@ inline bool unlock(redis_connection& c, std::string_view key, const redis_lock_t
 }
 }  // namespace detail::redis
 
+/// Releases the lock `key` if it still holds `token` (a lock that expired and was taken by
+/// another holder is left alone), with the compare-and-delete script: EVALSHA, and EVAL once
+/// when the server does not know the script yet. Returns true when it deleted the lock. One
+/// round trip (two the first time on a server). Never throws a Redis error.
 inline bool redis_unlock(redis_connection& c, std::string_view key, const redis_lock_token& token) {
   std::uint64_t trips = 0;
   return detail::redis::unlock(c, key, token, trips);
@@ -1135,8 +1135,6 @@ class tiered_cache {
     return n;
   }
 
-  // A pooled connection, or nullopt: after a failure, while the backoff lasts (unless
-  // `even_backing_off`), or when none can be had (counted and logged).
   // The end of a probe (see connection): when its caller ends without an answer from Redis
   // that ended or extended the backoff (it had nothing to write, the codec refused the value,
   // Redis answered with an error reply, no connection was free), the next caller probes at
@@ -1156,6 +1154,8 @@ class tiered_cache {
     }
   };
 
+  // A pooled connection, or nullopt: while the backoff after a failure lasts (unless `probe`
+  // is nullptr), or when none can be had (counted and logged).
   // When a backoff ends, one caller tries Redis again (the probe): it moves the end of the
   // backoff on by the most a try can take, so the others keep skipping Redis until the
   // probe's answer ends the backoff (succeeded) or extends it (back_off), instead of each
