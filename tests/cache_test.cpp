@@ -1606,6 +1606,45 @@ TEST_CASE("W-TinyLFU: reads of a linked entry count as the sketch would count th
   REQUIRE(p.sketch().frequency(b.hash) == std::min(15u, table + 7));
 }
 
+TEST_CASE("W-TinyLFU: a read counts toward the halving only while its key's count is below 15",
+          "[cache]") {
+  using frugal::detail::cache::policy_hook;
+  frugal::detail::cache::w_tinylfu p(100, frugal::detail::cache::window_sizing::fixed);
+  const std::uint64_t sample = p.sketch().sample_size();
+  REQUIRE(sample == 1000);
+  policy_hook a;
+  a.hash = frugal::detail::cache::mix(7);
+  p.on_add(&a);  // the first addition
+  // 14 reads raise a's count to 15 and count; the reads after them change nothing, however
+  // many: the sketch never halves for them.
+  for (std::uint64_t i = 0; i < 2 * sample; ++i) p.on_access(&a);
+  REQUIRE(p.frequency(a) == 15);
+  REQUIRE(a.counts == (1 << 4 | 14));  // the table's 1 when it looked, 14 kept reads
+  REQUIRE(p.sketch().epoch() == 0);
+  // Fresh keys and one read of each count: the halving comes at exactly the sample's
+  // addition, here a read.
+  std::vector<policy_hook> others(sample);
+  others[0].hash = frugal::detail::cache::mix(1'000'000);
+  p.on_add(&others[0]);
+  p.on_remove(&others[0]);
+  std::uint64_t additions = 16;
+  for (std::size_t i = 1; additions < sample - 2; ++i) {
+    others[i].hash = frugal::detail::cache::mix(2'000'000 + i);
+    p.on_add(&others[i]);
+    p.on_access(&others[i]);
+    additions += 2;
+    p.on_remove(&others[i]);  // its kept read goes to the table without counting again
+  }
+  REQUIRE(additions == sample - 2);
+  policy_hook last;
+  last.hash = frugal::detail::cache::mix(3'000'000);
+  p.on_add(&last);
+  REQUIRE(p.sketch().epoch() == 0);
+  p.on_access(&last);
+  REQUIRE(p.sketch().epoch() == 1);
+  p.on_remove(&last);
+}
+
 TEST_CASE("W-TinyLFU: a halving rounds an entry's odd kept reads up or down by its hash",
           "[cache]") {
   using frugal::detail::cache::policy_hook;

@@ -158,6 +158,10 @@ class frequency_sketch {
   /// the additions reached `sample_size`: the caller halves.
   bool count_addition() noexcept { return ++additions_ >= sample_size_; }
 
+  /// Counts `n` additions kept outside the table (0 or 1: see w_tinylfu::count_read); returns
+  /// true when the additions reached `sample_size`: the caller halves.
+  bool count_additions(unsigned n) noexcept { return (additions_ += n) >= sample_size_; }
+
   /// Halves every counter (the periodic reset).
   void halve() noexcept {
     for (std::size_t i = 0; i < words_; ++i) table_[i] = (table_[i] >> 1) & 0x7777777777777777ull;
@@ -516,11 +520,13 @@ class w_tinylfu {
   }
   FRUGAL_ALWAYS_INLINE void count_read(policy_hook& h) noexcept {
     if (h.epoch != sketch_.epoch()) [[unlikely]] catch_up(h);
+    // Without a branch on the count: whether a read still counts depends on the key's
+    // popularity, which a branch predictor cannot learn, and a wrong guess here cost more
+    // than the rest of the read's bookkeeping.
     const unsigned c = h.counts;
-    if ((c >> 4) + (c & 15u) < 15) {
-      h.counts = static_cast<std::uint8_t>(c + 1);
-      if (sketch_.count_addition()) sketch_.halve();
-    }
+    const unsigned counts = (c >> 4) + (c & 15u) < 15 ? 1u : 0u;
+    h.counts = static_cast<std::uint8_t>(c + counts);
+    if (sketch_.count_additions(counts)) [[unlikely]] sketch_.halve();
   }
 
   void demote_protected() noexcept {
