@@ -521,8 +521,8 @@ class w_tinylfu {
   FRUGAL_ALWAYS_INLINE void count_read(policy_hook& h) noexcept {
     if (h.epoch != sketch_.epoch()) [[unlikely]] catch_up(h);
     // Without a branch on the count: whether a read still counts depends on the key's
-    // popularity, which a branch predictor cannot learn (under a Zipf load of hits, a branch
-    // here was guessed wrong for about one read in two).
+    // popularity, which a branch predictor cannot learn (callgrind's branch simulation of a
+    // Zipf load of hits counted a wrong guess here for about one read in two).
     const unsigned c = h.counts;
     const unsigned counts = (c >> 4) + (c & 15u) < 15 ? 1u : 0u;
     h.counts = static_cast<std::uint8_t>(c + counts);
