@@ -636,6 +636,11 @@ TEST_CASE("bytes_mut reserve: overflow throws length_error, failure leaves it un
   // Too big to allocate: std::bad_alloc (or length_error for the header), buffer unchanged.
   REQUIRE_THROWS(m.reserve(std::numeric_limits<std::size_t>::max() / 2));
   REQUIRE_THROWS_AS(bytes_mut(std::numeric_limits<std::size_t>::max() - 8), std::length_error);
+  // A size that adds up but leaves no room for the storage's header names the capacity asked
+  // for, not the header's size.
+  const std::size_t most = std::numeric_limits<std::size_t>::max();
+  REQUIRE(thrown_message([&] { m.reserve(most - 3); }) ==
+          "bytes: a capacity of " + std::to_string(most) + " bytes is more than can be allocated");
   REQUIRE(m.as_string_view() == "abc");
   REQUIRE(m.capacity() == 16);
 }

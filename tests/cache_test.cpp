@@ -475,6 +475,44 @@ TEST_CASE("get_all: a returned value that cannot be stored fails its key and the
   REQUIRE((*got[0] == 1 && *got[1] == 2 && *got[2] == 3));
 }
 
+TEST_CASE("get_all: a result from a returned container is moved twice, from a view copied once",
+          "[cache]") {
+  // docs/cache.md: taken out into a std::optional<V> by one move (or a copy from a view of
+  // lvalues), then moved into its entry.
+  struct counted {
+    int v;
+    int* moves;
+    int* copies;
+    counted(int x, int* m, int* c) : v(x), moves(m), copies(c) {}
+    counted(counted&& o) noexcept : v(o.v), moves(o.moves), copies(o.copies) { ++*moves; }
+    counted(const counted& o) : v(o.v), moves(o.moves), copies(o.copies) { ++*copies; }
+  };
+  int moves = 0, copies = 0;
+  std::vector<int> keys{1, 2, 3};
+  frugal::cache<int, counted> c;
+  auto got = c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+    std::vector<counted> out;
+    out.reserve(ks.size());
+    for (int k : ks) out.emplace_back(k, &moves, &copies);
+    moves = copies = 0;  // what the batch function itself did does not count
+    return out;
+  });
+  REQUIRE(got.size() == 3);
+  REQUIRE(got[2]->v == 3);
+  CHECK(moves == 6);
+  CHECK(copies == 0);
+  std::vector<counted> kept;
+  kept.reserve(3);
+  for (int k : {4, 5, 6}) kept.emplace_back(k, &moves, &copies);
+  moves = copies = 0;
+  std::vector<int> more{4, 5, 6};
+  got = c.get_all(std::span<const int>(more),
+                  [&](std::span<const int>) { return std::span<const counted>(kept); });
+  REQUIRE(got[0]->v == 4);
+  CHECK(copies == 3);
+  CHECK(moves == 3);
+}
+
 TEST_CASE("get_all: a result whose move or copy throws fails its key and the later ones",
           "[cache]") {
   // Key 2's value throws when it is moved or copied out of the batch's result: key 1, before
@@ -618,6 +656,33 @@ TEST_CASE("expiry: a deadline past the greatest time is never due, for reads as 
   REQUIRE(c.contains(3));
   REQUIRE(c.entry_count() == 3);
   REQUIRE(h.events.empty());
+}
+
+TEST_CASE("expiry: the clock's greatest reading counts as one nanosecond before it",
+          "[cache]") {
+  // docs/cache.md: a deadline that reaches the clock's greatest value is never due, and a
+  // write at that value is a write one nanosecond before it.
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  fake_clock t;
+  t.ns->store(max - 10);
+  heard h;
+  int_cache c({.time_to_live = 10ns, .clock = t.fn(), .eviction_listener = h.fn()});
+  c.insert(1, 1);  // due at max exactly
+  t.ns->store(max - 1);
+  c.insert(2, 2);  // due at max - 1 + 10, past the greatest time
+  t.ns->store(max);
+  c.run_pending_tasks();
+  REQUIRE(c.contains(1));
+  REQUIRE(c.contains(2));
+  int_cache zero({.time_to_live = 0ns, .clock = t.fn(), .eviction_listener = h.fn()});
+  zero.insert(3, 3);  // written at max - 1 with no time to live: due at once
+  REQUIRE_FALSE(zero.contains(3));
+  zero.run_pending_tasks();
+  REQUIRE(h.events == std::vector<std::tuple<int, int, frugal::removal_cause>>{
+                          {3, 3, frugal::removal_cause::expired}});
+  t.ns->store(max - 2);  // a clock that goes back: entry 1's deadline is still never reached
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 2);
 }
 
 TEST_CASE("expiry: a duration of nanoseconds::max() is forever, even from a negative time",

@@ -10,7 +10,8 @@
 // decrement of a shared count, or none at all for static data. `bytes_mut` is a unique,
 // growable buffer; `freeze()` turns it into `bytes` without a copy, and `split_to(n)` hands
 // out the front while the buffer keeps filling its tail. Once every piece handed out has been
-// dropped, `reserve` moves the unread tail to the front and reuses the whole allocation.
+// dropped, `reserve` reuses the allocation: the room after the unread bytes, or the whole of
+// it with the bytes moved to the front when the room in front of them holds them all.
 // `bytes_chain` holds several `bytes` (a header and a body) to be written with one `writev`.
 //
 // Backings, one control block per backing (the static backing has none):
@@ -147,11 +148,16 @@ inline void bytes_heap_destroy(bytes_control* c) noexcept {
                                  std::to_string(more) + " overflows"));
 }
 
+[[noreturn]] FRUGAL_COLD inline void throw_bytes_capacity(std::size_t capacity) {
+  FRUGAL_THROW(std::length_error("bytes: a capacity of " + std::to_string(capacity) +
+                                 " bytes is more than can be allocated"));
+}
+
 // Allocates a control block with `capacity` bytes of storage after it. Allocates once; throws
 // std::bad_alloc, or std::length_error when the total size overflows.
 inline bytes_heap_control* bytes_heap_allocate(std::size_t capacity) {
   if (capacity > std::numeric_limits<std::size_t>::max() - bytes_heap_header) {
-    throw_bytes_length("bytes: capacity", bytes_heap_header, capacity);
+    throw_bytes_capacity(capacity);
   }
   void* raw = ::operator new(bytes_heap_header + capacity);
   auto* c = ::new (raw) bytes_heap_control();
@@ -575,10 +581,12 @@ class bytes_mut {
 
   /// Ensures room for `additional` more bytes. When the spare capacity is short and this
   /// buffer is the only holder of its storage (every piece split from it has been dropped),
-  /// the written bytes move to the front of the storage and the whole allocation is reused
-  /// (no allocation, O(size())). Otherwise allocates once: at least double the capacity, and
-  /// copies the written bytes. Throws std::bad_alloc, or std::length_error on overflow; on a
-  /// throw the buffer is unchanged.
+  /// the allocation is reused where it is large enough (no allocation): the room after the
+  /// written bytes when that is enough (no move), or else the whole allocation, the written
+  /// bytes moved to the front (O(size())), provided the room in front of them holds them all
+  /// (so each byte moves O(1) times amortised). Otherwise allocates once: at least double the
+  /// capacity, and copies the written bytes. Throws std::bad_alloc, or std::length_error on
+  /// overflow; on a throw the buffer is unchanged.
   void reserve(size_type additional) {
     if (FRUGAL_LIKELY(cap_ - len_ >= additional)) return;
     reserve_slow(additional);

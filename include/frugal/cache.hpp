@@ -145,7 +145,8 @@ struct cache_options {
   /// weighs 1. Called once per insert, on the inserting thread, outside every lock.
   std::function<std::uint32_t(const K&, const V&)> weigher{};
   /// How long an entry lives after it was written; empty: forever. Must not be negative.
-  /// `nanoseconds::max()`, or a duration whose deadline overflows the clock, is forever too
+  /// `nanoseconds::max()`, or a duration whose deadline reaches the clock's greatest value
+  /// (or overflows), is forever too; that greatest reading counts as one nanosecond before it
   /// (the same for `time_to_idle` and `expire_after_write`).
   std::optional<std::chrono::nanoseconds> time_to_live{};
   /// How long an entry lives after it was last read or written (the latest such time, should
