@@ -683,6 +683,16 @@ TEST_CASE("expiry: the clock's greatest reading counts as one nanosecond before 
   t.ns->store(max - 2);  // a clock that goes back: entry 1's deadline is still never reached
   c.run_pending_tasks();
   REQUIRE(c.entry_count() == 2);
+  // One nanosecond earlier is the last deadline that can be due: at the greatest reading.
+  t.ns->store(max - 11);
+  c.insert(4, 4);  // due at max - 1
+  t.ns->store(max - 2);
+  c.run_pending_tasks();
+  REQUIRE(c.contains(4));
+  t.ns->store(max);
+  REQUIRE_FALSE(c.contains(4));
+  c.run_pending_tasks();
+  REQUIRE(c.entry_count() == 2);
 }
 
 TEST_CASE("expiry: a duration of nanoseconds::max() is forever, even from a negative time",
