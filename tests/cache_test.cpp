@@ -1615,7 +1615,7 @@ TEST_CASE("the frequency sketch's sample is ten times the bound, saturating near
     CAPTURE(bound);
     frugal::detail::cache::frequency_sketch s(bound);
     REQUIRE(s.sample_size() == most);
-    for (int i = 0; i < 1000; ++i) REQUIRE_FALSE(s.count_addition());
+    for (int i = 0; i < 1000; ++i) REQUIRE_FALSE(s.count_additions(1));
   }
 }
 
@@ -1629,8 +1629,8 @@ TEST_CASE("the frequency sketch adds pending counts saturating, and counts addit
   s.add(k, 9);
   REQUIRE(s.frequency(k) == 15);  // saturates
   // add_one counted one addition; add counts none.
-  for (std::uint64_t i = 2; i < s.sample_size(); ++i) REQUIRE_FALSE(s.count_addition());
-  REQUIRE(s.count_addition());  // the sample is reached: the caller halves
+  for (std::uint64_t i = 2; i < s.sample_size(); ++i) REQUIRE_FALSE(s.count_additions(1));
+  REQUIRE(s.count_additions(1));  // the sample is reached: the caller halves
   s.halve();
   REQUIRE(s.frequency(k) == 7);
 }

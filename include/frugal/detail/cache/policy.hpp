@@ -142,7 +142,7 @@ class frequency_sketch {
   }
 
   /// Adds `n` to each of `hash`'s counters, each saturating at 15, without counting
-  /// additions (they were counted by count_addition).
+  /// additions (they were counted by count_additions).
   void add(std::uint64_t hash, unsigned n) noexcept {
     const std::uint64_t mixed = spread(hash);
     const std::size_t block = block_of(hash);
@@ -153,10 +153,6 @@ class frequency_sketch {
       word += std::uint64_t{std::min(15 - now, n)} << s;
     }
   }
-
-  /// Counts one addition kept outside the table (see w_tinylfu::on_access); returns true when
-  /// the additions reached `sample_size`: the caller halves.
-  bool count_addition() noexcept { return ++additions_ >= sample_size_; }
 
   /// Counts `n` additions kept outside the table (0 or 1: see w_tinylfu::count_read); returns
   /// true when the additions reached `sample_size`: the caller halves.
