@@ -1999,6 +1999,104 @@ TEST_CASE("zero capacity and a throwing listener: a load's waiters still get its
   }
 }
 
+TEST_CASE("a failing load's exception reaches each of its waiters, its loader having run once",
+          "[cache][concurrent]") {
+  // Waiters that are known to wait (start_waiter) on the load of a get_with (mode 0) or of a
+  // get_all's batch call (mode 1) that throws: each gets that exception, none runs its own
+  // loader, one failure is counted and nothing is cached.
+  for (int mode = 0; mode < 2; ++mode) {
+    CAPTURE(mode);
+    bool coalesced = false;
+    for (int attempt = 0; attempt < 20 && !coalesced; ++attempt) {
+      int_cache c({.max_capacity = 100});
+      const int key = 5;
+      constexpr int n = 3;
+      std::atomic<int> own_loads{0};
+      std::vector<std::string> errors(n);
+      std::vector<std::thread> waiters;
+      auto hold = [&] {
+        for (int i = 0; i < n; ++i) {
+          waiters.push_back(start_waiter(c, static_cast<std::uint64_t>(2 + i), [&, i] {
+            try {
+              c.get_with(key, [&] {
+                own_loads.fetch_add(1);
+                return 2;
+              });
+            } catch (const std::runtime_error& e) {
+              errors[static_cast<std::size_t>(i)] = e.what();
+            }
+          }));
+        }
+      };
+      std::string owner_error;
+      try {
+        if (mode == 0) {
+          c.get_with(key, [&]() -> int {
+            hold();
+            throw std::runtime_error("db down");
+          });
+        } else {
+          c.get_all(std::span<const int>(&key, 1),
+                    [&](std::span<const int>) -> std::vector<std::optional<int>> {
+                      hold();
+                      throw std::runtime_error("db down");
+                    });
+        }
+      } catch (const std::runtime_error& e) {
+        owner_error = e.what();
+      }
+      for (auto& t : waiters) t.join();
+      REQUIRE(owner_error == "db down");
+      if (own_loads.load() != 0) continue;  // a waiter came after the failure: try again
+      coalesced = true;
+      for (const std::string& e : errors) REQUIRE(e == "db down");
+      const frugal::cache_stats st = c.stats();
+      REQUIRE(st.loads == 0);
+      REQUIRE(st.load_failures == 1);
+      REQUIRE(st.misses == 1 + n);
+      REQUIRE(st.hits == 0);
+      REQUIRE_FALSE(c.contains(key));
+      REQUIRE(*c.get_with(key, [] { return 9; }) == 9);  // the next caller loads again
+      REQUIRE(c.stats().loads == 1);
+    }
+    REQUIRE(coalesced);
+  }
+}
+
+TEST_CASE("total_load_time adds the time spent in loaders and batch functions, failed or not",
+          "[cache]") {
+  // By std::chrono::steady_clock, not the options' clock (held still here).
+  fake_clock t;
+  int_cache c({.max_capacity = 100, .clock = t.fn()});
+  REQUIRE(c.stats().total_load_time == 0ns);
+  auto slow = [](int v) {
+    std::this_thread::sleep_for(5ms);
+    return v;
+  };
+  c.get_with(1, [&] { return slow(1); });
+  const auto one = c.stats().total_load_time;
+  REQUIRE(one >= 5ms);
+  c.get(1);  // a hit adds nothing
+  REQUIRE(c.stats().total_load_time == one);
+  const int keys[] = {2, 3};
+  c.get_all(std::span<const int>(keys), [&](std::span<const int> ks) {
+    std::vector<std::optional<int>> out;
+    for (int k : ks) out.emplace_back(slow(k));
+    return out;
+  });
+  const auto two = c.stats().total_load_time;
+  REQUIRE(two >= one + 10ms);
+  CHECK_THROWS_AS(c.get_with(4,
+                             [&]() -> int {
+                               slow(0);
+                               throw std::runtime_error("down");
+                             }),
+                  std::runtime_error);
+  REQUIRE(c.stats().total_load_time >= two + 5ms);
+  REQUIRE(c.stats().loads == 2);
+  REQUIRE(c.stats().load_failures == 1);
+}
+
 TEST_CASE("get_with that waited for a load that found nothing runs its own loader",
           "[cache][concurrent]") {
   // optionally_get_with's std::nullopt and a get_all key the batch did not find end their
