@@ -889,6 +889,272 @@ TEST_CASE("random operations against a model under a fake clock", "[cache]") {
   }
 }
 
+TEST_CASE("random operations of the whole API against a model: values, expiry, causes, stats",
+          "[cache]") {
+  // Unbounded by weight (no evictions for size), so the model knows every answer: presence and
+  // values, each hit and miss, each load and batch call with its keys, the listener's events
+  // (compared per stretch between two run_pending_tasks(), in which every removal that is due
+  // must have been told, in whatever order) and the weighted size.
+  using cause = frugal::removal_cause;
+  using event = std::tuple<int, int, cause>;
+  constexpr int keys = 24;
+  for (std::uint32_t seed = 1; seed <= 60; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    fake_clock t;
+    struct state {
+      int value;
+      std::int64_t deadline;  // of the write
+      std::int64_t accessed;
+    };
+    std::map<int, state> model;
+    std::vector<event> told, expected;
+    frugal::cache_stats want;
+    auto life = [](int k) -> std::optional<std::chrono::nanoseconds> {
+      switch (k % 4) {
+        case 0: return std::nullopt;  // time_to_live
+        case 1: return 10ns;
+        case 2: return 0ns;  // due when written
+        default: return 1000ns;  // time_to_idle ends it first
+      }
+    };
+    int_cache c({.max_capacity = 1'000'000,
+                 .weigher = [](const int&, const int& v) { return static_cast<std::uint32_t>(v % 5 + 1); },
+                 .time_to_live = 50ns,
+                 .time_to_idle = 20ns,
+                 .expire_after_write = [&](const int& k, const int&) { return life(k); },
+                 .clock = t.fn(),
+                 .eviction_listener =
+                     [&](const int& k, const std::shared_ptr<const int>& v, cause why) {
+                       told.emplace_back(k, *v, why);
+                     },
+                 .max_batch = 3,
+                 .write_buffer = 4});
+    auto now = [&] { return t.ns->load(); };
+    auto alive = [&](const state& st) { return now() < st.deadline && now() < st.accessed + 20; };
+    // What a read finds: counts the hit or the miss and, on a hit, moves the last access.
+    auto read = [&](int k) -> std::optional<int> {
+      auto it = model.find(k);
+      if (it == model.end() || !alive(it->second)) {
+        ++want.misses;
+        return std::nullopt;
+      }
+      ++want.hits;
+      it->second.accessed = now();
+      return it->second.value;
+    };
+    // A write reaching k: an expired entry leaves as expired, a live one with `live_cause`.
+    auto leave = [&](int k, cause live_cause) {
+      auto it = model.find(k);
+      if (it == model.end()) return false;
+      const bool was_live = alive(it->second);
+      const cause why = was_live ? live_cause : cause::expired;
+      expected.emplace_back(k, it->second.value, why);
+      ++(why == cause::expired ? want.evicted_expired
+                               : why == cause::replaced ? want.replaced : want.invalidated);
+      model.erase(it);
+      return was_live;
+    };
+    auto store = [&](int k, int v) {
+      leave(k, cause::replaced);
+      const std::int64_t d = life(k).value_or(50ns).count();
+      model[k] = {v, now() + d, now()};
+    };
+    int next_value = 0;
+    for (int step = 0; step < 300; ++step) {
+      const int k = static_cast<int>(rng() % keys);
+      switch (rng() % 12) {
+        case 0: {
+          const auto want_v = read(k);
+          const auto v = c.get(k);
+          REQUIRE(static_cast<bool>(v) == want_v.has_value());
+          if (v) REQUIRE(*v == *want_v);
+          break;
+        }
+        case 1: {
+          const auto want_v = read(k);
+          int seen = -1;
+          REQUIRE(c.visit(k, [&](const int& v) { seen = v; }) == want_v.has_value());
+          REQUIRE(seen == want_v.value_or(-1));
+          break;
+        }
+        case 2: {
+          auto it = model.find(k);
+          REQUIRE(c.contains(k) == (it != model.end() && alive(it->second)));
+          break;
+        }
+        case 3:
+        case 4: {
+          const int v = next_value++;
+          store(k, v);
+          c.insert(k, v);
+          break;
+        }
+        case 5: {
+          const bool was = leave(k, cause::invalidated);
+          REQUIRE(c.invalidate(k) == was);
+          break;
+        }
+        case 6: {  // the keys below a bound whose value is even
+          const int below = static_cast<int>(rng() % keys);
+          const std::map<int, state> before = model;
+          std::size_t want_n = 0;
+          for (auto it = model.begin(); it != model.end();) {
+            const auto next = std::next(it);
+            if (!alive(it->second)) {
+              leave(it->first, cause::invalidated);
+            } else if (it->first < below && it->second.value % 2 == 0) {
+              leave(it->first, cause::invalidated);
+              ++want_n;
+            }
+            it = next;
+          }
+          const std::size_t n = c.invalidate_if([&](const int& key, const int& v) {
+            // Shown live entries only, with their values.
+            const auto it = before.find(key);
+            REQUIRE(it != before.end());
+            REQUIRE(it->second.value == v);
+            REQUIRE(alive(it->second));
+            return key < below && v % 2 == 0;
+          });
+          REQUIRE(n == want_n);
+          break;
+        }
+        case 7: {
+          if (rng() % 4 != 0) break;  // now and then
+          for (auto it = model.begin(); it != model.end();) {
+            const auto next = std::next(it);
+            leave(it->first, cause::invalidated);
+            it = next;
+          }
+          c.invalidate_all();
+          break;
+        }
+        case 8: {
+          const auto want_v = read(k);
+          bool loaded = false;
+          const int v = next_value++;
+          const auto got = c.get_with(k, [&] {
+            loaded = true;
+            return v;
+          });
+          REQUIRE(loaded == !want_v.has_value());
+          if (want_v) {
+            REQUIRE(*got == *want_v);
+          } else {
+            ++want.loads;
+            store(k, v);
+            REQUIRE(*got == v);
+          }
+          break;
+        }
+        case 9: {  // found only for even keys
+          const auto want_v = read(k);
+          bool loaded = false;
+          const int v = next_value++;
+          const auto got = c.optionally_get_with(k, [&]() -> std::optional<int> {
+            loaded = true;
+            if (k % 2 != 0) return std::nullopt;
+            return v;
+          });
+          REQUIRE(loaded == !want_v.has_value());
+          if (want_v) {
+            REQUIRE(got);
+            REQUIRE(*got == *want_v);
+          } else {
+            ++want.loads;
+            if (k % 2 == 0) {
+              store(k, v);
+              REQUIRE(got);
+              REQUIRE(*got == v);
+            } else {
+              REQUIRE_FALSE(got);
+            }
+          }
+          break;
+        }
+        case 10: {  // a list of up to 8 keys, repeats allowed; keys divisible by 3 not found
+          std::vector<int> list(rng() % 9);
+          for (int& key : list) key = static_cast<int>(rng() % keys);
+          std::vector<std::optional<int>> want_out;
+          std::vector<int> misses;  // distinct, in order of first appearance
+          for (int key : list) {
+            want_out.push_back(read(key));
+            if (!want_out.back() && std::find(misses.begin(), misses.end(), key) == misses.end()) {
+              misses.push_back(key);
+            }
+          }
+          std::vector<int> asked;
+          std::map<int, int> made;
+          std::uint64_t calls = 0;
+          const auto out = c.get_all(std::span<const int>(list), [&](std::span<const int> ks) {
+            ++calls;
+            REQUIRE(ks.size() <= 3);
+            std::vector<std::optional<int>> found;
+            for (int key : ks) {
+              asked.push_back(key);
+              if (key % 3 == 0) {
+                found.emplace_back();
+              } else {
+                made[key] = next_value;
+                found.emplace_back(next_value++);
+              }
+            }
+            return found;
+          });
+          REQUIRE(asked == misses);
+          REQUIRE(calls == (misses.size() + 2) / 3);
+          want.loads += calls;
+          for (int key : misses) {
+            if (key % 3 != 0) store(key, made.at(key));
+          }
+          REQUIRE(out.size() == list.size());
+          for (std::size_t i = 0; i < list.size(); ++i) {
+            CAPTURE(i, list[i]);
+            std::optional<int> w = want_out[i];
+            if (!w && made.contains(list[i])) w = made.at(list[i]);
+            REQUIRE(static_cast<bool>(out[i]) == w.has_value());
+            if (out[i]) REQUIRE(*out[i] == *w);
+          }
+          break;
+        }
+        default: {
+          if (rng() % 3 == 0) {
+            // Every removal that is due is told by the end of a maintenance.
+            for (auto it = model.begin(); it != model.end();) {
+              const auto next = std::next(it);
+              if (!alive(it->second)) leave(it->first, cause::expired);
+              it = next;
+            }
+            c.run_pending_tasks();
+            std::sort(told.begin(), told.end());
+            std::sort(expected.begin(), expected.end());
+            REQUIRE(told == expected);
+            told.clear();
+            expected.clear();
+            REQUIRE(c.entry_count() == model.size());
+            std::uint64_t weight = 0;
+            for (const auto& [key, st] : model) weight += static_cast<std::uint64_t>(st.value % 5 + 1);
+            REQUIRE(c.weighted_size() == weight);
+            const frugal::cache_stats got = c.stats();
+            REQUIRE(got.hits == want.hits);
+            REQUIRE(got.misses == want.misses);
+            REQUIRE(got.loads == want.loads);
+            REQUIRE(got.load_failures == 0);
+            REQUIRE(got.evicted_size == 0);
+            REQUIRE(got.evicted_expired == want.evicted_expired);
+            REQUIRE(got.replaced == want.replaced);
+            REQUIRE(got.invalidated == want.invalidated);
+          } else {
+            t.advance(std::chrono::nanoseconds(rng() % 9));
+          }
+          break;
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("values are destroyed once + none leak", "[cache]") {
   REQUIRE(tracked::live == 0);
   {
