@@ -294,6 +294,8 @@ def context_lines(data):
         lines.append(f"Compiler: {ctx['frugal_compiler']}, flags: {ctx.get('frugal_flags', '?')}")
     if ctx.get("frugal_allocator"):
         lines.append(f"Allocator: {ctx['frugal_allocator']}")
+    if ctx.get("frugal_commit"):
+        lines.append(f"Source: commit {ctx['frugal_commit']}")
     if ctx.get("library_build_type") == "debug":
         lines.append("Google Benchmark library: reports a \"debug\" build (Debian's package is "
                      "built without NDEBUG; the timed loop is compiled into the benchmark itself)")

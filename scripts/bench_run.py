@@ -221,7 +221,22 @@ def machine_context(build_dir):
         "frugal_flags": f"{flags} -std=c++20 ({build_type} build)".strip(),
         "frugal_allocator": allocator,
         "frugal_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "frugal_commit": source_revision(),
     }
+
+
+def source_revision():
+    """The commit of the source tree the run measures, with " (uncommitted changes)" when the
+    tree differs from it, or "unknown" outside a git checkout."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (uncommitted changes)" if dirty else "")
 
 
 def text_bytes(path):

@@ -106,6 +106,7 @@ class ReportTest(unittest.TestCase):
     def test_context_and_build_cost_are_reported(self):
         for text in ("Machine: a fixed fixture", "Compiler: g++ 12 (fixture)",
                      "Allocator: glibc 2.36 malloc", "9 repetition(s)",
+                     "Source: commit 0123abc (uncommitted changes)",
                      "| `frugal/demo.hpp` | 450 ms | 1.50x |",
                      "| `examples/demo_story.cpp` | 12,345 |"):
             self.assertIn(text, self.md)
