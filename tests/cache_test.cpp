@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <semaphore>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -2361,6 +2362,68 @@ TEST_CASE("total_load_time adds the time spent in loaders and batch functions, f
   REQUIRE(c.stats().total_load_time >= two + 5ms);
   REQUIRE(c.stats().loads == 2);
   REQUIRE(c.stats().load_failures == 1);
+}
+
+TEST_CASE("while another thread holds the maintenance, the table holds at most the capacity "
+          "plus write_buffer entries",
+          "[cache][concurrent]") {
+  // The maintenance of a cache with expiry reads the clock under the policy lock: a clock
+  // that stops there for one thread holds the lock, and writers can only queue their events.
+  for (const std::size_t buffer : {2u, 5u, 64u}) {
+    CAPTURE(buffer);
+    constexpr std::uint64_t cap = 16;
+    std::atomic<std::thread::id> stopped{};
+    std::atomic<bool> stop_next{false};
+    std::binary_semaphore inside(0), go_on(0);
+    int_cache c({.max_capacity = cap,
+                 .time_to_live = 1h,
+                 .clock =
+                     [&] {
+                       if (stop_next.load() && std::this_thread::get_id() == stopped.load()) {
+                         stop_next = false;
+                         inside.release();
+                         go_on.acquire();
+                       }
+                       return std::chrono::steady_clock::time_point(1s);
+                     },
+                 .write_buffer = buffer});
+    for (int k = 1000; k < 1000 + static_cast<int>(cap); ++k) c.insert(k, k);
+    c.run_pending_tasks();
+    std::thread maintainer([&] {
+      stopped = std::this_thread::get_id();
+      stop_next = true;
+      c.run_pending_tasks();
+    });
+    inside.acquire();  // the maintainer holds the policy lock
+    std::atomic<int> inserted{0};
+    std::thread writer([&] {
+      for (int k = 0; k < 500; ++k) {
+        c.insert(k, k);
+        inserted.fetch_add(1);
+      }
+    });
+    // The writer stops once its events fill the buffer; give it time to get there.
+    int last = -1;
+    for (int i = 0, steady = 0; i < 1000 && steady < 5; ++i) {
+      std::this_thread::sleep_for(10ms);
+      const int now = inserted.load();
+      steady = now > 0 && now == last ? steady + 1 : 0;
+      last = now;
+    }
+    std::uint64_t held = 0;
+    for (int k = 0; k < 500; ++k) held += c.contains(k) ? 1 : 0;
+    for (int k = 1000; k < 1000 + static_cast<int>(cap); ++k) held += c.contains(k) ? 1 : 0;
+    CAPTURE(inserted.load(), held);
+    CHECK(inserted.load() > 0);
+    CHECK(inserted.load() < 500);
+    CHECK(held <= cap + buffer);
+    CHECK(held == cap + static_cast<std::uint64_t>(inserted.load()));
+    go_on.release();
+    maintainer.join();
+    writer.join();
+    c.run_pending_tasks();
+    CHECK(c.entry_count() == cap);
+  }
 }
 
 TEST_CASE("get_with that waited for a load that found nothing runs its own loader",

@@ -113,7 +113,9 @@ struct cache_hash<std::basic_string<C, T, A>> {
 /// `get_with`, `optionally_get_with` and `get_all`; loads from the last three.
 struct cache_stats {
   std::uint64_t hits = 0;    ///< lookups that found a live value
-  std::uint64_t misses = 0;  ///< lookups that found nothing or an expired value
+  /// lookups that found nothing or an expired value (a load's lookup that missed counts
+  /// even when the value another thread stored meanwhile is then found and returned)
+  std::uint64_t misses = 0;
   /// loader or batch calls that returned (a batch: one result per key); each call counts once
   std::uint64_t loads = 0;
   /// loader or batch calls that threw, or batch calls that returned another number of results
@@ -569,7 +571,7 @@ class cache {
   }
 
   /// Returns the values of `keys` in order (nullptr for a key the batch function did not
-  /// find): the hits from the cache, the misses loaded by `batch(std::span<const K>)` (the
+  /// find, and for a key whose load by another caller found nothing): the hits from the cache, the misses loaded by `batch(std::span<const K>)` (the
   /// batch-function contract of frugal/batch.hpp) with distinct keys, split into calls of at
   /// most `max_batch` keys. Keys another thread is loading are waited for, not loaded again,
   /// and concurrent get_with calls wait for this call's loads. Allocates the result, the
@@ -951,7 +953,7 @@ class cache {
   }
 
   // The read path of get and visit. The fast way: claim this thread's stripe for the key's
-  // shard (one atomic exchange on a line no other thread writes while this one reads),
+  // shard (one atomic compare-exchange on a line no other thread writes while this one reads),
   // check that no writer holds the shard, look up and record the hit in the stripe's ring
   // with plain stores. A writer sets its lock bit before it waits for the claims of its shard
   // (lock_shard), and a reader claims before it checks the bit: both are sequentially
