@@ -221,19 +221,27 @@ def machine_context(build_dir):
         "frugal_flags": f"{flags} -std=c++20 ({build_type} build)".strip(),
         "frugal_allocator": allocator,
         "frugal_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "frugal_commit": source_revision(),
+        "frugal_commit": source_revision(cache.get("CMAKE_HOME_DIRECTORY")),
     }
 
 
-def source_revision():
-    """The commit of the source tree the run measures, with " (uncommitted changes)" when the
-    tree differs from it, or "unknown" outside a git checkout."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def source_revision(source_dir=None):
+    """The commit of the source tree the build measures (`source_dir`, the build's
+    CMAKE_HOME_DIRECTORY; this script's checkout when unknown), with " (uncommitted changes)"
+    when a tracked file differs from it or a file git does not ignore is not yet added, or
+    "unknown" where that tree is not the top of a git checkout."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.realpath(source_dir or here)
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+
+    def git(*args):
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              check=True, env=env).stdout.strip()
     try:
-        head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        if os.path.realpath(git("rev-parse", "--show-toplevel")) != root:
+            return "unknown"  # a tree unpacked inside another repository
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=normal")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (uncommitted changes)" if dirty else "")

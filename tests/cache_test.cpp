@@ -920,7 +920,9 @@ TEST_CASE("random operations of the whole API against a model: values, expiry, c
       }
     };
     int_cache c({.max_capacity = 1'000'000,
-                 .weigher = [](const int&, const int& v) { return static_cast<std::uint32_t>(v % 5 + 1); },
+                 .weigher = [](const int&, const int& v) {
+                   return static_cast<std::uint32_t>(v % 5 + 1);
+                 },
                  .time_to_live = 50ns,
                  .time_to_idle = 20ns,
                  .expire_after_write = [&](const int& k, const int&) { return life(k); },
@@ -1135,7 +1137,9 @@ TEST_CASE("random operations of the whole API against a model: values, expiry, c
             expected.clear();
             REQUIRE(c.entry_count() == model.size());
             std::uint64_t weight = 0;
-            for (const auto& [key, st] : model) weight += static_cast<std::uint64_t>(st.value % 5 + 1);
+            for (const auto& [key, st] : model) {
+              weight += static_cast<std::uint64_t>(st.value % 5 + 1);
+            }
             REQUIRE(c.weighted_size() == weight);
             const frugal::cache_stats got = c.stats();
             REQUIRE(got.hits == want.hits);
@@ -2410,14 +2414,17 @@ TEST_CASE("while another thread holds the maintenance, the table holds at most t
       steady = now > 0 && now == last ? steady + 1 : 0;
       last = now;
     }
+    // Every insert counted before the sweep is in the table (nothing can be evicted while the
+    // maintenance is held); a writer that was only slow may store more during it.
+    const auto before = static_cast<std::uint64_t>(inserted.load());
     std::uint64_t held = 0;
     for (int k = 0; k < 500; ++k) held += c.contains(k) ? 1 : 0;
     for (int k = 1000; k < 1000 + static_cast<int>(cap); ++k) held += c.contains(k) ? 1 : 0;
-    CAPTURE(inserted.load(), held);
-    CHECK(inserted.load() > 0);
+    CAPTURE(before, inserted.load(), held);
+    CHECK(before > 0);
     CHECK(inserted.load() < 500);
+    CHECK(held >= cap + before);
     CHECK(held <= cap + buffer);
-    CHECK(held == cap + static_cast<std::uint64_t>(inserted.load()));
     go_on.release();
     maintainer.join();
     writer.join();

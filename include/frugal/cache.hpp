@@ -571,17 +571,18 @@ class cache {
   }
 
   /// Returns the values of `keys` in order (nullptr for a key the batch function did not
-  /// find, and for a key whose load by another caller found nothing): the hits from the cache, the misses loaded by `batch(std::span<const K>)` (the
-  /// batch-function contract of frugal/batch.hpp) with distinct keys, split into calls of at
-  /// most `max_batch` keys. Keys another thread is loading are waited for, not loaded again,
-  /// and concurrent get_with calls wait for this call's loads. Allocates the result, the
-  /// list of missing keys and, per loaded key, one coalescing record, its node in the shard's
-  /// map of loads in flight and one entry. Throws
-  /// std::logic_error when `batch` returns another number of results than keys (naming both),
-  /// and what `batch` throws (the keys of that batch call and of the calls it would have made
-  /// after then fail for their waiters; those of the calls before are stored and theirs); the
-  /// same for what Hash or Eq throw on its keys and for std::logic_error when one of them is a
-  /// key this thread is loading (the loads registered before are failed, not left waiting).
+  /// find, and for a key whose load by another caller found nothing): the hits from the
+  /// cache, the misses loaded by `batch(std::span<const K>)` (the batch-function contract of
+  /// frugal/batch.hpp) with distinct keys, split into calls of at most `max_batch` keys. Keys
+  /// another thread is loading are waited for, not loaded again, and concurrent get_with
+  /// calls wait for this call's loads. Allocates the result, the list of missing keys and,
+  /// per loaded key, one coalescing record, its node in the shard's map of loads in flight and
+  /// one entry. Throws std::logic_error when `batch` returns another number of results than
+  /// keys (naming both), and what `batch` throws (the keys of that batch call and of the
+  /// calls it would have made after then fail for their waiters; those of the calls before
+  /// are stored and theirs); the same for what Hash or Eq throw on its keys and for
+  /// std::logic_error when one of them is a key this thread is loading (the loads registered
+  /// before are failed, not left waiting).
   template <class Batch>
   requires batch_function<Batch, K, V> std::vector<value_ptr> get_all(std::span<const K> keys,
                                                                       Batch batch) {
