@@ -28,8 +28,10 @@ an `--instructions` run, a service load test, ...). Then:
   page's first named run (for @instructions, its first `--instructions` run).
 - Every other figure on the page, outside code blocks (a time such as `1.7 ns` or `12 us`, a
   ratio such as `0.079x`, `13x` or `1.24-1.26x`, an instruction count such as `23 instructions`)
-  must be a value of a named run, to the precision quoted: a median of some benchmark, or the
-  ratio (either way round) of two implementations of one case. A line that ends with
+  must be a value of a run, to the precision quoted: a median of some benchmark, or the ratio
+  (either way round) of two implementations of one case. The runs a figure may come from are
+  those its section (the lines from one heading to the next) links to, and the page's first
+  named run; a figure in a section that links to none must come from that first run. A line that ends with
   `<!-- not from a run -->` or `<!-- not from a run: WHERE FROM -->` quotes a figure from
   elsewhere (a default option, a goal, another library's published number) and is skipped;
   the line or the comment says where the figure comes from.
@@ -110,6 +112,29 @@ class Run:
             self.times += nums
             self.ratios += nums
             self.instructions += nums
+
+
+def section_runs(page, text, runs):
+    """For each line of `text` (0-based), the runs its figures may come from: those linked in
+    its section (from one heading outside code blocks to the next), then the page's first
+    named run."""
+    by_path = {r.path: r for r in runs}
+    lines = text.split("\n")
+    section_of, linked = [], {}
+    section, in_code = 0, False
+    for line in lines:
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and re.match(r"#{1,6} ", line):
+            section += 1
+        section_of.append(section)
+        for target in re.findall(r"\]\(([^)\s]+\.json)\)", line):
+            path = os.path.normpath(os.path.join(os.path.dirname(page), target))
+            if path in by_path and by_path[path] not in linked.setdefault(section, []):
+                linked[section].append(by_path[path])
+    first = runs[:1]
+    return [linked.get(sec, []) + [r for r in first if r not in linked.get(sec, [])]
+            for sec in section_of]
 
 
 def collect_numbers(node, out):
@@ -366,14 +391,16 @@ def process(update):
             else:
                 failures.append(f"{rel}: a generated table differs from its run "
                                 "(run scripts/docs_figures.py update)")
+        in_section = section_runs(page, new, runs)
         for n, line in prose_lines(new):
             if SKIP.search(line):
                 continue
+            pool_runs = in_section[n - 1]
             for kind, quoted, scale in figures(line):
                 if not runs:
                     failures.append(f"{rel}:{n}: quotes {quoted} but the page names no run")
                     break
-                pool = [v for r in runs for v in
+                pool = [v for r in pool_runs for v in
                         (r.times if kind == "time" else r.ratios if kind == "ratio"
                          else r.instructions)]
                 if kind == "ratio":
@@ -381,7 +408,7 @@ def process(update):
                 else:
                     ok = matches(quoted, pool, scale)
                 if not ok:
-                    names = ", ".join(os.path.relpath(r.path, ROOT) for r in runs)
+                    names = ", ".join(os.path.relpath(r.path, ROOT) for r in pool_runs)
                     failures.append(f"{rel}:{n}: {quoted}{' ns/us/ms' if kind == 'time' else ''}"
                                     f" ({kind}) is not in {names}: {line.strip()[:120]}")
     return failures
