@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <memory_resource>
@@ -1256,6 +1257,44 @@ TEST_CASE("equals_ignore_case folds ASCII letters only", "[cow_string][ignore_ca
     REQUIRE(frugal::equals_ignore_case(a, b) == same);
     if (same) {
       REQUIRE(frugal::string_hash_ignore_case{}(a) == frugal::string_hash_ignore_case{}(b));
+    }
+  }
+}
+
+TEST_CASE("ignore-case equality and hash see every byte, the short tail's included",
+          "[cow_string][ignore_case]") {
+  // The bytes after the last full eight are read by two overlapping loads or three single
+  // ones (detail::load_short): each must count, at every length and position.
+  const frugal::string_hash_ignore_case h;
+  for (std::size_t len = 1; len <= 24; ++len) {
+    std::string base;
+    for (std::size_t i = 0; i < len; ++i) base += static_cast<char>(i % 3 == 0 ? 'A' + i : 'q');
+    for (std::size_t at = 0; at < len; ++at) {
+      CAPTURE(len, at);
+      std::string flipped = base;
+      flipped[at] = static_cast<char>(flipped[at] ^ 0x20);  // the other case of a letter
+      REQUIRE(frugal::equals_ignore_case(base, flipped));
+      REQUIRE(h(base) == h(flipped));
+      std::string other = base;
+      other[at] = '7';
+      REQUIRE_FALSE(frugal::equals_ignore_case(base, other));
+      REQUIRE_FALSE(frugal::equals_ignore_case(other, base));
+      std::string at_sign = base, backtick = base;
+      at_sign[at] = '@';
+      backtick[at] = '`';  // differs from '@' by the case bit, but is no letter
+      REQUIRE_FALSE(frugal::equals_ignore_case(at_sign, backtick));
+    }
+  }
+  std::mt19937 rng(7);
+  for (std::size_t n = 1; n <= 7; ++n) {
+    for (int round = 0; round < 50; ++round) {
+      char bytes[8];
+      for (char& c : bytes) c = static_cast<char>(rng());
+      std::uint64_t want = 0;
+      std::memcpy(&want, bytes, n);
+      if constexpr (std::endian::native == std::endian::little) {
+        REQUIRE(frugal::detail::load_short(bytes, n) == want);
+      }
     }
   }
 }

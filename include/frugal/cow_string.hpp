@@ -450,6 +450,21 @@ constexpr std::uint64_t case_change_mask(std::uint64_t x) noexcept {
   return at_least_lo & ~above_hi & ~x & high;
 }
 
+// Returns the `n` bytes at `p` (1 to 7) as the low bytes of a word, the rest zero: what
+// memcpy of `n` bytes into a zeroed word gives on a little-endian machine, without a call
+// for the variable size (two overlapping 4-byte loads, or three single bytes).
+inline std::uint64_t load_short(const char* p, std::size_t n) noexcept {
+  if (n >= 4) {
+    std::uint32_t lo;
+    std::uint32_t hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    return std::uint64_t{lo} | (std::uint64_t{hi} << (8 * (n - 4)));
+  }
+  const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+  return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+}
+
 // Returns the index of the first character that changes, or npos. Tests 32 bytes per step
 // with word-wide arithmetic, then finds the byte within the step.
 template <bool Upper>
@@ -977,6 +992,12 @@ constexpr bool equals_ignore_case(std::string_view a, std::string_view b) noexce
       y |= detail::case_change_mask<false>(y) >> 2;
       if (x != y) return false;
     }
+    if (i == a.size()) return true;
+    std::uint64_t x = detail::load_short(a.data() + i, a.size() - i);
+    std::uint64_t y = detail::load_short(b.data() + i, a.size() - i);
+    x |= detail::case_change_mask<false>(x) >> 2;
+    y |= detail::case_change_mask<false>(y) >> 2;
+    return x == y;
   }
   for (; i < a.size(); ++i) {
     if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
@@ -1005,11 +1026,7 @@ struct string_hash_ignore_case {
       std::memcpy(&w, s.data() + i, 8);
       mix(w);
     }
-    if (i < s.size()) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, s.data() + i, s.size() - i);
-      mix(w);
-    }
+    if (i < s.size()) mix(detail::load_short(s.data() + i, s.size() - i));
     h ^= h >> 32;
     h *= k;
     h ^= h >> 29;
