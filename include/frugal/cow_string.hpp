@@ -450,15 +450,25 @@ constexpr std::uint64_t case_change_mask(std::uint64_t x) noexcept {
   return at_least_lo & ~above_hi & ~x & high;
 }
 
-// Returns the `n` bytes at `p` (1 to 7) as the low bytes of a word, the rest zero: what
-// memcpy of `n` bytes into a zeroed word gives on a little-endian machine, without a call
-// for the variable size (two overlapping 4-byte loads, or three single bytes).
+// Returns the `n` bytes at `p` (1 to 7) as a word, byte i of them in bits 8i to 8i + 7 and
+// the rest zero (on a little-endian machine, what memcpy of `n` bytes into a zeroed word
+// gives), without a call for the variable size: two overlapping 4-byte loads, or three
+// single bytes. Reads p[0] to p[n - 1] only.
 inline std::uint64_t load_short(const char* p, std::size_t n) noexcept {
   if (n >= 4) {
     std::uint32_t lo;
     std::uint32_t hi;
     std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + n - 4, 4);
+    if constexpr (std::endian::native != std::endian::little) {
+      // Byte i of each load to bits 8i, as on a little-endian machine, so that the
+      // overlapping bytes of the two coincide.
+      const auto swap = [](std::uint32_t x) {
+        return (x >> 24) | ((x >> 8) & 0xFF00u) | ((x << 8) & 0xFF0000u) | (x << 24);
+      };
+      lo = swap(lo);
+      hi = swap(hi);
+    }
     return std::uint64_t{lo} | (std::uint64_t{hi} << (8 * (n - 4)));
   }
   const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
